@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up Companion on a fresh Debian/Ubuntu machine; safe to run again.
+#   ./bootstrap.sh          system packages + .venv with companion installed
+#   ./bootstrap.sh --test   the same, plus what the test suite needs
+set -euo pipefail
+cd "$(dirname "$0")"
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+packages=(espeak-ng ffmpeg)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing system packages: ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "bootstrap: creating .venv" >&2
+    python3 -m venv .venv
+fi
+extra=""
+[ "$want_test" = 1 ] && extra="[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}" 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" || true
+.venv/bin/python -c "import companion" || { echo "bootstrap: install failed" >&2; exit 1; }
+echo "bootstrap: ready (.venv/bin/companion)" >&2

@@ -1,0 +1,237 @@
+"""Command line: thin click commands that parse options, call the library, print results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from companion import __version__
+from companion.errors import CompanionError
+
+VERBOSITY = ("brief", "normal", "verbose")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the library's errors into one-line CLI errors with exit status 1."""
+    try:
+        yield
+    except CompanionError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr,
+                        force=True)
+
+
+def logging_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary.")(
+        command)
+    return click.option("-v", "--verbose", count=True, help="More detail on stderr.")(command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="companion")
+def cli() -> None:
+    """Companion: spoken math lessons for the episodes of a machine-learning podcast."""
+
+
+workdir_option = click.option(
+    "--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    show_default=True, help="Folder for scripts/, episodes/ and feeds/.")
+
+
+@cli.command()
+@click.option("--source", help="Source feed: a file path or http(s) URL (default: the bundled "
+              "Machine Learning Guide sample).")
+@workdir_option
+@click.option("--base-url", help="Public URL of the workdir [default: http://localhost:8000/].")
+@click.option("--limit", type=int, help="Only the newest N episodes.")
+@click.option("--only", multiple=True, help="Rebuild only this episode (guid or slug); "
+              "repeatable.")
+@click.option("--force", is_flag=True, help="Ignore the stamps and redo every lesson.")
+@click.option("--prune", is_flag=True, help="Remove lessons whose episode left the source feed.")
+@click.option("--jobs", type=int, help="Lessons synthesized in parallel [default: CPU cores].")
+@click.option("--voice", help="espeak-ng voice, see `companion voices` [default: en-us].")
+@click.option("--rate", type=int, help="Words per minute [default: 165].")
+@click.option("--pitch", type=int, help="Voice pitch 0-99 [default: 50].")
+@click.option("--engine", type=click.Choice(["espeak-ng", "pyttsx3"]),
+              help="Speech engine [default: espeak-ng].")
+@click.option("--lesson-minutes", type=float, help="Target lesson length [default: 6].")
+@click.option("--quiz-pause", type=float, help="Seconds to think before a quiz answer.")
+@click.option("--max-feed-bytes", type=int, help="Refuse larger source feeds [default: 20 MB].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Settings file [default: WORKDIR/companion.toml].")
+@logging_options
+def build(workdir: Path, only: tuple[str, ...], force: bool, prune: bool,
+          config_path: Path | None, verbose: int, quiet: bool, **options: Any) -> None:
+    """Turn the source feed into spoken MP3 lessons and a podcast feed, incrementally."""
+    from companion.build import build as run_build
+    from companion.config import load_settings
+
+    _setup_logging(verbose, quiet)
+    with user_errors():
+        settings = load_settings(workdir, options, config_path)
+        progress = BuildProgress(quiet=quiet, verbose=bool(verbose))
+        report = run_build(settings, force=force, only=only, prune=prune,
+                           on_event=progress.show)
+    progress.close()
+    click.echo(report.summary(), err=True)
+    if report.feed_path is not None and not quiet:
+        click.echo(f"Feed: {report.feed_path}  (serve it with: companion serve --workdir "
+                   f"{workdir})", err=True)
+    sys.exit(report.exit_code)
+
+
+class BuildProgress:
+    """Build events on stderr: a progress bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, quiet: bool, verbose: bool) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.interactive = sys.stderr.isatty()
+        self.bar: Any = None
+
+    def show(self, event: Any) -> None:
+        if self.quiet and event.kind != "failed":
+            return
+        if event.kind == "linked":
+            if self.verbose:
+                click.echo(f"  linked     {event.slug}: {event.message or 'no math'}", err=True)
+        elif event.kind == "started":
+            if self.interactive and self.bar is None and event.total:
+                self.bar = click.progressbar(length=event.total, label="Synthesizing",
+                                             file=sys.stderr)
+                self.bar.__enter__()
+        elif event.kind in ("built", "failed", "unchanged"):
+            if self.bar is not None and event.kind != "unchanged":
+                self.bar.update(1)
+            if event.kind != "unchanged" or self.verbose:
+                detail = f"  {event.message}" if event.message else ""
+                counter = f"[{event.done}/{event.total}] " if event.total else ""
+                line = f"  {event.kind:<10} {counter}{event.slug}{detail}"
+                if self.bar is None:
+                    click.echo(line, err=True)
+        elif event.kind == "feed":
+            self.close()
+            click.echo(f"Wrote {event.message} ({event.total} lessons)", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@cli.command()
+@click.option("--source", required=True, help="Feed file path or http(s) URL.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.')
+@click.option("--max-feed-bytes", type=int, default=20_000_000, show_default=True)
+@logging_options
+def topics(source: str, as_json: bool, max_feed_bytes: int, verbose: int, quiet: bool) -> None:
+    """Link each episode of a feed to math topics, with the evidence."""
+    from companion.ingest import load_feed
+    from companion.topics import link, load_catalog
+
+    _setup_logging(verbose, quiet)
+    with user_errors():
+        _show, episodes = load_feed(source, max_bytes=max_feed_bytes)
+        catalog = load_catalog()
+        links = {episode.guid: link(episode, catalog) for episode in episodes}
+    if as_json:
+        click.echo(json.dumps({guid: [item.topic.id for item in found]
+                               for guid, found in links.items()}, indent=2))
+        return
+    for episode in episodes:
+        found = links[episode.guid]
+        click.echo(f"{episode.title}  [{episode.guid}]")
+        if not found:
+            click.echo("    (no math)")
+        for item in found:
+            evidence = item.evidence[0] if item.evidence else None
+            why = (f'"{evidence.phrase}"' + (f" via {evidence.via}" if evidence.via else "")
+                   if evidence else "pinned")
+            click.echo(f"    {item.topic.id:<28} {item.score:5.2f}  {why}")
+            if evidence and verbose:
+                click.echo(f"        {evidence.sentence}")
+
+
+@cli.command("speak-math")
+@click.argument("latex", required=False)
+@click.option("--jsonl", is_flag=True, help='Read {"id", "latex"} lines on stdin; print '
+              '{"id", "speech"} (or {"id", "error"}) lines.')
+@click.option("--verbosity", type=click.Choice(VERBOSITY), default="normal", show_default=True)
+def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
+    """Print the spoken form of a LaTeX equation."""
+    from companion.mathspeech import verbalize
+
+    if jsonl == (latex is not None):
+        raise click.UsageError("give either a LATEX argument or --jsonl")
+    if latex is not None:
+        with user_errors():
+            click.echo(verbalize(latex, verbosity))
+        return
+    failures = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            key, source = item["id"], item["latex"]
+        except (ValueError, KeyError, TypeError):
+            click.echo(f"stdin line {number}: not a JSON object with id and latex", err=True)
+            failures += 1
+            continue
+        try:
+            out = {"id": key, "speech": verbalize(source, verbosity)}
+        except CompanionError as error:
+            out = {"id": key, "error": str(error)}
+            failures += 1
+        click.echo(json.dumps(out, ensure_ascii=False))
+    sys.exit(1 if failures else 0)
+
+
+@cli.command()
+@workdir_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface, for a phone).")
+@click.option("--port", type=int, default=8000, show_default=True)
+def serve(workdir: Path, host: str, port: int) -> None:
+    """Serve the workdir over HTTP so a podcast app can subscribe."""
+    from companion.serve import make_server
+
+    with user_errors():
+        server = make_server(workdir, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    shown = "localhost" if bound_host in ("127.0.0.1", "0.0.0.0") else bound_host
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
+    click.echo(f"Serving {workdir.resolve()} on http://{bound_host}:{bound_port}/", err=True)
+    click.echo(f"Subscribe to http://{shown}:{bound_port}/feeds/companion.xml", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@cli.command()
+def voices() -> None:
+    """List the installed English voices."""
+    from companion.synth import list_voices
+
+    found = list_voices()
+    if not found:
+        raise click.ClickException("espeak-ng: no voices found (apt-get install -y espeak-ng)")
+    for name, description in found:
+        click.echo(f"{name:<18} {description}")

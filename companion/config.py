@@ -1,0 +1,202 @@
+"""Settings: defaults, then companion.toml in the workdir, then command-line options."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from companion.errors import ConfigError
+from companion.models import Voice
+
+CONFIG_NAME = "companion.toml"
+ENGINES = ("espeak-ng", "pyttsx3")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: its name in companion.toml (and, with dashes, on the command line)."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("source", str, "", "Source feed: a file path or http(s) URL. Empty: the bundled "
+            "Machine Learning Guide sample."),
+    Setting("base_url", str, "http://localhost:8000/", "Public URL of the workdir; every URL "
+            "in the published feed starts with it."),
+    Setting("title", str, "", "Title of the published feed. Empty: '<source show> Math "
+            "Companion'."),
+    Setting("author", str, "", "Author of the published feed. Empty: the source show's author."),
+    Setting("email", str, "companion@example.org", "Owner e-mail in the feed (itunes:owner, "
+            "podcast:locked)."),
+    Setting("voice", str, "en-us", "espeak-ng voice (see `companion voices`); mbrola voices "
+            "such as mb-us1 when installed."),
+    Setting("rate", int, 165, "Speaking rate in words per minute (80-400)."),
+    Setting("pitch", int, 50, "Voice pitch, 0-99."),
+    Setting("engine", str, "espeak-ng", "Speech engine: espeak-ng (command line, "
+            "deterministic) or pyttsx3."),
+    Setting("limit", int, 0, "Only the newest N episodes (0: all)."),
+    Setting("lesson_minutes", float, 6.0, "Target length of an episode lesson in minutes; "
+            "topics beyond it are shortened."),
+    Setting("quiz_pause", float, 2.5, "Seconds of silence to think before a quiz answer "
+            "(0.5-6)."),
+    Setting("jobs", int, 0, "Lessons synthesized in parallel (0: one per CPU core)."),
+    Setting("max_feed_bytes", int, 20_000_000, "Refuse source feeds larger than this."),
+    Setting("templates_dir", str, "", "A folder whose templates override the built-in ones."),
+    Setting("catalog", str, "", "A topic catalog (TOML) to use instead of the built-in one."),
+)
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeOverride:
+    pin: tuple[str, ...] = ()  # topic ids always linked
+    exclude: tuple[str, ...] = ()  # topic ids never linked
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    workdir: Path
+    source: str
+    base_url: str
+    title: str
+    author: str
+    email: str
+    voice: Voice
+    limit: int
+    lesson_minutes: float
+    quiz_pause: float
+    jobs: int
+    max_feed_bytes: int
+    templates_dir: Path | None
+    catalog: Path | None
+    episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
+
+    @property
+    def uses_sample(self) -> bool:
+        return not self.source
+
+
+def sample_feed_path() -> Path:
+    """The bundled sample feed (Machine Learning Guide episodes)."""
+    return Path(str(resources.files("companion") / "data" / "mlg.xml"))
+
+
+def load_settings(workdir: Path, options: Mapping[str, Any] | None = None,
+                  config_path: Path | None = None) -> Settings:
+    """Defaults, then `companion.toml` (if present), then `options` that are not None."""
+    workdir = workdir.resolve()
+    path = config_path or workdir / CONFIG_NAME
+    values = {setting.name: setting.default for setting in SETTINGS}
+    episodes: dict[str, EpisodeOverride] = {}
+    if config_path is not None and not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    if path.is_file():
+        table = _read_toml(path)
+        episodes = _episode_overrides(path, table.pop("episodes", {}))
+        for key, value in table.items():
+            values[key] = _checked(path.name, key, value)
+        for key in ("templates_dir", "catalog"):
+            if values[key]:
+                values[key] = str((path.parent / values[key]).resolve())
+    for key, value in (options or {}).items():
+        if value is not None:
+            values[key] = _checked("option", key, value)
+    return _settings(workdir, values, episodes)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read ({error})") from None
+
+
+def _checked(where: str, key: str, value: Any) -> Any:
+    setting = _BY_NAME.get(key)
+    if setting is None:
+        guess = difflib.get_close_matches(key, [*list(_BY_NAME), "episodes"], n=1)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        raise ConfigError(f"{where}: unknown setting {key!r}{hint}")
+    if setting.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, setting.kind) or isinstance(value, bool):
+        raise ConfigError(f"{where}: setting {key!r} must be {setting.kind.__name__}, "
+                          f"not {type(value).__name__} {value!r}")
+    return value
+
+
+def _episode_overrides(path: Path, table: Any) -> dict[str, EpisodeOverride]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path.name}: 'episodes' must be a table of episode guids")
+    overrides = {}
+    for guid, entry in table.items():
+        where = f"{path.name}: episodes.{guid!r}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table with 'pin' and/or 'exclude'")
+        unknown = set(entry) - {"pin", "exclude"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} "
+                              "(use 'pin' or 'exclude')")
+        lists = {}
+        for key in ("pin", "exclude"):
+            value = entry.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.{key} must be a list of topic ids")
+            lists[key] = tuple(value)
+        overrides[guid] = EpisodeOverride(lists["pin"], lists["exclude"])
+    return overrides
+
+
+def _settings(workdir: Path, values: dict[str, Any],
+              episodes: dict[str, EpisodeOverride]) -> Settings:
+    base_url = values["base_url"].strip()
+    if not base_url.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"base_url: {base_url!r} must start with http:// or https://")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    if values["engine"] not in ENGINES:
+        raise ConfigError(f"engine: {values['engine']!r} is not one of {', '.join(ENGINES)}")
+    _in_range("rate", values["rate"], 80, 400)
+    _in_range("pitch", values["pitch"], 0, 99)
+    _in_range("limit", values["limit"], 0, 1_000_000)
+    _in_range("lesson_minutes", values["lesson_minutes"], 1, 60)
+    _in_range("quiz_pause", values["quiz_pause"], 0.5, 6)
+    _in_range("jobs", values["jobs"], 0, 256)
+    _in_range("max_feed_bytes", values["max_feed_bytes"], 1_000, 2_000_000_000)
+    jobs = values["jobs"] or (os.cpu_count() or 1)
+    templates = values["templates_dir"]
+    return Settings(
+        workdir=workdir,
+        source=values["source"],
+        base_url=base_url,
+        title=values["title"],
+        author=values["author"],
+        email=values["email"],
+        voice=Voice(name=values["voice"], rate=values["rate"], pitch=values["pitch"],
+                    engine=values["engine"]),
+        limit=values["limit"],
+        lesson_minutes=values["lesson_minutes"],
+        quiz_pause=values["quiz_pause"],
+        jobs=jobs,
+        max_feed_bytes=values["max_feed_bytes"],
+        templates_dir=Path(templates) if templates else None,
+        catalog=Path(values["catalog"]) if values["catalog"] else None,
+        episodes=episodes,
+    )
+
+
+def _in_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: {value} is out of range ({low} to {high})")

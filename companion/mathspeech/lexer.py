@@ -1,0 +1,175 @@
+"""LaTeX math source to a flat list of positioned tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from companion.errors import MathSpeechError
+
+# token kinds
+CMD = "cmd"  # \name (value: name without backslash)
+LETTER = "letter"  # one Latin letter
+NUM = "num"  # digits, maybe with one decimal point
+SYM = "sym"  # one punctuation symbol, or a normalized delimiter such as "‖"
+LBRACE = "{"
+RBRACE = "}"
+SUB = "_"
+SUP = "^"
+AMP = "&"
+NEWLINE = "newline"  # \\ (row separator)
+PRIME = "prime"  # '
+TEXT = "text"  # raw content of \text{...} and friends
+EOF = "eof"
+
+# commands that only change spacing or size: dropped by the lexer
+_IGNORED = frozenset(
+    {
+        "quad", "qquad", "thinspace", "enspace", "medspace", "thickspace", "negthinspace",
+        "displaystyle", "textstyle", "scriptstyle", "scriptscriptstyle", "limits", "nolimits",
+        "left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
+        "biggl", "biggr", "Biggl", "Biggr", "bigm", "Bigm", "nonumber", "notag", "hfill",
+        "mathstrut", "strut", "allowbreak", "relax",
+    }
+)
+# commands whose argument is raw text
+TEXT_COMMANDS = frozenset({"text", "textrm", "textit", "textbf", "textsf", "textnormal", "mbox"})
+# delimiter commands normalized to one symbol
+_DELIMS = {
+    "|": "|", "vert": "|", "lvert": "|", "rvert": "|",
+    "Vert": "‖", "lVert": "‖", "rVert": "‖",
+    "{": "\\{", "}": "\\}", "lbrace": "\\{", "rbrace": "\\}",
+    "lbrack": "[", "rbrack": "]",
+}
+_ESCAPED = {",": None, ";": None, ":": None, "!": None, " ": None, ">": None,
+            "%": "%", "#": "#", "&": "&", "_": "_", "$": "$"}
+_UNICODE = {"θ": "theta", "α": "alpha", "β": "beta", "λ": "lambda", "μ": "mu", "σ": "sigma",
+            "π": "pi", "∞": "infty", "≤": "leq", "≥": "geq", "≠": "neq", "×": "times",
+            "·": "cdot", "∑": "sum", "∫": "int", "∂": "partial", "∇": "nabla", "∈": "in",
+            "→": "to", "≈": "approx", "−": "-"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str
+    value: str
+    pos: int  # index of the token's first character in the source
+
+
+def fragment(latex: str, limit: int = 60) -> str:
+    """The source as it is quoted at the start of an error message."""
+    flat = " ".join(latex.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def fail(latex: str, message: str) -> MathSpeechError:
+    """A one-line error that starts with the input it concerns."""
+    return MathSpeechError(f"{fragment(latex)}: {message}")
+
+
+def tokenize(latex: str) -> list[Token]:
+    """Split LaTeX math into tokens; check brace balance; raise MathSpeechError on bad input."""
+    tokens: list[Token] = []
+    braces: list[int] = []
+    i, n = 0, len(latex)
+    while i < n:
+        c = latex[i]
+        if c.isspace() or c == "~":
+            i += 1
+        elif c == "\\":
+            j = i + 1
+            while j < n and latex[j].isalpha():
+                j += 1
+            if j == i + 1:  # \ followed by one non-letter
+                if j >= n:
+                    raise fail(latex, f"lone backslash at position {i}")
+                ch = latex[j]
+                if ch == "\\":
+                    tokens.append(Token(NEWLINE, "\\\\", i))
+                elif ch in _DELIMS:
+                    tokens.append(Token(SYM, _DELIMS[ch], i))
+                elif ch in _ESCAPED:
+                    if _ESCAPED[ch] is not None:
+                        tokens.append(Token(SYM, _ESCAPED[ch], i))
+                else:
+                    raise fail(latex, f"unsupported command \\{ch} at position {i}")
+                i = j + 1
+                continue
+            name = latex[i + 1 : j]
+            if name in TEXT_COMMANDS:
+                k = j
+                while k < n and latex[k].isspace():
+                    k += 1
+                if k >= n or latex[k] != "{":
+                    raise fail(latex, f"\\{name} needs a braced argument (at position {k})")
+                depth, m = 0, k
+                while m < n:
+                    if latex[m] == "{" and latex[m - 1] != "\\":
+                        depth += 1
+                    elif latex[m] == "}" and latex[m - 1] != "\\":
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    m += 1
+                if m >= n:
+                    raise fail(latex, f"unbalanced braces: '{{' at position {k} is never closed")
+                tokens.append(Token(TEXT, latex[k + 1 : m], i))
+                i = m + 1
+                continue
+            if name in ("left", "right") and j < n and latex[j] == ".":
+                i = j + 1  # null delimiter
+                continue
+            if name not in _IGNORED:
+                if name in _DELIMS:
+                    tokens.append(Token(SYM, _DELIMS[name], i))
+                else:
+                    tokens.append(Token(CMD, name, i))
+            i = j
+        elif c.isdigit() or (c == "." and i + 1 < n and latex[i + 1].isdigit()):
+            j = i
+            while j < n and latex[j].isdigit():
+                j += 1
+            if j < n - 1 and latex[j] == "." and latex[j + 1].isdigit():
+                j += 1
+                while j < n and latex[j].isdigit():
+                    j += 1
+            elif c == ".":
+                j = i + 1
+                while j < n and latex[j].isdigit():
+                    j += 1
+            tokens.append(Token(NUM, latex[i:j], i))
+            i = j
+        elif c.isascii() and c.isalpha():
+            tokens.append(Token(LETTER, c, i))
+            i += 1
+        elif c == "{":
+            braces.append(i)
+            tokens.append(Token(LBRACE, c, i))
+            i += 1
+        elif c == "}":
+            if not braces:
+                raise fail(latex, f"unbalanced braces: unexpected '}}' at position {i}")
+            braces.pop()
+            tokens.append(Token(RBRACE, c, i))
+            i += 1
+        elif c in "_^&'":
+            kind = {"_": SUB, "^": SUP, "&": AMP, "'": PRIME}[c]
+            tokens.append(Token(kind, c, i))
+            i += 1
+        elif c == ":" and i + 1 < n and latex[i + 1] == "=":
+            tokens.append(Token(SYM, ":=", i))
+            i += 2
+        elif c in "+-=<>()[],;:!|/*.?":
+            tokens.append(Token(SYM, c, i))
+            i += 1
+        elif c in _UNICODE:
+            name = _UNICODE[c]
+            tokens.append(Token(SYM, name, i) if name == "-" else Token(CMD, name, i))
+            i += 1
+        elif c == "$":
+            raise fail(latex, f"unexpected '$' at position {i} (give math without dollar signs)")
+        else:
+            raise fail(latex, f"unsupported character {c!r} at position {i}")
+    if braces:
+        raise fail(latex, f"unbalanced braces: '{{' at position {braces[-1]} is never closed")
+    tokens.append(Token(EOF, "", n))
+    return tokens

@@ -1,0 +1,164 @@
+"""The math tree: small frozen dataclasses built by the parser and read by the reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Empty:
+    """An empty group such as {}."""
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sym:
+    name: str  # the letter, the Greek command, or the symbol command
+    kind: str  # "latin", "greek", "Greek", "symbol", "bigop"
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A multi-letter name: a named function (log, softmax) or a word (MSE, Recall)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Font:
+    style: str  # "bold", "blackboard", "script", "fraktur", ""
+    body: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Accent:
+    accent: str  # "hat", "bar", ...
+    body: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Scripts:
+    base: Node
+    sub: Node | None
+    sup: Node | None
+    primes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Factorial:
+    body: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Frac:
+    num: Node
+    den: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Deriv:
+    """d/dx, dy/dx, the partial derivatives; func is None for the bare operator."""
+
+    partial: bool
+    order: Node | None
+    func: Node | None
+    variables: tuple[Node, ...]
+    powers: tuple[Node | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    body: Node
+    index: Node | None
+
+
+@dataclass(frozen=True, slots=True)
+class Binom:
+    n: Node
+    k: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Fenced:
+    open: str
+    close: str
+    body: Node | None
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    func: Node
+    arg: Fenced
+
+
+@dataclass(frozen=True, slots=True)
+class BigOp:
+    op: str  # key of vocabulary.BIG_OPS or a limit function name (max, argmin, ...)
+    sub: Node | None
+    sup: Node | None
+    body: Node | None
+    differentials: tuple[Node, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """An operator applied to what follows: a named function without parentheses, nabla, d/dx."""
+
+    op: Node
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Sum:
+    terms: tuple[Node, ...]
+    ops: tuple[str, ...]  # ops[k] precedes terms[k]; ops[0] is "" or a sign
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    factors: tuple[Node, ...]
+    ops: tuple[str, ...]  # between factors; "" is juxtaposition
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    parts: tuple[Node | None, ...]
+    rels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    items: tuple[Node | None, ...]
+    seps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    env: str
+    rows: tuple[tuple[Node | None, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cases:
+    rows: tuple[tuple[Node | None, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    rows: tuple[Node, ...]
+
+
+Node = (
+    Empty | Num | Sym | Name | Text | Font | Accent | Scripts | Factorial | Frac | Deriv | Root
+    | Binom | Fenced | Apply | BigOp | Prefix | Sum | Product | Relation | Seq | Matrix | Cases
+    | Lines
+)

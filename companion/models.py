@@ -1,0 +1,215 @@
+"""Frozen dataclasses passed between the stages: the contracts of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# --- ingest ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """The source podcast, as its feed describes it."""
+
+    title: str
+    link: str
+    description: str
+    language: str
+    image_url: str
+    author: str
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One episode of the source podcast."""
+
+    guid: str
+    slug: str  # safe, unique file name derived from the number or title
+    title: str
+    number: int | None
+    published: datetime | None  # timezone-aware (UTC) when known
+    duration: int | None  # seconds
+    description: str  # plain text, HTML removed
+    link: str
+    audio_url: str
+    description_html: str = ""  # sanitized HTML, for show notes
+
+
+# --- topic catalog --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Equation:
+    latex: str  # math mode, no dollar signs
+    meaning: str  # one or two sentences for the ear; may hold inline $...$ math
+
+
+@dataclass(frozen=True, slots=True)
+class WorkedExample:
+    text: str  # spoken walk-through; may hold inline $...$ math
+    expression: str  # Python arithmetic that computes the result (checked by a test)
+    result: float  # the value the text states
+
+
+@dataclass(frozen=True, slots=True)
+class Quiz:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    title: str
+    area: str
+    aliases: tuple[str, ...]  # phrases that name the topic in episode descriptions
+    prerequisites: tuple[str, ...]  # topic ids
+    explanation: str  # one paragraph written for the ear; may hold inline $...$ math
+    equations: tuple[Equation, ...]
+    example: WorkedExample
+    quiz: Quiz
+
+
+@dataclass(frozen=True, slots=True)
+class Implication:
+    """An ML concept whose mention implies math topics ("logistic regression" -> ...)."""
+
+    concept: str  # phrase, matched like an alias
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pronunciation:
+    """A word espeak-ng says wrong, and how to spell it so that it says it right."""
+
+    word: str
+    say: str
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    topics: tuple[Topic, ...]  # in prerequisite (topological) order
+    implications: tuple[Implication, ...] = ()
+    lexicon: tuple[Pronunciation, ...] = ()
+    _by_id: dict[str, Topic] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({topic.id: topic for topic in self.topics})
+
+    def get(self, topic_id: str) -> Topic:
+        return self._by_id[topic_id]
+
+    def __contains__(self, topic_id: object) -> bool:
+        return topic_id in self._by_id
+
+
+# --- linking --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a topic was linked: the phrase found and the sentence it came from."""
+
+    field: str  # "title" or "description"
+    phrase: str  # the text as it appears in the episode
+    sentence: str  # the sentence around it
+    via: str = ""  # the implying concept, when the link came through an implication
+
+
+@dataclass(frozen=True, slots=True)
+class TopicLink:
+    topic: Topic
+    score: float
+    evidence: tuple[Evidence, ...]
+
+
+# --- render ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    text: str  # spoken words only, no LaTeX
+    pause_after: float = 0.7  # seconds of silence after it
+    rate: float = 1.0  # speaking rate relative to the voice's (equations are read slower)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One chapter of a lesson."""
+
+    kind: str  # "intro", "topic", "quiz" or "recap"
+    title: str  # the chapter title
+    paragraphs: tuple[Paragraph, ...]
+    topic_id: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(paragraph.text for paragraph in self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A lesson as text for the ear, in chapters."""
+
+    slug: str
+    title: str
+    sections: tuple[Section, ...]
+    topic_ids: tuple[str, ...]
+
+    def to_text(self) -> str:
+        """The spoken text, one paragraph per block, sections separated by two blank lines."""
+        return "\n\n\n".join(section.text for section in self.sections) + "\n"
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(section.text.split()) for section in self.sections)
+
+
+# --- synthesize and publish -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """How lessons are spoken; part of every audio stamp."""
+
+    name: str = "en-us"  # an espeak-ng voice (or mbrola voice such as mb-us1)
+    rate: int = 165  # words per minute
+    pitch: int = 50  # 0-99
+    engine: str = "espeak-ng"  # "espeak-ng" (CLI, deterministic) or "pyttsx3"
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    start: float  # seconds
+    end: float
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One transcript cue: a sentence and when it is spoken."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    """A finished lesson on disk, as recorded in its build.json stamp."""
+
+    slug: str
+    guid: str  # the published guid; never changes for the same source episode
+    title: str
+    summary: str  # plain text
+    published: datetime | None
+    source_title: str
+    source_link: str
+    source_guid: str
+    episode_number: int | None
+    topic_ids: tuple[str, ...]
+    duration: float  # seconds
+    size: int  # bytes of lesson.mp3
+    chapters: tuple[Chapter, ...]
+    key: str  # the content hash of everything the audio was made from

@@ -1,0 +1,212 @@
+"""Publish: (FeedSettings, [Lesson]) -> RSS bytes; show notes, WebVTT and JSON chapters.
+
+Everything here is pure: the same lessons give the same bytes (no clock is read).
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from latex2mathml.converter import convert as latex_to_mathml
+
+from companion import __version__
+from companion.mathspeech import verbalize_inline
+from companion.models import Catalog, Chapter, Cue, Lesson
+
+NAMESPACES = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": "http://www.w3.org/2005/Atom",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+}
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+LESSON_GUID_NAMESPACE = uuid.UUID("6f1d4b44-3c1a-5b0e-9a53-2f0c2c3d9e71")
+MAX_DESCRIPTION = 4000
+
+for _prefix, _uri in NAMESPACES.items():
+    ET.register_namespace(_prefix, _uri)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    title: str
+    description: str
+    base_url: str  # ends with "/"; every URL in the feed starts with it
+    feed_path: str  # e.g. "feeds/companion.xml"
+    author: str
+    owner_email: str
+    language: str = "en"
+    image_path: str = "feeds/cover.jpg"
+    category: str = "Science"
+    subcategory: str = "Mathematics"
+    episode_type: str = "episodic"  # "serial" for the course feed
+
+    @property
+    def feed_url(self) -> str:
+        return self.base_url + self.feed_path
+
+
+def lesson_guid(source_guid: str) -> str:
+    """The published guid of a lesson: stable for the same source episode."""
+    return str(uuid.uuid5(LESSON_GUID_NAMESPACE, source_guid))
+
+
+def podcast_guid(feed_url: str) -> str:
+    """Podcasting 2.0 channel guid: UUIDv5 of the feed URL without scheme and trailing slash."""
+    bare = feed_url.split("://", 1)[-1].rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def media_url(base_url: str, slug: str, name: str) -> str:
+    return f"{base_url}episodes/{slug}/{name}"
+
+
+def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str]) -> bytes:
+    """The RSS document; `notes` maps a lesson slug to its HTML show notes."""
+    it, pc, atom = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast", "atom"))
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+    _text(channel, "title", feed.title)
+    _text(channel, "link", feed.base_url)
+    _text(channel, "description", feed.description[:MAX_DESCRIPTION])
+    _text(channel, "language", feed.language)
+    _text(channel, "generator", f"companion {__version__}")
+    dates = [lesson.published for lesson in lessons if lesson.published]
+    if dates:
+        _text(channel, "lastBuildDate", format_datetime(max(dates)))
+    ET.SubElement(channel, f"{atom}link",
+                  {"href": feed.feed_url, "rel": "self", "type": "application/rss+xml"})
+    _text(channel, f"{it}author", feed.author)
+    owner = ET.SubElement(channel, f"{it}owner")
+    _text(owner, f"{it}name", feed.author)
+    _text(owner, f"{it}email", feed.owner_email)
+    ET.SubElement(channel, f"{it}image", {"href": feed.base_url + feed.image_path})
+    image = ET.SubElement(channel, "image")
+    _text(image, "url", feed.base_url + feed.image_path)
+    _text(image, "title", feed.title)
+    _text(image, "link", feed.base_url)
+    category = ET.SubElement(channel, f"{it}category", {"text": feed.category})
+    ET.SubElement(category, f"{it}category", {"text": feed.subcategory})
+    _text(channel, f"{it}explicit", "false")
+    _text(channel, f"{it}type", feed.episode_type)
+    _text(channel, f"{pc}guid", podcast_guid(feed.feed_url))
+    _text(channel, f"{pc}locked", "no", owner=feed.owner_email)
+    for lesson in lessons:
+        _item(channel, feed, lesson, notes.get(lesson.slug, ""))
+    ET.indent(rss, space="  ")
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str) -> None:
+    it, pc = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast"))
+    item = ET.SubElement(channel, "item")
+    _text(item, "title", lesson.title)
+    _text(item, "guid", lesson.guid, isPermaLink="false")
+    if lesson.published:
+        _text(item, "pubDate", format_datetime(lesson.published))
+    _text(item, "link", media_url(feed.base_url, lesson.slug, "index.html"))
+    description = notes_html if 0 < len(notes_html) <= MAX_DESCRIPTION else lesson.summary
+    _text(item, "description", description[:MAX_DESCRIPTION])
+    if notes_html:
+        _text(item, f"{{{NAMESPACES['content']}}}encoded", notes_html)
+    ET.SubElement(item, "enclosure", {"url": media_url(feed.base_url, lesson.slug, "lesson.mp3"),
+                                      "length": str(lesson.size), "type": "audio/mpeg"})
+    _text(item, f"{it}title", lesson.title)
+    _text(item, f"{it}duration", str(round(lesson.duration)))
+    _text(item, f"{it}explicit", "false")
+    _text(item, f"{it}episodeType", "full")
+    if lesson.episode_number is not None:
+        _text(item, f"{it}episode", str(lesson.episode_number))
+    ET.SubElement(item, f"{it}image", {"href": feed.base_url + feed.image_path})
+    ET.SubElement(item, f"{pc}transcript",
+                  {"url": media_url(feed.base_url, lesson.slug, "transcript.vtt"),
+                   "type": "text/vtt", "language": feed.language})
+    ET.SubElement(item, f"{pc}chapters",
+                  {"url": media_url(feed.base_url, lesson.slug, "chapters.json"),
+                   "type": "application/json+chapters"})
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    element.text = text
+    return element
+
+
+# --- show notes, chapters, transcripts ------------------------------------------------------
+
+
+def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
+    """HTML show notes: the source episode, then each topic's equations as MathML."""
+    parts: list[str] = []
+    if lesson.source_title:
+        source = html.escape(lesson.source_title)
+        if lesson.source_link:
+            source = f'<a href="{html.escape(lesson.source_link)}">{source}</a>'
+        parts.append(f"<p>A spoken math lesson for the episode {source}.</p>")
+    for topic_id in lesson.topic_ids:
+        if topic_id not in catalog:
+            continue
+        topic = catalog.get(topic_id)
+        parts.append(f"<h3>{html.escape(topic.title)}</h3>")
+        parts.append(f"<p>{_prose_html(topic.explanation)}</p>")
+        parts.append("<ul>")
+        for equation in topic.equations:
+            parts.append(f"<li>{mathml(equation.latex)} {_prose_html(equation.meaning)}</li>")
+        parts.append("</ul>")
+        parts.append(f"<p><strong>Worked example.</strong> {_prose_html(topic.example.text)}</p>")
+        parts.append(f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "
+                     f"<em>Answer:</em> {_prose_html(topic.quiz.answer)}</p>")
+    return "\n".join(parts)
+
+
+def mathml(latex: str, display: str = "inline") -> str:
+    return str(latex_to_mathml(latex, display=display))
+
+
+def _prose_html(text: str) -> str:
+    """Catalog prose with its inline $...$ math as MathML, everything else escaped."""
+    pieces = text.split("$")
+    if len(pieces) % 2 == 0:  # unbalanced dollars: speak it instead of guessing
+        return html.escape(verbalize_inline(text))
+    out = []
+    for index, piece in enumerate(pieces):
+        out.append(mathml(piece) if index % 2 else html.escape(piece))
+    return "".join(out)
+
+
+def chapters_json(chapters: Sequence[Chapter], title: str) -> dict[str, object]:
+    """Podcasting 2.0 JSON chapters."""
+    return {
+        "version": "1.2.0",
+        "title": title,
+        "chapters": [{"startTime": c.start, "endTime": c.end, "title": c.title}
+                     for c in chapters],
+    }
+
+
+def webvtt(cues: Sequence[Cue]) -> str:
+    lines = ["WEBVTT", ""]
+    for index, cue in enumerate(cues, start=1):
+        lines += [str(index), f"{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}", cue.text, ""]
+    return "\n".join(lines)
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

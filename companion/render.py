@@ -1,0 +1,249 @@
+"""Render: (Episode, [TopicLink]) -> Script, through Jinja2 templates written for the ear.
+
+Templates print plain spoken text plus three kinds of marker lines, which this module
+turns into the Script's sections and pauses:
+
+    @section KIND[:TOPIC_ID] TITLE   starts a chapter (intro, topic, quiz, recap)
+    @pause SECONDS                   silence after the paragraph before it
+    @slow                            the next paragraph is read more slowly (equations)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from companion.errors import MathSpeechError, RenderError
+from companion.mathspeech import verbalize, verbalize_inline
+from companion.models import Catalog, Episode, Paragraph, Script, Section, Show, Topic, TopicLink
+
+SLOW_RATE = 0.85
+# Words a topic costs when trimmed to its idea and one equation, relative to in full.
+LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_SYMBOL_WORDS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
+                 "#": " number ", "/": " ", "|": " ", "~": " ", "*": " ", "<": " ", ">": " ",
+                 "\\": " ", "^": " ", "_": " ", "{": " ", "}": " ", "$": " dollars ", "`": ""}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    companion_title: str = "Math Companion"
+    lesson_minutes: float = 6.0
+    quiz_pause: float = 2.5  # seconds to think before the answer
+    words_per_minute: int = 165
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPlan:
+    """One topic as it will be taught in a lesson."""
+
+    topic: Topic
+    number: int
+    full: bool  # False: trimmed to the idea and one equation to fit the lesson's length
+    mentions: tuple[str, ...]  # the phrases the episode used
+    unmet_prerequisites: tuple[Topic, ...]  # not taught here or in an earlier lesson
+
+
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja2 environment: package templates, optionally overridden from a folder."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("companion", "templates")]
+    if templates_dir is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(str(templates_dir)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["speak"] = verbalize
+    env.filters["speak_inline"] = verbalize_inline
+    env.filters["speakable"] = speakable
+    env.filters["spoken_list"] = spoken_list
+    env.filters["spoken_number"] = spoken_number
+    return env
+
+
+# --- small pure helpers used by templates ---------------------------------------------------
+
+
+def speakable(text: str) -> str:
+    """Text from a feed made safe to speak: no URLs, symbols as words, no markup residue."""
+    text = _URL.sub(" ", text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    text = "".join(_SYMBOL_WORDS.get(ch, ch) for ch in text)
+    return " ".join(text.split())
+
+
+def spoken_list(items: Iterable[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    words = [item for item in items if item]
+    if len(words) <= 2:
+        return " and ".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_ORDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "ten")
+
+
+def spoken_number(value: int) -> str:
+    return _ORDINALS[value] if 0 <= value < len(_ORDINALS) else str(value)
+
+
+def estimate_minutes(words: int, words_per_minute: int) -> float:
+    return words / max(words_per_minute, 1)
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def plan_topics(links: Sequence[TopicLink], catalog: Catalog, known: frozenset[str],
+                settings: RenderSettings) -> tuple[TopicPlan, ...]:
+    """Order linked topics prerequisites-first and trim those beyond the time budget."""
+    order = {topic.id: index for index, topic in enumerate(catalog.topics)}
+    ordered = sorted(links, key=lambda link: order.get(link.topic.id, len(order)))
+    budget = settings.lesson_minutes * settings.words_per_minute
+    used = 120.0  # intro and recap
+    taught: set[str] = set(known)
+    plans: list[TopicPlan] = []
+    for number, link in enumerate(ordered, start=1):
+        topic = link.topic
+        cost = full_topic_words(topic)
+        full = not plans or used + cost <= budget
+        used += cost if full else trimmed_topic_words(topic)
+        unmet = tuple(catalog.get(p) for p in topic.prerequisites
+                      if p not in taught and p in catalog)
+        mentions = tuple(dict.fromkeys(e.phrase for e in link.evidence if e.phrase))
+        plans.append(TopicPlan(topic, number, full, mentions[:2], unmet))
+        taught.add(topic.id)
+    return tuple(plans)
+
+
+def full_topic_words(topic: Topic) -> int:
+    texts = [topic.explanation, topic.example.text, topic.quiz.question, topic.quiz.answer]
+    texts += [e.meaning for e in topic.equations]
+    return sum(len(t.split()) for t in texts) + 18 * len(topic.equations) + 40
+
+
+def trimmed_topic_words(topic: Topic) -> int:
+    first = topic.equations[0]
+    return len(topic.explanation.split()) + len(first.meaning.split()) + 18 + 30
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render_script(env: jinja2.Environment, show: Show, episode: Episode,
+                  plans: Sequence[TopicPlan], settings: RenderSettings) -> Script:
+    """The lesson for one episode."""
+    context = {
+        "companion_title": speakable(settings.companion_title),
+        "show_title": speakable(show.title),
+        "episode_title": speakable(episode.title),
+        "topics": plans,
+        "quiz_pause": settings.quiz_pause,
+        "slow": SLOW_RATE,
+    }
+    text = _render(env, "lesson.txt.j2", context, episode.slug)
+    sections = parse_marked_text(text, episode.slug)
+    return Script(slug=episode.slug, title=f"Math for {episode.title}", sections=sections,
+                  topic_ids=tuple(plan.topic.id for plan in plans))
+
+
+def render_course_script(env: jinja2.Environment, topic: Topic, number: int, total: int,
+                         catalog: Catalog, settings: RenderSettings) -> Script:
+    """The course lesson that teaches one catalog topic in full."""
+    prerequisites = tuple(catalog.get(p) for p in topic.prerequisites if p in catalog)
+    plan = TopicPlan(topic, 1, True, (), prerequisites)
+    context = {
+        "companion_title": speakable(settings.companion_title),
+        "topic": plan,
+        "number": number,
+        "total": total,
+        "quiz_pause": settings.quiz_pause,
+        "slow": SLOW_RATE,
+    }
+    slug = f"course-{topic.id}"
+    text = _render(env, "course.txt.j2", context, slug)
+    sections = parse_marked_text(text, slug)
+    return Script(slug=slug, title=f"Lesson {number}: {topic.title}", sections=sections,
+                  topic_ids=(topic.id,))
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, object], slug: str) -> str:
+    try:
+        return env.get_template(name).render(**context)
+    except MathSpeechError as error:
+        raise RenderError(f"{slug}: an equation cannot be spoken ({error})") from None
+    except jinja2.TemplateError as error:
+        raise RenderError(f"{slug}: template {name}: {error}") from None
+
+
+def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
+    """Sections and paragraphs from a rendered template's marker text."""
+    sections: list[Section] = []
+    kind, topic_id, title = "", "", ""
+    paragraphs: list[Paragraph] = []
+    lines: list[str] = []
+    slow = False
+
+    def flush_paragraph() -> None:
+        nonlocal lines, slow
+        if lines:
+            paragraph = " ".join(" ".join(lines).split())
+            _reject_leftover_tex(paragraph, slug, title)
+            paragraphs.append(Paragraph(paragraph, rate=SLOW_RATE if slow else 1.0))
+            lines, slow = [], False
+
+    def flush_section() -> None:
+        nonlocal paragraphs
+        flush_paragraph()
+        if paragraphs:
+            sections.append(Section(kind, title, tuple(paragraphs), topic_id))
+        elif kind:
+            raise RenderError(f"{slug}: section {title!r} has no text")
+        paragraphs = []
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("@section "):
+            flush_section()
+            parts = line.split(maxsplit=2)
+            if len(parts) < 3:
+                raise RenderError(f"{slug}: marker {line!r} needs a kind and a title")
+            kind, _, topic_id = parts[1].partition(":")
+            title = parts[2]
+        elif line.startswith("@pause "):
+            flush_paragraph()
+            if not paragraphs:
+                raise RenderError(f"{slug}: {line!r} before any paragraph")
+            last = paragraphs[-1]
+            paragraphs[-1] = Paragraph(last.text, float(line.split()[1]), last.rate)
+        elif line == "@slow":
+            flush_paragraph()
+            slow = True
+        elif not line:
+            flush_paragraph()
+        else:
+            if not kind:
+                raise RenderError(f"{slug}: text before the first @section marker")
+            lines.append(line)
+    flush_section()
+    if not sections:
+        raise RenderError(f"{slug}: the template produced no sections")
+    return tuple(sections)
+
+
+def _reject_leftover_tex(paragraph: str, slug: str, title: str) -> None:
+    match = LEFTOVER_TEX.search(paragraph)
+    if match:
+        start = max(0, match.start() - 20)
+        fragment = paragraph[start: match.end() + 20]
+        raise RenderError(f"{slug}: section {title!r} still holds TeX near {fragment!r}")

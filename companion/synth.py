@@ -1,0 +1,383 @@
+"""Synthesize: Script -> section WAVs (cached) -> lesson.mp3 with tags, chapters and cover.
+
+Speech comes from the espeak-ng command line by default: it is synchronous and
+byte-for-byte deterministic, which content-hash caching and parallel builds rely on.
+pyttsx3 is offered as an engine too, behind a wrapper that waits for each file to be
+complete (audio.md: on Linux it returns before the file is written).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pydub import AudioSegment
+
+from companion.errors import SynthError
+from companion.files import atomic_path, sha256_text
+from companion.models import Chapter, Cue, Paragraph, Pronunciation, Section, Voice
+
+# Raise when a code change alters the audio made from the same text.
+SYNTH_FORMAT = 1
+FRAME_RATE = 22050
+SENTENCE_GAP = 0.12  # seconds added between sentences (espeak-ng ends each with ~0.33 s)
+SECTION_GAP = 1.0
+MP3_BITRATE = "64k"
+LOUDNESS_FILTER = (
+    "acompressor=threshold=-24dB:ratio=3:attack=5:release=80:makeup=4dB,"
+    "loudnorm=I=-15.5:TP=-1.5:LRA=11:dual_mono=true"
+)
+
+
+# --- system tools ---------------------------------------------------------------------
+
+INSTALL_HINTS = {
+    "espeak-ng": "install it with: apt-get install -y espeak-ng",
+    "ffmpeg": "install it with: apt-get install -y ffmpeg",
+    "ffprobe": "install it with: apt-get install -y ffmpeg",
+}
+
+
+def missing_tools(engine: str = "espeak-ng") -> list[str]:
+    """Names of the system programs a build needs that are not on PATH."""
+    needed = ["ffmpeg", "ffprobe"] + (["espeak-ng"] if engine == "espeak-ng" else [])
+    return [tool for tool in needed if shutil.which(tool) is None]
+
+
+def require_tools(engine: str = "espeak-ng") -> None:
+    missing = missing_tools(engine)
+    if missing:
+        hints = "; ".join(f"{tool} is not installed ({INSTALL_HINTS[tool]})" for tool in missing)
+        raise SynthError(f"{missing[0]}: {hints}")
+
+
+# --- speakers ---------------------------------------------------------------------------
+
+
+class Speaker(Protocol):
+    def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
+        """Write `text` as speech to `wav_path` at `rate` times the voice's speed.
+
+        The file is complete when the call returns.
+        """
+
+
+class EspeakSpeaker:
+    """The espeak-ng command line, one process per utterance."""
+
+    def __init__(self, voice: Voice) -> None:
+        self.voice = voice
+
+    def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
+        words_per_minute = round(self.voice.rate * rate)
+        command = ["espeak-ng", "-v", self.voice.name, "-s", str(words_per_minute),
+                   "-p", str(self.voice.pitch), "-w", str(wav_path), "--stdin"]
+        try:
+            result = subprocess.run(command, input=text.encode("utf-8"), capture_output=True,
+                                    timeout=120, check=False)
+        except FileNotFoundError:
+            raise SynthError(f"espeak-ng: not installed ({INSTALL_HINTS['espeak-ng']})") from None
+        if result.returncode != 0 or not _has_frames(wav_path):
+            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            reason = detail[-1] if detail else f"exit status {result.returncode}"
+            raise SynthError(f"espeak-ng voice {self.voice.name!r}: no audio for "
+                             f"{text[:40]!r} ({reason})")
+
+
+class Pyttsx3Speaker:
+    """pyttsx3, waiting for its completion callback and a non-empty file."""
+
+    def __init__(self, voice: Voice) -> None:
+        import pyttsx3  # imported here: only this engine needs it
+
+        self.engine = pyttsx3.init()
+        self.done = threading.Event()
+        self.completed = False
+        self.engine.connect("finished-utterance", self._finished)
+        self.base_rate = voice.rate
+        voice_id = voice.name if "/" in voice.name else f"gmw/{voice.name}"
+        self.engine.setProperty("voice", voice_id)
+
+    def _finished(self, name: str, completed: bool) -> None:
+        self.completed = completed
+        self.done.set()
+
+    def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
+        from pyttsx3.drivers import _espeak
+
+        self.engine.setProperty("rate", round(self.base_rate * rate))
+        for _attempt in range(3):
+            started = time.monotonic()
+            while _espeak.IsPlaying() and time.monotonic() - started < 5:
+                time.sleep(0.01)
+            wav_path.unlink(missing_ok=True)
+            self.done.clear()
+            self.completed = False
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.engine.save_to_file(text, str(wav_path))
+                self.engine.runAndWait()
+                self.done.wait(120)
+            for _ in range(200):
+                if wav_path.exists():
+                    break
+                time.sleep(0.01)
+            if self.completed and _has_frames(wav_path):
+                return
+        raise SynthError(f"pyttsx3: no audio for {text[:40]!r} after 3 attempts")
+
+
+def installed_voice_names() -> set[str]:
+    """Every name espeak-ng accepts for -v: language codes, voice names and file names."""
+    if shutil.which("espeak-ng") is None:
+        return set()
+    listing = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True,
+                             check=False, timeout=30).stdout
+    names: set[str] = set()
+    for line in listing.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        language, voice_name, file = fields[1], fields[3], fields[4]
+        if file.startswith("mb/") and not _mbrola_installed(file[3:]):
+            continue
+        names.update({language.lower(), voice_name.lower(), file.lower(),
+                      file.split("/")[-1].lower()})
+    return names
+
+
+def check_voice(voice: Voice) -> None:
+    """Fail early on a voice espeak-ng does not have (it would silently use another)."""
+    if voice.engine != "espeak-ng":
+        return
+    base = voice.name.split("+")[0].lower()
+    if base not in installed_voice_names():
+        raise SynthError(f"voice {voice.name!r}: not installed for espeak-ng "
+                         "(list them with: companion voices)")
+
+
+def make_speaker(voice: Voice) -> Speaker:
+    if voice.engine == "pyttsx3":
+        return Pyttsx3Speaker(voice)
+    if voice.engine == "espeak-ng":
+        return EspeakSpeaker(voice)
+    raise SynthError(f"engine {voice.engine!r}: unknown (use espeak-ng or pyttsx3)")
+
+
+def _has_frames(path: Path) -> bool:
+    try:
+        with wave.open(str(path)) as handle:
+            return handle.getnframes() > 0
+    except (OSError, EOFError, wave.Error):
+        return False
+
+
+# --- text preparation -------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
+
+
+def apply_lexicon(text: str, lexicon: Sequence[Pronunciation]) -> str:
+    """Respell words espeak-ng says wrong; whole words, case-insensitive."""
+    for entry in lexicon:
+        pattern = r"(?<![\w.])" + re.escape(entry.word) + r"(?![\w])"
+        text = re.sub(pattern, entry.say, text, flags=re.IGNORECASE)
+    return text
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SectionAudio:
+    wav: Path
+    duration: float
+    cues: tuple[Cue, ...]  # times relative to the start of the section
+
+
+def section_key(section: Section, voice: Voice, lexicon: Sequence[Pronunciation]) -> str:
+    """Content hash of everything that decides a section's audio."""
+    spoken = [(apply_lexicon(p.text, lexicon), p.pause_after, p.rate) for p in section.paragraphs]
+    return sha256_text(str(SYNTH_FORMAT), json.dumps(asdict(voice), sort_keys=True),
+                       json.dumps(spoken))
+
+
+def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunciation],
+                       cache_dir: Path, speaker: Speaker) -> tuple[SectionAudio, bool]:
+    """The section's audio from the cache, or made now; True when it was synthesized."""
+    key = section_key(section, voice, lexicon)
+    wav_path = cache_dir / f"{key}.wav"
+    meta_path = cache_dir / f"{key}.json"
+    if wav_path.is_file() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text("utf-8"))
+        cues = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
+        return SectionAudio(wav_path, meta["duration"], cues), False
+    audio, cues = _speak_paragraphs(section.paragraphs, voice, lexicon, speaker)
+    with atomic_path(wav_path) as temp:
+        audio.export(str(temp), format="wav")
+    duration = len(audio) / 1000.0
+    meta = {"duration": duration, "cues": [asdict(cue) for cue in cues]}
+    with atomic_path(meta_path) as temp:
+        temp.write_text(json.dumps(meta), "utf-8")
+    return SectionAudio(wav_path, duration, tuple(cues)), True
+
+
+def _speak_paragraphs(paragraphs: Sequence[Paragraph], voice: Voice,
+                      lexicon: Sequence[Pronunciation],
+                      speaker: Speaker) -> tuple[AudioSegment, list[Cue]]:
+    audio = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
+    cues: list[Cue] = []
+    with tempfile.TemporaryDirectory(prefix="companion-speak-") as tmp:
+        for p_index, paragraph in enumerate(paragraphs):
+            sentences = split_sentences(paragraph.text)
+            for s_index, sentence in enumerate(sentences):
+                wav = Path(tmp) / f"{p_index}-{s_index}.wav"
+                speaker.speak(apply_lexicon(sentence, lexicon), wav, paragraph.rate)
+                spoken = _normalized(AudioSegment.from_wav(str(wav)))
+                start = len(audio) / 1000.0
+                audio += spoken
+                cues.append(Cue(round(start, 3), round(len(audio) / 1000.0, 3), sentence))
+                if s_index < len(sentences) - 1:
+                    audio += _silence(SENTENCE_GAP)
+            audio += _silence(paragraph.pause_after)
+    return audio, cues
+
+
+def _normalized(segment: AudioSegment) -> AudioSegment:
+    """Mono, 16-bit, 22.05 kHz (mbrola voices speak at 16 kHz)."""
+    return segment.set_channels(1).set_sample_width(2).set_frame_rate(FRAME_RATE)
+
+
+def _silence(seconds: float) -> AudioSegment:
+    return AudioSegment.silent(duration=round(seconds * 1000), frame_rate=FRAME_RATE)
+
+
+# --- lessons ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LessonTags:
+    title: str
+    artist: str
+    album: str
+    genre: str = "Podcast"
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LessonAudio:
+    duration: float
+    size: int
+    chapters: tuple[Chapter, ...]
+    cues: tuple[Cue, ...]
+
+
+def assemble_lesson(sections: Sequence[Section], audios: Sequence[SectionAudio],
+                    tags: LessonTags, cover: Path | None, mp3_path: Path) -> LessonAudio:
+    """Join section audio with pauses, normalize loudness, encode MP3 with tags and chapters."""
+    require_tools()
+    audio = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
+    chapters: list[Chapter] = []
+    cues: list[Cue] = []
+    for index, (section, part) in enumerate(zip(sections, audios, strict=True)):
+        start = len(audio) / 1000.0
+        audio += AudioSegment.from_wav(str(part.wav))
+        cues.extend(Cue(round(start + c.start, 3), round(start + c.end, 3), c.text)
+                    for c in part.cues)
+        if index < len(sections) - 1:
+            audio += _silence(SECTION_GAP)
+        chapters.append(Chapter(round(start, 3), round(len(audio) / 1000.0, 3), section.title))
+    with tempfile.TemporaryDirectory(prefix="companion-encode-") as tmp:
+        wav = Path(tmp) / "lesson.wav"
+        audio.export(str(wav), format="wav")
+        metadata = Path(tmp) / "metadata.txt"
+        metadata.write_text(ffmetadata(tags, chapters), "utf-8")
+        with atomic_path(mp3_path) as temp:
+            _encode(wav, metadata, cover, temp)
+    return LessonAudio(len(audio) / 1000.0, mp3_path.stat().st_size, tuple(chapters),
+                       tuple(cues))
+
+
+def _encode(wav: Path, metadata: Path, cover: Path | None, out: Path) -> None:
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+               "-i", str(wav), "-i", str(metadata)]
+    if cover is not None:
+        command += ["-i", str(cover), "-map", "0:a", "-map", "2:v", "-c:v", "copy",
+                    "-disposition:v", "attached_pic"]
+    else:
+        command += ["-map", "0:a"]
+    command += ["-map_metadata", "1", "-map_chapters", "1", "-af", LOUDNESS_FILTER,
+                "-ar", str(FRAME_RATE), "-ac", "1", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE,
+                "-id3v2_version", "3", "-f", "mp3", str(out)]
+    result = subprocess.run(command, capture_output=True, check=False, timeout=600)
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SynthError(f"{out.name}: ffmpeg failed ({lines[-1] if lines else 'no output'})")
+
+
+def ffmetadata(tags: LessonTags, chapters: Sequence[Chapter]) -> str:
+    """An ffmpeg metadata file: tags plus chapters in time order."""
+    lines = [";FFMETADATA1"]
+    for name, value in (("title", tags.title), ("artist", tags.artist), ("album", tags.album),
+                        ("genre", tags.genre), ("comment", tags.comment)):
+        if value:
+            lines.append(f"{name}={_escape_meta(value)}")
+    for chapter in chapters:
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(chapter.start * 1000)}",
+                  f"END={round(chapter.end * 1000)}", f"title={_escape_meta(chapter.title)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _escape_meta(value: str) -> str:
+    value = " ".join(value.split())
+    return re.sub(r"([=;#\\])", r"\\\1", value)
+
+
+def probe_duration(path: Path) -> float:
+    """The decoded duration of an audio file in seconds, from ffprobe."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+         "default=noprint_wrappers=1:nokey=1", str(path)],
+        capture_output=True, text=True, check=False, timeout=60)
+    try:
+        return float(result.stdout.strip())
+    except ValueError:
+        raise SynthError(f"{path}: ffprobe cannot read its duration") from None
+
+
+def list_voices() -> list[tuple[str, str]]:
+    """Installed English voices as (name, description), from espeak-ng."""
+    if shutil.which("espeak-ng") is None:
+        return []
+    result = subprocess.run(["espeak-ng", "--voices=en"], capture_output=True, text=True,
+                            check=False, timeout=30)
+    voices: list[tuple[str, str]] = []
+    for line in result.stdout.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 5 and not fields[4].startswith("!"):
+            language, _gender, name, file = fields[1], fields[2], fields[3], fields[4]
+            if file.startswith("mb/") and not _mbrola_installed(file[3:]):
+                continue
+            voices.append((file.split("/")[-1] if file.startswith("mb/") else language,
+                           f"{name} ({file})"))
+    return voices
+
+
+def _mbrola_installed(name: str) -> bool:
+    voice = name.removeprefix("mb-").split("-")[0]
+    return any(Path(base, voice).exists() for base in ("/usr/share/mbrola", "/usr/lib/mbrola"))

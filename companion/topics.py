@@ -1,0 +1,268 @@
+"""The math topic catalog: loading, validation and prerequisite ordering.
+
+The catalog lives in ``companion/data/topics.toml``. It holds one ``[[topics]]`` table per
+math topic (aliases, a spoken explanation, 1-3 equations, a worked example and a quiz), an
+``[[implications]]`` table (ML concepts whose mention implies math topics, and ambiguous
+words that only count next to a clear mention; ``topics = []`` marks a name that must not
+link, such as the "maximum entropy" classifier) and a ``[[lexicon]]`` of pronunciation fixes.
+
+Linking episodes to topics is done by :func:`companion.linking.link`, re-exported here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from companion.errors import CatalogError, MathSpeechError
+from companion.linking import link
+from companion.models import (
+    Catalog,
+    Equation,
+    Implication,
+    Pronunciation,
+    Quiz,
+    Topic,
+    WorkedExample,
+)
+
+__all__ = ["link", "load_catalog", "order_by_prerequisites", "topological_order"]
+
+_TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
+_AREAS = frozenset(
+    {
+        "linear-algebra",
+        "calculus",
+        "probability",
+        "statistics",
+        "optimization",
+        "information-theory",
+        "discrete",
+        "numerics",
+    }
+)
+
+
+def load_catalog(path: Path | None = None, *, check_speech: bool = True) -> Catalog:
+    """Load and validate a topic catalog; ``None`` means the packaged one.
+
+    Raises :class:`CatalogError` with a one-line message naming the file and the offending
+    topic or key. Topics come back in prerequisite-first order (ties keep file order).
+    With ``check_speech`` every equation must be speakable by ``companion.mathspeech``.
+    """
+    if path is None:
+        ref = resources.files("companion").joinpath("data/topics.toml")
+        name = "companion/data/topics.toml"
+        try:
+            raw = ref.read_bytes()
+        except OSError as exc:
+            raise CatalogError(f"{name}: cannot read the packaged catalog: {exc}") from exc
+    else:
+        name = str(path)
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise CatalogError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"{name}: not valid TOML: {exc}") from exc
+    return _build(data, name, check_speech=check_speech)
+
+
+def _build(data: Mapping[str, Any], name: str, *, check_speech: bool) -> Catalog:
+    raw_topics = data.get("topics")
+    if not isinstance(raw_topics, list) or not raw_topics:
+        raise CatalogError(f"{name}: no [[topics]] tables")
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw_topics):
+        topic = _parse_topic(entry, name, index)
+        if topic.id in seen:
+            raise CatalogError(f"{name}: topic {topic.id!r}: duplicate id")
+        seen.add(topic.id)
+        topics.append(topic)
+    for topic in topics:
+        for pre in topic.prerequisites:
+            if pre not in seen:
+                raise CatalogError(f"{name}: topic {topic.id!r}: unknown prerequisite {pre!r}")
+            if pre == topic.id:
+                raise CatalogError(f"{name}: topic {topic.id!r}: lists itself as a prerequisite")
+    try:
+        ordered = topological_order(topics)
+    except ValueError as exc:
+        raise CatalogError(f"{name}: {exc}") from None
+    implications = tuple(
+        _parse_implication(entry, name, index, seen)
+        for index, entry in enumerate(_table_list(data, "implications", name))
+    )
+    lexicon = tuple(
+        _parse_pronunciation(entry, name, index)
+        for index, entry in enumerate(_table_list(data, "lexicon", name))
+    )
+    if check_speech:
+        _check_speakable(ordered, name)
+    return Catalog(topics=tuple(ordered), implications=implications, lexicon=lexicon)
+
+
+def _table_list(data: Mapping[str, Any], key: str, name: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise CatalogError(f"{name}: {key!r} must be an array of tables")
+    return value
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"{where}: missing or empty {key!r}")
+    return value.strip()
+
+
+def _str_list(entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool) -> tuple:
+    value = entry.get(key, [] if allow_empty else None)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")
+    if not value and not allow_empty:
+        raise CatalogError(f"{where}: {key!r} is empty")
+    return tuple(v.strip() for v in value)
+
+
+def _table(entry: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = entry.get(key)
+    if not isinstance(value, Mapping):
+        raise CatalogError(f"{where}: missing table {key!r}")
+    return value
+
+
+def _parse_topic(entry: Any, name: str, index: int) -> Topic:
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{name}: topics[{index}] is not a table")
+    ident = entry.get("id")
+    where = f"{name}: topic {ident!r}" if isinstance(ident, str) else f"{name}: topics[{index}]"
+    for key in _TOPIC_TEXT_KEYS:
+        _text(entry, key, where)
+    if entry["area"] not in _AREAS:
+        raise CatalogError(f"{where}: unknown area {entry['area']!r}")
+    equations_raw = entry.get("equations")
+    if not isinstance(equations_raw, list) or not 1 <= len(equations_raw) <= 3:
+        raise CatalogError(f"{where}: needs 1 to 3 [[topics.equations]]")
+    equations = []
+    for number, eq in enumerate(equations_raw, start=1):
+        if not isinstance(eq, Mapping):
+            raise CatalogError(f"{where}: equation {number} is not a table")
+        eq_where = f"{where}: equation {number}"
+        equations.append(Equation(_text(eq, "latex", eq_where), _text(eq, "meaning", eq_where)))
+    example = _table(entry, "example", where)
+    result = example.get("result")
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        raise CatalogError(f"{where}: example 'result' must be a number")
+    quiz = _table(entry, "quiz", where)
+    return Topic(
+        id=entry["id"].strip(),
+        title=entry["title"].strip(),
+        area=entry["area"].strip(),
+        aliases=_str_list(entry, "aliases", where, allow_empty=False),
+        prerequisites=_str_list(entry, "prerequisites", where, allow_empty=True),
+        explanation=entry["explanation"].strip(),
+        equations=tuple(equations),
+        example=WorkedExample(
+            text=_text(example, "text", f"{where}: example"),
+            expression=_text(example, "expression", f"{where}: example"),
+            result=float(result),
+        ),
+        quiz=Quiz(
+            question=_text(quiz, "question", f"{where}: quiz"),
+            answer=_text(quiz, "answer", f"{where}: quiz"),
+        ),
+    )
+
+
+def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> Implication:
+    where = f"{name}: implications[{index}]"
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{where} is not a table")
+    concept = _text(entry, "concept", where)
+    where = f"{name}: implication {concept!r}"
+    topics = _str_list(entry, "topics", where, allow_empty=True)
+    for topic_id in topics:
+        if topic_id not in known:
+            raise CatalogError(f"{where}: unknown topic {topic_id!r}")
+    return Implication(concept=concept, topics=topics)
+
+
+def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
+    where = f"{name}: lexicon[{index}]"
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{where} is not a table")
+    word = _text(entry, "word", where)
+    return Pronunciation(word=word, say=_text(entry, "say", f"{name}: lexicon {word!r}"))
+
+
+def _check_speakable(topics: Iterable[Topic], name: str) -> None:
+    try:
+        from companion.mathspeech import verbalize
+    except ImportError:  # pragma: no cover - only while the speech module is being written
+        return
+    for topic in topics:
+        for number, equation in enumerate(topic.equations, start=1):
+            try:
+                words = verbalize(equation.latex)
+            except MathSpeechError as exc:
+                raise CatalogError(
+                    f"{name}: topic {topic.id!r}: equation {number} {equation.latex!r} "
+                    f"cannot be spoken: {exc}"
+                ) from exc
+            if not words.strip():
+                raise CatalogError(
+                    f"{name}: topic {topic.id!r}: equation {number} is spoken as nothing"
+                )
+
+
+def topological_order(topics: Iterable[Topic]) -> list[Topic]:
+    """Order topics prerequisite-first; ties keep the given order.
+
+    Prerequisites outside ``topics`` are ignored. Raises ``ValueError`` naming a cycle.
+    """
+    items = list(topics)
+    position = {t.id: i for i, t in enumerate(items)}
+    pending = {t.id: {p for p in t.prerequisites if p in position} for t in items}
+    done: set[str] = set()
+    ordered: list[Topic] = []
+    while len(ordered) < len(items):
+        ready = [t for t in items if t.id not in done and not pending[t.id] - done]
+        if not ready:
+            raise ValueError(f"prerequisite cycle: {_find_cycle(pending, done)}")
+        first = ready[0]  # lowest original position among the ready ones
+        done.add(first.id)
+        ordered.append(first)
+    return ordered
+
+
+def _find_cycle(pending: Mapping[str, set[str]], done: set[str]) -> str:
+    """Describe one cycle among the unfinished topics as 'a -> b -> a'."""
+    start = next(t for t in pending if t not in done)
+    path: list[str] = []
+    node = start
+    while node not in path:
+        path.append(node)
+        node = sorted(p for p in pending[node] if p not in done)[0]
+    cycle = path[path.index(node) :]
+    cycle.reverse()  # prerequisite-first reading: a is needed by b ...
+    return " -> ".join([*cycle, cycle[0]])
+
+
+def order_by_prerequisites(topic_ids: Iterable[str], catalog: Catalog) -> list[Topic]:
+    """The catalog topics named by ``topic_ids``, prerequisite-first, stable by catalog order.
+
+    Unknown ids raise :class:`CatalogError`; duplicates are dropped.
+    """
+    wanted: set[str] = set()
+    for topic_id in topic_ids:
+        if topic_id not in catalog:
+            raise CatalogError(f"topic {topic_id!r}: not in the catalog")
+        wanted.add(topic_id)
+    return topological_order(t for t in catalog.topics if t.id in wanted)

@@ -1,0 +1,143 @@
+"""Build: the whole pipeline on a tiny feed; incremental rules counted in synthesis calls."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from companion.build import build, read_lessons
+from companion.config import load_settings
+from companion.errors import ConfigError
+from tests.conftest import DATA
+
+TINY_FEED = DATA / "feeds" / "two_episodes.xml"
+FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
+
+
+def settings_for(workdir: Path, **options: object):
+    return load_settings(workdir, {"source": str(TINY_FEED), "jobs": 1, **options})
+
+
+
+def run(workdir: Path, **kwargs: object):
+    options = kwargs.pop("options", {})
+    return build(settings_for(workdir, **options), clock=FIXED_CLOCK, **kwargs)
+
+
+@pytest.fixture
+def built(tmp_path: Path, audio_tools: None) -> Path:
+    report = run(tmp_path)
+    assert report.exit_code == 0, report.failed
+    return tmp_path
+
+
+def test_first_build_makes_one_lesson_for_the_math_episode(built: Path) -> None:
+    lessons = read_lessons(built)
+    assert [lesson.slug for lesson in lessons] == ["ep-2-gradient-descent-friends"]
+    folder = built / "episodes" / "ep-2-gradient-descent-friends"
+    for name in ("lesson.mp3", "transcript.vtt", "chapters.json", "build.json"):
+        assert (folder / name).is_file(), name
+    script = (built / "scripts" / "ep-2-gradient-descent-friends.txt").read_text("utf-8")
+    assert "Ep 2: Gradient Descent and Friends" in script
+    assert "Tiny ML Show" in script
+    assert not set(script) & set("\\{}^_$")
+    assert not (built / "scripts" / "ep-1-welcome.txt").exists()
+    chapters = json.loads((folder / "chapters.json").read_text("utf-8"))["chapters"]
+    titles = [c["title"] for c in chapters]
+    assert titles[0] == "Introduction" and titles[-1] == "Recap"
+    assert "Gradient Descent" in titles
+    assert any(t.startswith("Quiz: ") for t in titles)
+    vtt = (folder / "transcript.vtt").read_text("utf-8")
+    assert vtt.startswith("WEBVTT")
+    parsed = feedparser.parse((built / "feeds" / "companion.xml").read_bytes())
+    assert len(parsed.entries) == 1
+    assert parsed.feed.title == "Tiny ML Show Math Companion"
+    enclosure = parsed.entries[0].enclosures[0]
+    assert int(enclosure.length) == (folder / "lesson.mp3").stat().st_size
+
+
+def test_second_build_is_a_no_op(built: Path) -> None:
+    feed_before = (built / "feeds" / "companion.xml").read_bytes()
+    mp3_before = (built / "episodes" / "ep-2-gradient-descent-friends" / "lesson.mp3").stat()
+    report = run(built)
+    assert report.built == []
+    assert report.unchanged == ["ep-2-gradient-descent-friends"]
+    assert report.sections_synthesized == 0
+    assert (built / "feeds" / "companion.xml").read_bytes() == feed_before
+    after = (built / "episodes" / "ep-2-gradient-descent-friends" / "lesson.mp3").stat()
+    assert after.st_mtime_ns == mp3_before.st_mtime_ns
+
+
+def test_force_rebuilds_from_cached_sections(built: Path) -> None:
+    report = run(built, force=True)
+    assert report.built == ["ep-2-gradient-descent-friends"]
+    assert report.sections_synthesized == 0
+    assert report.sections_reused > 0
+
+
+def test_voice_change_resynthesizes_everything(built: Path) -> None:
+    report = run(built, options={"rate": 150})
+    assert report.built == ["ep-2-gradient-descent-friends"]
+    assert report.sections_reused == 0
+    assert report.sections_synthesized > 3
+
+
+def test_editing_one_topic_resynthesizes_only_its_section(built: Path) -> None:
+    from companion import topics
+
+    packaged = Path(topics.__file__).parent / "data" / "topics.toml"
+    edited = built / "my-topics.toml"
+    text = packaged.read_text("utf-8")
+    marker = 'id = "gradient-descent"'
+    assert marker in text
+    head, tail = text.split(marker, 1)
+    tail = tail.replace("explanation = '''", "explanation = '''Listen closely. ", 1)
+    tail = tail.replace('explanation = """', 'explanation = """Listen closely. ', 1)
+    edited.write_text(head + marker + tail, "utf-8")
+    report = run(built, options={"catalog": str(edited)})
+    assert report.built == ["ep-2-gradient-descent-friends"]
+    assert report.sections_synthesized == 1
+    assert report.sections_reused >= 3
+
+
+def test_deleted_stamp_rebuilds_that_lesson(built: Path) -> None:
+    (built / "episodes" / "ep-2-gradient-descent-friends" / "build.json").unlink()
+    report = run(built)
+    assert report.built == ["ep-2-gradient-descent-friends"]
+
+
+def test_lessons_of_departed_episodes_stay_until_prune(built: Path) -> None:
+    stale = built / "episodes" / "old-episode"
+    shutil.copytree(built / "episodes" / "ep-2-gradient-descent-friends", stale)
+    stamp = json.loads((stale / "build.json").read_text("utf-8"))
+    stamp["lesson"]["slug"] = "old-episode"
+    stamp["lesson"]["guid"] = "old-guid"
+    (stale / "build.json").write_text(json.dumps(stamp), "utf-8")
+    run(built)
+    assert len(feedparser.parse((built / "feeds" / "companion.xml").read_bytes()).entries) == 2
+    run(built, prune=True)
+    assert not stale.exists()
+    assert len(feedparser.parse((built / "feeds" / "companion.xml").read_bytes()).entries) == 1
+
+
+def test_only_unknown_episode_is_an_error(built: Path) -> None:
+    with pytest.raises(ConfigError, match="--only nothing"):
+        run(built, only=["nothing"])
+
+
+def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    source = str(DATA / "feeds" / "two_math.xml")
+    first = run(one, options={"jobs": 1, "source": source})
+    second = run(two, options={"jobs": 2, "source": source})
+    assert sorted(first.built) == sorted(second.built) == ["dot-products", "sigmoid"]
+    names = ["feeds/companion.xml"] + [f"episodes/{slug}/{name}" for slug in first.built
+                                       for name in ("lesson.mp3", "transcript.vtt",
+                                                    "chapters.json")]
+    for name in names:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name

@@ -1,0 +1,112 @@
+"""End to end: the bundled sample feed becomes real MP3 lessons and a valid podcast feed.
+
+One build of the whole sample (module-scoped), then every output is checked with the
+shared checkers: podcast_feed_rules.py, check_mp3.py and check_script.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from companion.build import BuildReport, build, read_lessons
+from companion.cli import cli
+from companion.config import load_settings
+from companion.synth import SECTION_GAP, probe_duration
+from tests.conftest import require_audio_tools, shared_path
+
+
+@pytest.fixture(scope="module")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:
+    require_audio_tools()
+    workdir = tmp_path_factory.mktemp("sample")
+    report = build(load_settings(workdir))
+    return workdir, report
+
+
+def test_sample_builds_a_lesson_per_math_episode(sample_build: tuple[Path, BuildReport]) -> None:
+    workdir, report = sample_build
+    assert report.exit_code == 0, report.failed
+    assert len(report.built) >= 8
+    assert len(report.skipped_no_math) >= 2
+    assert report.published == len(report.built)
+    scripts = sorted(p.stem for p in (workdir / "scripts").glob("*.txt"))
+    assert scripts == sorted(report.built)
+    assert "mlg-008-math-for-machine-learning" in scripts
+
+
+def test_every_mp3_decodes_with_the_length_of_its_sections(
+        sample_build: tuple[Path, BuildReport]) -> None:
+    workdir, _ = sample_build
+    for lesson in read_lessons(workdir):
+        mp3 = workdir / "episodes" / lesson.slug / "lesson.mp3"
+        # Chapters tile the lesson: each spans its section's audio and the gap after it.
+        expected = sum(c.end - c.start for c in lesson.chapters)
+        assert expected == pytest.approx(lesson.chapters[-1].end, abs=0.01)
+        assert all(c.end - c.start > SECTION_GAP for c in lesson.chapters)
+        decoded = probe_duration(mp3)
+        assert decoded == pytest.approx(expected, rel=0.10), lesson.slug
+        assert 60 < decoded < 60 * 10, lesson.slug
+
+
+def test_feed_enclosures_point_at_existing_files_of_the_stated_length(
+        sample_build: tuple[Path, BuildReport]) -> None:
+    workdir, report = sample_build
+    parsed = feedparser.parse((workdir / "feeds" / "companion.xml").read_bytes())
+    assert not parsed.bozo
+    assert len(parsed.entries) == report.published
+    for entry in parsed.entries:
+        enclosure = entry.enclosures[0]
+        local = workdir / urlsplit(enclosure.href).path.lstrip("/")
+        assert local.is_file()
+        assert int(enclosure.length) == local.stat().st_size
+        assert enclosure.type == "audio/mpeg"
+
+
+def test_feed_rules_checker_finds_no_errors(sample_build: tuple[Path, BuildReport]) -> None:
+    workdir, _ = sample_build
+    checker = shared_path("tools", "podcast_feed_rules.py")
+    result = subprocess.run([sys.executable, str(checker), str(workdir / "feeds/companion.xml"),
+                             "--workdir", str(workdir)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("0 errors")
+
+
+def test_check_mp3_passes_on_every_lesson(sample_build: tuple[Path, BuildReport]) -> None:
+    workdir, _ = sample_build
+    checker = shared_path("tools", "check_mp3.py")
+    result = subprocess.run([sys.executable, str(checker), str(workdir / "episodes"),
+                             "--lufs", "off", "--max-true-peak", "off", "--max-silence", "8",
+                             "--require-tags"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lesson_scripts_are_written_for_the_ear(sample_build: tuple[Path, BuildReport]) -> None:
+    workdir, _ = sample_build
+    checker = shared_path("tools", "check_script.py")
+    result = subprocess.run([sys.executable, str(checker), str(workdir / "scripts"), "--json"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+def test_dev_gold_linking_f1(tmp_path: Path) -> None:
+    feed = shared_path("topics", "dev_feed.xml")
+    gold = shared_path("topics", "gold_dev.json")
+    scorer = shared_path("tools", "score_links.py")
+    result = CliRunner().invoke(cli, ["topics", "--source", str(feed), "--json"],
+                                catch_exceptions=False)
+    predictions = tmp_path / "predictions.json"
+    predictions.write_text(result.stdout, "utf-8")
+    scored = subprocess.run([sys.executable, str(scorer), str(gold), str(predictions), "--json"],
+                            capture_output=True, text=True, check=True)
+    scores = json.loads(scored.stdout)
+    micro = scores.get("micro", scores)
+    assert micro["f1"] >= 0.7, scores

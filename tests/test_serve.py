@@ -1,0 +1,131 @@
+"""Serve: a small static server that podcast apps can subscribe to and seek in."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from companion.serve import make_server, parse_range
+
+MP3_BYTES = bytes(range(256)) * 40  # 10,240 bytes standing in for an MP3
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    root = tmp_path / "work"
+    (root / "episodes" / "one").mkdir(parents=True)
+    (root / "feeds").mkdir()
+    (root / "episodes" / "one" / "lesson.mp3").write_bytes(MP3_BYTES)
+    (root / "feeds" / "companion.xml").write_text("<rss/>", "utf-8")
+    (root / "index.html").write_text("<html></html>", "utf-8")
+    (tmp_path / "secret.txt").write_text("do not serve", "utf-8")
+    os.symlink(tmp_path / "secret.txt", root / "feeds" / "escape.txt")
+    return root
+
+
+@pytest.fixture
+def server(workdir: Path) -> Iterator[tuple[str, int]]:
+    instance = make_server(workdir, "127.0.0.1", 0)
+    thread = threading.Thread(target=instance.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield instance.server_address[:2]
+    instance.shutdown()
+    instance.server_close()
+
+
+def request(address: tuple[str, int], method: str, path: str,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection(*address, timeout=10)
+    connection.request(method, path, headers=headers or {})
+    response = connection.getresponse()
+    body = response.read()
+    result = response.status, {k.lower(): v for k, v in response.getheaders()}, body
+    connection.close()
+    return result
+
+
+def raw_request(address: tuple[str, int], path: str) -> int:
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        reply = sock.recv(4096).decode("latin-1")
+    return int(reply.split()[1])
+
+
+def test_feed_and_mp3_have_the_right_types(server: tuple[str, int]) -> None:
+    status, headers, body = request(server, "GET", "/feeds/companion.xml")
+    assert status == 200
+    assert headers["content-type"].startswith("application/rss+xml")
+    assert body == b"<rss/>"
+    status, headers, body = request(server, "GET", "/episodes/one/lesson.mp3")
+    assert status == 200
+    assert headers["content-type"] == "audio/mpeg"
+    assert headers["accept-ranges"] == "bytes"
+    assert body == MP3_BYTES
+
+
+def test_head_sends_length_without_body(server: tuple[str, int]) -> None:
+    status, headers, body = request(server, "HEAD", "/episodes/one/lesson.mp3")
+    assert status == 200
+    assert headers["content-length"] == str(len(MP3_BYTES))
+    assert body == b""
+
+
+@pytest.mark.parametrize(("header", "start", "end"),
+                         [("bytes=0-1", 0, 1), ("bytes=100-", 100, 10239),
+                          ("bytes=-10", 10230, 10239), ("bytes=10000-99999", 10000, 10239)])
+def test_byte_ranges(server: tuple[str, int], header: str, start: int, end: int) -> None:
+    status, headers, body = request(server, "GET", "/episodes/one/lesson.mp3",
+                                    {"Range": header})
+    assert status == 206
+    assert headers["content-range"] == f"bytes {start}-{end}/{len(MP3_BYTES)}"
+    assert body == MP3_BYTES[start:end + 1]
+
+
+def test_unsatisfiable_range_is_416(server: tuple[str, int]) -> None:
+    status, headers, _ = request(server, "GET", "/episodes/one/lesson.mp3",
+                                 {"Range": "bytes=20000-"})
+    assert status == 416
+    assert headers["content-range"] == f"bytes */{len(MP3_BYTES)}"
+
+
+def test_conditional_get_answers_304(server: tuple[str, int]) -> None:
+    _, headers, _ = request(server, "GET", "/feeds/companion.xml")
+    status, _, body = request(server, "GET", "/feeds/companion.xml",
+                              {"If-None-Match": headers["etag"]})
+    assert (status, body) == (304, b"")
+    status, _, _ = request(server, "GET", "/feeds/companion.xml",
+                           {"If-Modified-Since": headers["last-modified"]})
+    assert status == 304
+
+
+@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt",
+                                  "/feeds/..%2f..%2fsecret.txt", "/feeds/escape.txt",
+                                  "/feeds/..\\..\\secret.txt", "/episodes/", "/nothing"])
+def test_nothing_outside_the_workdir_and_no_listings(server: tuple[str, int], path: str) -> None:
+    assert raw_request(server, path) == 404
+
+
+def test_directory_with_index_serves_it(server: tuple[str, int]) -> None:
+    status, headers, _ = request(server, "GET", "/")
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+
+
+def test_only_get_and_head(server: tuple[str, int]) -> None:
+    status, headers, _ = request(server, "POST", "/feeds/companion.xml")
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+
+
+def test_parse_range_edges() -> None:
+    assert parse_range("bytes=0-0", 10) == (0, 0)
+    assert parse_range("bytes=5-2", 10) is None
+    assert parse_range("bytes=-0", 10) is None
+    assert parse_range("bytes=0-1,3-4", 10) is None
+    assert parse_range("items=0-1", 10) is None

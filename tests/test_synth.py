@@ -1,0 +1,140 @@
+"""Synthesize: real espeak-ng and ffmpeg turn sections into a tagged, chaptered MP3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3
+
+from companion import synth
+from companion.errors import SynthError
+from companion.models import Paragraph, Pronunciation, Section, Voice
+
+VOICE = Voice()
+SECTIONS = (
+    Section("intro", "Introduction", (Paragraph("Welcome. This is a short test lesson."),)),
+    Section("topic", "Gradient Descent", (
+        Paragraph("The gradient points uphill. So we step the other way.", 0.5),
+        Paragraph("w equals w minus eta times the gradient.", 1.0, rate=0.85),
+    ), "gradient-descent"),
+    Section("recap", "Recap", (Paragraph("That is all for today."),)),
+)
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def _synthesize_all(cache: Path) -> list[synth.SectionAudio]:
+    speaker = synth.make_speaker(VOICE)
+    return [synth.synthesize_section(s, VOICE, (), cache, speaker)[0] for s in SECTIONS]
+
+
+def test_sentences_are_split_for_cues() -> None:
+    assert synth.split_sentences("One. Two!  Three? 3.5 stays") == ["One.", "Two!", "Three?",
+                                                                     "3.5 stays"]
+
+
+def test_lexicon_respells_whole_words_only() -> None:
+    lexicon = (Pronunciation("ReLU", "ray loo"),)
+    assert synth.apply_lexicon("Apply ReLU, then relu again.", lexicon) == \
+        "Apply ray loo, then ray loo again."
+    assert synth.apply_lexicon("ReLUs", lexicon) == "ReLUs"
+
+
+def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> None:
+    speaker = synth.make_speaker(VOICE)
+    first, made = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, speaker)
+    assert made
+    assert first.duration > 3
+    assert [cue.text for cue in first.cues] == ["The gradient points uphill.",
+                                                "So we step the other way.",
+                                                "w equals w minus eta times the gradient."]
+    assert all(a.end <= b.start for a, b in zip(first.cues, first.cues[1:], strict=False))
+    again, made_again = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, speaker)
+    assert not made_again
+    assert again == first
+    slower = Voice(rate=120)
+    _, made_slow = synth.synthesize_section(SECTIONS[1], slower, (), cache, speaker)
+    assert made_slow
+
+
+def test_espeak_output_is_deterministic(audio_tools: None, tmp_path: Path) -> None:
+    speaker = synth.make_speaker(VOICE)
+    speaker.speak("Determinism lets the cache trust its keys.", tmp_path / "a.wav")
+    speaker.speak("Determinism lets the cache trust its keys.", tmp_path / "b.wav")
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_lesson_mp3_has_tags_chapters_and_expected_length(audio_tools: None, cache: Path,
+                                                          tmp_path: Path) -> None:
+    audios = _synthesize_all(cache)
+    mp3 = tmp_path / "lesson.mp3"
+    tags = synth.LessonTags("Math for Test", "Tester", "Test Companion")
+    result = synth.assemble_lesson(SECTIONS, audios, tags, None, mp3)
+    expected = sum(a.duration for a in audios) + synth.SECTION_GAP * (len(audios) - 1)
+    assert result.duration == pytest.approx(expected, abs=0.01)
+    decoded = synth.probe_duration(mp3)
+    assert decoded == pytest.approx(expected, rel=0.02)
+    assert result.size == mp3.stat().st_size
+    id3 = ID3(mp3)
+    assert str(id3["TIT2"]) == "Math for Test"
+    assert str(id3["TPE1"]) == "Tester"
+    assert str(id3["TALB"]) == "Test Companion"
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(mp3)],
+                           capture_output=True, text=True, check=True)
+    chapters = json.loads(probe.stdout)["chapters"]
+    assert [c["tags"]["title"] for c in chapters] == ["Introduction", "Gradient Descent", "Recap"]
+    for probed, made in zip(chapters, result.chapters, strict=True):
+        assert float(probed["start_time"]) == pytest.approx(made.start, abs=0.1)
+    assert [c.start for c in result.chapters] == sorted(c.start for c in result.chapters)
+    assert result.cues[0].text == "Welcome."
+    assert result.cues[-1].text == "That is all for today."
+    assert result.cues[-1].end <= result.duration
+
+
+def test_cover_is_embedded(audio_tools: None, cache: Path, tmp_path: Path) -> None:
+    from companion.artwork import cover_jpeg
+
+    cover = tmp_path / "cover.jpg"
+    cover.write_bytes(cover_jpeg("Test", "sub"))
+    audios = _synthesize_all(cache)
+    mp3 = tmp_path / "lesson.mp3"
+    synth.assemble_lesson(SECTIONS, audios, synth.LessonTags("T", "A", "B"), cover, mp3)
+    pictures = ID3(mp3).getall("APIC")
+    assert len(pictures) == 1
+    assert pictures[0].data[:2] == b"\xff\xd8"
+
+
+def test_unknown_voice_is_a_clear_error(audio_tools: None, tmp_path: Path) -> None:
+    with pytest.raises(SynthError, match="voice 'no-such-voice': not installed"):
+        synth.check_voice(Voice(name="no-such-voice"))
+    synth.check_voice(Voice(name="en-gb"))
+    synth.check_voice(Voice(name="en-us+f3"))
+
+
+def test_missing_tools_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert synth.missing_tools() == ["ffmpeg", "ffprobe", "espeak-ng"]
+    with pytest.raises(SynthError, match="apt-get install -y ffmpeg"):
+        synth.require_tools()
+
+
+def test_pyttsx3_engine_writes_complete_files(audio_tools: None, tmp_path: Path) -> None:
+    pytest.importorskip("pyttsx3")
+    speaker = synth.make_speaker(Voice(engine="pyttsx3"))
+    text = " ".join(["A longer sentence makes the race in the driver show itself."] * 6)
+    for index in range(3):
+        path = tmp_path / f"p{index}.wav"
+        speaker.speak(text, path)
+        assert synth._has_frames(path)
+
+
+def test_voices_lists_english_voices(audio_tools: None) -> None:
+    names = [name for name, _ in synth.list_voices()]
+    assert "en-us" in names
+    assert all(not name.startswith("!") for name in names)
