@@ -8,17 +8,23 @@ cd "$(dirname "$0")"
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-packages=(espeak-ng ffmpeg)
-missing=()
-for pkg in "${packages[@]}"; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# install_missing PKG...: apt-get install the Debian packages that are not installed yet
+install_missing() {
+    local missing=() pkg sudo=""
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
     echo "bootstrap: installing system packages: ${missing[*]}" >&2
-    sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_missing espeak-ng ffmpeg
+# the site test drives Debian's Chromium with selenium (never a downloaded browser)
+if [ "$want_test" = 1 ]; then
+    install_missing chromium chromium-driver
 fi
 
 if [ ! -x .venv/bin/python ]; then

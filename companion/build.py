@@ -11,14 +11,20 @@ import shutil
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from companion import artwork, ingest, publish, render, synth
+from companion import artwork, ingest, publish, render, site, synth
 from companion.config import Settings, sample_feed_path
 from companion.errors import CompanionError, ConfigError
-from companion.files import atomic_write, sha256_text, write_if_changed, write_json
+from companion.files import (
+    atomic_write,
+    exclusive_lock,
+    sha256_text,
+    write_if_changed,
+    write_json,
+)
 from companion.models import (
     Catalog,
     Chapter,
@@ -37,9 +43,13 @@ log = logging.getLogger(__name__)
 STAMP_NAME = "build.json"
 STAMP_FORMAT = 1
 FEED_PATH = "feeds/companion.xml"
+COURSE_FEED_PATH = "feeds/course.xml"
+COURSE_PREFIX = "course-"
 COVER_PATH = "feeds/cover.jpg"
 SOURCE_SNAPSHOT = "feeds/source.xml"
 CACHE_DIR = ".cache/sections"
+LOCK_PATH = ".cache/build.lock"
+HTTP_CACHE_DIR = ".cache/http"  # ETag / Last-Modified of the source feed (conditional GET)
 
 
 # --- events and report --------------------------------------------------------------------
@@ -67,6 +77,7 @@ class BuildReport:
     failed: list[Failure] = field(default_factory=list)
     skipped_no_math: list[str] = field(default_factory=list)
     published: int = 0
+    course_published: int = 0
     audio_seconds: float = 0.0
     sections_synthesized: int = 0
     sections_reused: int = 0
@@ -96,14 +107,21 @@ def build(settings: Settings, *, force: bool = False, only: Collection[str] = ()
           prune: bool = False, on_event: Callable[[BuildEvent], None] = _ignore,
           clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> BuildReport:
     """Regenerate what changed in `settings.workdir`; see BuildReport for what happened."""
+    synth.require_tools(settings.voice.engine)
+    synth.check_voice(settings.voice)
+    settings.workdir.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(settings.workdir / LOCK_PATH, str(settings.workdir)):
+        return _build(settings, force=force, only=only, prune=prune, on_event=on_event,
+                      clock=clock)
+
+
+def _build(settings: Settings, *, force: bool, only: Collection[str], prune: bool,
+           on_event: Callable[[BuildEvent], None], clock: Callable[[], datetime]) -> BuildReport:
     started = time.monotonic()
     report = BuildReport()
     workdir = settings.workdir
-    synth.require_tools(settings.voice.engine)
-    synth.check_voice(settings.voice)
-    workdir.mkdir(parents=True, exist_ok=True)
 
-    show, episodes = read_source(settings)
+    show, episodes = read_source(settings, clock())
     catalog = load_catalog(settings.catalog)
     _check_overrides(settings, catalog)
     lexicon = catalog.lexicon
@@ -125,45 +143,78 @@ def build(settings: Settings, *, force: bool = False, only: Collection[str] = ()
     if only and not selected:
         raise ConfigError(f"--only {', '.join(only)}: no episode with math has that guid or "
                           "slug")
-    jobs = []
-    for episode in selected:
-        script = scripts[episode.guid]
-        job = LessonJob(script=script, voice=settings.voice, lexicon=lexicon,
-                        workdir=workdir, cover=cover,
-                        lesson=_lesson_record(episode, script, show, companion_title, clock),
-                        album=companion_title, artist=feed_author(settings, show))
+    artist = feed_author(settings, show)
+
+    now = clock().replace(microsecond=0)
+
+    def job_for(script: Script, lesson: Lesson, undated: datetime) -> LessonJob:
+        return LessonJob(script=script, voice=settings.voice, lexicon=lexicon, workdir=workdir,
+                         cover=cover, lesson=_dated(workdir, lesson, undated),
+                         album=companion_title, artist=artist)
+
+    jobs = [job_for(scripts[e.guid], _episode_lesson(e, scripts[e.guid], show), now)
+            for e in selected]
+    course_scripts: list[Script] = []
+    if settings.course and not only:
+        course_scripts = render_course(settings, catalog, companion_title)
+        total = len(course_scripts)
+        jobs += [job_for(script, _course_lesson(script, number),
+                         now - timedelta(minutes=total - number))  # lesson 1 is the oldest
+                 for number, script in enumerate(course_scripts, start=1)]
+    for script in course_scripts:
+        write_if_changed(workdir / "scripts" / f"{script.slug}.txt", script.to_text())
+    pending = []
+    for job in jobs:
         if not force and job.is_current():
-            report.unchanged.append(episode.slug)
-            on_event(BuildEvent("unchanged", episode.slug))
+            report.unchanged.append(job.script.slug)
+            on_event(BuildEvent("unchanged", job.script.slug))
         else:
-            jobs.append(job)
-    _run_jobs(jobs, settings.jobs, report, on_event)
+            pending.append(job)
+    _run_jobs(pending, settings.jobs, report, on_event)
 
     if prune:
-        _prune(workdir, {e.slug for e in episodes if e.guid in scripts})
+        keep = {e.slug for e in episodes if e.guid in scripts}
+        keep |= {script.slug for script in course_scripts} if settings.course else set()
+        _prune(workdir, keep)
     lessons = read_lessons(workdir)
     report.audio_seconds = sum(lesson.duration for lesson in lessons)
+    episode_lessons = [item for item in lessons if not item.slug.startswith(COURSE_PREFIX)]
+    course_lessons = sorted((item for item in lessons if item.slug.startswith(COURSE_PREFIX)),
+                            key=lambda item: item.episode_number or 0)
     notes = {lesson.slug: publish.show_notes_html(lesson, catalog) for lesson in lessons}
-    feed = publish.FeedSettings(
+    feeds = [(publish.FeedSettings(
         title=companion_title,
         description=(f"Short spoken math lessons for the episodes of {show.title}: every "
                      "equation read aloud in words, with chapters, transcripts and show notes."),
-        base_url=settings.base_url, feed_path=FEED_PATH, author=feed_author(settings, show),
-        owner_email=settings.email, language=_language(show), image_path=COVER_PATH)
-    feed_file = workdir / FEED_PATH
-    write_if_changed(feed_file, publish.feed_xml(feed, lessons, notes))  # last: all files exist
-    report.published = len(lessons)
-    report.feed_path = feed_file
-    on_event(BuildEvent("feed", message=str(feed_file), total=len(lessons)))
+        base_url=settings.base_url, feed_path=FEED_PATH, author=artist,
+        owner_email=settings.email, image_path=COVER_PATH), episode_lessons)]
+    if settings.course:
+        feeds.append((publish.FeedSettings(
+            title=f"{companion_title}: the Course",
+            description=("The whole math course behind the lessons, one topic per lesson, in an "
+                         "order where every topic comes after the ones it builds on."),
+            base_url=settings.base_url, feed_path=COURSE_FEED_PATH, author=artist,
+            owner_email=settings.email, image_path=COVER_PATH, episode_type="serial"),
+            course_lessons))
+    for feed, items in feeds:  # last: every file a feed names is complete
+        write_if_changed(workdir / feed.feed_path, publish.feed_xml(feed, items, notes))
+        on_event(BuildEvent("feed", message=str(workdir / feed.feed_path), total=len(items)))
+    site.write_site(workdir, lessons, catalog, [(feed.feed_path, feed.title) for feed, _ in feeds])
+    report.published = len(episode_lessons)
+    report.course_published = len(course_lessons)
+    report.feed_path = workdir / FEED_PATH
     report.seconds = time.monotonic() - started
     return report
 
 
-def read_source(settings: Settings) -> tuple[Show, tuple[Episode, ...]]:
+def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:
     """The source feed, snapshotted to feeds/source.xml, newest `limit` episodes."""
     source = settings.source or str(sample_feed_path())
-    data = ingest.read_feed(source, max_bytes=settings.max_feed_bytes)
-    show, episodes = ingest.parse_feed(data, settings.source or "bundled sample feed")
+    data = ingest.read_feed(source, max_bytes=settings.max_feed_bytes,
+                            cache_dir=settings.workdir / HTTP_CACHE_DIR)
+    show, episodes = ingest.parse_feed(data, settings.source or "bundled sample feed",
+                                       now=now,
+                                       max_episodes=settings.max_episodes)
     write_if_changed(settings.workdir / SOURCE_SNAPSHOT, data)
     if settings.limit:
         newest = sorted(episodes, key=_date_key, reverse=True)[: settings.limit]
@@ -199,8 +250,8 @@ def render_scripts(settings: Settings, show: Show, episodes: Sequence[Episode],
         episode_links = links[episode.guid]
         if not episode_links:
             continue
-        plans = render.plan_topics(episode_links, catalog, frozenset(known), render_settings)
-        scripts[episode.guid] = render.render_script(env, show, episode, plans, render_settings)
+        plans = render.plan_topics(episode_links, catalog, frozenset(known))
+        scripts[episode.guid] = render.render_lesson(env, show, episode, plans, render_settings)
         known.update(plan.topic.id for plan in plans)
     return scripts
 
@@ -234,17 +285,46 @@ def _check_overrides(settings: Settings, catalog: Catalog) -> None:
                                       f"{topic_id!r}")
 
 
-def _lesson_record(episode: Episode, script: Script, show: Show, companion_title: str,
-                   clock: Callable[[], datetime]) -> Lesson:
-    """What the feed will say about a lesson, before its audio exists."""
+def _episode_lesson(episode: Episode, script: Script, show: Show) -> Lesson:
+    """What the feed will say about an episode's lesson, before its audio exists."""
     topics = ", ".join(section.title for section in script.sections if section.kind == "topic")
     return Lesson(
         slug=script.slug, guid=publish.lesson_guid(episode.guid), title=script.title,
         summary=f"The math behind {episode.title} from {show.title}: {topics}.",
-        published=episode.published or clock().replace(microsecond=0),
-        source_title=episode.title, source_link=episode.link, source_guid=episode.guid,
-        episode_number=episode.number, topic_ids=script.topic_ids, duration=0.0, size=0,
-        chapters=(), key="")
+        published=episode.published, source_title=episode.title, source_link=episode.link,
+        source_guid=episode.guid, episode_number=episode.number, topic_ids=script.topic_ids,
+        duration=0.0, size=0, chapters=(), key="")
+
+
+def _course_lesson(script: Script, number: int) -> Lesson:
+    topic_id = script.topic_ids[0]
+    return Lesson(
+        slug=script.slug, guid=publish.lesson_guid(f"course:{topic_id}"), title=script.title,
+        summary=f"Lesson {number} of the math course: {script.title.split(': ', 1)[-1]}.",
+        published=None, source_title="", source_link="", source_guid="",
+        episode_number=number, topic_ids=script.topic_ids, duration=0.0, size=0, chapters=(),
+        key="")
+
+
+def _dated(workdir: Path, lesson: Lesson, undated: datetime) -> Lesson:
+    """A lesson without a source date keeps the date it was first published with."""
+    if lesson.published is not None:
+        return lesson
+    stamp = _read_stamp(workdir / "episodes" / lesson.slug / STAMP_NAME)
+    old = stamp.get("lesson", {}).get("published") if stamp else None  # type: ignore[union-attr]
+    return replace(lesson, published=publish.parse_timestamp(str(old)) if old else undated)
+
+
+def render_course(settings: Settings, catalog: Catalog, companion_title: str) -> list[Script]:
+    """One course script per catalog topic, prerequisites first."""
+    env = render.environment(settings.templates_dir)
+    render_settings = render.RenderSettings(
+        companion_title=companion_title, lesson_minutes=settings.lesson_minutes,
+        quiz_pause=settings.quiz_pause, words_per_minute=settings.voice.rate)
+    topics = catalog.topics[: settings.course_topics or None]
+    return [render.render_course_script(env, topic, number, len(topics), catalog,
+                                        render_settings)
+            for number, topic in enumerate(topics, start=1)]
 
 
 # --- lesson jobs (run in worker processes) ---------------------------------------------------
@@ -309,7 +389,7 @@ def run_lesson_job(job: LessonJob) -> JobResult:
         write_json(job.folder / "chapters.json",
                    publish.chapters_json(result.chapters, job.lesson.title))
         lesson = _with_audio(job.lesson, result, job.key)
-        write_json(job.folder / STAMP_NAME, _stamp(lesson, _first_built(job, lesson)))
+        write_json(job.folder / STAMP_NAME, _stamp(lesson))
         return JobResult(job.script.slug, result.duration, synthesized,
                          len(audios) - synthesized)
     except CompanionError as error:
@@ -317,16 +397,8 @@ def run_lesson_job(job: LessonJob) -> JobResult:
 
 
 def _with_audio(lesson: Lesson, audio: synth.LessonAudio, key: str) -> Lesson:
-    return Lesson(**{**{f: getattr(lesson, f) for f in Lesson.__dataclass_fields__},
-                     "duration": round(audio.duration, 3), "size": audio.size,
-                     "chapters": audio.chapters, "key": key})
-
-
-def _first_built(job: LessonJob, lesson: Lesson) -> str:
-    old = _read_stamp(job.folder / STAMP_NAME)
-    if old and old.get("first_built"):
-        return str(old["first_built"])
-    return lesson.published.isoformat() if lesson.published else ""
+    return replace(lesson, duration=round(audio.duration, 3), size=audio.size,
+                   chapters=audio.chapters, key=key)
 
 
 def _run_jobs(jobs: Sequence[LessonJob], workers: int, report: BuildReport,
@@ -361,11 +433,10 @@ def _collect(results: object, report: BuildReport, on_event: Callable[[BuildEven
 # --- stamps ---------------------------------------------------------------------------------
 
 
-def _stamp(lesson: Lesson, first_built: str) -> dict[str, object]:
+def _stamp(lesson: Lesson) -> dict[str, object]:
     record = asdict(lesson)
     record["published"] = lesson.published.isoformat() if lesson.published else None
-    return {"format": STAMP_FORMAT, "key": lesson.key, "first_built": first_built,
-            "lesson": record}
+    return {"format": STAMP_FORMAT, "key": lesson.key, "lesson": record}
 
 
 def _read_stamp(path: Path) -> dict[str, object] | None:

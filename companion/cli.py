@@ -69,6 +69,8 @@ workdir_option = click.option(
 @click.option("--lesson-minutes", type=float, help="Target lesson length [default: 6].")
 @click.option("--quiz-pause", type=float, help="Seconds to think before a quiz answer.")
 @click.option("--max-feed-bytes", type=int, help="Refuse larger source feeds [default: 20 MB].")
+@click.option("--max-episodes", type=int, help="Read at most the newest N episodes of the "
+              "source feed, with a warning [default: no limit].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Settings file [default: WORKDIR/companion.toml].")
 @logging_options
@@ -135,16 +137,21 @@ class BuildProgress:
 @click.option("--source", required=True, help="Feed file path or http(s) URL.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.')
-@click.option("--max-feed-bytes", type=int, default=20_000_000, show_default=True)
+@click.option("--max-feed-bytes", type=int, default=20_000_000, show_default=True,
+              help="Refuse larger feeds.")
+@click.option("--max-episodes", type=int, default=0, show_default=True,
+              help="Read at most the newest N episodes, with a warning (0: no limit).")
 @logging_options
-def topics(source: str, as_json: bool, max_feed_bytes: int, verbose: int, quiet: bool) -> None:
+def topics(source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, verbose: int,
+           quiet: bool) -> None:
     """Link each episode of a feed to math topics, with the evidence."""
     from companion.ingest import load_feed
     from companion.topics import link, load_catalog
 
     _setup_logging(verbose, quiet)
     with user_errors():
-        _show, episodes = load_feed(source, max_bytes=max_feed_bytes)
+        _show, episodes = load_feed(source, max_bytes=max_feed_bytes,
+                                    max_episodes=max_episodes)
         catalog = load_catalog()
         links = {episode.guid: link(episode, catalog) for episode in episodes}
     if as_json:
@@ -223,6 +230,66 @@ def serve(workdir: Path, host: str, port: int) -> None:
         pass
     finally:
         server.server_close()
+
+
+@cli.command()
+@workdir_option
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Settings file [default: WORKDIR/companion.toml].")
+def check(workdir: Path, config_path: Path | None) -> None:
+    """Check everything a build needs; exit status 1 if anything is missing."""
+    from companion.check import run_checks
+    from companion.config import load_settings
+
+    with user_errors():
+        results = run_checks(load_settings(workdir, {}, config_path))
+    for result in results:
+        mark = "ok  " if result.ok else "FAIL"
+        click.echo(f"{mark} {result.name:<10} {result.detail}")
+        if not result.ok:
+            click.echo(f"     {'':<10} fix: {result.fix}")
+    failed = [result.name for result in results if not result.ok]
+    click.echo(f"{len(results) - len(failed)} ok, {len(failed)} missing"
+               + (f": {', '.join(failed)}" if failed else ""), err=True)
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.option("--to", "target", required=True, metavar="s3://BUCKET/PREFIX",
+              help="Where to upload: a bucket and an optional key prefix.")
+@click.option("--endpoint-url", help="An S3-compatible endpoint (MinIO, R2, ...) instead of AWS.")
+@click.option("--base-url", help="Public URL of the uploaded files; the feeds' URLs are "
+              "rewritten to start with it.")
+@workdir_option
+@click.option("-v", "--verbose", is_flag=True, help="List every file.")
+def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir: Path,
+            verbose: bool) -> None:
+    """Upload the site, media and feeds to S3-compatible storage (changed files only)."""
+    from companion.upload import (
+        feed_base_url,
+        normalize_base_url,
+        parse_target,
+        publish_workdir,
+    )
+
+    def show(relative: str, uploaded: bool) -> None:
+        if verbose or uploaded:
+            click.echo(f"  {'uploaded ' if uploaded else 'unchanged'} {relative}", err=True)
+
+    with user_errors():
+        where = parse_target(target)
+        base_url = normalize_base_url(base_url) if base_url is not None else None
+    feed = workdir / "feeds" / "companion.xml"
+    old_base = feed_base_url(feed.read_bytes()) if feed.is_file() else ""
+    if base_url is None and ("://localhost" in old_base or "://127.0.0.1" in old_base):
+        click.echo(f"Warning: the feed's URLs start with {old_base}; pass --base-url with the "
+                   "public URL of the upload.", err=True)
+    with user_errors():
+        report = publish_workdir(workdir, where, endpoint_url=endpoint_url,
+                                 base_url=base_url, on_file=show)
+    click.echo(report.summary())
+    if base_url is not None and feed.is_file():
+        click.echo(f"Subscribe to {base_url}feeds/companion.xml", err=True)
 
 
 @cli.command()

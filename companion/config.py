@@ -51,7 +51,12 @@ SETTINGS: tuple[Setting, ...] = (
             "(0.5-6)."),
     Setting("jobs", int, 0, "Lessons synthesized in parallel (0: one per CPU core)."),
     Setting("max_feed_bytes", int, 20_000_000, "Refuse source feeds larger than this."),
+    Setting("max_episodes", int, 0, "Read at most the newest N episodes of the source feed, "
+            "with a warning (0: no limit)."),
     Setting("templates_dir", str, "", "A folder whose templates override the built-in ones."),
+    Setting("course", bool, True, "Also build the course feed: one lesson per catalog topic, "
+            "prerequisites first."),
+    Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
     Setting("catalog", str, "", "A topic catalog (TOML) to use instead of the built-in one."),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -77,8 +82,11 @@ class Settings:
     quiz_pause: float
     jobs: int
     max_feed_bytes: int
+    max_episodes: int
     templates_dir: Path | None
     catalog: Path | None
+    course: bool
+    course_topics: int
     episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
 
     @property
@@ -131,7 +139,8 @@ def _checked(where: str, key: str, value: Any) -> Any:
         raise ConfigError(f"{where}: unknown setting {key!r}{hint}")
     if setting.kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, setting.kind) or isinstance(value, bool):
+    wrong_bool = isinstance(value, bool) and setting.kind is not bool
+    if not isinstance(value, setting.kind) or wrong_bool:
         raise ConfigError(f"{where}: setting {key!r} must be {setting.kind.__name__}, "
                           f"not {type(value).__name__} {value!r}")
     return value
@@ -174,7 +183,9 @@ def _settings(workdir: Path, values: dict[str, Any],
     _in_range("lesson_minutes", values["lesson_minutes"], 1, 60)
     _in_range("quiz_pause", values["quiz_pause"], 0.5, 6)
     _in_range("jobs", values["jobs"], 0, 256)
+    _in_range("course_topics", values["course_topics"], 0, 10_000)
     _in_range("max_feed_bytes", values["max_feed_bytes"], 1_000, 2_000_000_000)
+    _in_range("max_episodes", values["max_episodes"], 0, 1_000_000)
     jobs = values["jobs"] or (os.cpu_count() or 1)
     templates = values["templates_dir"]
     return Settings(
@@ -191,8 +202,11 @@ def _settings(workdir: Path, values: dict[str, Any],
         quiz_pause=values["quiz_pause"],
         jobs=jobs,
         max_feed_bytes=values["max_feed_bytes"],
+        max_episodes=values["max_episodes"],
         templates_dir=Path(templates) if templates else None,
         catalog=Path(values["catalog"]) if values["catalog"] else None,
+        course=values["course"],
+        course_topics=values["course_topics"],
         episodes=episodes,
     )
 

@@ -6,10 +6,11 @@ How it decides, in words a reader can check:
   "vectorized"), hyphens versus spaces versus one word ("back-propagation"), possessives
   ("Bayes'", "Bayes's"). Web addresses are ignored.
 * A topic alias ("gradient descent", "cosine similarity") is a *clear mention*.
-  An implication concept ("logistic regression", "backpropagation") and an ambiguous word
-  ("matrix", "std", "calculus") is a *hint*. The longest phrase wins where phrases overlap,
-  so "stochastic gradient descent" is not also "gradient descent", and "maximum entropy"
-  (a classifier, declared with no topics) is not "entropy".
+  An implication concept ("logistic regression", "backpropagation") or an ambiguous word
+  ("matrix", "std", "calculus"), both declared as ``[[implications]]``, is a *hint*.
+  The longest phrase wins where phrases overlap, so "stochastic gradient descent" is not
+  also "gradient descent", and "maximum entropy" (a classifier, declared with no topics)
+  is not "entropy".
 * Mentions in a negated or dismissive clause ("without any calculus", "we won't cover
   ...", "next episode: ...") do not count.
 * Hints only count in an episode that also has at least one clear mention: an algorithm
@@ -248,25 +249,23 @@ def link(episode: Episode, catalog: Catalog, *, max_topics: int = 5) -> tuple[To
     if not any(h.kind == "alias" for h in hits):
         return ()  # hints alone never make an episode mathy
     scores: dict[str, float] = {}
-    counts: dict[tuple[str, str], int] = {}
-    firsts: dict[tuple[str, str, str], float] = {}
+    extras: dict[tuple[str, str], float] = {}  # repeat bonus so far, per (topic, kind)
     evidence: dict[str, list[Evidence]] = {}
     for hit in sorted(hits, key=lambda h: (h.kind != "alias", h.order)):
         key = (hit.topic, hit.kind)
-        weight = _WEIGHTS[(hit.kind, hit.field)]
-        if key not in counts:
-            scores[hit.topic] = scores.get(hit.topic, 0.0) + weight
+        if key not in extras:
+            extras[key] = 0.0
+            scores[hit.topic] = scores.get(hit.topic, 0.0) + _WEIGHTS[(hit.kind, hit.field)]
         else:
             step, cap = _REPEAT[hit.kind]
-            extra = firsts.get((hit.topic, hit.kind, "extra"), 0.0)
-            if extra + step <= cap + 1e-9:
-                firsts[(hit.topic, hit.kind, "extra")] = extra + step
+            if extras[key] + step <= cap + 1e-9:
+                extras[key] += step
                 scores[hit.topic] += step
-        counts[key] = counts.get(key, 0) + 1
         bucket = evidence.setdefault(hit.topic, [])
-        if len(bucket) < _MAX_EVIDENCE and all(
-            (e.phrase.lower(), e.via) != (hit.evidence.phrase.lower(), hit.evidence.via)
-            for e in bucket
+        seen = {(e.phrase.lower(), e.via) for e in bucket}
+        if (
+            len(bucket) < _MAX_EVIDENCE
+            and (hit.evidence.phrase.lower(), hit.evidence.via) not in seen
         ):
             bucket.append(hit.evidence)
     position = {t.id: i for i, t in enumerate(catalog.topics)}

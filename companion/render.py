@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -22,7 +22,6 @@ from companion.mathspeech import verbalize, verbalize_inline
 from companion.models import Catalog, Episode, Paragraph, Script, Section, Show, Topic, TopicLink
 
 SLOW_RATE = 0.85
-# Words a topic costs when trimmed to its idea and one equation, relative to in full.
 LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SYMBOL_WORDS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
@@ -104,45 +103,58 @@ def estimate_minutes(words: int, words_per_minute: int) -> float:
 # --- planning -------------------------------------------------------------------------------
 
 
-def plan_topics(links: Sequence[TopicLink], catalog: Catalog, known: frozenset[str],
-                settings: RenderSettings) -> tuple[TopicPlan, ...]:
-    """Order linked topics prerequisites-first and trim those beyond the time budget."""
+def plan_topics(links: Sequence[TopicLink], catalog: Catalog, known: frozenset[str]
+                ) -> tuple[TopicPlan, ...]:
+    """Order linked topics prerequisites-first, each taught in full."""
     order = {topic.id: index for index, topic in enumerate(catalog.topics)}
     ordered = sorted(links, key=lambda link: order.get(link.topic.id, len(order)))
-    budget = settings.lesson_minutes * settings.words_per_minute
-    used = 120.0  # intro and recap
     taught: set[str] = set(known)
     plans: list[TopicPlan] = []
     for number, link in enumerate(ordered, start=1):
         topic = link.topic
-        cost = full_topic_words(topic)
-        full = not plans or used + cost <= budget
-        used += cost if full else trimmed_topic_words(topic)
         unmet = tuple(catalog.get(p) for p in topic.prerequisites
                       if p not in taught and p in catalog)
         mentions = tuple(dict.fromkeys(e.phrase for e in link.evidence if e.phrase))
-        plans.append(TopicPlan(topic, number, full, mentions[:2], unmet))
+        plans.append(TopicPlan(topic, number, True, mentions[:2], unmet))
         taught.add(topic.id)
     return tuple(plans)
 
 
-def full_topic_words(topic: Topic) -> int:
-    texts = [topic.explanation, topic.example.text, topic.quiz.question, topic.quiz.answer]
-    texts += [e.meaning for e in topic.equations]
-    return sum(len(t.split()) for t in texts) + 18 * len(topic.equations) + 40
-
-
-def trimmed_topic_words(topic: Topic) -> int:
-    first = topic.equations[0]
-    return len(topic.explanation.split()) + len(first.meaning.split()) + 18 + 30
+def spoken_seconds(script: Script, words_per_minute: int) -> float:
+    """Estimated length of a script when spoken: words at the voice's rate, plus pauses."""
+    seconds = 0.0
+    for section in script.sections:
+        for paragraph in section.paragraphs:
+            words = len(paragraph.text.split())
+            seconds += words * 60 / (words_per_minute * paragraph.rate) + paragraph.pause_after
+        seconds += 1.0
+    return seconds
 
 
 # --- rendering ------------------------------------------------------------------------------
 
 
+def render_lesson(env: jinja2.Environment, show: Show, episode: Episode,
+                  plans: Sequence[TopicPlan], settings: RenderSettings) -> Script:
+    """The lesson for one episode within its time budget.
+
+    Topics are shortened from the last one back (to their idea and one equation; the rest
+    is in the course feed) until the lesson fits, or only the first topic is whole.
+    """
+    plans = list(plans)
+    script = render_script(env, show, episode, plans, settings)
+    budget = settings.lesson_minutes * 60
+    for index in range(len(plans) - 1, 0, -1):
+        if spoken_seconds(script, settings.words_per_minute) <= budget:
+            break
+        plans[index] = replace(plans[index], full=False)
+        script = render_script(env, show, episode, plans, settings)
+    return script
+
+
 def render_script(env: jinja2.Environment, show: Show, episode: Episode,
                   plans: Sequence[TopicPlan], settings: RenderSettings) -> Script:
-    """The lesson for one episode."""
+    """The lesson for one episode, with the topics as planned."""
     context = {
         "companion_title": speakable(settings.companion_title),
         "show_title": speakable(show.title),

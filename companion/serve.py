@@ -1,13 +1,15 @@
 """Serve: the workdir over HTTP for podcast apps (HEAD, byte ranges, conditional GET).
 
 Only files inside the workdir are served (symlinks are resolved first), never a
-directory listing; GET and HEAD only.
+directory listing or a dot-file (.cache/, .git/); GET and HEAD only; request lines and
+headers are bounded and idle connections time out.
 """
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
+import ipaddress
 import re
 import urllib.parse
 from http import HTTPStatus
@@ -30,17 +32,22 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 MAX_REQUEST_LINE = 8192
+IDLE_TIMEOUT = 30.0  # seconds a connection may stay silent
 CHUNK = 1 << 16
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def resolve_inside(root: Path, url_path: str) -> Path | None:
     """The file a URL path names inside `root`, or None when it would leave it."""
-    path = urllib.parse.unquote(urllib.parse.urlsplit(url_path).path)
-    if "\\" in path or "\x00" in path:
+    if url_path.lower().startswith(("http://", "https://")):  # absolute-form request target
+        url_path = urllib.parse.urlsplit(url_path).path or "/"
+    if not url_path.startswith("/"):
+        return None
+    path = urllib.parse.unquote(url_path.split("?", 1)[0].split("#", 1)[0])
+    if "\\" in path or "\x00" in path or ":" in path:
         return None
     parts = [part for part in path.split("/") if part not in ("", ".")]
-    if any(part == ".." for part in parts):
+    if any(part.startswith(".") for part in parts):  # "..", and dot-files such as .cache
         return None
     candidate = root.joinpath(*parts) if parts else root
     if candidate.is_dir():
@@ -57,7 +64,23 @@ def resolve_inside(root: Path, url_path: str) -> Path | None:
 class WorkdirHandler(BaseHTTPRequestHandler):
     server_version = f"companion/{__version__}"
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
     root: Path
+
+    def parse_request(self) -> bool:
+        """Refuse long request lines and any method but GET and HEAD before reading on."""
+        if len(self.raw_requestline) > MAX_REQUEST_LINE:
+            self.command, self.request_version, self.requestline = "", "HTTP/1.0", ""
+            self.close_connection = True
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return False
+        if not super().parse_request():
+            return False
+        if self.command not in ("GET", "HEAD"):
+            self.close_connection = True  # a body may follow; never read it
+            self._not_allowed()
+            return False
+        return True
 
     def do_GET(self) -> None:
         self._serve(send_body=True)
@@ -179,7 +202,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 class WorkdirServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 64
+    request_queue_size = 256
 
 
 def make_server(workdir: Path, host: str = "127.0.0.1", port: int = 8000) -> WorkdirServer:
@@ -192,3 +215,13 @@ def make_server(workdir: Path, host: str = "127.0.0.1", port: int = 8000) -> Wor
         return WorkdirServer((host, port), handler)
     except OSError as error:
         raise CompanionError(f"{host}:{port}: cannot listen ({error.strerror})") from None
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and 127.0.0.0/8 or ::1, which other machines cannot reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

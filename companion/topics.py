@@ -205,8 +205,8 @@ def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
 def _check_speakable(topics: Iterable[Topic], name: str) -> None:
     try:
         from companion.mathspeech import verbalize
-    except ImportError:  # pragma: no cover - only while the speech module is being written
-        return
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise CatalogError(f"{name}: cannot check the equations: {exc}") from exc
     for topic in topics:
         for number, equation in enumerate(topic.equations, start=1):
             try:

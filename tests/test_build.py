@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +21,15 @@ FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
 
 
 def settings_for(workdir: Path, **options: object):
-    return load_settings(workdir, {"source": str(TINY_FEED), "jobs": 1, **options})
+    defaults = {"source": str(TINY_FEED), "jobs": 1, "course": False}
+    return load_settings(workdir, {**defaults, **options})
 
 
 
 def run(workdir: Path, **kwargs: object):
     options = kwargs.pop("options", {})
-    return build(settings_for(workdir, **options), clock=FIXED_CLOCK, **kwargs)
+    clock = kwargs.pop("clock", FIXED_CLOCK)
+    return build(settings_for(workdir, **options), clock=clock, **kwargs)
 
 
 @pytest.fixture
@@ -96,8 +99,7 @@ def test_editing_one_topic_resynthesizes_only_its_section(built: Path) -> None:
     marker = 'id = "gradient-descent"'
     assert marker in text
     head, tail = text.split(marker, 1)
-    tail = tail.replace("explanation = '''", "explanation = '''Listen closely. ", 1)
-    tail = tail.replace('explanation = """', 'explanation = """Listen closely. ', 1)
+    tail = re.sub(r"(explanation = (?:\"\"\"|'''|\"|'))", r"\1Listen closely. ", tail, count=1)
     edited.write_text(head + marker + tail, "utf-8")
     report = run(built, options={"catalog": str(edited)})
     assert report.built == ["ep-2-gradient-descent-friends"]
@@ -141,3 +143,25 @@ def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> Non
                                                     "chapters.json")]
     for name in names:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) -> None:
+    report = run(tmp_path, options={"course": True, "course_topics": 2})
+    assert report.exit_code == 0, report.failed
+    assert report.course_published == 2
+    parsed = feedparser.parse((tmp_path / "feeds" / "course.xml").read_bytes())
+    assert parsed.feed.itunes_type == "serial"
+    titles = [entry.title for entry in parsed.entries]
+    assert titles == ["Lesson 1: Sets and Functions", "Lesson 2: Summation Notation"]
+    for slug in ("course-sets-and-functions", "course-summation-notation"):
+        assert (tmp_path / "scripts" / f"{slug}.txt").is_file()
+        assert (tmp_path / "episodes" / slug / "lesson.mp3").is_file()
+    episode_feed = feedparser.parse((tmp_path / "feeds" / "companion.xml").read_bytes())
+    assert [e.title for e in episode_feed.entries] == ["Math for Ep 2: Gradient Descent & Friends"]
+    dates = [entry.published_parsed for entry in parsed.entries]
+    assert dates == sorted(dates)
+    before = (tmp_path / "feeds" / "course.xml").read_bytes()
+    again = run(tmp_path, options={"course": True, "course_topics": 2},
+                clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
+    assert again.built == []
+    assert (tmp_path / "feeds" / "course.xml").read_bytes() == before

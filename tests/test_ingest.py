@@ -49,18 +49,32 @@ def test_item_without_guid_gets_a_stable_derived_guid() -> None:
 
 
 def test_slugs_are_safe_unique_and_stable() -> None:
-    _, episodes = ingest.load_feed(FEEDS / "colliding_titles.xml")
+    path = DATA / "hostile" / "evil_titles.xml"
+    _, episodes = ingest.load_feed(path)
     slugs = [episode.slug for episode in episodes]
     assert len(set(slugs)) == len(slugs)
     for slug in slugs:
         assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug), slug
         assert len(slug) <= ingest.MAX_SLUG_LENGTH
         assert slug not in ("con", "", ".", "..")
-    assert slugs[0] == "same-title"
-    assert slugs[1].startswith("same-title-")
-    assert slugs[2] == "etc-passwd"
-    assert slugs[3].startswith("con-")
-    assert slugs == [e.slug for e in ingest.load_feed(FEEDS / "colliding_titles.xml")[1]]
+    assert slugs[0] == "etc-passwd"
+    assert slugs[1].startswith("con-")
+    assert slugs[5] == "same-title"
+    assert slugs[6].startswith("same-title-")
+    assert slugs == [e.slug for e in ingest.load_feed(path)[1]]
+
+
+def test_items_without_audio_are_skipped() -> None:
+    with pytest.raises(FeedError, match=r"colliding_titles\.xml: the feed has no usable items"):
+        ingest.load_feed(FEEDS / "colliding_titles.xml")
+
+
+@pytest.mark.parametrize("path", ["topics/dev_feed.xml", "sample"])
+def test_dev_and_sample_feeds_keep_every_item(path: str, sample_feed: Path) -> None:
+    feed = sample_feed if path == "sample" else shared_path(*path.split("/"))
+    items = feed.read_bytes().count(b"<item>") + feed.read_bytes().count(b"<item ")
+    _, episodes = ingest.load_feed(feed)
+    assert len(episodes) == items
 
 
 @pytest.mark.parametrize(

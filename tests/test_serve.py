@@ -129,3 +129,83 @@ def test_parse_range_edges() -> None:
     assert parse_range("bytes=-0", 10) is None
     assert parse_range("bytes=0-1,3-4", 10) is None
     assert parse_range("items=0-1", 10) is None
+
+
+def raw_exchange(address: tuple[str, int], data: bytes) -> bytes:
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while block := sock.recv(65536):
+            chunks.append(block)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("path", [
+    "/%2e%2e/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/feeds/%2e%2e/%2e%2e/secret.txt",
+    "/..%5c..%5csecret.txt", "/feeds%5c..%5c..%5csecret.txt", "//etc/passwd", "/etc/passwd",
+    "http://x/../secret.txt", "file:///etc/passwd", "secret.txt", "/C:/Windows/win.ini",
+    "/feeds/companion.xml%00.mp3", "/.cache/build.lock", "/%2ecache/build.lock",
+])
+def test_traversal_and_absolute_paths_are_refused(server: tuple[str, int], workdir: Path,
+                                                  path: str) -> None:
+    (workdir / ".cache").mkdir()
+    (workdir / ".cache" / "build.lock").write_text("x", "utf-8")
+    assert raw_request(server, path) in (400, 404)
+
+
+def test_absolute_form_request_inside_the_workdir_is_served(server: tuple[str, int]) -> None:
+    assert raw_request(server, "http://localhost/feeds/companion.xml") == 200
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_every_other_method_is_405(server: tuple[str, int], method: str) -> None:
+    reply = raw_exchange(server, f"{method} /feeds/companion.xml HTTP/1.1\r\nHost: x\r\n"
+                                 "Content-Length: 5\r\n\r\nhello".encode())
+    assert reply.startswith(b"HTTP/1.1 405 ")
+    assert reply.count(b"HTTP/1.1") == 1  # the body was never read as a second request
+
+
+def test_request_sizes_are_bounded(server: tuple[str, int]) -> None:
+    long_line = raw_exchange(server, b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\n\r\n")
+    assert long_line.split(b" ")[1] == b"414"
+    huge_line = raw_exchange(server, b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
+    assert huge_line.split(b" ")[1] == b"414"
+    many_headers = b"".join(b"X-%d: y\r\n" % i for i in range(200))
+    reply = raw_exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\n" + many_headers + b"\r\n")
+    assert reply.split(b" ")[1] == b"431"
+
+
+def test_200_concurrent_range_requests_get_every_byte_right(workdir: Path) -> None:
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    audio = random.Random(7).randbytes(1_000_000)
+    (workdir / "episodes" / "one" / "big.mp3").write_bytes(audio)
+    instance = make_server(workdir, "127.0.0.1", 0)
+    thread = threading.Thread(target=instance.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    address = instance.server_address[:2]
+    rng = random.Random(8)
+    ranges = [(start, min(len(audio) - 1, start + rng.randrange(1, 200_000)))
+              for start in (rng.randrange(len(audio)) for _ in range(200))]
+    barrier = threading.Barrier(200, timeout=20)
+
+    def fetch(span: tuple[int, int]) -> bool:
+        start, end = span
+        connection = http.client.HTTPConnection(*address, timeout=30)
+        barrier.wait()
+        connection.request("GET", "/episodes/one/big.mp3",
+                           headers={"Range": f"bytes={start}-{end}"})
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        return (response.status == 206 and body == audio[start:end + 1]
+                and response.getheader("Content-Range") == f"bytes {start}-{end}/{len(audio)}")
+
+    try:
+        with ThreadPoolExecutor(max_workers=200) as pool:
+            results = list(pool.map(fetch, ranges))
+    finally:
+        instance.shutdown()
+        instance.server_close()
+    assert all(results)

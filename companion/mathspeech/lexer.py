@@ -85,6 +85,8 @@ def tokenize(latex: str) -> list[Token]:
                 ch = latex[j]
                 if ch == "\\":
                     tokens.append(Token(NEWLINE, "\\\\", i))
+                elif ch == "|":
+                    tokens.append(Token(SYM, "‖", i))
                 elif ch in _DELIMS:
                     tokens.append(Token(SYM, _DELIMS[ch], i))
                 elif ch in _ESCAPED:

@@ -5,19 +5,55 @@ from __future__ import annotations
 from companion.errors import MathSpeechError
 
 from . import vocabulary as V
+from .environments import EnvironmentParser
 from .lexer import (
-    AMP, CMD, EOF, LBRACE, LETTER, NEWLINE, NUM, PRIME, RBRACE, SUB, SUP, SYM, TEXT, Token,
-    fail, tokenize,
+    AMP,
+    CMD,
+    EOF,
+    LBRACE,
+    LETTER,
+    NEWLINE,
+    NUM,
+    PRIME,
+    RBRACE,
+    SUB,
+    SUP,
+    SYM,
+    TEXT,
+    Token,
+    fail,
+    tokenize,
 )
 from .nodes import (
-    Accent, Apply, BigOp, Binom, Cases, Deriv, Empty, Factorial, Fenced, Font, Frac, Lines,
-    Matrix, Name, Node, Num, Prefix, Product, Relation, Root, Scripts, Seq, Sum, Sym, Text,
+    Accent,
+    Apply,
+    BigOp,
+    Binom,
+    Deriv,
+    Empty,
+    Factorial,
+    Fenced,
+    Font,
+    Frac,
+    Name,
+    Node,
+    Num,
+    Prefix,
+    Product,
+    Relation,
+    Root,
+    Scripts,
+    Seq,
+    Sum,
+    Sym,
+    Text,
 )
+from .shapes import derivative
 
 _OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "|": "|", "‖": "‖", "langle": "rangle",
             "lfloor": "rfloor", "lceil": "rceil"}
-_CLOSERS = frozenset({")", "]", "\\}", "‖", "rangle", "rfloor", "rceil"})
-_SEPARATORS = frozenset({",", ";", ":", "|", "mid", "colon", "vert"})
+_CLOSERS = frozenset({")", "]", "\\}", "rangle", "rfloor", "rceil"})
+_SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Vert"})
 _FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _BINOMS = frozenset({"binom", "dbinom", "tbinom"})
 # letters that are functions when followed by parentheses, whatever the argument
@@ -26,7 +62,7 @@ FUNCTION_GREEK = frozenset({"sigma", "phi", "varphi", "psi", "pi", "ell", "kappa
                             "Phi", "Psi", "delta", "Gamma", "mu", "eta"})
 
 
-class Parser:
+class Parser(EnvironmentParser):
     """Parses one LaTeX math string; raises MathSpeechError naming the input and position."""
 
     def __init__(self, latex: str) -> None:
@@ -65,15 +101,16 @@ class Parser:
     def ends_seq(self, tok: Token) -> bool:
         if tok.kind in (RBRACE, EOF, AMP, NEWLINE) or self.is_cmd(tok, "end"):
             return True
-        if tok.kind == SYM and tok.value in _CLOSERS or tok.kind == CMD and tok.value in _CLOSERS:
+        if tok.kind in (SYM, CMD) and tok.value in _CLOSERS:
             return True
-        return self.is_sym(tok, "|") and bool(self.closers) and self.closers[-1] == "|"
+        return (self.is_sym(tok, "|", "‖") and bool(self.closers)
+                and self.closers[-1] == tok.value)
 
     def is_separator(self, tok: Token) -> bool:
         if self.ends_seq(tok):
             return False
-        return (tok.kind == SYM and tok.value in _SEPARATORS or tok.kind == CMD
-                and tok.value in _SEPARATORS)
+        return ((tok.kind == SYM and tok.value in _SEPARATORS) or (tok.kind == CMD
+                and tok.value in _SEPARATORS))
 
     def is_relation(self, tok: Token) -> bool:
         if tok.kind == SYM:
@@ -81,16 +118,16 @@ class Parser:
         return tok.kind == CMD and (tok.value in V.RELATIONS or tok.value == "not")
 
     def is_add_op(self, tok: Token) -> bool:
-        return self.is_sym(tok, "+", "-") or tok.kind == CMD and tok.value in V.ADD_OPS
+        return self.is_sym(tok, "+", "-") or (tok.kind == CMD and tok.value in V.ADD_OPS)
 
     def is_mul_op(self, tok: Token) -> bool:
-        return self.is_sym(tok, "/", "*") or tok.kind == CMD and tok.value in V.MUL_OPS
+        return self.is_sym(tok, "/", "*") or (tok.kind == CMD and tok.value in V.MUL_OPS)
 
     def starts_factor(self, tok: Token) -> bool:
         if tok.kind in (LETTER, NUM, LBRACE, TEXT):
             return True
         if tok.kind == SYM:
-            return tok.value in ("(", "[", "\\{", "‖")
+            return tok.value in ("(", "[", "\\{", "‖", "|")
         if tok.kind == CMD:
             name = tok.value
             return not (name in V.RELATIONS or name in V.ADD_OPS or name in V.MUL_OPS
@@ -102,8 +139,8 @@ class Parser:
         tok = self.peek()
         if tok.kind == LETTER and tok.value == "d":
             nxt = self.peek(1)
-            return nxt.kind == LETTER or nxt.kind == CMD and (
-                nxt.value in V.GREEK or nxt.value in V.FONTS)
+            return nxt.kind == LETTER or (nxt.kind == CMD and (
+                nxt.value in V.GREEK or nxt.value in V.FONTS))
         if self.is_cmd(tok, "mathrm", "text", "operatorname"):
             return (self.peek(1).kind == LBRACE and self.peek(2).value == "d"
                     and self.peek(3).kind == RBRACE)
@@ -126,7 +163,7 @@ class Parser:
                 items.append(None)
                 break
             items.append(self.relation())
-        if self.is_sym(self.peek(), ".") :
+        if self.is_sym(self.peek(), "."):
             self.take()
         if len(items) == 1:
             return items[0] if items[0] is not None else Empty()
@@ -147,7 +184,8 @@ class Parser:
                 rel = "not" + nxt.value
             rels.append(rel)
             nxt = self.peek()
-            if self.ends_seq(nxt) or self.is_separator(nxt) or self.is_relation(nxt):
+            if self.ends_seq(nxt) or self.is_relation(nxt) or (self.is_separator(
+                    nxt) and not self.is_sym(nxt, "|", "‖")):
                 parts.append(None)
             else:
                 parts.append(self.additive())
@@ -192,7 +230,9 @@ class Parser:
                     raise self.error(f"missing operand after {tok.value!r} at position {nxt.pos}")
                 ops.append(tok.value)
                 factors.append(self.factor())
-            elif self.starts_factor(tok):
+            elif self.starts_factor(tok) and not (
+                    self.is_sym(tok, "|", "‖") and self.closers
+                    and self.closers[-1] in (")", "]", "|", "‖", "\\}")):
                 ops.append("")
                 factors.append(self.factor())
             else:
@@ -212,7 +252,7 @@ class Parser:
         if isinstance(base, Sym) and base.kind == "bigop":
             return self.big_op(base.name, node)
         if isinstance(base, Name) and base.name in V.LIMIT_FUNCTIONS and isinstance(
-                node, Scripts) and node.sub is not None and not self.is_sym(self.peek(), "("):
+                node, Scripts) and node.sub is not None:
             body = self.term() if self.starts_factor(self.peek()) else None
             return BigOp(base.name, node.sub, node.sup, body)
         while self.applies(node):
@@ -222,8 +262,8 @@ class Parser:
             if self.starts_factor(self.peek()):
                 return Prefix(node, self.term())
             return node
-        if self.is_prefix(base) and (self.starts_factor(self.peek()) or self.is_sym(
-                self.peek(), "|")) and not isinstance(node, Apply):
+        if self.is_prefix(base) and self.starts_factor(self.peek()) and not self.is_sym(
+                self.peek(), "|", "‖") and not isinstance(node, Apply):
             return Prefix(node, self.factor())
         if node is None:  # pragma: no cover
             raise self.unexpected(start)
@@ -248,8 +288,8 @@ class Parser:
         if isinstance(node, Scripts):
             if node.primes:
                 return not bracket
-            if node.sup is not None and not (isinstance(node.sup, Sum) or isinstance(
-                    node.sup, Sym) and node.sup.name in ("ast", "star", "prime")):
+            if node.sup is not None and not (isinstance(node.sup, Sum) or (isinstance(
+                    node.sup, Sym) and node.sup.name in ("ast", "star", "prime"))):
                 return isinstance(node.base, Name | Font) and self.is_function_base(node.base,
                                                                                      True)
             base = node.base
@@ -310,7 +350,7 @@ class Parser:
             elif tok.kind == PRIME:
                 self.take()
                 primes += 1
-            elif self.is_sym(tok, "!") and not self.is_sym(self.peek(1), "="):
+            elif self.is_sym(tok, "!"):
                 self.take()
                 if sub is not None or sup is not None or primes:
                     node = Scripts(node, sub, sup, primes)
@@ -355,7 +395,11 @@ class Parser:
     def group(self) -> Node:
         open_tok = self.take()
         saved, self.closers, self.integral = (self.closers, self.integral), [], 0
-        node = Empty() if self.peek().kind == RBRACE else self.seq()
+        if self.is_sym(self.peek(), "*") and self.peek(1).kind == RBRACE:
+            self.take()
+            node: Node = Sym("ast", "symbol")
+        else:
+            node = Empty() if self.peek().kind == RBRACE else self.seq()
         self.closers, self.integral = saved
         tok = self.peek()
         if tok.kind != RBRACE:
@@ -390,7 +434,7 @@ class Parser:
         tok = self.peek()
         if tok.kind == LBRACE:
             return self.group()
-        if tok.kind in (LETTER, NUM) or tok.kind == CMD and self.starts_factor(tok):
+        if tok.kind in (LETTER, NUM) or (tok.kind == CMD and self.starts_factor(tok)):
             if tok.kind == NUM and len(tok.value) > 1:
                 self.toks[self.i] = Token(NUM, tok.value[1:], tok.pos + 1)
                 return Num(tok.value[0])
@@ -481,87 +525,6 @@ class Parser:
             return Sym(word, "latin") if len(word) == 1 else Name(word)
         return self.group()
 
-    def env_name(self, cmd: Token) -> str:
-        if self.peek().kind != LBRACE:
-            raise self.error(f"\\{cmd.value} needs an environment name (at position "
-                             f"{self.peek().pos})")
-        self.take()
-        parts = []
-        while self.peek().kind in (LETTER, SYM) and self.peek().kind != RBRACE:
-            parts.append(self.take().value)
-        if self.peek().kind != RBRACE:
-            raise self.unexpected(self.peek())
-        self.take()
-        return "".join(parts)
-
-    def environment(self, begin: Token) -> Node:
-        env = self.env_name(begin)
-        if env == "array" and self.peek().kind == LBRACE:
-            self.group_tokens_skip()
-        lines = env in V.LINE_ENVS
-        if env not in V.MATRIX_ENVS and env not in V.CASES_ENVS and not lines:
-            raise self.error(f"unsupported environment {env} at position {begin.pos}")
-        saved, self.closers, self.integral = (self.closers, self.integral), [], 0
-        rows: list[tuple[Node | None, ...]] = []
-        cells: list[Node | None] = []
-        while True:
-            tok = self.peek()
-            if lines and tok.kind == AMP:
-                self.take()
-                continue
-            if tok.kind == EOF:
-                raise self.error(f"\\begin{{{env}}} at position {begin.pos} is never ended")
-            if self.is_cmd(tok, "hline"):
-                self.take()
-                continue
-            if tok.kind in (AMP, NEWLINE) or self.is_cmd(tok, "end"):
-                cells.append(None)
-            else:
-                cells.append(self.seq())
-                if lines:
-                    while self.peek().kind == AMP:
-                        self.take()
-                        if not self.ends_seq(self.peek()):
-                            cells.append(self.seq())
-                    merged = [c for c in cells if c is not None]
-                    cells = [merged[0] if len(merged) == 1 else Seq(tuple(merged), ("",) * (
-                        len(merged) - 1))] if merged else [None]
-            tok = self.take()
-            if tok.kind == AMP:
-                continue
-            if tok.kind == NEWLINE:
-                rows.append(tuple(cells))
-                cells = []
-                continue
-            if self.is_cmd(tok, "end"):
-                end = self.env_name(tok)
-                if end != env:
-                    raise self.error(f"\\begin{{{env}}} at position {begin.pos} ended by "
-                                     f"\\end{{{end}}} at position {tok.pos}")
-                break
-            raise self.unexpected(tok)
-        if any(c is not None for c in cells):
-            rows.append(tuple(cells))
-        self.closers, self.integral = saved
-        if lines:
-            return Lines(tuple(r[0] for r in rows if r and r[0] is not None))
-        if env in V.CASES_ENVS:
-            return Cases(tuple(rows))
-        return Matrix(env, tuple(rows))
-
-    def group_tokens_skip(self) -> None:
-        depth = 0
-        while True:
-            tok = self.take()
-            if tok.kind == LBRACE:
-                depth += 1
-            elif tok.kind == RBRACE:
-                depth -= 1
-                if depth == 0:
-                    return
-            elif tok.kind == EOF:  # pragma: no cover - the lexer checks braces
-                raise self.unexpected(tok)
-
     def big_op(self, op: str, node: Node) -> Node:
         sub = node.sub if isinstance(node, Scripts) else None
         sup = node.sup if isinstance(node, Scripts) else None
@@ -581,52 +544,6 @@ class Parser:
                 self.take()
             diffs.append(self.scripted(self.atom()))
         return BigOp(op, sub, sup, body, tuple(diffs))
-
-
-def _is_d(node: Node | None) -> str:
-    if isinstance(node, Sym) and (node.kind == "latin" and node.name == "d"
-                                  or node.name == "partial"):
-        return node.name
-    return ""
-
-
-def _split_d(node: Node) -> tuple[str, Node | None]:
-    """d or d^n -> (kind, order)."""
-    if isinstance(node, Scripts) and node.sub is None and not node.primes and _is_d(node.base):
-        return _is_d(node.base), node.sup
-    return _is_d(node), None
-
-
-def derivative(num: Node, den: Node) -> Deriv | None:
-    """Recognize d/dx, dy/dx, d^2y/dx^2, the partial forms; None if num/den is no derivative."""
-    factors = num.factors if isinstance(num, Product) else (num,)
-    if isinstance(num, Product) and any(num.ops):
-        return None
-    kind, order = _split_d(factors[0])
-    if not kind:
-        return None
-    rest = factors[1:]
-    func: Node | None = None
-    if len(rest) == 1:
-        func = rest[0]
-    elif rest:
-        func = Product(tuple(rest), ("",) * (len(rest) - 1))
-    dens = den.factors if isinstance(den, Product) and not any(den.ops) else (den,)
-    if len(dens) % 2:
-        return None
-    variables: list[Node] = []
-    powers: list[Node | None] = []
-    for k in range(0, len(dens), 2):
-        if _is_d(dens[k]) != kind:
-            return None
-        var = dens[k + 1]
-        power = None
-        if isinstance(var, Scripts) and var.sup is not None and not var.primes:
-            power = var.sup
-            var = var.base if var.sub is None else Scripts(var.base, var.sub, None)
-        variables.append(var)
-        powers.append(power)
-    return Deriv(kind == "partial", order, func, tuple(variables), tuple(powers))
 
 
 def parse(latex: str) -> Node:

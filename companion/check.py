@@ -1,0 +1,74 @@
+"""Check: every dependency a build needs (programs, voices, workdir, catalog), with a fix each."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from companion import synth
+from companion.config import Settings
+from companion.errors import CompanionError
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def run_checks(settings: Settings) -> list[CheckResult]:
+    """The state of everything `companion build` relies on, one result per dependency."""
+    results = [_program(tool) for tool in ("espeak-ng", "ffmpeg", "ffprobe")]
+    results.append(_voices(settings))
+    results.append(_workdir(settings))
+    results.append(_catalog(settings))
+    return results
+
+
+def _program(tool: str) -> CheckResult:
+    path = shutil.which(tool)
+    if path:
+        return CheckResult(tool, True, path)
+    return CheckResult(tool, False, "not found on PATH", synth.INSTALL_HINTS[tool])
+
+
+def _voices(settings: Settings) -> CheckResult:
+    english = synth.list_voices()
+    if not english:
+        return CheckResult("voices", False, "no English espeak-ng voices",
+                           "install it with: apt-get install -y espeak-ng")
+    try:
+        synth.check_voice(settings.voice)
+    except CompanionError as error:
+        return CheckResult("voices", False, str(error),
+                           "pick one from `companion voices` (set voice in companion.toml)")
+    return CheckResult("voices", True, f"{len(english)} English voices; using "
+                       f"{settings.voice.name!r}")
+
+
+def _workdir(settings: Settings) -> CheckResult:
+    workdir = settings.workdir
+    probe_dir = workdir if workdir.exists() else workdir.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=probe_dir, prefix=".companion-check-"):
+            pass
+    except OSError as error:
+        return CheckResult("workdir", False, f"{workdir}: not writable ({error.strerror})",
+                           "choose another --workdir or fix its permissions")
+    state = "exists" if workdir.exists() else "will be created"
+    free = shutil.disk_usage(probe_dir).free // 2**20
+    return CheckResult("workdir", True, f"{workdir} ({state}, {free} MiB free)")
+
+
+def _catalog(settings: Settings) -> CheckResult:
+    from companion.topics import load_catalog
+
+    try:
+        catalog = load_catalog(settings.catalog)
+    except CompanionError as error:
+        return CheckResult("catalog", False, str(error), "fix the topic named in the message")
+    return CheckResult("catalog", True, f"{len(catalog.topics)} topics, every equation "
+                       "speakable")

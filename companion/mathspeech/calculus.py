@@ -1,0 +1,118 @@
+"""Speech rules for calculus and big operators: fractions, derivatives, sums, integrals."""
+
+from __future__ import annotations
+
+from . import vocabulary as V
+from .nodes import Apply, BigOp, Deriv, Frac, Node, Num, Prefix, Product, Scripts, Seq, Sym
+from .shapes import and_list, is_sum
+
+
+class CalculusReader:
+    """Mixin of the Reader: d/dx, nabla, named-function operators, sums, integrals, fractions."""
+
+    brief: bool
+    verbose: bool
+
+    def read(self, node: Node | None) -> str:  # pragma: no cover - provided by Reader
+        raise NotImplementedError
+
+    def read_script(self, node: Node | None) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    def head(self, node: Node) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    def power(self, text: str, base: Node, sup: Node, closed: bool) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    def read_prefix(self, node: Prefix) -> str:
+        op, operand = node.op, node.operand
+        base = op.base if isinstance(op, Scripts) else op
+        text = self.read(operand)
+        if isinstance(base, Deriv):
+            return f"{self.read(op)} {text}"
+        if isinstance(base, Sym) and base.name == "nabla":
+            if isinstance(op, Scripts) and op.sup is not None:
+                return f"{self.read(op)} {text}"
+            if isinstance(op, Scripts) and op.sub is not None:
+                return f"the gradient with respect to {self.read_script(op.sub)} of {text}"
+            return f"the gradient of {text}"
+        return f"{self.head(op)} of {text}"
+
+    def read_deriv(self, node: Deriv) -> str:
+        d = "partial" if node.partial else "d"
+        order = self.read_script(node.order) if node.order is not None else ""
+        variables = [self.read_script(v) for v in node.variables]
+        if node.func is None or self.verbose:
+            n = int(node.order.text) if isinstance(node.order, Num) else 1
+            nth = "" if n == 1 else V.ORDINALS.get(n, "") + " "
+            kind = "partial derivative" if node.partial else "derivative"
+            wrt = and_list(variables)
+            if node.func is None:
+                return f"the {nth}{kind} with respect to {wrt} of"
+            return f"the {nth}{kind} of {self.read(node.func)} with respect to {wrt}"
+        power = node.order.text if isinstance(node.order, Num) else ""
+        top = d + (" " + V.SQUARED.get(power, "to the " + order) if order else "")
+        bottom = []
+        for var, power in zip(variables, node.powers, strict=True):
+            piece = f"{d} {var}"
+            if power is not None:
+                piece = self.power(piece, Sym("x", "latin"), power, False)
+            bottom.append(piece)
+        return f"{top} {self.read(node.func)} over {' '.join(bottom)}"
+
+    # ------------------------------------------------------------- big operators
+    def read_bigop(self, node: BigOp) -> str:
+        if node.op in V.BIG_OPS:
+            text = V.BIG_OPS[node.op]
+        else:
+            text = "the " + V.FUNCTIONS.get(node.op, (node.op, True))[0]
+        sub, sup = node.sub, node.sup
+        if node.op in ("lim", "limsup", "liminf") and sub is not None:
+            text += " as " + self.read_script(sub)
+        elif sub is not None and sup is not None:
+            text += f" from {self.read_script(sub)} to {self.read_script(sup)}"
+        elif sub is not None:
+            if isinstance(sub, Seq):
+                text += " over " + and_list([self.read_script(i) for i in sub.items])
+            else:
+                text += " over " + self.read_script(sub)
+        elif sup is not None:
+            text += " up to " + self.read_script(sup)
+        diffs = " ".join("d " + self.read(d) for d in node.differentials)
+        if node.body is not None:
+            text += " of " + self.read(node.body)
+            if diffs:
+                text += ", " + diffs
+        elif diffs:
+            text += " of " + diffs
+        return text
+
+    # ------------------------------------------------------------- fractions
+    def read_frac(self, node: Frac) -> str:
+        num, den = node.num, node.den
+        if isinstance(num, Num) and isinstance(den, Num) and num.text.isdigit() and (
+                den.text.isdigit() and int(den.text) in V.FRACTION_NAMES
+                and 0 < int(num.text) < 20):
+            one, many = V.FRACTION_NAMES[int(den.text)]
+            return f"{V.number_words(num.text)} {one if num.text == '1' else many}"
+        top, bottom = self.read(num), self.read(den)
+        if self.verbose:
+            end = ", end fraction" if len(bottom.split()) > 2 else ""
+            return f"the fraction with numerator {top} and denominator {bottom}{end}"
+        if is_sum(den):
+            bottom = "the quantity " + bottom
+        elif isinstance(den, Product) and len(den.factors) == 2 and not self.brief and (
+                " times " in bottom):
+            bottom = "the product of " + " and ".join(self.read(f) for f in den.factors)
+        if is_sum(num):
+            return (f"the quantity {top}, over {bottom}" if self.brief
+                    else f"the quantity {top}, all over {bottom}")
+        simple = len(top.split()) <= 3 and not isinstance(
+            num, Apply | BigOp | Prefix | Frac) and not (isinstance(num, Product) and any(
+                num.ops))
+        if simple or self.brief:
+            return f"{top} over {bottom}"
+        return f"{top}, all over {bottom}"
+
+    # ------------------------------------------------------------- sums and products

@@ -1,0 +1,193 @@
+"""Site: the workdir as a static web site (show page + one page per lesson).
+
+`index.html` at the workdir root lists the lessons with an HTML5 audio player each and links
+every published feed; `episodes/<slug>/index.html` holds a lesson's chapters, show notes (with
+MathML equations) and transcript. Every link is relative, so the same files work from file://,
+`companion serve` and an object store. The page functions are pure (no clock is read): the
+same lessons give the same HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from companion import publish
+from companion.files import write_if_changed
+from companion.models import Catalog, Cue, Lesson
+
+INDEX_PATH = "index.html"
+CSS_PATH = "site/site.css"
+COVER_PATH = "feeds/cover.jpg"
+PAGE_NAME = "index.html"
+TRANSCRIPT_NAME = "transcript.vtt"
+COURSE_PREFIX = "course-"
+DEFAULT_TITLE = "Math Companion"
+
+_VTT_TIMING = re.compile(r"^(\S+)\s+-->\s+(\S+)")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """A published feed the show page links: its workdir-relative path and its title."""
+
+    path: str  # e.g. "feeds/companion.xml"
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class LessonGroup:
+    id: str  # the section's HTML id
+    title: str
+    lessons: tuple[Lesson, ...]
+
+
+# --- pure page functions --------------------------------------------------------------------
+
+
+def index_html(lessons: Sequence[Lesson], feeds: Sequence[FeedLink], *, title: str = "",
+               language: str = "en", has_cover: bool = True) -> str:
+    """The show page: subscribe links for `feeds`, then the lessons with audio players.
+
+    Episode lessons are listed newest first; course lessons (slug `course-...`) follow in
+    course order (their episode number).
+    """
+    episodes = tuple(sorted((item for item in lessons if not item.slug.startswith(COURSE_PREFIX)),
+                            key=_newest_first))
+    course = tuple(sorted((item for item in lessons if item.slug.startswith(COURSE_PREFIX)),
+                          key=lambda item: (item.episode_number or 0, item.slug)))
+    groups = [LessonGroup("lessons", "Lessons", episodes)]
+    if course:
+        groups.append(LessonGroup("course", "The course", course))
+    return _environment().get_template("index.html.j2").render(
+        site_title=title or _site_title(feeds), language=language, feeds=feeds, root="",
+        css_path=CSS_PATH, cover_path=COVER_PATH, has_cover=has_cover, groups=groups)
+
+
+def lesson_html(lesson: Lesson, notes_html: str, cues: Sequence[Cue], *,
+                feeds: Sequence[FeedLink] = (), title: str = "", language: str = "en") -> str:
+    """A lesson's page (at episodes/<slug>/index.html); `notes_html` must be safe HTML."""
+    return _environment().get_template("lesson.html.j2").render(
+        lesson=lesson, notes_html=notes_html, cues=cues, feeds=feeds, root="../../",
+        css_path=CSS_PATH, site_title=title or _site_title(feeds), language=language)
+
+
+def lesson_page_path(slug: str) -> str:
+    return f"episodes/{slug}/{PAGE_NAME}"
+
+
+def parse_webvtt(text: str) -> list[Cue]:
+    """The cues of a WebVTT file as `publish.webvtt` writes it; unreadable blocks are skipped."""
+    cues = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        lines = block.split("\n")
+        for index, line in enumerate(lines):
+            match = _VTT_TIMING.match(line.strip())
+            if not match:
+                continue
+            start, end = _vtt_seconds(match.group(1)), _vtt_seconds(match.group(2))
+            words = " ".join(part.strip() for part in lines[index + 1:] if part.strip())
+            if start is not None and end is not None and words:
+                cues.append(Cue(start, end, html.unescape(words)))
+            break
+    return cues
+
+
+def clock(seconds: float) -> str:
+    """`m:ss`, or `h:mm:ss` from an hour on."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def stylesheet() -> str:
+    return resources.files("companion").joinpath("data", "site.css").read_text("utf-8")
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def write_site(workdir: Path, lessons: Sequence[Lesson], catalog: Catalog,
+               feeds: Sequence[FeedLink | tuple[str, str]], *, title: str = "",
+               language: str = "en") -> list[Path]:
+    """Write index.html, the stylesheet and every lesson's page; return the files changed.
+
+    `feeds` are (path, title) pairs of the feeds just written, the companion feed first; the
+    show page is titled after the first one unless `title` is given. Call it after the feeds
+    are written. Each file is written atomically and only when its bytes change.
+    """
+    links = [item if isinstance(item, FeedLink) else FeedLink(*item) for item in feeds]
+    site_title = title or _site_title(links)
+    changed: list[Path] = []
+
+    def put(relative: str, text: str) -> None:
+        target = workdir / relative
+        if write_if_changed(target, text):
+            changed.append(target)
+
+    put(CSS_PATH, stylesheet())
+    for lesson in lessons:
+        cues = read_transcript(workdir / "episodes" / lesson.slug / TRANSCRIPT_NAME)
+        notes = publish.show_notes_html(lesson, catalog)
+        put(lesson_page_path(lesson.slug),
+            lesson_html(lesson, notes, cues, feeds=links, title=site_title, language=language))
+    put(INDEX_PATH, index_html(lessons, links, title=site_title, language=language,
+                               has_cover=(workdir / COVER_PATH).is_file()))
+    return changed
+
+
+def read_transcript(path: Path) -> list[Cue]:
+    try:
+        return parse_webvtt(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _site_title(feeds: Sequence[FeedLink]) -> str:
+    return feeds[0].title if feeds else DEFAULT_TITLE
+
+
+def _newest_first(lesson: Lesson) -> tuple[float, str]:
+    stamp = lesson.published.timestamp() if lesson.published else float("-inf")
+    return (-stamp, lesson.slug)
+
+
+def _vtt_seconds(value: str) -> float | None:
+    parts = value.split(":")
+    try:
+        numbers = [float(part) for part in parts]
+    except ValueError:
+        return None
+    if not 2 <= len(numbers) <= 3:
+        return None
+    seconds = 0.0
+    for number in numbers:
+        seconds = seconds * 60 + number
+    return seconds
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("companion", "templates/site"), autoescape=True,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined)
+    env.filters["clock"] = clock
+    env.filters["day"] = _day
+    return env

@@ -1,0 +1,319 @@
+"""Upload: the built workdir to any S3-compatible object store, feeds last.
+
+What is uploaded: finished lessons (every file of an `episodes/<slug>/` folder that has a
+`build.json` stamp, except the stamp itself), the site (`index.html`, `site/`), the cover and
+artwork in `feeds/`, and the published feeds (`feeds/*.xml`). Never uploaded: `.cache/`,
+`scripts/`, `companion.toml`, the stamps, and `feeds/source.xml` (a copy of somebody else's
+feed, not ours to republish). Stale remote objects are left in place (deleting a published
+MP3 would break podcast apps that still list it).
+
+Order: media first, then the stylesheet and pages, the feeds last, so a feed never names a
+file that is not there yet. An object is skipped when the store already has the same bytes:
+each upload carries its SHA-256 in the object metadata (`x-amz-meta-sha256`), compared with
+`head_object` for every remote object of the same size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import urllib.parse
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from xml.sax.saxutils import escape
+
+from companion import publish
+from companion.errors import PublishError
+from companion.files import sha256_file
+from companion.serve import CONTENT_TYPES
+
+SKIPPED_FEEDS = frozenset({"source.xml"})
+STAMP_NAME = "build.json"
+PAGE_CACHE_CONTROL = "max-age=300"  # feeds and pages change; media under one URL does not
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_ATOM_LINK = f"{{{publish.NAMESPACES['atom']}}}link"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where to upload: a bucket and a key prefix ("" or "a/b", no slashes at either end)."""
+
+    bucket: str
+    prefix: str = ""
+
+    def key(self, relative: str) -> str:
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One file to upload: its workdir-relative path, and its bytes when staged in memory.
+
+    Files are read from `path` while they are uploaded (MP3s are not held in memory); a feed
+    rebased onto another URL is staged as `data`.
+    """
+
+    relative: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def content_type(self) -> str:
+        return content_type(self.relative)
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self._path.stat().st_size
+
+    @property
+    def sha256(self) -> str:
+        if self.data is not None:
+            return hashlib.sha256(self.data).hexdigest()
+        return sha256_file(self._path)
+
+    @contextmanager
+    def body(self) -> Iterator[BinaryIO]:
+        if self.data is not None:
+            yield io.BytesIO(self.data)
+        else:
+            with self._path.open("rb") as handle:
+                yield handle
+
+    @property
+    def _path(self) -> Path:
+        if self.path is None:
+            raise ValueError(f"{self.relative}: neither a path nor data")
+        return self.path
+
+
+@dataclass(slots=True)
+class UploadReport:
+    target: str
+    uploaded: list[str] = field(default_factory=list)  # relative paths, in upload order
+    unchanged: list[str] = field(default_factory=list)
+    bytes_uploaded: int = 0
+
+    def summary(self) -> str:
+        megabytes = self.bytes_uploaded / 1_000_000
+        return (f"Published to {self.target}: {len(self.uploaded)} uploaded, "
+                f"{len(self.unchanged)} unchanged ({megabytes:.1f} MB sent)")
+
+
+def parse_target(url: str) -> Target:
+    """`s3://bucket[/prefix]` -> Target; a PublishError naming `url` otherwise."""
+    parts = urllib.parse.urlsplit(url)
+    bucket = parts.netloc
+    if parts.scheme != "s3" or not _BUCKET.match(bucket) or parts.query or parts.fragment:
+        raise PublishError(f"{url}: not an s3://bucket/prefix URL (bucket names are 3-63 "
+                           "lowercase letters, digits, dots and hyphens)")
+    prefix = parts.path.strip("/")
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        raise PublishError(f"{url}: the prefix must not hold empty, '.' or '..' parts")
+    return Target(bucket, prefix)
+
+
+def normalize_base_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PublishError(f"--base-url {url}: not an absolute http(s) URL")
+    return url if url.endswith("/") else url + "/"
+
+
+def content_type(relative: str) -> str:
+    return CONTENT_TYPES.get(Path(relative).suffix.lower(), "application/octet-stream")
+
+
+# --- what to upload ---------------------------------------------------------------------------
+
+
+def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
+    """The files to publish, in upload order; feeds rebased onto `base_url` when given."""
+    found: list[str] = []
+    episodes = workdir / "episodes"
+    for stamp in sorted(episodes.glob(f"*/{STAMP_NAME}")) if episodes.is_dir() else ():
+        found += [_relative(workdir, path) for path in sorted(stamp.parent.iterdir())
+                  if _publishable(path) and path.name != STAMP_NAME]
+    feeds_dir = workdir / "feeds"
+    for path in sorted(feeds_dir.iterdir()) if feeds_dir.is_dir() else ():
+        if _publishable(path) and path.name not in SKIPPED_FEEDS:
+            found.append(_relative(workdir, path))
+    site_dir = workdir / "site"
+    for path in sorted(site_dir.rglob("*")) if site_dir.is_dir() else ():
+        if _publishable(path):
+            found.append(_relative(workdir, path))
+    if (workdir / "index.html").is_file():
+        found.append("index.html")
+    if not any(relative.endswith(".xml") for relative in found):
+        raise PublishError(f"{workdir}: no feed to publish (run companion build first)")
+    items = []
+    for relative in sorted(found, key=_upload_rank):
+        path = workdir / relative
+        if base_url is not None and _is_feed(relative):
+            items.append(Item(relative, data=rebase_feed(path.read_bytes(), base_url, relative)))
+        else:
+            items.append(Item(relative, path=path))
+    return items
+
+
+def feed_base_url(data: bytes) -> str:
+    """The base URL a feed was written with (its channel <link>); "" when it has none."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return ""
+    return (root.findtext("channel/link") or "").strip()
+
+
+def rebase_feed(data: bytes, base_url: str, name: str = "feed") -> bytes:
+    """The feed with every URL under its old base URL moved to `base_url`.
+
+    The result is the feed `companion build --base-url` would write: the podcast:guid is
+    recomputed from the new feed URL too.
+    """
+    new_base = normalize_base_url(base_url)
+    try:
+        channel = ET.fromstring(data).find("channel")
+    except ET.ParseError as error:
+        raise PublishError(f"{name}: not well-formed XML ({error})") from None
+    old_base = (channel.findtext("link") or "").strip() if channel is not None else ""
+    self_link = channel.find(_ATOM_LINK) if channel is not None else None
+    if not old_base.endswith("/") or self_link is None:
+        raise PublishError(f"{name}: not a companion feed (no channel link or atom:link self)")
+    old_feed_url = self_link.get("href", "")
+    new_feed_url = new_base + old_feed_url.removeprefix(old_base)
+    out = data.replace(escape(old_base).encode(), escape(new_base).encode())
+    old_guid = publish.podcast_guid(old_feed_url).encode()
+    return out.replace(old_guid, publish.podcast_guid(new_feed_url).encode())
+
+
+def _publishable(path: Path) -> bool:
+    return (path.is_file() and not path.name.startswith(".")
+            and not path.name.endswith(".part") and path.suffix.lower() in CONTENT_TYPES)
+
+
+def _relative(workdir: Path, path: Path) -> str:
+    return path.relative_to(workdir).as_posix()
+
+
+def _is_feed(relative: str) -> bool:
+    return relative.startswith("feeds/") and relative.endswith(".xml")
+
+
+def _upload_rank(relative: str) -> tuple[int, str]:
+    """Media, then stylesheets, lesson pages, the show page; feeds last."""
+    if _is_feed(relative):
+        rank = 4
+    elif relative == "index.html":
+        rank = 3
+    elif relative.endswith(".html"):
+        rank = 2
+    elif relative.endswith(".css"):
+        rank = 1
+    else:
+        rank = 0
+    return (rank, relative)
+
+
+# --- uploading --------------------------------------------------------------------------------
+
+
+def make_client(endpoint_url: str | None = None) -> Any:
+    """A boto3 S3 client; path-style addressing for a custom endpoint (MinIO, moto, ...)."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session()
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
+                    read_timeout=120,
+                    s3={"addressing_style": "path"} if endpoint_url else None)
+    return session.client("s3", endpoint_url=endpoint_url, config=config,
+                          region_name=session.region_name or "us-east-1")
+
+
+def publish_workdir(workdir: Path, target: Target | str, *, endpoint_url: str | None = None,
+                    base_url: str | None = None, client: Any = None,
+                    on_file: Callable[[str, bool], None] | None = None) -> UploadReport:
+    """Upload what changed in `workdir` to `target`; `on_file(relative, uploaded)` per file."""
+    where = target if isinstance(target, Target) else parse_target(target)
+    items = collect(workdir, base_url)
+    with _store_errors(where, endpoint_url):
+        s3 = client if client is not None else make_client(endpoint_url)
+        return upload_items(s3, where, items, on_file)
+
+
+def upload_items(s3: Any, target: Target, items: Sequence[Item],
+                 on_file: Callable[[str, bool], None] | None = None) -> UploadReport:
+    """Upload `items` in order, skipping those whose bytes the store already holds."""
+    report = UploadReport(str(target))
+    remote_sizes = dict(_list_sizes(s3, target))
+    for item in items:
+        key = target.key(item.relative)
+        size, digest = item.size, item.sha256
+        if remote_sizes.get(key) == size and _same(s3, target.bucket, key, item, digest):
+            report.unchanged.append(item.relative)
+            if on_file:
+                on_file(item.relative, False)
+            continue
+        extra: dict[str, Any] = {"ContentType": item.content_type,
+                                 "Metadata": {"sha256": digest}}
+        if item.relative.endswith((".xml", ".html", ".css")):
+            extra["CacheControl"] = PAGE_CACHE_CONTROL
+        with item.body() as body:
+            s3.put_object(Bucket=target.bucket, Key=key, Body=body, **extra)
+        report.uploaded.append(item.relative)
+        report.bytes_uploaded += size
+        if on_file:
+            on_file(item.relative, True)
+    return report
+
+
+def _list_sizes(s3: Any, target: Target) -> Iterator[tuple[str, int]]:
+    paginator = s3.get_paginator("list_objects_v2")
+    prefix = f"{target.prefix}/" if target.prefix else ""
+    for page in paginator.paginate(Bucket=target.bucket, Prefix=prefix):
+        for entry in page.get("Contents", ()):
+            yield entry["Key"], int(entry["Size"])
+
+
+def _same(s3: Any, bucket: str, key: str, item: Item, digest: str) -> bool:
+    head = s3.head_object(Bucket=bucket, Key=key)
+    return (head.get("Metadata", {}).get("sha256") == digest
+            and head.get("ContentType") == item.content_type)
+
+
+@contextmanager
+def _store_errors(target: Target, endpoint_url: str | None) -> Iterator[None]:
+    """botocore's exceptions as one-line PublishErrors naming the target."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
+    where = f"{target}" + (f" at {endpoint_url}" if endpoint_url else "")
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError):
+        raise PublishError(f"{where}: no S3 credentials (set AWS_ACCESS_KEY_ID and "
+                           "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)") from None
+    except EndpointConnectionError:
+        raise PublishError(f"{where}: cannot connect to the endpoint") from None
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        code = info.get("Code", "error")
+        message = info.get("Message") or ""
+        raise PublishError(f"{where}: {code}" + (f": {message}" if message else "")) from None
+    except BotoCoreError as error:
+        raise PublishError(f"{where}: {error}") from None
+    except ValueError as error:  # e.g. a malformed --endpoint-url
+        raise PublishError(f"{where}: {error}") from None

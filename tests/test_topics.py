@@ -1,0 +1,451 @@
+"""Tests for the topic catalog (companion/data/topics.toml) and the episode linker."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from companion.errors import CatalogError
+from companion.models import Catalog, Episode
+from companion.topics import link, load_catalog, order_by_prerequisites
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TAXONOMY = SHARED / "topics" / "taxonomy.json"
+needs_shared = pytest.mark.skipif(
+    not TAXONOMY.is_file(), reason=f"shared data not found at {SHARED} (read-only fixtures)"
+)
+
+SYMBOLS = re.compile(r"[=+*/%&#|~<>\\{}^_$`]")
+VISUAL = re.compile(
+    r"\b(as (you can )?see|you can see|shown (here|below|above)|see (below|above)"
+    r"|(in|on) the (figure|table|diagram|slide|chart|graph)|on (the|your) screen|figure \d)\b",
+    re.IGNORECASE,
+)
+INLINE_MATH = re.compile(r"\$[^$]+\$")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def episode(title: str, description: str = "", guid: str = "g") -> Episode:
+    return Episode(
+        guid=guid,
+        slug="x",
+        title=title,
+        number=None,
+        published=None,
+        duration=None,
+        description=description,
+        link="",
+        audio_url="",
+    )
+
+
+def ids(links) -> list[str]:
+    return [lk.topic.id for lk in links]
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def test_packaged_catalog_loads(catalog: Catalog) -> None:
+    assert len(catalog.topics) >= 40
+    assert catalog.implications and catalog.lexicon
+    assert load_catalog() == catalog  # deterministic
+
+
+@needs_shared
+def test_catalog_matches_taxonomy(catalog: Catalog) -> None:
+    taxonomy = json.loads(TAXONOMY.read_text(encoding="utf-8"))["topics"]
+    assert {t["id"] for t in taxonomy} == {t.id for t in catalog.topics}
+    for entry in taxonomy:
+        topic = catalog.get(entry["id"])
+        assert topic.title == entry["title"]
+        assert topic.area == entry["area"]
+        assert sorted(topic.prerequisites) == sorted(entry["prerequisites"])
+
+
+def test_topics_come_prerequisite_first(catalog: Catalog) -> None:
+    seen: set[str] = set()
+    for topic in catalog.topics:
+        assert set(topic.prerequisites) <= seen, topic.id
+        seen.add(topic.id)
+
+
+def test_order_by_prerequisites(catalog: Catalog) -> None:
+    order = [t.id for t in order_by_prerequisites(["cross-entropy", "entropy", "vectors"], catalog)]
+    assert order.index("entropy") < order.index("cross-entropy")
+    assert sorted(order) == ["cross-entropy", "entropy", "vectors"]
+    with pytest.raises(CatalogError, match="no-such-topic"):
+        order_by_prerequisites(["no-such-topic"], catalog)
+
+
+def test_each_topic_is_complete(catalog: Catalog) -> None:
+    for topic in catalog.topics:
+        assert topic.aliases and topic.explanation, topic.id
+        assert 1 <= len(topic.equations) <= 3, topic.id
+        assert topic.quiz.question and topic.quiz.answer, topic.id
+
+
+def _allowed() -> dict:
+    return {"math": math, "__builtins__": {"sum": sum, "range": range, "abs": abs}}
+
+
+def _number_forms(value: float) -> set[str]:
+    forms = {f"{value:g}"}
+    for places in range(0, 4):
+        text = f"{value:.{places}f}"
+        forms.add(text.rstrip("0").rstrip(".") if "." in text else text)
+    return forms
+
+
+def test_worked_examples_compute_what_they_say(catalog: Catalog) -> None:
+    for topic in catalog.topics:
+        ex = topic.example
+        computed = eval(ex.expression, _allowed())  # catalog data, not user input
+        assert math.isclose(computed, ex.result, rel_tol=1e-6, abs_tol=1e-12), topic.id
+        numbers = set(re.findall(r"\d+(?:\.\d+)?", ex.text))
+        assert numbers & _number_forms(ex.result), f"{topic.id}: {ex.result} not stated in text"
+
+
+def _spoken_texts(catalog: Catalog):
+    for topic in catalog.topics:
+        yield topic.id, "explanation", topic.explanation
+        for eq in topic.equations:
+            yield topic.id, "meaning", eq.meaning
+        yield topic.id, "example", topic.example.text
+        yield topic.id, "question", topic.quiz.question
+        yield topic.id, "answer", topic.quiz.answer
+
+
+def test_texts_are_written_for_the_ear(catalog: Catalog) -> None:
+    for topic_id, kind, text in _spoken_texts(catalog):
+        plain = INLINE_MATH.sub(" ", text)
+        assert not SYMBOLS.search(plain), f"{topic_id} {kind}: symbol in {text!r}"
+        assert not VISUAL.search(plain), f"{topic_id} {kind}: visual reference in {text!r}"
+        for sentence in re.split(r"(?<=[.!?])\s+", plain):
+            assert len(sentence.split()) < 25, f"{topic_id} {kind}: long sentence {sentence!r}"
+
+
+def test_explanations_are_one_short_paragraph(catalog: Catalog) -> None:
+    for topic in catalog.topics:
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", topic.explanation) if s]
+        assert 4 <= len(sentences) <= 7, topic.id
+        assert "\n" not in topic.explanation, topic.id
+
+
+def test_equations_are_latex_without_dollars(catalog: Catalog) -> None:
+    for topic in catalog.topics:
+        for eq in topic.equations:
+            assert "$" not in eq.latex, topic.id
+            assert eq.latex.count("{") == eq.latex.count("}"), topic.id
+
+
+def test_every_equation_is_speakable(catalog: Catalog) -> None:
+    mathspeech = pytest.importorskip("companion.mathspeech")
+    if not hasattr(mathspeech, "verbalize"):
+        pytest.skip("companion.mathspeech.verbalize not written yet")
+    for topic in catalog.topics:
+        for eq in topic.equations:
+            words = mathspeech.verbalize(eq.latex)
+            assert words.strip() and "\\" not in words, (topic.id, eq.latex, words)
+
+
+@needs_shared
+def test_assembled_lessons_pass_check_script(catalog: Catalog, tmp_path: Path) -> None:
+    mathspeech = pytest.importorskip("companion.mathspeech")
+    speak_inline = getattr(mathspeech, "verbalize_inline", None)
+    if speak_inline is None:
+        pytest.skip("companion.mathspeech.verbalize_inline not written yet")
+    for topic in catalog.topics:
+        parts = [topic.title + ".", speak_inline(topic.explanation)]
+        for eq in topic.equations:
+            parts.append(mathspeech.verbalize(eq.latex) + ".")
+            parts.append(speak_inline(eq.meaning))
+        parts += [speak_inline(topic.example.text), topic.quiz.question, topic.quiz.answer]
+        (tmp_path / f"{topic.id}.txt").write_text("\n\n".join(parts), encoding="utf-8")
+    tool = SHARED / "tools" / "check_script.py"
+    done = subprocess.run(
+        [sys.executable, str(tool), str(tmp_path), "--json"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_lexicon_is_well_formed(catalog: Catalog) -> None:
+    words = [p.word.lower() for p in catalog.lexicon]
+    assert len(words) == len(set(words))
+    assert all(p.say and p.say != p.word for p in catalog.lexicon)
+
+
+def test_implications_name_known_topics(catalog: Catalog) -> None:
+    for imp in catalog.implications:
+        assert all(t in catalog for t in imp.topics), imp.concept
+
+
+# --------------------------------------------------------------------------- validation
+
+TOPIC = """
+[[topics]]
+id = "{id}"
+title = "Topic {id}"
+area = "discrete"
+prerequisites = {prereqs}
+aliases = ["alias {id}"]
+explanation = "Some words. More words. Even more words. Last words."
+[[topics.equations]]
+latex = '{latex}'
+meaning = "Meaning."
+[topics.example]
+text = "One plus one is 2."
+expression = "1 + 1"
+result = 2
+[topics.quiz]
+question = "Question?"
+answer = "Answer."
+"""
+
+
+EXPLANATION = 'explanation = "Some words. More words. Even more words. Last words."'
+
+
+def _write(tmp_path: Path, *topics: str, extra: str = "") -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text("".join(topics) + extra, encoding="utf-8")
+    return path
+
+
+def _topic(ident: str, prereqs: str = "[]", latex: str = "x + 1") -> str:
+    return TOPIC.format(id=ident, prereqs=prereqs, latex=latex)
+
+
+def test_minimal_catalog_is_valid(tmp_path: Path) -> None:
+    path = _write(tmp_path, _topic("b", '["a"]'), _topic("a"))
+    catalog = load_catalog(path, check_speech=False)
+    assert [t.id for t in catalog.topics] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("topics", "extra", "needle"),
+    [
+        ((_topic("a"), _topic("a")), "", "'a': duplicate id"),
+        ((_topic("a", '["ghost"]'),), "", "'a': unknown prerequisite 'ghost'"),
+        ((_topic("a", '["b"]'), _topic("b", '["a"]')), "", "cycle: "),
+        ((_topic("a").replace('title = "Topic a"\n', ""),), "", "'a': missing or empty 'title'"),
+        ((_topic("a").replace(EXPLANATION, 'explanation = "  "'),), "", "'a': missing or empty"),
+        ((_topic("a").replace("[[topics.equations]]", "[[x]]"),), "", "'a': needs 1 to 3"),
+        ((_topic("a"),), '[[implications]]\nconcept = "c"\ntopics = ["zzz"]\n', "unknown topic"),
+        ((_topic("a"),), '[[lexicon]]\nword = "w"\n', "lexicon 'w': missing"),
+    ],
+)
+def test_invalid_catalogs_are_rejected(tmp_path: Path, topics, extra, needle) -> None:
+    path = _write(tmp_path, *topics, extra=extra)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path, check_speech=False)
+    message = str(info.value)
+    assert str(path) in message and needle in message and "\n" not in message
+
+
+def test_cycle_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, _topic("a", '["c"]'), _topic("b", '["a"]'), _topic("c", '["b"]'))
+    with pytest.raises(CatalogError, match=r"cycle: (a|b|c) -> .* -> \1"):
+        load_catalog(path, check_speech=False)
+
+
+def test_unspeakable_equation_names_topic(tmp_path: Path) -> None:
+    mathspeech = pytest.importorskip("companion.mathspeech")
+    if not hasattr(mathspeech, "verbalize"):
+        pytest.skip("companion.mathspeech.verbalize not written yet")
+    path = _write(tmp_path, _topic("a"), _topic("broken", latex=r"\frac{1}{"))
+    with pytest.raises(CatalogError, match=r"topic 'broken': equation 1"):
+        load_catalog(path)
+
+
+def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match=r"nope\.toml"):
+        load_catalog(tmp_path / "nope.toml")
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[[topics]\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"broken\.toml: not valid TOML"):
+        load_catalog(bad)
+
+
+# --------------------------------------------------------------------------- linker
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Why EIGENVECTORS matter", "eigenvalues"),  # case, plural
+        ("Understanding cross entropy loss", "cross-entropy"),  # hyphen vs space
+        ("Categorical crossentropy for classifiers", "cross-entropy"),  # one word
+        ("Bayes' theorem in practice", "bayes-theorem"),  # possessive
+        ("Bayes's rule explained", "bayes-theorem"),
+        ("Matrix multiplications on the GPU", "matrix-multiplication"),
+        ("A cost function, minimized", "loss-functions"),
+        ("Mini-batches and stochastic gradient descent", "stochastic-gradient-descent"),
+    ],
+)
+def test_normalization(catalog: Catalog, text: str, topic: str) -> None:
+    assert topic in ids(link(episode(text), catalog))
+
+
+def test_implication_records_via(catalog: Catalog) -> None:
+    links = link(
+        episode("Classifiers", "We train logistic regression with a cost function."), catalog
+    )
+    found = {lk.topic.id: lk for lk in links}
+    assert "logistic-function" in found and "loss-functions" in found
+    evidence = found["logistic-function"].evidence[0]
+    assert evidence.via == "logistic regression"
+    assert evidence.phrase == "logistic regression"
+    assert evidence.field == "description"
+    assert evidence.sentence == "We train logistic regression with a cost function."
+
+
+def test_hints_alone_do_not_link(catalog: Catalog) -> None:
+    text = "The history of AI: backpropagation, logistic regression and calculus."
+    assert link(episode("History", text), catalog) == ()
+
+
+def test_negated_mentions_do_not_count(catalog: Catalog) -> None:
+    for text in (
+        "No gradient descent in this one.",
+        "An interview without any linear regression or matrix multiplication.",
+        "We won't cover the chain rule today.",
+        "Next episode: gradient descent and the cost function.",
+    ):
+        assert link(episode("Interview", text), catalog) == (), text
+    mixed = "We won't cover gradient descent. But we explain the dot product."
+    assert ids(link(episode("Mixed", mixed), catalog)) == ["dot-product"]
+
+
+def test_longest_phrase_wins(catalog: Catalog) -> None:
+    text = "Stochastic gradient descent, and a maximum entropy classifier with softmax."
+    got = ids(link(episode("Optimizers", text), catalog))
+    assert "stochastic-gradient-descent" in got and "softmax" in got
+    assert "gradient-descent" not in got and "entropy" not in got and "gradient" not in got
+
+
+def test_incidental_everyday_words_never_link(catalog: Catalog) -> None:
+    text = (
+        "What do we mean by a normal set? The model of a function, on average. "
+        "A vector for disease, the matrix of power, a derivative work, "
+        "great expectations of the variance between them, and a product recall. "
+        "It is an integral part of life; we differentiate between them and gained momentum. "
+        "As you may recall, she spoke with great precision, against the norm. "
+        "An F1 race, an embedded reporter, median income and the correlation between them. "
+        "STD testing, the regularization of migrants, exponential growth of cases, "
+        "The Bell Curve, the likelihood of rain, and the Matrix trilogy."
+    )
+    assert link(episode("Everyday words", text), catalog) == ()
+
+
+def test_title_weighs_more_and_evidence_names_field(catalog: Catalog) -> None:
+    links = link(episode("Linear Regression", "It uses the cost function."), catalog)
+    assert ids(links)[0] == "linear-regression-math"
+    assert links[0].evidence[0].field == "title"
+    assert links[0].score > links[1].score
+
+
+def test_max_topics_and_determinism(catalog: Catalog) -> None:
+    text = (
+        "Gradient descent on the cost function. The dot product and the chain rule. "
+        "Softmax and cross-entropy. Bayes' theorem and the normal distribution. "
+        "Eigenvalues and the standard deviation."
+    )
+    first = link(episode("Everything", text), catalog)
+    assert len(first) == 5
+    assert first == link(episode("Everything", text), catalog)
+    assert [lk.score for lk in first] == sorted((lk.score for lk in first), reverse=True)
+    assert len(link(episode("Everything", text), catalog, max_topics=2)) == 2
+    assert link(episode("Everything", text), catalog, max_topics=0) == ()
+
+
+# --------------------------------------------------------------------------- feeds
+
+
+def _plain(markup: str) -> str:
+    markup = re.sub(r"(?i)<br\s*/?>|</(p|li|h\d|div|ul|ol)>", "\n", markup or "")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    lines = (re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _feed_episodes(path: Path) -> list[Episode]:
+    feedparser = pytest.importorskip("feedparser")
+    raw = path.read_bytes().lstrip().replace(b"&gtgt;", b"&gt;&gt;")
+    parsed = feedparser.parse(raw)
+    episodes = []
+    for n, entry in enumerate(parsed.entries):
+        bodies = [entry.get("summary", "") or ""]
+        bodies += [c.get("value", "") for c in entry.get("content", [])]
+        episodes.append(
+            episode(entry.get("title", ""), _plain(max(bodies, key=len)), entry.get("id", str(n)))
+        )
+    return episodes
+
+
+@needs_shared
+def test_dev_gold_score(catalog: Catalog, tmp_path: Path) -> None:
+    episodes = _feed_episodes(SHARED / "topics" / "dev_feed.xml")
+    assert len(episodes) == 20
+    predictions = {ep.guid: ids(link(ep, catalog)) for ep in episodes}
+    preds = tmp_path / "preds.json"
+    preds.write_text(json.dumps(predictions), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SHARED / "tools" / "score_links.py"),
+            str(SHARED / "topics" / "gold_dev.json"),
+            str(preds),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    score = json.loads(done.stdout)
+    print(
+        f"dev gold: P {score['precision']} R {score['recall']} F1 {score['f1']} "
+        f"no-math accuracy {score['no_math_accuracy']}"
+    )
+    assert score["precision"] >= 0.90
+    assert score["recall"] >= 0.85
+    assert score["no_math_accuracy"] == 1.0
+    assert not score["unknown_topics"]
+
+
+REAL_FEEDS = [
+    "art19_1865.xml",
+    "acast_sentimental_garbage.xml",
+    "buzzsprout_peapod.xml",
+    "dw_langsam_gesprochene_nachrichten.xml",
+    "freedomcontroller_no_agenda.xml",
+    "libsyn_bilingual_news.xml",
+    "anchor_basuke.xml",
+    "soundcloud_nextstepfm.xml",
+    "megaphone_tokyo_pod_kyokakyoku.xml",
+]
+
+
+@needs_shared
+@pytest.mark.parametrize("name", REAL_FEEDS)
+def test_non_ml_feeds_get_no_topics(catalog: Catalog, name: str) -> None:
+    path = SHARED / "feeds" / "real" / name
+    if not path.is_file():
+        pytest.skip(f"{name} not present")
+    episodes = _feed_episodes(path)
+    assert episodes
+    counts = {ep.title: len(link(ep, catalog)) for ep in episodes}
+    print(f"{name}: {len(episodes)} episodes, topic counts {sorted(set(counts.values()))}")
+    linked = {title: n for title, n in counts.items() if n}
+    assert not linked, f"{name}: episodes got topics: {linked}"

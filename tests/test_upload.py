@@ -1,0 +1,194 @@
+"""Upload: publishing a workdir to a local S3 server (moto's server mode, no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from companion import publish, upload
+from companion.cli import cli
+from companion.errors import PublishError
+from tests.test_site import CATALOG, lesson
+
+LESSONS = [lesson("two", 2), lesson("one", 1)]
+FEED = publish.FeedSettings(title="Test Companion", description="Lessons.",
+                            base_url="http://localhost:8000/", feed_path="feeds/companion.xml",
+                            author="Tester", owner_email="owner@example.org")
+
+BUCKET = "podcast"
+TARGET = f"s3://{BUCKET}/shows/mlg"
+PUBLIC = "https://cdn.example.org/mlg/"
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    server_module = pytest.importorskip("moto.server", reason="pip install 'moto[server]'")
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()  # moto's state is per process
+    upload.make_client(url).create_bucket(Bucket=BUCKET)
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def s3(endpoint: str) -> Any:
+    return upload.make_client(endpoint)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A built workdir in miniature: two lessons, their pages, the site, a feed, the extras."""
+    root = tmp_path / "work"
+    for item in LESSONS:
+        folder = root / "episodes" / item.slug
+        folder.mkdir(parents=True)
+        (folder / "lesson.mp3").write_bytes(b"\xff\xfb" + item.slug.encode() * 499)
+        (folder / "transcript.vtt").write_text("WEBVTT\n\n", "utf-8")
+        (folder / "chapters.json").write_text("{}\n", "utf-8")
+        (folder / "index.html").write_text(f"<p>{item.slug}</p>\n", "utf-8")
+        (folder / "build.json").write_text("{}\n", "utf-8")
+    (root / "episodes" / "half-built").mkdir()  # no stamp: not a finished lesson
+    (root / "episodes" / "half-built" / "lesson.mp3").write_bytes(b"partial")
+    (root / "feeds").mkdir()
+    notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
+    (root / "feeds" / "companion.xml").write_bytes(publish.feed_xml(FEED, LESSONS, notes))
+    (root / "feeds" / "source.xml").write_text("<rss/>", "utf-8")
+    (root / "feeds" / "cover.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
+    (root / "site").mkdir()
+    (root / "site" / "site.css").write_text("body { margin: 0 }\n", "utf-8")
+    (root / "index.html").write_text("<h1>Show</h1>\n", "utf-8")
+    (root / "scripts").mkdir()
+    (root / "scripts" / "one.txt").write_text("spoken words", "utf-8")
+    (root / ".cache").mkdir()
+    (root / ".cache" / "x.wav").write_bytes(b"RIFF")
+    (root / "companion.toml").write_text('title = "x"\n', "utf-8")
+    return root
+
+
+def keys(s3: Any) -> dict[str, int]:
+    listing = s3.list_objects_v2(Bucket=BUCKET)
+    return {entry["Key"]: entry["Size"] for entry in listing.get("Contents", [])}
+
+
+def test_first_publish_uploads_site_media_and_feed_last(workdir: Path, endpoint: str,
+                                                         s3: Any) -> None:
+    report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
+    expected = {"index.html", "site/site.css", "feeds/companion.xml", "feeds/cover.jpg"}
+    for item in LESSONS:
+        expected |= {f"episodes/{item.slug}/{name}" for name in
+                     ("lesson.mp3", "transcript.vtt", "chapters.json", "index.html")}
+    assert set(report.uploaded) == expected and report.unchanged == []
+    assert set(keys(s3)) == {f"shows/mlg/{name}" for name in expected}
+    assert report.uploaded[-1] == "feeds/companion.xml"
+    assert report.uploaded.index("index.html") > max(
+        report.uploaded.index(f"episodes/{item.slug}/lesson.mp3") for item in LESSONS)
+
+    types = {"lesson.mp3": "audio/mpeg", "transcript.vtt": "text/vtt",
+             "chapters.json": "application/json", "index.html": "text/html; charset=utf-8"}
+    for name, wanted in types.items():
+        head = s3.head_object(Bucket=BUCKET, Key=f"shows/mlg/episodes/one/{name}")
+        assert head["ContentType"].startswith(wanted)
+    feed = s3.head_object(Bucket=BUCKET, Key="shows/mlg/feeds/companion.xml")
+    assert feed["ContentType"].startswith("application/rss+xml")
+    assert s3.head_object(Bucket=BUCKET, Key="shows/mlg/feeds/cover.jpg")["ContentType"] == \
+        "image/jpeg"
+    assert s3.head_object(Bucket=BUCKET, Key="shows/mlg/site/site.css")["ContentType"].startswith(
+        "text/css")
+    mp3 = (workdir / "episodes" / "one" / "lesson.mp3").read_bytes()
+    head = s3.head_object(Bucket=BUCKET, Key="shows/mlg/episodes/one/lesson.mp3")
+    assert head["Metadata"]["sha256"] == hashlib.sha256(mp3).hexdigest()
+    body = s3.get_object(Bucket=BUCKET, Key="shows/mlg/episodes/one/lesson.mp3")["Body"].read()
+    assert body == mp3
+
+
+def test_second_publish_uploads_nothing_and_a_change_uploads_it_then_the_feed(
+        workdir: Path, endpoint: str) -> None:
+    first = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
+    second = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
+    assert second.uploaded == [] and len(second.unchanged) == len(first.uploaded)
+
+    (workdir / "episodes" / "two" / "transcript.vtt").write_text("WEBVTT\n\nchanged\n", "utf-8")
+    assert upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint).uploaded == [
+        "episodes/two/transcript.vtt"]
+
+    mp3 = workdir / "episodes" / "one" / "lesson.mp3"
+    mp3.write_bytes(mp3.read_bytes() + b"more audio")  # a rebuild: new audio, new feed
+    feed = workdir / "feeds" / "companion.xml"
+    feed.write_bytes(feed.read_bytes().replace(b'length="4"', b'length="14"', 1))
+    seen: list[tuple[str, bool]] = []
+    report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint,
+                                    on_file=lambda name, sent: seen.append((name, sent)))
+    assert report.uploaded == ["episodes/one/lesson.mp3", "feeds/companion.xml"]
+    assert seen[-1] == ("feeds/companion.xml", True)
+
+
+def test_base_url_rewrites_the_feed(workdir: Path, endpoint: str, s3: Any) -> None:
+    upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
+    body = s3.get_object(Bucket=BUCKET, Key="shows/mlg/feeds/companion.xml")["Body"].read()
+    notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
+    moved = publish.FeedSettings(**{**{name: getattr(FEED, name)
+                                       for name in FEED.__dataclass_fields__},
+                                    "base_url": PUBLIC})
+    assert body == publish.feed_xml(moved, LESSONS, notes)  # as `build --base-url` writes it
+    assert b"localhost" not in body
+    assert f'url="{PUBLIC}episodes/one/lesson.mp3"'.encode() in body
+    again = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
+    assert again.uploaded == []
+
+
+def test_cli_publish_prints_counts(workdir: Path, endpoint: str) -> None:
+    runner = CliRunner()
+    args = ["publish", "--to", TARGET, "--endpoint-url", endpoint, "--workdir", str(workdir),
+            "--base-url", PUBLIC]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "Published to s3://podcast/shows/mlg: 12 uploaded, 0 unchanged" in first.stdout
+    second = runner.invoke(cli, args)
+    assert "0 uploaded, 12 unchanged" in second.stdout
+
+
+@pytest.mark.parametrize("url", ["http://bucket/x", "s3://", "s3://Bad_Bucket/x",
+                                 "s3://bucket/a/../b", "bucket/prefix"])
+def test_bad_target_is_one_line_error(url: str) -> None:
+    with pytest.raises(PublishError, match="^" + url.replace(".", r"\.") + ": not|must not"):
+        upload.parse_target(url)
+
+
+def test_parse_target() -> None:
+    assert upload.parse_target("s3://my.bucket") == upload.Target("my.bucket", "")
+    assert upload.parse_target("s3://b-1/a/b/") == upload.Target("b-1", "a/b")
+    assert upload.Target("b-1", "a/b").key("index.html") == "a/b/index.html"
+
+
+def test_unreachable_endpoint_missing_bucket_and_no_credentials(
+        workdir: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(PublishError, match=r"^s3://nobucket/p at .*NoSuchBucket"):
+        upload.publish_workdir(workdir, "s3://nobucket/p", endpoint_url=endpoint)
+    with pytest.raises(PublishError, match=r"^s3://podcast at http://127\.0\.0\.1:9: cannot "):
+        upload.publish_workdir(workdir, "s3://podcast", endpoint_url="http://127.0.0.1:9")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(PublishError, match=r"^s3://podcast at .*: no S3 credentials"):
+        upload.publish_workdir(workdir, "s3://podcast", endpoint_url=endpoint)
+
+
+def test_nothing_built_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="no feed to publish"):
+        upload.publish_workdir(tmp_path, TARGET)
