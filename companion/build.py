@@ -178,33 +178,57 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
         _prune(workdir, keep)
     lessons = read_lessons(workdir)
     report.audio_seconds = sum(lesson.duration for lesson in lessons)
-    episode_lessons = [item for item in lessons if not item.slug.startswith(COURSE_PREFIX)]
-    course_lessons = sorted((item for item in lessons if item.slug.startswith(COURSE_PREFIX)),
-                            key=lambda item: item.episode_number or 0)
-    notes = {lesson.slug: publish.show_notes_html(lesson, catalog) for lesson in lessons}
-    feeds = [(publish.FeedSettings(
-        title=companion_title,
-        description=(f"Short spoken math lessons for the episodes of {show.title}: every "
-                     "equation read aloud in words, with chapters, transcripts and show notes."),
-        base_url=settings.base_url, feed_path=FEED_PATH, author=artist,
-        owner_email=settings.email, image_path=COVER_PATH), episode_lessons)]
-    if settings.course:
-        feeds.append((publish.FeedSettings(
-            title=f"{companion_title}: the Course",
-            description=("The whole math course behind the lessons, one topic per lesson, in an "
-                         "order where every topic comes after the ones it builds on."),
-            base_url=settings.base_url, feed_path=COURSE_FEED_PATH, author=artist,
-            owner_email=settings.email, image_path=COVER_PATH, episode_type="serial"),
-            course_lessons))
-    for feed, items in feeds:  # last: every file a feed names is complete
-        write_if_changed(workdir / feed.feed_path, publish.feed_xml(feed, items, notes))
+    _check_lengths(lessons, report.built, settings.lesson_minutes)
+    feeds = write_feeds(settings, show, lessons, catalog)
+    for feed, items in feeds:
         on_event(BuildEvent("feed", message=str(workdir / feed.feed_path), total=len(items)))
-    site.write_site(workdir, lessons, catalog, [(feed.feed_path, feed.title) for feed, _ in feeds])
-    report.published = len(episode_lessons)
-    report.course_published = len(course_lessons)
+    site.write_site(workdir, lessons, catalog,
+                    [(feed.feed_path, feed.title) for feed, _ in feeds])
+    report.published = len(feeds[0][1])
+    report.course_published = len(feeds[1][1]) if len(feeds) > 1 else 0
     report.feed_path = workdir / FEED_PATH
     report.seconds = time.monotonic() - started
     return report
+
+
+def write_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson], catalog: Catalog
+                ) -> list[tuple[publish.FeedSettings, list[Lesson]]]:
+    """Write the episode feed and the course feed; call it after every lesson is complete."""
+    title = feed_title(settings, show)
+    author = feed_author(settings, show)
+    episode_lessons = [item for item in lessons if not item.slug.startswith(COURSE_PREFIX)]
+    if settings.max_items:
+        episode_lessons = episode_lessons[: settings.max_items]  # lessons are newest first
+    course_lessons = sorted((item for item in lessons if item.slug.startswith(COURSE_PREFIX)),
+                            key=lambda item: item.episode_number or 0)
+    feeds = [(publish.FeedSettings(
+        title=title,
+        description=(f"Short spoken math lessons for the episodes of {show.title}: every "
+                     "equation read aloud in words, with chapters, transcripts and show notes."),
+        base_url=settings.base_url, feed_path=FEED_PATH, author=author,
+        owner_email=settings.email, image_path=COVER_PATH), episode_lessons)]
+    if settings.course:
+        feeds.append((publish.FeedSettings(
+            title=f"{title}: the Course",
+            description=("The whole math course behind the lessons, one topic per lesson, in an "
+                         "order where every topic comes after the ones it builds on."),
+            base_url=settings.base_url, feed_path=COURSE_FEED_PATH, author=author,
+            owner_email=settings.email, image_path=COVER_PATH, episode_type="serial"),
+            course_lessons))
+    notes = {lesson.slug: publish.show_notes_html(lesson, catalog) for lesson in lessons}
+    for feed, items in feeds:
+        write_if_changed(settings.workdir / feed.feed_path, publish.feed_xml(feed, items, notes))
+    return feeds
+
+
+def _check_lengths(lessons: Sequence[Lesson], built: Collection[str], minutes: float) -> None:
+    """Warn about freshly built episode lessons well over the time budget."""
+    for lesson in lessons:
+        over = lesson.duration / 60 - minutes
+        if lesson.slug in built and not lesson.slug.startswith(COURSE_PREFIX) and over > 0.5:
+            log.warning("%s: the lesson is %.1f minutes, over the %g-minute budget "
+                        "(its topics are already shortened to their idea and one equation)",
+                        lesson.slug, lesson.duration / 60, minutes)
 
 
 def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:

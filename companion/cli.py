@@ -60,6 +60,7 @@ workdir_option = click.option(
               "repeatable.")
 @click.option("--force", is_flag=True, help="Ignore the stamps and redo every lesson.")
 @click.option("--prune", is_flag=True, help="Remove lessons whose episode left the source feed.")
+@click.option("--max-items", type=int, help="Publish only the newest N episode lessons.")
 @click.option("--jobs", type=int, help="Lessons synthesized in parallel [default: CPU cores].")
 @click.option("--voice", help="espeak-ng voice, see `companion voices` [default: en-us].")
 @click.option("--rate", type=int, help="Words per minute [default: 165].")

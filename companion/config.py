@@ -45,6 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("engine", str, "espeak-ng", "Speech engine: espeak-ng (command line, "
             "deterministic) or pyttsx3."),
     Setting("limit", int, 0, "Only the newest N episodes (0: all)."),
+    Setting("max_items", int, 0, "Publish only the newest N episode lessons (0: all); older "
+            "lessons stay on disk."),
     Setting("lesson_minutes", float, 6.0, "Target length of an episode lesson in minutes; "
             "topics beyond it are shortened."),
     Setting("quiz_pause", float, 2.5, "Seconds of silence to think before a quiz answer "
@@ -78,6 +80,7 @@ class Settings:
     email: str
     voice: Voice
     limit: int
+    max_items: int
     lesson_minutes: float
     quiz_pause: float
     jobs: int
@@ -180,6 +183,7 @@ def _settings(workdir: Path, values: dict[str, Any],
     _in_range("rate", values["rate"], 80, 400)
     _in_range("pitch", values["pitch"], 0, 99)
     _in_range("limit", values["limit"], 0, 1_000_000)
+    _in_range("max_items", values["max_items"], 0, 1_000_000)
     _in_range("lesson_minutes", values["lesson_minutes"], 1, 60)
     _in_range("quiz_pause", values["quiz_pause"], 0.5, 6)
     _in_range("jobs", values["jobs"], 0, 256)
@@ -198,6 +202,7 @@ def _settings(workdir: Path, values: dict[str, Any],
         voice=Voice(name=values["voice"], rate=values["rate"], pitch=values["pitch"],
                     engine=values["engine"]),
         limit=values["limit"],
+        max_items=values["max_items"],
         lesson_minutes=values["lesson_minutes"],
         quiz_pause=values["quiz_pause"],
         jobs=jobs,

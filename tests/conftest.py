@@ -40,3 +40,8 @@ def sample_feed() -> Path:
 @pytest.fixture
 def audio_tools() -> None:
     require_audio_tools()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite golden files from the current output (review the diff)")

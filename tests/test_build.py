@@ -165,3 +165,12 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
                 clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
     assert again.built == []
     assert (tmp_path / "feeds" / "course.xml").read_bytes() == before
+
+
+def test_max_items_caps_the_feed_at_the_newest(tmp_path: Path, audio_tools: None) -> None:
+    source = str(DATA / "feeds" / "two_math.xml")
+    report = run(tmp_path, options={"source": source, "max_items": 1})
+    assert sorted(report.built) == ["dot-products", "sigmoid"]
+    parsed = feedparser.parse((tmp_path / "feeds" / "companion.xml").read_bytes())
+    assert [entry.title for entry in parsed.entries] == ["Math for Sigmoid"]
+    assert (tmp_path / "episodes" / "dot-products" / "lesson.mp3").is_file()
