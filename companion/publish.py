@@ -157,7 +157,8 @@ def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
         parts.append(f"<p>{_prose_html(topic.explanation)}</p>")
         parts.append("<ul>")
         for equation in topic.equations:
-            parts.append(f"<li>{mathml(equation.latex)} {_prose_html(equation.meaning)}</li>")
+            parts.append(f"<li>{mathml(equation.latex, 'block')}{_prose_html(equation.meaning)}"
+                         "</li>")
         parts.append("</ul>")
         parts.append(f"<p><strong>Worked example.</strong> {_prose_html(topic.example.text)}</p>")
         parts.append(f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "

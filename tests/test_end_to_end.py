@@ -27,16 +27,18 @@ from tests.conftest import require_audio_tools, shared_path
 def sample_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:
     require_audio_tools()
     workdir = tmp_path_factory.mktemp("sample")
-    report = build(load_settings(workdir))
+    report = build(load_settings(workdir, {"course_topics": 3}))  # a few course topics
     return workdir, report
 
 
 def test_sample_builds_a_lesson_per_math_episode(sample_build: tuple[Path, BuildReport]) -> None:
     workdir, report = sample_build
     assert report.exit_code == 0, report.failed
-    assert len(report.built) >= 8
+    episode_lessons = [slug for slug in report.built if not slug.startswith("course-")]
+    assert len(episode_lessons) >= 8
     assert len(report.skipped_no_math) >= 2
-    assert report.published == len(report.built)
+    assert report.published == len(episode_lessons)
+    assert report.course_published == 3
     scripts = sorted(p.stem for p in (workdir / "scripts").glob("*.txt"))
     assert scripts == sorted(report.built)
     assert "mlg-008-math-for-machine-learning" in scripts
@@ -70,23 +72,33 @@ def test_feed_enclosures_point_at_existing_files_of_the_stated_length(
         assert enclosure.type == "audio/mpeg"
 
 
-def test_feed_rules_checker_finds_no_errors(sample_build: tuple[Path, BuildReport]) -> None:
+@pytest.mark.parametrize("feed", ["companion.xml", "course.xml"])
+def test_feed_rules_checker_finds_no_errors_or_warnings(
+        sample_build: tuple[Path, BuildReport], feed: str) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "podcast_feed_rules.py")
-    result = subprocess.run([sys.executable, str(checker), str(workdir / "feeds/companion.xml"),
+    result = subprocess.run([sys.executable, str(checker), str(workdir / "feeds" / feed),
                              "--workdir", str(workdir)], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stdout
-    assert result.stdout.strip().splitlines()[-1].startswith("0 errors")
+    assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings"
 
 
-def test_check_mp3_passes_on_every_lesson(sample_build: tuple[Path, BuildReport]) -> None:
+@pytest.mark.parametrize("thresholds", [
+    # the pipeline issue's floor
+    ["--lufs", "off", "--max-true-peak", "off", "--max-silence", "8", "--require-tags"],
+    # podcast loudness (-16 LUFS dual-mono, -1 dBTP), no dead air over 3 s, tags, cover, chapters
+    ["--dual-mono", "--lufs", "-16", "--lufs-tolerance", "1", "--max-true-peak", "-1",
+     "--max-silence", "3", "--require-tags", "--require-cover", "--min-chapters", "3"],
+], ids=["floor", "produced"])
+def test_check_mp3_passes_on_every_lesson(sample_build: tuple[Path, BuildReport],
+                                          thresholds: list[str]) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "check_mp3.py")
     result = subprocess.run([sys.executable, str(checker), str(workdir / "episodes"),
-                             "--lufs", "off", "--max-true-peak", "off", "--max-silence", "8",
-                             "--require-tags"], capture_output=True, text=True, check=False)
+                             *thresholds], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 failed" in result.stdout
 
 
 def test_lesson_scripts_are_written_for_the_ear(sample_build: tuple[Path, BuildReport]) -> None:
@@ -110,3 +122,13 @@ def test_dev_gold_linking_f1(tmp_path: Path) -> None:
     scores = json.loads(scored.stdout)
     micro = scores.get("micro", scores)
     assert micro["f1"] >= 0.7, scores
+
+
+def test_second_build_of_the_sample_does_nothing(sample_build: tuple[Path, BuildReport]) -> None:
+    workdir, first = sample_build
+    feed_before = (workdir / "feeds" / "companion.xml").read_bytes()
+    again = build(load_settings(workdir, {"course_topics": 3}))
+    assert again.built == []
+    assert sorted(again.unchanged) == sorted(first.built)
+    assert again.sections_synthesized == 0
+    assert (workdir / "feeds" / "companion.xml").read_bytes() == feed_before

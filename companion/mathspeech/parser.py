@@ -305,7 +305,7 @@ class Parser(EnvironmentParser):
                 return True
             base = base.body
         if bracket:
-            return False
+            return isinstance(base, Sym) and base.kind == "latin" and base.name == "E"
         if isinstance(base, Sym):
             if base.kind == "latin" and base.name in FUNCTION_LETTERS:
                 return True
@@ -449,6 +449,9 @@ class Parser(EnvironmentParser):
             return Num(tok.value)
         if tok.kind == LETTER:
             self.take()
+            if tok.value == "E" and self.is_sym(self.peek(), "["):
+                # E[X] in plain type is the expectation, as with \mathbb{E}[X]
+                return Font("blackboard", Sym("E", "latin"))
             return Sym(tok.value, "latin")
         if tok.kind == LBRACE:
             return self.group()

@@ -223,11 +223,13 @@ class Reader(CalculusReader, StructureReader):
             return f"{text} to the power {exponent}" + (", end power" if is_sum(sup) else "")
         if is_sum(sup) or isinstance(sup, Num):
             return f"{text} to the {exponent} power"
+        if exponent.startswith("the "):  # "e to the log of x", not "e to the the log of x"
+            return f"{text} to {exponent}"
         return f"{text} to the {exponent}"
 
     # ------------------------------------------------------------- functions
     def is_function_head(self, node: Node) -> bool:
-        if isinstance(node, Name):
+        if isinstance(node, Name) or is_plain_expectation(node):
             return True
         return (isinstance(node, Font) and node.style == "blackboard"
                 and isinstance(node.body, Sym) and node.body.name in V.BLACKBOARD_FUNCTIONS)
@@ -239,6 +241,8 @@ class Reader(CalculusReader, StructureReader):
         base = node.base if isinstance(node, Scripts) else node
         if isinstance(base, Name):
             words, article = V.FUNCTIONS.get(base.name, (name_words(base.name), False))
+        elif is_plain_expectation(base):
+            words, article = V.BLACKBOARD_FUNCTIONS["E"], True
         elif self.is_function_head(base):
             assert isinstance(base, Font) and isinstance(base.body, Sym)
             words, article = V.BLACKBOARD_FUNCTIONS[base.body.name], True
@@ -463,3 +467,8 @@ class Reader(CalculusReader, StructureReader):
         if isinstance(body, Seq):
             return "the set containing " + and_list([self.read(i) for i in body.items])
         return "the set containing " + self.read(body)
+
+
+def is_plain_expectation(node: Node) -> bool:
+    """E in plain type applied with brackets or parentheses: E[X], E_{x}[f(x)], E(X)."""
+    return isinstance(node, Sym) and node.kind == "latin" and node.name == "E"
