@@ -138,3 +138,24 @@ def test_voices_lists_english_voices(audio_tools: None) -> None:
     names = [name for name, _ in synth.list_voices()]
     assert "en-us" in names
     assert all(not name.startswith("!") for name in names)
+
+
+def _speech_onsets(mp3: Path) -> list[float]:
+    """Where speech resumes after each pause, from ffmpeg's silencedetect on the MP3."""
+    result = subprocess.run(["ffmpeg", "-nostdin", "-i", str(mp3), "-af",
+                             "silencedetect=noise=-45dB:d=0.25", "-f", "null", "-"],
+                            capture_output=True, text=True, check=True)
+    return [float(line.split("silence_end: ")[1].split()[0])
+            for line in result.stderr.splitlines() if "silence_end: " in line]
+
+
+def test_transcript_cues_match_the_audio(audio_tools: None, cache: Path, tmp_path: Path) -> None:
+    audios = _synthesize_all(cache)
+    mp3 = tmp_path / "lesson.mp3"
+    result = synth.assemble_lesson(SECTIONS, audios, synth.LessonTags("T", "A", "B"), None, mp3)
+    onsets = _speech_onsets(mp3)
+    starts = [cue.start for cue in result.cues]
+    # Every cue after the first begins where speech resumes after a pause (commas inside
+    # a sentence may add onsets of their own, so the converse is not required).
+    for start in starts[1:]:
+        assert any(abs(start - onset) <= 0.25 for onset in onsets), (start, onsets)
