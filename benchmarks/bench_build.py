@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys

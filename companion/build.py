@@ -10,10 +10,10 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from companion import artwork, ingest, publish, render, site, synth
 from companion.config import Settings, sample_feed_path
@@ -37,6 +37,9 @@ from companion.models import (
     Voice,
 )
 from companion.topics import link, load_catalog
+
+if TYPE_CHECKING:
+    from companion.executors import Executor
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +108,29 @@ def _ignore(event: BuildEvent) -> None:
 
 def build(settings: Settings, *, force: bool = False, only: Collection[str] = (),
           prune: bool = False, on_event: Callable[[BuildEvent], None] = _ignore,
-          clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> BuildReport:
-    """Regenerate what changed in `settings.workdir`; see BuildReport for what happened."""
-    synth.require_tools(settings.voice.engine)
-    synth.check_voice(settings.voice)
+          clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+          executor: Executor | None = None) -> BuildReport:
+    """Regenerate what changed in `settings.workdir`; see BuildReport for what happened.
+
+    Lessons are synthesized by `executor`, or by one made from `settings.executor` (and
+    closed) when it is None; a library passes one executor to each of its shows.
+    """
+    from companion import executors
+
+    if settings.executor == "local":
+        synth.require_tools(settings.voice.engine)
+    if settings.executor == "local" or shutil.which("espeak-ng"):
+        synth.check_voice(settings.voice)  # Dask workers check their own tools
     settings.workdir.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(settings.workdir / LOCK_PATH, str(settings.workdir)):
+    with (exclusive_lock(settings.workdir / LOCK_PATH, str(settings.workdir)),
+          executors.using(executor, settings) as runner):
         return _build(settings, force=force, only=only, prune=prune, on_event=on_event,
-                      clock=clock)
+                      clock=clock, executor=runner)
 
 
 def _build(settings: Settings, *, force: bool, only: Collection[str], prune: bool,
-           on_event: Callable[[BuildEvent], None], clock: Callable[[], datetime]) -> BuildReport:
+           on_event: Callable[[BuildEvent], None], clock: Callable[[], datetime],
+           executor: Executor) -> BuildReport:
     started = time.monotonic()
     report = BuildReport()
     workdir = settings.workdir
@@ -149,7 +163,7 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
 
     def job_for(script: Script, lesson: Lesson, undated: datetime) -> LessonJob:
         return LessonJob(script=script, voice=settings.voice, lexicon=lexicon, workdir=workdir,
-                         cover=cover, lesson=_dated(workdir, lesson, undated),
+                         cache=settings.section_cache, cover=cover, lesson=_dated(workdir, lesson, undated),
                          album=companion_title, artist=artist)
 
     jobs = [job_for(scripts[e.guid], _episode_lesson(e, scripts[e.guid], show), now)
@@ -170,7 +184,7 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
             on_event(BuildEvent("unchanged", job.script.slug))
         else:
             pending.append(job)
-    _run_jobs(pending, settings.jobs, report, on_event)
+    _run_jobs(pending, executor, report, on_event)
 
     if prune:
         keep = {e.slug for e in episodes if e.guid in scripts}
@@ -360,6 +374,7 @@ class LessonJob:
     voice: Voice
     lexicon: tuple[Pronunciation, ...]
     workdir: Path
+    cache: Path  # the content-addressed section cache (shared by a library's shows)
     cover: Path
     lesson: Lesson
     album: str
@@ -397,7 +412,7 @@ def run_lesson_job(job: LessonJob) -> JobResult:
     """Synthesize (or reuse) each section, assemble the MP3, write transcript, chapters, stamp."""
     try:
         speaker = synth.make_speaker(job.voice)
-        cache = job.workdir / CACHE_DIR
+        cache = job.cache
         audios = []
         synthesized = 0
         for section in job.script.sections:
@@ -425,19 +440,14 @@ def _with_audio(lesson: Lesson, audio: synth.LessonAudio, key: str) -> Lesson:
                    chapters=audio.chapters, key=key)
 
 
-def _run_jobs(jobs: Sequence[LessonJob], workers: int, report: BuildReport,
+def _run_jobs(jobs: Sequence[LessonJob], executor: Executor, report: BuildReport,
               on_event: Callable[[BuildEvent], None]) -> None:
     total = len(jobs)
     for index, job in enumerate(jobs):
         on_event(BuildEvent("started", job.script.slug, done=index, total=total))
     if not jobs:
         return
-    if workers <= 1 or total == 1:
-        results = (run_lesson_job(job) for job in jobs)
-        _collect(results, report, on_event, total)
-        return
-    with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-        _collect(pool.map(run_lesson_job, jobs), report, on_event, total)
+    _collect(executor.run(jobs), report, on_event, total)
 
 
 def _collect(results: object, report: BuildReport, on_event: Callable[[BuildEvent], None],

@@ -51,7 +51,9 @@ def _voices(settings: Settings) -> CheckResult:
 
 def _workdir(settings: Settings) -> CheckResult:
     workdir = settings.workdir
-    probe_dir = workdir if workdir.exists() else workdir.parent
+    probe_dir = workdir  # a build creates missing folders: probe the nearest existing one
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
     try:
         with tempfile.NamedTemporaryFile(dir=probe_dir, prefix=".companion-check-"):
             pass

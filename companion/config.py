@@ -16,6 +16,8 @@ from companion.models import Voice
 
 CONFIG_NAME = "companion.toml"
 ENGINES = ("espeak-ng", "pyttsx3")
+EXECUTORS = ("local", "dask")
+SECTION_CACHE = ".cache/sections"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,10 @@ SETTINGS: tuple[Setting, ...] = (
             "prerequisites first."),
     Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
     Setting("catalog", str, "", "A topic catalog (TOML) to use instead of the built-in one."),
+    Setting("executor", str, "local", "Where lessons are synthesized: local (processes on "
+            "this machine) or dask (a Dask cluster, see Scaling out)."),
+    Setting("scheduler", str, "", "Dask scheduler address, e.g. tcp://HOST:8786, for "
+            "executor dask (empty: a LocalCluster on this machine)."),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -91,10 +97,18 @@ class Settings:
     course: bool
     course_topics: int
     episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
+    executor: str = "local"
+    scheduler: str = ""
+    cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
 
     @property
     def uses_sample(self) -> bool:
         return not self.source
+
+    @property
+    def section_cache(self) -> Path:
+        """The content-addressed cache of section audio (shared by a library's shows)."""
+        return self.cache_dir or self.workdir / SECTION_CACHE
 
 
 def sample_feed_path() -> Path:
@@ -107,22 +121,36 @@ def load_settings(workdir: Path, options: Mapping[str, Any] | None = None,
     """Defaults, then `companion.toml` (if present), then `options` that are not None."""
     workdir = workdir.resolve()
     path = config_path or workdir / CONFIG_NAME
-    values = {setting.name: setting.default for setting in SETTINGS}
-    episodes: dict[str, EpisodeOverride] = {}
-    if config_path is not None and not path.is_file():
+    table = read_config(path, required=config_path is not None)
+    if "show" in table:
+        raise ConfigError(f"{path.name}: its [[show]] entries make a library; build it with "
+                          "companion build or companion refresh")
+    return settings_from_table(workdir, table, path, options)
+
+
+def read_config(path: Path, *, required: bool = False) -> dict[str, Any]:
+    """The TOML table of a config file; empty when it is absent and not `required`."""
+    if required and not path.is_file():
         raise ConfigError(f"{path}: no such config file")
-    if path.is_file():
-        table = _read_toml(path)
-        episodes = _episode_overrides(path, table.pop("episodes", {}))
-        for key, value in table.items():
-            values[key] = _checked(path.name, key, value)
-        for key in ("templates_dir", "catalog"):
-            if values[key]:
-                values[key] = str((path.parent / values[key]).resolve())
+    return _read_toml(path) if path.is_file() else {}
+
+
+def settings_from_table(workdir: Path, table: Mapping[str, Any], path: Path,
+                        options: Mapping[str, Any] | None = None, *,
+                        cache_dir: Path | None = None) -> Settings:
+    """Settings from defaults, a config `table` read from `path`, then `options`."""
+    values = {setting.name: setting.default for setting in SETTINGS}
+    table = dict(table)
+    episodes = _episode_overrides(path, table.pop("episodes", {}))
+    for key, value in table.items():
+        values[key] = _checked(path.name, key, value)
+    for key in ("templates_dir", "catalog"):
+        if values[key]:
+            values[key] = str((path.parent / values[key]).resolve())
     for key, value in (options or {}).items():
         if value is not None:
             values[key] = _checked("option", key, value)
-    return _settings(workdir, values, episodes)
+    return _settings(workdir.resolve(), values, episodes, cache_dir)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -137,7 +165,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _checked(where: str, key: str, value: Any) -> Any:
     setting = _BY_NAME.get(key)
     if setting is None:
-        guess = difflib.get_close_matches(key, [*list(_BY_NAME), "episodes"], n=1)
+        guess = difflib.get_close_matches(key, [*list(_BY_NAME), "episodes", "show"], n=1)
         hint = f" (did you mean {guess[0]!r}?)" if guess else ""
         raise ConfigError(f"{where}: unknown setting {key!r}{hint}")
     if setting.kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -172,7 +200,7 @@ def _episode_overrides(path: Path, table: Any) -> dict[str, EpisodeOverride]:
 
 
 def _settings(workdir: Path, values: dict[str, Any],
-              episodes: dict[str, EpisodeOverride]) -> Settings:
+              episodes: dict[str, EpisodeOverride], cache_dir: Path | None = None) -> Settings:
     base_url = values["base_url"].strip()
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(f"base_url: {base_url!r} must start with http:// or https://")
@@ -180,6 +208,15 @@ def _settings(workdir: Path, values: dict[str, Any],
         base_url += "/"
     if values["engine"] not in ENGINES:
         raise ConfigError(f"engine: {values['engine']!r} is not one of {', '.join(ENGINES)}")
+    if values["executor"] not in EXECUTORS:
+        raise ConfigError(f"executor: {values['executor']!r} is not one of "
+                          f"{', '.join(EXECUTORS)}")
+    scheduler = values["scheduler"].strip()
+    if scheduler and values["executor"] != "dask":
+        raise ConfigError(f"scheduler: {scheduler!r} is only used with executor dask "
+                          "(--executor dask)")
+    if scheduler and "://" not in scheduler:
+        scheduler = f"tcp://{scheduler}"
     _in_range("rate", values["rate"], 80, 400)
     _in_range("pitch", values["pitch"], 0, 99)
     _in_range("limit", values["limit"], 0, 1_000_000)
@@ -213,6 +250,9 @@ def _settings(workdir: Path, values: dict[str, Any],
         course=values["course"],
         course_topics=values["course_topics"],
         episodes=episodes,
+        executor=values["executor"],
+        scheduler=scheduler,
+        cache_dir=cache_dir,
     )
 
 

@@ -173,8 +173,9 @@ def render_course_script(env: jinja2.Environment, topic: Topic, number: int, tot
                          catalog: Catalog, settings: RenderSettings) -> Script:
     """The course lesson that teaches one catalog topic in full."""
     prerequisites = tuple(catalog.get(p) for p in topic.prerequisites if p in catalog)
-    plan = TopicPlan(topic, 1, True, (), prerequisites)
+    plan = TopicPlan(topic, 1, True, (), ())  # the course teaches prerequisites first
     context = {
+        "prerequisites": prerequisites,
         "companion_title": speakable(settings.companion_title),
         "topic": plan,
         "number": number,

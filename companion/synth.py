@@ -17,17 +17,21 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 import wave
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pydub import AudioSegment
-
 from companion.errors import SynthError
 from companion.files import atomic_path, sha256_text
 from companion.models import Chapter, Cue, Paragraph, Pronunciation, Section, Voice
+
+# Without ffmpeg, pydub warns on import; require_tools() reports it in one line instead.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
+    from pydub import AudioSegment
 
 # Raise when a code change alters the audio made from the same text.
 SYNTH_FORMAT = 1
@@ -65,6 +69,12 @@ def require_tools(engine: str = "espeak-ng") -> None:
 
 # --- speakers ---------------------------------------------------------------------------
 
+MBROLA_RATE_CORRECTION = 0.84
+
+
+def is_mbrola(voice_name: str) -> bool:
+    return voice_name.lower().removeprefix("mb/").startswith("mb-")
+
 
 class Speaker(Protocol):
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
@@ -79,9 +89,11 @@ class EspeakSpeaker:
 
     def __init__(self, voice: Voice) -> None:
         self.voice = voice
+        # mbrola voices speak about 19% faster than espeak-ng's own at the same -s (audio.md)
+        self._rate_correction = MBROLA_RATE_CORRECTION if is_mbrola(voice.name) else 1.0
 
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
-        words_per_minute = round(self.voice.rate * rate)
+        words_per_minute = round(self.voice.rate * rate * self._rate_correction)
         command = ["espeak-ng", "-v", self.voice.name, "-s", str(words_per_minute),
                    "-p", str(self.voice.pitch), "-w", str(wav_path), "--stdin"]
         try:
@@ -142,12 +154,13 @@ def installed_voice_names() -> set[str]:
     """Every name espeak-ng accepts for -v: language codes, voice names and file names."""
     if shutil.which("espeak-ng") is None:
         return set()
-    listing = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True,
-                             check=False, timeout=30).stdout
+    listing = "".join(  # plain --voices leaves out the mbrola voices
+        subprocess.run(["espeak-ng", option], capture_output=True, text=True, check=False,
+                       timeout=30).stdout for option in ("--voices", "--voices=mb"))
     names: set[str] = set()
-    for line in listing.splitlines()[1:]:
+    for line in listing.splitlines():
         fields = line.split()
-        if len(fields) < 5:
+        if len(fields) < 5 or fields[0] == "Pty":  # a header line
             continue
         language, voice_name, file = fields[1], fields[3], fields[4]
         if file.startswith("mb/") and not _mbrola_installed(file[3:]):

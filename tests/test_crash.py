@@ -12,6 +12,7 @@ The previous good build has one lesson (dot-products); the next source adds a se
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -96,10 +97,8 @@ def start_build(workdir: Path, source: Path, config: Path, *,
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the build's whole process group (espeak-ng and ffmpeg children too)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.communicate(timeout=TIMEOUT)
 
 
@@ -300,7 +299,7 @@ def test_kills_at_a_spread_of_moments(previous: dict[str, Path], workdir: Path) 
     old_feed = feed_bytes(workdir)
     seen: list[bytes] = []
     rng = random.Random(8)
-    delays = [0.2, 0.6, 1.0, 1.4, 1.8, 2.2]
+    delays = [0.3, 0.8, 1.3, 1.8, 2.3]
     rng.shuffle(delays)
     kills = 0
     for delay in delays:
@@ -328,13 +327,13 @@ def test_kills_at_a_spread_of_moments(previous: dict[str, Path], workdir: Path) 
 @pytest.fixture(scope="module")
 def rebuilt_killed_before_feed(previous: dict[str, Path],
                                tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every lesson is rebuilt (new rate); the build is killed once they are done, before
-    the feed is written: the state a kill at any moment after the first lesson's MP3 was
-    replaced leaves behind."""
+    """Every lesson is rebuilt (a new feed title is a new album tag and cover, from cached
+    sections); the build is killed once they are done, before the feed is written: the state
+    a kill at any moment after the first lesson's MP3 was replaced leaves behind."""
     workdir = tmp_path_factory.mktemp("rebuilt") / "workdir"
     shutil.copytree(previous["workdir"], workdir, symlinks=True)
-    config = workdir.parent / "rate.toml"
-    config.write_text("course = false\nrate = 190\n", "utf-8")
+    config = workdir.parent / "retitled.toml"
+    config.write_text('course = false\ntitle = "Retitled"\n', "utf-8")
     process = start_build(workdir, previous["one_math"], config, kill_mode="before-feed")
     process.communicate(timeout=TIMEOUT)
     assert process.returncode == -signal.SIGKILL
@@ -342,7 +341,11 @@ def rebuilt_killed_before_feed(previous: dict[str, Path],
 
 
 def test_rebuilt_lessons_killed_before_the_feed_are_complete(
-        rebuilt_killed_before_feed: Path) -> None:
+        previous: dict[str, Path], rebuilt_killed_before_feed: Path) -> None:
+    mp3 = Path("episodes", OLD, "lesson.mp3")
+    assert (rebuilt_killed_before_feed / mp3).read_bytes() != (previous["workdir"] / mp3
+                                                               ).read_bytes()
+    assert (feed_bytes(rebuilt_killed_before_feed) == feed_bytes(previous["workdir"]))
     assert assert_feed_consistent(rebuilt_killed_before_feed, exact_lengths=False) == [OLD]
 
 

@@ -159,3 +159,19 @@ def test_transcript_cues_match_the_audio(audio_tools: None, cache: Path, tmp_pat
     # a sentence may add onsets of their own, so the converse is not required).
     for start in starts[1:]:
         assert any(abs(start - onset) <= 0.25 for onset in onsets), (start, onsets)
+
+
+def test_mbrola_voice_when_installed(audio_tools: None, cache: Path, tmp_path: Path) -> None:
+    names = [name for name, _ in synth.list_voices()]
+    if "mb-us1" not in names:
+        pytest.skip("MBROLA voice mb-us1 is not installed (optional; see README, Voices)")
+    voice = Voice(name="mb-us1")
+    synth.check_voice(voice)
+    audio, _ = synth.synthesize_section(SECTIONS[1], voice, (), cache, synth.make_speaker(voice))
+    import wave
+
+    with wave.open(str(audio.wav)) as handle:
+        assert handle.getframerate() == synth.FRAME_RATE
+    # Real speech length, not 16 kHz samples played at 22.05 kHz (which would be ~28% short).
+    espeak, _ = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, synth.make_speaker(VOICE))
+    assert 0.7 < audio.duration / espeak.duration < 1.4
