@@ -163,8 +163,9 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
 
     def job_for(script: Script, lesson: Lesson, undated: datetime) -> LessonJob:
         return LessonJob(script=script, voice=settings.voice, lexicon=lexicon, workdir=workdir,
-                         cache=settings.section_cache, cover=cover, lesson=_dated(workdir, lesson, undated),
-                         album=companion_title, artist=artist)
+                         cache=settings.section_cache, cover=cover,
+                         lesson=_dated(workdir, lesson, undated), album=companion_title,
+                         artist=artist)
 
     jobs = [job_for(scripts[e.guid], _episode_lesson(e, scripts[e.guid], show), now)
             for e in selected]

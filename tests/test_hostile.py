@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from companion import fetch, ingest
 from companion.cli import cli
 from companion.errors import FeedError
+from companion.text import MAX_SLUG_LENGTH
 from tests.conftest import DATA
 
 HOSTILE = DATA / "hostile"
@@ -308,7 +309,7 @@ def test_evil_titles_and_guids_give_safe_unique_stable_slugs(tmp_path: Path) -> 
     assert len(set(slugs)) == len(slugs)
     for slug in slugs:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug), slug
-        assert len(slug) <= ingest.MAX_SLUG_LENGTH
+        assert len(slug) <= MAX_SLUG_LENGTH
         assert (tmp_path / "episodes" / slug).resolve().parent == tmp_path / "episodes"
     assert slugs[:3] == ["etc-passwd", slugs[1], "a-b-c"]
     assert re.fullmatch(r"con-[0-9a-f]{8}", slugs[1])

@@ -12,6 +12,7 @@ import pytest
 
 from companion import ingest
 from companion.errors import FeedError
+from companion.text import MAX_SLUG_LENGTH
 from tests.conftest import DATA, shared_path
 
 FEEDS = DATA / "feeds"
@@ -55,7 +56,7 @@ def test_slugs_are_safe_unique_and_stable() -> None:
     assert len(set(slugs)) == len(slugs)
     for slug in slugs:
         assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug), slug
-        assert len(slug) <= ingest.MAX_SLUG_LENGTH
+        assert len(slug) <= MAX_SLUG_LENGTH
         assert slug not in ("con", "", ".", "..")
     assert slugs[0] == "etc-passwd"
     assert slugs[1].startswith("con-")

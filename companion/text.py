@@ -1,0 +1,122 @@
+"""Text: feed HTML -> plain text for the ear and sanitized HTML for notes; safe file slugs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from html.parser import HTMLParser
+
+import nh3
+
+MAX_SLUG_LENGTH = 60
+
+
+# --- text -------------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCKS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
+                         "h6", "tr", "blockquote", "pre", "section", "article"})
+    _SKIP = frozenset({"script", "style", "template", "noscript"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+_ESCAPED_TAG = re.compile(
+    r"</?(?:script|style|iframe|object|embed|svg|math|img|a|p|br|div|span|b|i|em|strong|ul|"
+    r"ol|li|h[1-6]|table|tr|td|blockquote|pre|code|font|center)\b[^<>]*>", re.IGNORECASE)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text from HTML: tags dropped, entities decoded, one line per block.
+
+    HTML escaped twice (common in real feeds) is read again, so no tag survives as text.
+    """
+    text = html
+    for _ in range(4):
+        if "<" not in text and "&" not in text:
+            break
+        extractor = _TextExtractor()
+        extractor.feed(text)
+        extractor.close()
+        text = "".join(extractor.parts)
+        if not _ESCAPED_TAG.search(text.replace("&lt;", "<").replace("&gt;", ">")):
+            break
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line and line != "-")
+
+
+def plain_line(text: str) -> str:
+    """Text from HTML on one line."""
+    return " ".join(html_to_text(text or "").split())
+
+
+def sanitize_html(html: str) -> str:
+    """Safe HTML for show notes: a small allowlist, http(s) links only, no scripts."""
+    return nh3.clean(
+        html,
+        tags={"p", "br", "ul", "ol", "li", "a", "strong", "em", "b", "i", "code", "blockquote"},
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow",
+    ).strip()
+
+
+# --- slugs ------------------------------------------------------------------------------
+
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII letters, digits and single hyphens; may be empty."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def episode_slug(title: str, guid: str) -> str:
+    """A safe file name for an episode: its slugified title, or a hash of its guid."""
+    slug = slugify(title)[:MAX_SLUG_LENGTH].rstrip("-")
+    if not slug or slug in _WINDOWS_RESERVED or slug.startswith("course-"):
+        slug = f"episode-{_short_hash(guid)}" if not slug else f"{slug}-{_short_hash(guid)}"
+    return slug
+
+
+def unique_slug(slug: str, guid: str, used: set[str]) -> str:
+    """`slug`, or `slug` plus a short hash of the guid when another episode has it."""
+    if slug not in used:
+        return slug
+    candidate = f"{slug[: MAX_SLUG_LENGTH - 9]}-{_short_hash(guid)}"
+    counter = 2
+    while candidate in used:
+        candidate = f"{slug[: MAX_SLUG_LENGTH - 12]}-{_short_hash(guid)}-{counter}"
+        counter += 1
+    return candidate
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
