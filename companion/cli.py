@@ -72,26 +72,62 @@ workdir_option = click.option(
 @click.option("--max-feed-bytes", type=int, help="Refuse larger source feeds [default: 20 MB].")
 @click.option("--max-episodes", type=int, help="Read at most the newest N episodes of the "
               "source feed, with a warning [default: no limit].")
+@click.option("--executor", type=click.Choice(["local", "dask"]),
+              help="Synthesize in local processes or on a Dask cluster [default: local].")
+@click.option("--scheduler", metavar="tcp://HOST:8786", help="Dask scheduler for --executor "
+              "dask [default: start a LocalCluster on this machine].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Settings file [default: WORKDIR/companion.toml].")
 @logging_options
 def build(workdir: Path, only: tuple[str, ...], force: bool, prune: bool,
           config_path: Path | None, verbose: int, quiet: bool, **options: Any) -> None:
-    """Turn the source feed into spoken MP3 lessons and a podcast feed, incrementally."""
+    """Turn the source feed into spoken MP3 lessons and a podcast feed, incrementally.
+
+    With [[show]] entries in companion.toml, build every show into shows/<slug>/.
+    """
     from companion.build import build as run_build
-    from companion.config import load_settings
+    from companion.library import Library, build_library, load_workdir
 
     _setup_logging(verbose, quiet)
     with user_errors():
-        settings = load_settings(workdir, options, config_path)
+        loaded = load_workdir(workdir, options, config_path)
         progress = BuildProgress(quiet=quiet, verbose=bool(verbose))
-        report = run_build(settings, force=force, only=only, prune=prune,
-                           on_event=progress.show)
+        if isinstance(loaded, Library):
+            if only:
+                raise click.UsageError("--only: not supported for a library of shows")
+            report: Any = build_library(loaded, force=force, prune=prune,
+                                        on_event=progress.show)
+        else:
+            report = run_build(loaded, force=force, only=only, prune=prune,
+                               on_event=progress.show)
     progress.close()
     click.echo(report.summary(), err=True)
-    if report.feed_path is not None and not quiet:
-        click.echo(f"Feed: {report.feed_path}  (serve it with: companion serve --workdir "
-                   f"{workdir})", err=True)
+    shown = report.index_path if isinstance(loaded, Library) else report.feed_path
+    if shown is not None and not quiet:
+        click.echo(f"{'Shows' if isinstance(loaded, Library) else 'Feed'}: {shown}  (serve it "
+                   f"with: companion serve --workdir {workdir})", err=True)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@workdir_option
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Settings file [default: WORKDIR/companion.toml].")
+@logging_options
+def refresh(workdir: Path, config_path: Path | None, verbose: int, quiet: bool) -> None:
+    """Fetch every show's feed (conditional GET) and rebuild the shows that changed.
+
+    Safe to run from cron: one summary line on stdout; exit status 0 when all is well, 1 when
+    a fetch or a lesson failed, 75 when another refresh is still running (skipped).
+    """
+    from companion.library import refresh as run_refresh
+
+    _setup_logging(verbose, quiet)
+    with user_errors():
+        report = run_refresh(workdir, config_path)
+    for failure in report.failed:
+        click.echo(f"  failed     {failure.slug}  {failure.message}", err=True)
+    click.echo(report.summary())
     sys.exit(report.exit_code)
 
 

@@ -107,7 +107,7 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
     Raises SynthError when this worker lacks espeak-ng or ffmpeg, so the task fails with a
     message that names the tool, the worker and the package to install.
     """
-    missing = synth.missing_tools(remote.job.voice.engine)
+    missing = sorted(synth.missing_tools(remote.job.voice.engine))
     if missing:
         packages = sorted({"ffmpeg" if tool.startswith("ff") else tool for tool in missing})
         raise SynthError(f"{', '.join(missing)}: not installed on Dask worker "
@@ -166,6 +166,8 @@ class DaskExecutor:
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise ConfigError(DASK_MISSING) from None
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO is chatty
         if self.scheduler is None:
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                          processes=True, dashboard_address=None,

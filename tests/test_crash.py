@@ -39,35 +39,44 @@ ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 OLD, NEW = "dot-products", "sigmoid"
 TIMEOUT = 60
 
-# Runs the CLI with atomic_write patched so that the process group is SIGKILLed at a chosen
-# point of writing feeds/companion.xml: "mid-feed" (half the bytes are in the temporary
-# file), "before-feed" (every lesson is finished, the feed not yet started) or "after-feed".
+# Runs the CLI with two low-level calls patched so that the process group is SIGKILLed at a
+# chosen point of publishing feeds/companion.xml, whatever path the build takes to write it:
+# "before-feed" (every lesson is finished; the feed's bytes are about to be written),
+# "mid-feed" (half of the feed's bytes are on disk) or "after-feed" (the feed was just renamed
+# into place, the site pages not yet written).
 KILL_DRIVER = """
-import os, signal, sys
-from pathlib import Path
-import companion.files as files
+import os, pathlib, signal, sys
 
 mode = os.environ["COMPANION_TEST_KILL"]
-real_write = files.atomic_write
 
-def atomic_write(target, data):
-    if Path(target).name != "companion.xml":
-        return real_write(target, data)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if mode == "before-feed":
-        os.killpg(0, signal.SIGKILL)
-    if mode == "mid-feed":
-        with files.atomic_path(Path(target)) as temp:
-            with open(temp, "wb") as handle:
-                handle.write(raw[: len(raw) // 2])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.killpg(0, signal.SIGKILL)
-    real_write(target, data)
-    if mode == "after-feed":
-        os.killpg(0, signal.SIGKILL)
+def is_feed(path):
+    return "companion.xml" in os.path.basename(str(path))
 
-files.atomic_write = atomic_write
+def die():
+    os.killpg(0, signal.SIGKILL)
+
+real_write_bytes = pathlib.Path.write_bytes
+
+def write_bytes(self, data):
+    if is_feed(self) and mode == "before-feed":
+        die()
+    if is_feed(self) and mode == "mid-feed":
+        with open(self, "wb") as handle:
+            handle.write(data[: len(data) // 2])
+            handle.flush()
+            os.fsync(handle.fileno())
+        die()
+    return real_write_bytes(self, data)
+
+real_replace = os.replace
+
+def replace(source, target, **options):
+    real_replace(source, target, **options)
+    if mode == "after-feed" and os.path.basename(str(target)) == "companion.xml":
+        die()
+
+pathlib.Path.write_bytes = write_bytes
+os.replace = replace
 from companion.cli import cli
 cli(args=sys.argv[1:], prog_name="companion")
 """
@@ -293,32 +302,38 @@ def test_kill_right_after_the_feed_is_written(previous: dict[str, Path], workdir
     assert (workdir / "episodes" / NEW / "index.html").is_file()
 
 
-def test_kills_at_a_spread_of_moments(previous: dict[str, Path], workdir: Path) -> None:
-    """Kill, check, restart, again: the feed is always the old one or the new one, whole."""
+def test_kills_at_a_spread_of_moments(previous: dict[str, Path], tmp_path: Path) -> None:
+    """Killed anywhere in the build, the feed is the old one or the new one, whole."""
     config = previous["config"]
-    old_feed = feed_bytes(workdir)
-    seen: list[bytes] = []
+    old_feed = feed_bytes(previous["workdir"])
+    reference = tmp_path / "reference"
+    shutil.copytree(previous["workdir"], reference, symlinks=True)
+    started = time.monotonic()
+    finished = run_cli(reference, TWO_MATH, config)
+    duration = time.monotonic() - started
+    assert finished.returncode == 0, finished.stderr
+    new_feed = feed_bytes(reference)
+    assert new_feed != old_feed
+
     rng = random.Random(8)
-    delays = [0.3, 0.8, 1.3, 1.8, 2.3]
-    rng.shuffle(delays)
-    kills = 0
-    for delay in delays:
+    kills = []
+    for number, fraction in enumerate((0.2, 0.45, 0.7, 0.9, 1.0)):
+        workdir = tmp_path / f"kill-{number}"
+        shutil.copytree(previous["workdir"], workdir, symlinks=True)
         process = start_build(workdir, TWO_MATH, config)
         try:
-            process.wait(timeout=delay + rng.uniform(0, 0.3))
+            process.wait(timeout=duration * fraction * rng.uniform(0.9, 1.1))
         except subprocess.TimeoutExpired:
-            kills += 1
+            kills.append(workdir)
         kill_group(process)
-        seen.append(feed_bytes(workdir))
+        assert feed_bytes(workdir) in (old_feed, new_feed), fraction
         assert_feed_consistent(workdir)
-    assert kills >= 3, "the builds finished before they could be killed"
-    final = run_cli(workdir, TWO_MATH, config)
-    assert final.returncode == 0, final.stderr
-    new_feed = feed_bytes(workdir)
-    assert sorted(assert_feed_consistent(workdir)) == [OLD, NEW]
-    assert all(feed in (old_feed, new_feed) for feed in seen)
-    summary = final.stderr.strip().splitlines()
-    assert any(line.endswith(" s") and "unchanged" in line for line in summary), summary
+    assert len(kills) >= 3, "the builds finished before they could be killed"
+
+    resumed = run_cli(kills[0], TWO_MATH, config)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 built, 1 unchanged, 0 failed" in resumed.stderr.strip().splitlines()[-2]
+    assert feed_bytes(kills[0]) == new_feed
 
 
 # --- a lesson that is already published is rebuilt ------------------------------------------
@@ -377,16 +392,16 @@ def test_a_second_build_on_the_same_workdir_exits_at_once(previous: dict[str, Pa
         started = time.monotonic()
         second = run_cli(workdir, TWO_MATH, config)
         waited = time.monotonic() - started
+        assert second.returncode == 1, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert "another companion build is running" in lines[0]
+        assert f"pid {first.pid}" in lines[0] and str(workdir) in lines[0]
+        assert waited < 10
         assert first.poll() is None, "the first build ended before the second one started"
     except BaseException:
         kill_group(first)
         raise
-    assert second.returncode == 1
-    lines = second.stderr.strip().splitlines()
-    assert len(lines) == 1, second.stderr
-    assert "another companion build is running" in lines[0]
-    assert f"pid {first.pid}" in lines[0] and str(workdir) in lines[0]
-    assert waited < 10
     _out, err = first.communicate(timeout=TIMEOUT)
     assert first.returncode == 0, err
     assert "1 built, 1 unchanged, 0 failed" in err.decode()

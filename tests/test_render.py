@@ -114,7 +114,7 @@ def test_template_override_comes_first(tmp_path: Path) -> None:
 def test_undefined_variable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "lesson.txt.j2").write_text("@section intro Hi\n{{ nothing }}\n", "utf-8")
     plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
-    with pytest.raises(RenderError, match="ep-1-descent: template lesson.txt.j2: 'nothing'"):
+    with pytest.raises(RenderError, match=r"ep-1-descent: template lesson\.txt\.j2: 'nothing'"):
         render.render_script(render.environment(tmp_path), SHOW, EPISODE, plans,
                              render.RenderSettings())
 
