@@ -1,10 +1,10 @@
 """Upload: the built workdir to any S3-compatible object store, feeds last.
 
 What is uploaded: finished lessons (every file of an `episodes/<slug>/` folder that has a
-`build.json` stamp, except the stamp itself), the site (`index.html`, `site/`), the cover and
-artwork in `feeds/`, and the published feeds (`feeds/*.xml`). Never uploaded: `.cache/`,
-`scripts/`, `companion.toml`, the stamps, and `feeds/source.xml` (a copy of somebody else's
-feed, not ours to republish). Stale remote objects are left in place (deleting a published
+`build.json` stamp, except the stamp itself), the site (`index.html`, `site/`), the cover
+`feeds/cover.jpg`, and the published feeds `feeds/companion.xml` and `feeds/course.xml`.
+Never uploaded: `.cache/`, `scripts/`, `companion.toml`, the stamps, and any other file in
+`feeds/` (the source snapshot `source.xml`, a sample feed: not ours to republish). Stale remote objects are left in place (deleting a published
 MP3 would break podcast apps that still list it).
 
 Order: media first, then the stylesheet and pages, the feeds last, so a feed never names a
@@ -28,11 +28,11 @@ from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from companion import publish
+from companion.build import COURSE_FEED_PATH, COVER_PATH, FEED_PATH
 from companion.errors import PublishError
 from companion.files import sha256_file
 from companion.serve import CONTENT_TYPES
 
-SKIPPED_FEEDS = frozenset({"source.xml"})
 STAMP_NAME = "build.json"
 PAGE_CACHE_CONTROL = "max-age=300"  # feeds and pages change; media under one URL does not
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -141,10 +141,10 @@ def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
     for stamp in sorted(episodes.glob(f"*/{STAMP_NAME}")) if episodes.is_dir() else ():
         found += [_relative(workdir, path) for path in sorted(stamp.parent.iterdir())
                   if _publishable(path) and path.name != STAMP_NAME]
-    feeds_dir = workdir / "feeds"
-    for path in sorted(feeds_dir.iterdir()) if feeds_dir.is_dir() else ():
-        if _publishable(path) and path.name not in SKIPPED_FEEDS:
-            found.append(_relative(workdir, path))
+    # Only what a build publishes: feeds/ may also hold the source feed or a sample.
+    for relative in (COVER_PATH, FEED_PATH, COURSE_FEED_PATH):
+        if _publishable(workdir / relative):
+            found.append(relative)
     site_dir = workdir / "site"
     for path in sorted(site_dir.rglob("*")) if site_dir.is_dir() else ():
         if _publishable(path):

@@ -69,6 +69,7 @@ def workdir(tmp_path: Path) -> Path:
     notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
     (root / "feeds" / "companion.xml").write_bytes(publish.feed_xml(FEED, LESSONS, notes))
     (root / "feeds" / "source.xml").write_text("<rss/>", "utf-8")
+    (root / "feeds" / "mlg.xml").write_text("<rss/>", "utf-8")  # a sample source, not ours
     (root / "feeds" / "cover.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
     (root / "site").mkdir()
     (root / "site" / "site.css").write_text("body { margin: 0 }\n", "utf-8")
