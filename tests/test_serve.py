@@ -209,3 +209,61 @@ def test_200_concurrent_range_requests_get_every_byte_right(workdir: Path) -> No
         instance.shutdown()
         instance.server_close()
     assert all(results)
+
+
+def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> None:
+    """gPodder's parser reads the served feed; the enclosure comes back intact in ranges."""
+    import urllib.request
+    from datetime import UTC, datetime
+
+    import podcastparser
+
+    from companion import publish
+    from companion.models import Chapter, Lesson
+
+    root = tmp_path / "site"
+    root.mkdir()
+    instance = make_server(root, "127.0.0.1", 0)
+    thread = threading.Thread(target=instance.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{instance.server_address[1]}/"
+        audio = bytes(range(256)) * 1200  # 307,200 bytes
+        lessons = []
+        for day, slug in ((2, "two"), (1, "one")):
+            (root / "episodes" / slug).mkdir(parents=True)
+            (root / "episodes" / slug / "lesson.mp3").write_bytes(audio[day:])
+            lessons.append(Lesson(
+                slug=slug, guid=publish.lesson_guid(slug), title=f"Math for {slug}",
+                summary="s", published=datetime(2024, 1, day, tzinfo=UTC), source_title="",
+                source_link="", source_guid=slug, episode_number=day, topic_ids=(),
+                duration=60.0, size=len(audio) - day, chapters=(Chapter(0, 60, "All"),),
+                key="k"))
+        feed = publish.FeedSettings(title="Served", description="d", base_url=base,
+                                    feed_path="feeds/companion.xml", author="a",
+                                    owner_email="o@example.org")
+        (root / "feeds").mkdir()
+        (root / "feeds" / "companion.xml").write_bytes(publish.feed_xml(feed, lessons, {}))
+
+        url = base + "feeds/companion.xml"
+        with urllib.request.urlopen(url, timeout=10) as stream:
+            parsed = podcastparser.parse(url, stream)
+        assert parsed["title"] == "Served"
+        episodes = parsed["episodes"]
+        assert [e["title"] for e in episodes] == ["Math for two", "Math for one"]
+        enclosure = episodes[0]["enclosures"][0]
+        assert enclosure["file_size"] == len(audio) - 2
+        assert enclosure["mime_type"] == "audio/mpeg"
+
+        pieces, start, step = [], 0, 100_000
+        while start < enclosure["file_size"]:
+            request = urllib.request.Request(
+                enclosure["url"], headers={"Range": f"bytes={start}-{start + step - 1}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 206
+                pieces.append(response.read())
+            start += step
+        assert b"".join(pieces) == audio[2:]
+    finally:
+        instance.shutdown()
+        instance.server_close()
