@@ -15,6 +15,8 @@ How it decides, in words a reader can check:
   ...", "next episode: ...") do not count.
 * Hints only count in an episode that also has at least one clear mention: an algorithm
   named in passing, or a branch of math named in a list, does not make an episode mathy.
+  The exception is an *anchor* implication (a training method such as backpropagation or
+  SGD) in a sentence about training a model: "a network trained with backpropagation".
 * Each topic gets a score (clear mentions weigh more, title more than description, repeats
   add a little); topics at or over the threshold are returned, best first, at most five.
 """
@@ -43,6 +45,11 @@ _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]{}!?]|\s[-–—]\s")
+# A sentence about training a model with a method ("trained with backpropagation"), not one
+# that names it in passing ("2006: optimized back propagation").
+_TRAINING = re.compile(r"\b(?:train(?:s|ed|ing)?|fit(?:s|ted|ting)?|"
+                       r"(?:learn|optimi[sz]e|minimi[sz]e|update)(?:s|d|ed|ing)?\s+"
+                       r"(?:\w+\s+){0,2}(?:with|by|using|via|through))\b", re.IGNORECASE)
 _CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "yet"})
 _NEGATIONS = frozenset(
     [
@@ -126,6 +133,11 @@ def stem(word: str) -> str:
 
 
 _NEGATIONS = frozenset(stem(w) for w in _NEGATIONS)
+# A sentence about training a model with a method ("trained with backpropagation"), not one
+# that names it in passing ("2006: optimized back propagation").
+_TRAINING = re.compile(r"\b(?:train(?:s|ed|ing)?|fit(?:s|ted|ting)?|"
+                       r"(?:learn|optimi[sz]e|minimi[sz]e|update)(?:s|d|ed|ing)?\s+"
+                       r"(?:\w+\s+){0,2}(?:with|by|using|via|through))\b", re.IGNORECASE)
 _CLAUSE_WORDS = frozenset(stem(w) for w in _CLAUSE_WORDS)
 
 
@@ -139,6 +151,7 @@ class _Phrase:
     kind: str  # "alias" or "hint"
     topics: tuple[str, ...]
     concept: str  # the implication concept ("" for an alias)
+    anchor: bool = False  # a hint that counts alone in a sentence about training
 
 
 _Index = dict[str, list[tuple[tuple[str, ...], _Phrase]]]
@@ -164,7 +177,7 @@ def _index(catalog: Catalog) -> _Index:
         for alias in topic.aliases:
             entries.append((alias, _Phrase("alias", (topic.id,), "")))
     for imp in catalog.implications:
-        entries.append((imp.concept, _Phrase("hint", imp.topics, imp.concept)))
+        entries.append((imp.concept, _Phrase("hint", imp.topics, imp.concept, imp.anchor)))
     for text, phrase in entries:
         for key in _phrase_keys(text):
             index.setdefault(key[0], []).append((key, phrase))
@@ -181,6 +194,7 @@ class _Hit:
     field: str
     evidence: Evidence
     order: int  # position in the episode text, for stable evidence order
+    anchor: bool = False
 
 
 def _sentences(text: str) -> list[str]:
@@ -233,6 +247,7 @@ def _scan(field: str, text: str, index: _Index, base: int) -> list[_Hit]:
                             field,
                             Evidence(field, words, sentence, phrase.concept),
                             base + s_no * 1000 + start,
+                            phrase.anchor,
                         )
                     )
     return hits
@@ -246,8 +261,9 @@ def link(episode: Episode, catalog: Catalog, *, max_topics: int = 5) -> tuple[To
     hits = _scan("title", episode.title, index, 0) + _scan(
         "description", episode.description, index, 10**9
     )
-    if not any(h.kind == "alias" for h in hits):
-        return ()  # hints alone never make an episode mathy
+    if not any(h.kind == "alias" or (h.anchor and _TRAINING.search(h.evidence.sentence))
+               for h in hits):
+        return ()  # hints alone never make an episode mathy, but for a method used to train
     scores: dict[str, float] = {}
     extras: dict[tuple[str, str], float] = {}  # repeat bonus so far, per (topic, kind)
     evidence: dict[str, list[Evidence]] = {}

@@ -77,6 +77,7 @@ class Implication:
 
     concept: str  # phrase, matched like an alias
     topics: tuple[str, ...]
+    anchor: bool = False  # counts on its own in a sentence about training ("trained with ...")
 
 
 @dataclass(frozen=True, slots=True)

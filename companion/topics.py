@@ -191,7 +191,10 @@ def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> Im
     for topic_id in topics:
         if topic_id not in known:
             raise CatalogError(f"{where}: unknown topic {topic_id!r}")
-    return Implication(concept=concept, topics=topics)
+    anchor = entry.get("anchor", False)
+    if not isinstance(anchor, bool):
+        raise CatalogError(f"{where}: anchor must be true or false")
+    return Implication(concept=concept, topics=topics, anchor=anchor)
 
 
 def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:

@@ -4,8 +4,9 @@ What is uploaded: finished lessons (every file of an `episodes/<slug>/` folder t
 `build.json` stamp, except the stamp itself), the site (`index.html`, `site/`), the cover
 `feeds/cover.jpg`, and the published feeds `feeds/companion.xml` and `feeds/course.xml`.
 Never uploaded: `.cache/`, `scripts/`, `companion.toml`, the stamps, and any other file in
-`feeds/` (the source snapshot `source.xml`, a sample feed: not ours to republish). Stale remote objects are left in place (deleting a published
-MP3 would break podcast apps that still list it).
+`feeds/` (the source snapshot `source.xml`, a sample feed: not ours to republish). Stale
+remote objects are left in place (deleting a published MP3 would break podcast apps that
+still list it).
 
 Order: media first, then the stylesheet and pages, the feeds last, so a feed never names a
 file that is not there yet. An object is skipped when the store already has the same bytes:

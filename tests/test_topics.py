@@ -449,3 +449,21 @@ def test_non_ml_feeds_get_no_topics(catalog: Catalog, name: str) -> None:
     print(f"{name}: {len(episodes)} episodes, topic counts {sorted(set(counts.values()))}")
     linked = {title: n for title, n in counts.items() if n}
     assert not linked, f"{name}: episodes got topics: {linked}"
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("Neural networks trained with backpropagation.", ["chain-rule"]),
+        ("We train the classifier with SGD on small batches.", ["stochastic-gradient-descent"]),
+        ("A network learns its weights by backprop.", ["chain-rule"]),
+        ("History: 2006, optimized back propagation, then the deep learning boom.", []),
+        ("SGD is a word we will explain some other day.", []),
+    ],
+)
+def test_anchor_implications_count_alone_only_about_training(
+        catalog: Catalog, description: str, expected: list[str]) -> None:
+    found = link(episode("An episode", description), catalog)
+    assert [item.topic.id for item in found] == expected
+    for item in found:
+        assert item.evidence[0].via  # it came through the implication
