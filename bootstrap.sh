@@ -33,7 +33,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extra=""
 [ "$want_test" = 1 ] && extra="[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}" 2>&1 \
-    | grep -v "is ignored: it is neither a file nor a directory" || true
+log=$(mktemp)
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}" >"$log" 2>&1
+then
+    grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
+    rm -f "$log"
+    echo "bootstrap: pip install failed" >&2
+    exit 1
+fi
+rm -f "$log"
 .venv/bin/python -c "import companion" || { echo "bootstrap: install failed" >&2; exit 1; }
 echo "bootstrap: ready (.venv/bin/companion)" >&2
