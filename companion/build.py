@@ -256,7 +256,7 @@ def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode,
                                        max_episodes=settings.max_episodes)
     write_if_changed(settings.workdir / SOURCE_SNAPSHOT, data)
     if settings.limit:
-        newest = sorted(episodes, key=_date_key, reverse=True)[: settings.limit]
+        newest = sorted(episodes, key=ingest.date_key, reverse=True)[: settings.limit]
         episodes = tuple(e for e in episodes if e in newest)
     return show, episodes
 
@@ -285,7 +285,7 @@ def render_scripts(settings: Settings, show: Show, episodes: Sequence[Episode],
         quiz_pause=settings.quiz_pause, words_per_minute=settings.voice.rate)
     known: set[str] = set()
     scripts: dict[str, Script] = {}
-    for episode in sorted(episodes, key=_date_key):
+    for episode in sorted(episodes, key=ingest.date_key):
         episode_links = links[episode.guid]
         if not episode_links:
             continue
@@ -301,14 +301,6 @@ def feed_title(settings: Settings, show: Show) -> str:
 
 def feed_author(settings: Settings, show: Show) -> str:
     return settings.author or show.author or "Companion"
-
-
-def _language(show: Show) -> str:
-    return "en"
-
-
-def _date_key(episode: Episode) -> tuple[float, str]:
-    return (episode.published.timestamp() if episode.published else 0.0, episode.guid)
 
 
 def _wanted(episode: Episode, only: Collection[str]) -> bool:

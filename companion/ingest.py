@@ -234,7 +234,7 @@ def parse_feed(
         raise FeedError(f"{source}: the feed has no usable items (none has an http(s) audio "
                         "enclosure)")
     if 0 < max_episodes < len(episodes):
-        newest = sorted(episodes, key=_date_key, reverse=True)[:max_episodes]
+        newest = sorted(episodes, key=date_key, reverse=True)[:max_episodes]
         log.warning("%s: kept the newest %d of %d episodes (--max-episodes %d)",
                     source, max_episodes, len(episodes), max_episodes)
         episodes = tuple(e for e in episodes if e in newest)
@@ -255,8 +255,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-def _date_key(episode: Episode) -> float:
-    return episode.published.timestamp() if episode.published else float("-inf")
+def date_key(episode: Episode) -> tuple[float, str]:
+    """Sorts episodes oldest first; undated ones first of all, then by guid."""
+    return (episode.published.timestamp() if episode.published else float("-inf"), episode.guid)
 
 
 _ITEM_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
@@ -331,7 +332,7 @@ def _episodes(entries: Sequence[Any], source: str, now: datetime | None) -> tupl
 def _with_slugs(episodes: list[Episode]) -> tuple[Episode, ...]:
     """Unique slugs given oldest first, so a new episode never takes an old one's slug."""
     order = sorted(range(len(episodes)),
-                   key=lambda i: (_date_key(episodes[i]), -i))
+                   key=lambda i: (date_key(episodes[i]), -i))
     used: set[str] = set()
     slugs: dict[int, str] = {}
     for i in order:

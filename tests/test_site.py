@@ -15,29 +15,15 @@ import pytest
 
 from companion import publish, site
 from companion.models import (
-    Catalog,
     Chapter,
     Cue,
-    Equation,
     Lesson,
-    Quiz,
-    Topic,
-    WorkedExample,
 )
 from companion.serve import make_server
+from tests.test_publish import CATALOG
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-TOPIC = Topic(
-    id="variance", title="Variance", area="statistics", aliases=("variance",), prerequisites=(),
-    explanation="Variance measures spread around the mean $\\mu$.",
-    equations=(Equation("\\sigma^2 = \\frac{1}{n}\\sum_{i=1}^{n}(x_i - \\mu)^2",
-                        "The average squared distance from the mean."),),
-    example=WorkedExample("For 1 and 3 the mean is 2 and the variance is 1.",
-                          "((1-2)**2 + (3-2)**2) / 2", 1.0),
-    quiz=Quiz("Can variance be negative?", "No, it is an average of squares."),
-)
-CATALOG = Catalog(topics=(TOPIC,))
 FEEDS = [("feeds/companion.xml", "Test Companion"), ("feeds/course.xml", "Test Course")]
 CUES = [Cue(0.0, 2.5, "Welcome to the lesson."),
         Cue(2.5, 6.0, "Sigma squared equals one over n times the sum.")]
