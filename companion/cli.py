@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -251,7 +252,7 @@ def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
 @click.option("--port", type=int, default=8000, show_default=True)
 def serve(workdir: Path, host: str, port: int) -> None:
     """Serve the workdir over HTTP so a podcast app can subscribe."""
-    from companion.serve import make_server
+    from companion.serve import feed_base_url, make_server
 
     with user_errors():
         server = make_server(workdir, host, port)
@@ -261,6 +262,10 @@ def serve(workdir: Path, host: str, port: int) -> None:
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     click.echo(f"Serving {workdir.resolve()} on http://{bound_host}:{bound_port}/", err=True)
     click.echo(f"Subscribe to http://{shown}:{bound_port}/feeds/companion.xml", err=True)
+    published = feed_base_url(workdir / "feeds" / "companion.xml")
+    if published and urllib.parse.urlsplit(published).port not in (bound_port, None):
+        click.echo(f"Warning: the feed's URLs start with {published}, not this server's port "
+                   f"{bound_port}; rebuild with --base-url or serve with --port.", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -267,3 +267,14 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
     finally:
         instance.shutdown()
         instance.server_close()
+
+
+def test_feed_base_url_reads_the_published_feed(tmp_path: Path) -> None:
+    from companion.serve import feed_base_url
+
+    feed = tmp_path / "companion.xml"
+    feed.write_text("<rss><channel><link>http://localhost:8000/</link></channel></rss>", "utf-8")
+    assert feed_base_url(feed) == "http://localhost:8000/"
+    assert feed_base_url(tmp_path / "missing.xml") == ""
+    feed.write_text("<rss", "utf-8")
+    assert feed_base_url(feed) == ""
