@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -65,22 +66,40 @@ def make_feed(path: Path, episodes: int) -> None:
         + "".join(items) + "</channel></rss>\n", "utf-8")
 
 
-def run_build(workdir: Path, feed: Path, jobs: int, *extra: str) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS of the children in MB, and the summary line."""
-    command = [sys.executable, "-m", "companion", "build", "--workdir", str(workdir),
-               "--source", str(feed), "--jobs", str(jobs), "-q", *extra]
-    script = ("import resource, subprocess, sys, time\n"
-              "t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); "
-              "e = time.perf_counter() - t\n"
-              "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-              "print(f'{e:.3f} {peak:.1f}'); sys.exit(r.returncode)")
-    result = subprocess.run([sys.executable, "-c", script, *command], capture_output=True,
+@dataclass(frozen=True)
+class ChildRun:
+    """One command measured from a separate process, so its children are its alone."""
+
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the whole process tree
+    peak_mb: float  # the largest RSS of any process in the tree
+    stderr: str
+
+
+_MEASURE = ("import resource, subprocess, sys, time\n"
+            "t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); "
+            "e = time.perf_counter() - t\n"
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "print(f'{e:.3f} {u.ru_utime + u.ru_stime:.3f} {u.ru_maxrss / 1024:.1f}'); "
+            "sys.exit(r.returncode)")
+
+
+def measure(command: list[str]) -> ChildRun:
+    """Run `command` and measure it; a failing command stops the benchmark."""
+    result = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
-        raise SystemExit(f"build failed: {result.stderr.strip()}")
-    seconds, peak = result.stdout.split()[-2:]
-    summary = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-    return float(seconds), float(peak), summary
+        raise SystemExit(f"{' '.join(command[:4])} failed: {result.stderr.strip()}")
+    wall, cpu, peak = result.stdout.split()[-3:]
+    return ChildRun(float(wall), float(cpu), float(peak), result.stderr)
+
+
+def run_build(workdir: Path, feed: Path, jobs: int, *extra: str) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS of the children in MB, and the summary line."""
+    run = measure([sys.executable, "-m", "companion", "build", "--workdir", str(workdir),
+                   "--source", str(feed), "--jobs", str(jobs), "-q", *extra])
+    lines = run.stderr.strip().splitlines()
+    return run.wall, run.peak_mb, lines[-1] if lines else ""
 
 
 def cost_floor(workdir: Path, feed: Path, jobs: int) -> tuple[float, int]:

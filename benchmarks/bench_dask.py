@@ -19,13 +19,12 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_build import make_feed
+from bench_build import make_feed, measure
 
 
 def make_feeds(base: Path, shows: int, episodes: int) -> list[Path]:
@@ -57,19 +56,9 @@ def write_library(workdir: Path, feeds: list[Path], executor: str) -> None:
 
 def run_build(workdir: Path) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds of the whole process tree, and the summary line."""
-    command = [sys.executable, "-m", "companion", "build", "--workdir", str(workdir), "-q"]
-    script = ("import resource, subprocess, sys, time\n"
-              "t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); "
-              "e = time.perf_counter() - t\n"
-              "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-              "print(f'{e:.3f} {u.ru_utime + u.ru_stime:.3f}'); sys.exit(r.returncode)")
-    result = subprocess.run([sys.executable, "-c", script, *command], capture_output=True,
-                            text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"build failed: {result.stderr.strip()}")
-    wall, cpu = result.stdout.split()[-2:]
-    summary = [line for line in result.stderr.splitlines() if " shows: " in line][-1]
-    return float(wall), float(cpu), summary
+    run = measure([sys.executable, "-m", "companion", "build", "--workdir", str(workdir), "-q"])
+    summary = [line for line in run.stderr.splitlines() if " shows: " in line][-1]
+    return run.wall, run.cpu, summary
 
 
 def same_output(one: Path, two: Path) -> bool:

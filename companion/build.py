@@ -9,7 +9,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,11 +92,9 @@ class BuildReport:
         return 1 if self.failed else 0
 
     def summary(self) -> str:
-        minutes = self.audio_seconds / 60
-        text = (f"{len(self.built)} built, {len(self.unchanged)} unchanged, "
+        return (f"{len(self.built)} built, {len(self.unchanged)} unchanged, "
                 f"{len(self.failed)} failed; {self.published} lessons published, "
-                f"{minutes:.1f} audio minutes, in {self.seconds:.1f} s")
-        return text
+                f"{self.audio_seconds / 60:.1f} audio minutes, in {self.seconds:.1f} s")
 
 
 def _ignore(event: BuildEvent) -> None:
@@ -443,9 +441,9 @@ def _run_jobs(jobs: Sequence[LessonJob], executor: Executor, report: BuildReport
     _collect(executor.run(jobs), report, on_event, total)
 
 
-def _collect(results: object, report: BuildReport, on_event: Callable[[BuildEvent], None],
-             total: int) -> None:
-    for done, result in enumerate(results, start=1):  # type: ignore[call-overload]
+def _collect(results: Iterable[JobResult], report: BuildReport,
+             on_event: Callable[[BuildEvent], None], total: int) -> None:
+    for done, result in enumerate(results, start=1):
         report.sections_synthesized += result.synthesized
         report.sections_reused += result.reused
         if result.error:

@@ -252,13 +252,13 @@ def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
 @click.option("--port", type=int, default=8000, show_default=True)
 def serve(workdir: Path, host: str, port: int) -> None:
     """Serve the workdir over HTTP so a podcast app can subscribe."""
-    from companion.serve import feed_base_url, make_server
+    from companion.serve import feed_base_url, is_loopback, make_server
 
     with user_errors():
         server = make_server(workdir, host, port)
     bound_host, bound_port = server.server_address[:2]
     shown = "localhost" if bound_host in ("127.0.0.1", "0.0.0.0") else bound_host
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     click.echo(f"Serving {workdir.resolve()} on http://{bound_host}:{bound_port}/", err=True)
     click.echo(f"Subscribe to http://{shown}:{bound_port}/feeds/companion.xml", err=True)

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 from companion.models import Catalog, Episode, Evidence, TopicLink
+from companion.text import URL_IN_TEXT
 
 __all__ = ["MIN_SCORE", "link", "normalize_tokens", "stem"]
 
@@ -41,7 +42,6 @@ _REPEAT = {"alias": (0.25, 1.0), "hint": (0.1, 0.3)}  # (per repeat, cap)
 _MAX_EVIDENCE = 3
 _NEGATION_WINDOW = 5  # tokens before a mention that may hold a negation cue
 
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]{}!?]|\s[-–—]\s")
@@ -198,7 +198,7 @@ class _Hit:
 
 
 def _sentences(text: str) -> list[str]:
-    text = _URL.sub(" ", text)
+    text = URL_IN_TEXT.sub(" ", text)
     return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 
 

@@ -20,10 +20,10 @@ import jinja2
 from companion.errors import MathSpeechError, RenderError
 from companion.mathspeech import verbalize, verbalize_inline
 from companion.models import Catalog, Episode, Paragraph, Script, Section, Show, Topic, TopicLink
+from companion.text import URL_IN_TEXT
 
 SLOW_RATE = 0.85
 LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SYMBOL_WORDS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
                  "#": " number ", "/": " ", "|": " ", "~": " ", "*": " ", "<": " ", ">": " ",
                  "\\": " ", "^": " ", "_": " ", "{": " ", "}": " ", "$": " dollars ", "`": ""}
@@ -74,7 +74,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 
 def speakable(text: str) -> str:
     """Text from a feed made safe to speak: no URLs, symbols as words, no markup residue."""
-    text = _URL.sub(" ", text)
+    text = URL_IN_TEXT.sub(" ", text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
     text = "".join(_SYMBOL_WORDS.get(ch, ch) for ch in text)
     return " ".join(text.split())
@@ -94,10 +94,6 @@ _ORDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eig
 
 def spoken_number(value: int) -> str:
     return _ORDINALS[value] if 0 <= value < len(_ORDINALS) else str(value)
-
-
-def estimate_minutes(words: int, words_per_minute: int) -> float:
-    return words / max(words_per_minute, 1)
 
 
 # --- planning -------------------------------------------------------------------------------

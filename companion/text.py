@@ -10,6 +10,8 @@ from html.parser import HTMLParser
 import nh3
 
 MAX_SLUG_LENGTH = 60
+# A web address in running text: never spoken, never evidence for a topic.
+URL_IN_TEXT = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
 # --- text -------------------------------------------------------------------------------
