@@ -113,8 +113,12 @@ def build(settings: Settings, *, force: bool = False, only: Collection[str] = ()
     Lessons are synthesized by `executor`, or by one made from `settings.executor` (and
     closed) when it is None; a library passes one executor to each of its shows.
     """
-    from companion import executors
+    from companion import engines, executors
 
+    voice, note = engines.resolve(settings.voice)
+    if note:
+        log.warning("%s", note)
+    settings = replace(settings, voice=voice)
     if settings.executor == "local":
         synth.require_tools(settings.voice.engine)
     if settings.executor == "local" or shutil.which("espeak-ng"):

@@ -36,17 +36,40 @@ def _program(tool: str) -> CheckResult:
 
 
 def _voices(settings: Settings) -> CheckResult:
+    from companion import engines
+
+    try:
+        voice, note = engines.resolve(settings.voice)
+    except CompanionError as error:
+        return CheckResult("voices", False, str(error), "install it, or choose another --engine")
+    if voice.engine == "hibari":
+        try:
+            engines.verify_files(engines.hibari_assets(), engines.HIBARI_FILES,
+                                 f"hibari-tts=={engines.HIBARI_VERSION}")
+            synth.check_voice(voice)
+        except CompanionError as error:
+            return CheckResult("voices", False, str(error), "pick one from `companion voices` "
+                               f"(or reinstall hibari: {engines.HIBARI_INSTALL})")
+        return CheckResult("voices", True, f"hibari voice {voice.name!r} (hibari-tts "
+                           f"{engines.HIBARI_VERSION}; model files match their pinned SHA-256)")
+    if voice.engine == "piper":
+        try:
+            synth.check_voice(voice)
+        except CompanionError as error:
+            return CheckResult("voices", False, str(error),
+                               "use --voice joe or the path of a Piper .onnx voice")
+        return CheckResult("voices", True, f"piper voice {voice.name!r}")
     english = synth.list_voices()
     if not english:
-        return CheckResult("voices", False, "no English espeak-ng voices",
-                           "install it with: apt-get install -y espeak-ng")
+        return CheckResult("voices", False, f"{note + '; ' if note else ''}no English "
+                           "espeak-ng voices", "install it with: apt-get install -y espeak-ng")
     try:
-        synth.check_voice(settings.voice)
+        synth.check_voice(voice)
     except CompanionError as error:
         return CheckResult("voices", False, str(error),
                            "pick one from `companion voices` (set voice in companion.toml)")
-    return CheckResult("voices", True, f"{len(english)} English voices; using "
-                       f"{settings.voice.name!r}")
+    return CheckResult("voices", True, f"{note + '; ' if note else ''}{len(english)} English "
+                       f"espeak-ng voices; using {voice.name!r}")
 
 
 def _workdir(settings: Settings) -> CheckResult:

@@ -63,11 +63,12 @@ workdir_option = click.option(
 @click.option("--prune", is_flag=True, help="Remove lessons whose episode left the source feed.")
 @click.option("--max-items", type=int, help="Publish only the newest N episode lessons.")
 @click.option("--jobs", type=int, help="Lessons synthesized in parallel [default: CPU cores].")
-@click.option("--voice", help="espeak-ng voice, see `companion voices` [default: en-us].")
+@click.option("--voice", help="Voice of the engine, see `companion voices` [default: the "
+              "engine's own: heart, joe, en-us].")
 @click.option("--rate", type=int, help="Words per minute [default: 165].")
 @click.option("--pitch", type=int, help="Voice pitch 0-99 [default: 50].")
-@click.option("--engine", type=click.Choice(["espeak-ng", "pyttsx3"]),
-              help="Speech engine [default: espeak-ng].")
+@click.option("--engine", type=click.Choice(["hibari", "piper", "espeak-ng", "pyttsx3"]),
+              help="Speech engine [default: hibari].")
 @click.option("--lesson-minutes", type=float, help="Target lesson length [default: 6].")
 @click.option("--quiz-pause", type=float, help="Seconds to think before a quiz answer.")
 @click.option("--max-feed-bytes", type=int, help="Refuse larger source feeds [default: 20 MB].")
@@ -336,11 +337,46 @@ def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir
 
 @cli.command()
 def voices() -> None:
-    """List the installed English voices."""
+    """List the installed voices of each engine."""
+    from companion.engines import LICENCES, installed_voices, statuses
     from companion.synth import list_voices
 
-    found = list_voices()
-    if not found:
-        raise click.ClickException("espeak-ng: no voices found (apt-get install -y espeak-ng)")
-    for name, description in found:
-        click.echo(f"{name:<18} {description}")
+    neural = installed_voices()
+    found = {**neural, "espeak-ng": list_voices(), "pyttsx3": []}
+    for status in statuses():
+        state = "installed" if status.installed else f"not installed ({status.detail})"
+        click.echo(f"{status.engine} [{LICENCES[status.engine]}]: {state}")
+        if status.engine == "pyttsx3" and status.installed:
+            click.echo("  the espeak-ng voices above, through libespeak-ng")
+        for name, description in found[status.engine]:
+            click.echo(f"  {name:<16} {description}")
+    if not any(found.values()):
+        raise click.ClickException("no voices found: install hibari-tts (./bootstrap.sh) or "
+                                   "espeak-ng (apt-get install -y espeak-ng)")
+
+
+@cli.command()
+@click.argument("text")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("say.mp3"), show_default=True,
+              help="File to write: .mp3 or .wav.")
+@click.option("--engine", type=click.Choice(["hibari", "piper", "espeak-ng", "pyttsx3"]),
+              default="hibari", show_default=True, help="Speech engine.")
+@click.option("--voice", default="", help="Voice of the engine [default: the engine's own].")
+@click.option("--rate", type=int, default=165, show_default=True, help="Words per minute.")
+@click.option("--latex", is_flag=True, help="TEXT is a LaTeX equation: speak its reading.")
+@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take the lexicon from this catalog instead of the built-in one.")
+def say(text: str, output: Path, engine: str, voice: str, rate: int, latex: bool,
+        catalog: Path | None) -> None:
+    """Speak TEXT (or, with --latex, an equation) to a playable file, lexicon applied."""
+    from companion.models import Voice
+    from companion.speech import say as run_say
+
+    with user_errors():
+        result = run_say(text, output, Voice(name=voice, rate=rate, engine=engine),
+                         latex=latex, catalog=catalog)
+    for line in result.notes:
+        click.echo(line, err=True)
+    click.echo(f"{output}: {result.seconds:.1f} s, {result.engine} voice {result.voice}; "
+               f"the engine was given: {result.given}", err=True)

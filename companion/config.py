@@ -15,7 +15,7 @@ from companion.errors import ConfigError
 from companion.models import Voice
 
 CONFIG_NAME = "companion.toml"
-ENGINES = ("espeak-ng", "pyttsx3")
+ENGINES = ("hibari", "piper", "espeak-ng", "pyttsx3")  # as in companion/engines.py
 EXECUTORS = ("local", "dask")
 SECTION_CACHE = ".cache/sections"
 
@@ -40,12 +40,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("author", str, "", "Author of the published feed. Empty: the source show's author."),
     Setting("email", str, "companion@example.org", "Owner e-mail in the feed (itunes:owner, "
             "podcast:locked)."),
-    Setting("voice", str, "en-us", "espeak-ng voice (see `companion voices`); mbrola voices "
-            "such as mb-us1 when installed."),
+    Setting("voice", str, "", "Voice of the engine (see `companion voices`): heart for "
+            "hibari; joe or the path of a .onnx for piper; an espeak-ng voice such as en-us "
+            "or mb-us1. Empty: the engine's default."),
     Setting("rate", int, 165, "Speaking rate in words per minute (80-400)."),
     Setting("pitch", int, 50, "Voice pitch, 0-99."),
-    Setting("engine", str, "espeak-ng", "Speech engine: espeak-ng (command line, "
-            "deterministic) or pyttsx3."),
+    Setting("engine", str, "hibari", "Speech engine: hibari (neural, the default), piper "
+            "(neural, companion[piper]), espeak-ng (formant, fast drafts) or pyttsx3."),
     Setting("limit", int, 0, "Only the newest N episodes (0: all)."),
     Setting("max_items", int, 0, "Publish only the newest N episode lessons (0: all); older "
             "lessons stay on disk."),

@@ -82,10 +82,12 @@ class Implication:
 
 @dataclass(frozen=True, slots=True)
 class Pronunciation:
-    """A word espeak-ng says wrong, and how to spell it so that it says it right."""
+    """How the synthesizer says a word; people read the word itself (pronounce.py)."""
 
-    word: str
-    say: str
+    word: str  # as written for people
+    say: str  # a respelling, for engines that read words (espeak-ng, pyttsx3)
+    ipa: str = ""  # IPA phonemes (espeak-ng's alphabet), for engines that take phonemes
+    math: bool = False  # only inside an equation's reading (letter names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ class Paragraph:
     text: str  # spoken words only, no LaTeX
     pause_after: float = 0.7  # seconds of silence after it
     rate: float = 1.0  # speaking rate relative to the voice's (equations are read slower)
+    math: tuple[tuple[int, int], ...] = ()  # character spans of `text` that read an equation
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +177,10 @@ class Script:
 class Voice:
     """How lessons are spoken; part of every audio stamp."""
 
-    name: str = "en-us"  # an espeak-ng voice (or mbrola voice such as mb-us1)
+    name: str = ""  # the engine's voice ("" : its default, see engines.DEFAULT_VOICES)
     rate: int = 165  # words per minute
     pitch: int = 50  # 0-99
-    engine: str = "espeak-ng"  # "espeak-ng" (CLI, deterministic) or "pyttsx3"
+    engine: str = "hibari"  # one of engines.ENGINES
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ from pathlib import Path
 import jinja2
 
 from companion.errors import MathSpeechError, RenderError
-from companion.mathspeech import verbalize, verbalize_inline
+from companion.mathspeech import _INLINE, verbalize, verbalize_inline
 from companion.models import Catalog, Episode, Paragraph, Script, Section, Show, Topic, TopicLink
+from companion.pronounce import MATH_CLOSE, MATH_OPEN, strip_math_markers
 from companion.text import URL_IN_TEXT
 
 SLOW_RATE = 0.85
@@ -61,8 +62,8 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["speak"] = verbalize
-    env.filters["speak_inline"] = verbalize_inline
+    env.filters["speak"] = speak
+    env.filters["speak_inline"] = speak_inline
     env.filters["speakable"] = speakable
     env.filters["spoken_list"] = spoken_list
     env.filters["spoken_number"] = spoken_number
@@ -70,6 +71,17 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 
 
 # --- small pure helpers used by templates ---------------------------------------------------
+
+
+def speak(latex: str) -> str:
+    """An equation in words, marked as an equation's reading for the synthesizer."""
+    return f"{MATH_OPEN}{verbalize(latex)}{MATH_CLOSE}"
+
+
+def speak_inline(text: str) -> str:
+    """Prose with each $...$ replaced by its marked reading (see speak)."""
+    marked = _INLINE.sub(lambda match: speak(match.group(1) or match.group(2)), text)
+    return verbalize_inline(marked)  # no $...$ left: it reports a stray $ and unescapes \$
 
 
 def speakable(text: str) -> str:
@@ -206,9 +218,9 @@ def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
     def flush_paragraph() -> None:
         nonlocal lines, slow
         if lines:
-            paragraph = " ".join(" ".join(lines).split())
+            paragraph, math = strip_math_markers(" ".join(" ".join(lines).split()))
             _reject_leftover_tex(paragraph, slug, title)
-            paragraphs.append(Paragraph(paragraph, rate=SLOW_RATE if slow else 1.0))
+            paragraphs.append(Paragraph(paragraph, rate=SLOW_RATE if slow else 1.0, math=math))
             lines, slow = [], False
 
     def flush_section() -> None:
@@ -228,13 +240,13 @@ def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
             if len(parts) < 3:
                 raise RenderError(f"{slug}: marker {line!r} needs a kind and a title")
             kind, _, topic_id = parts[1].partition(":")
-            title = parts[2]
+            title = strip_math_markers(parts[2])[0]
         elif line.startswith("@pause "):
             flush_paragraph()
             if not paragraphs:
                 raise RenderError(f"{slug}: {line!r} before any paragraph")
             last = paragraphs[-1]
-            paragraphs[-1] = Paragraph(last.text, float(line.split()[1]), last.rate)
+            paragraphs[-1] = replace(last, pause_after=float(line.split()[1]))
         elif line == "@slow":
             flush_paragraph()
             slow = True

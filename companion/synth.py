@@ -1,9 +1,11 @@
 """Synthesize: Script -> section WAVs (cached) -> lesson.mp3 with tags, chapters and cover.
 
-Speech comes from the espeak-ng command line by default: it is synchronous and
-byte-for-byte deterministic, which content-hash caching and parallel builds rely on.
-pyttsx3 is offered as an engine too, behind a wrapper that waits for each file to be
-complete (audio.md: on Linux it returns before the file is written).
+Speech comes from hibari's neural voice by default (companion/engines.py), or from Piper,
+the espeak-ng command line, or pyttsx3. Every engine is made byte-for-byte repeatable,
+which content-hash caching and parallel builds rely on. pyttsx3 runs behind a wrapper that
+waits for each file to be complete (audio.md: on Linux it returns before the file is
+written). Each sentence is given to the engine with the lexicon's pronunciations in the
+form that engine reads (companion/pronounce.py); transcripts keep the words people read.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import time
 import warnings
 import wave
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from companion import engines, pronounce
 from companion.errors import SynthError
 from companion.files import atomic_path, sha256_text
 from companion.models import Chapter, Cue, Paragraph, Pronunciation, Section, Voice
@@ -34,9 +37,12 @@ with warnings.catch_warnings():
     from pydub import AudioSegment
 
 # Raise when a code change alters the audio made from the same text.
-SYNTH_FORMAT = 1
-FRAME_RATE = 22050
-SENTENCE_GAP = 0.12  # seconds added between sentences (espeak-ng ends each with ~0.33 s)
+SYNTH_FORMAT = 2
+FRAME_RATE = 22050  # espeak-ng's rate, and the MP3's; hibari's sections stay at 24 kHz
+SENTENCE_GAP = 0.4  # seconds between sentences (each utterance is trimmed first)
+LEAD_IN = 0.03  # seconds of an utterance's own silence kept before its first sound
+TAIL = 0.08  # and after its last (engines pad differently: hibari ~0.3 s, espeak-ng ~0.33 s)
+SILENCE_THRESHOLD = -50.0  # dBFS below which an utterance's edge counts as silence
 SECTION_GAP = 1.0
 MP3_BITRATE = "64k"
 LOUDNESS_FILTER = (
@@ -56,7 +62,8 @@ INSTALL_HINTS = {
 
 def missing_tools(engine: str = "espeak-ng") -> list[str]:
     """Names of the system programs a build needs that are not on PATH."""
-    needed = ["ffmpeg", "ffprobe"] + (["espeak-ng"] if engine == "espeak-ng" else [])
+    uses_espeak = engine in ("espeak-ng", "pyttsx3")
+    needed = ["ffmpeg", "ffprobe"] + (["espeak-ng"] if uses_espeak else [])
     return [tool for tool in needed if shutil.which(tool) is None]
 
 
@@ -77,6 +84,9 @@ def is_mbrola(voice_name: str) -> bool:
 
 
 class Speaker(Protocol):
+    sample_rate: int  # of the WAVs it writes
+    pronunciation: str  # how it reads the lexicon: one of pronounce.STYLES
+
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
         """Write `text` as speech to `wav_path` at `rate` times the voice's speed.
 
@@ -86,6 +96,9 @@ class Speaker(Protocol):
 
 class EspeakSpeaker:
     """The espeak-ng command line, one process per utterance."""
+
+    sample_rate = FRAME_RATE
+    pronunciation = "respell"
 
     def __init__(self, voice: Voice) -> None:
         self.voice = voice
@@ -110,6 +123,9 @@ class EspeakSpeaker:
 
 class Pyttsx3Speaker:
     """pyttsx3, waiting for its completion callback and a non-empty file."""
+
+    sample_rate = FRAME_RATE
+    pronunciation = "respell"
 
     def __init__(self, voice: Voice) -> None:
         import pyttsx3  # imported here: only this engine needs it
@@ -171,7 +187,11 @@ def installed_voice_names() -> set[str]:
 
 
 def check_voice(voice: Voice) -> None:
-    """Fail early on a voice espeak-ng does not have (it would silently use another)."""
+    """Fail early on a voice the engine does not have (espeak-ng would use another)."""
+    voice = _named(voice)
+    if voice.engine in ("hibari", "piper"):
+        engines.check_neural_voice(voice)
+        return
     if voice.engine != "espeak-ng":
         return
     base = voice.name.split("+")[0].lower()
@@ -181,11 +201,24 @@ def check_voice(voice: Voice) -> None:
 
 
 def make_speaker(voice: Voice) -> Speaker:
+    """The speaker of `voice` (neural models are loaded once per process)."""
+    voice = _named(voice)
+    if voice.engine == "hibari":
+        return engines.HibariSpeaker(voice)
+    if voice.engine == "piper":
+        return engines.PiperSpeaker(voice)
     if voice.engine == "pyttsx3":
         return Pyttsx3Speaker(voice)
     if voice.engine == "espeak-ng":
         return EspeakSpeaker(voice)
-    raise SynthError(f"engine {voice.engine!r}: unknown (use espeak-ng or pyttsx3)")
+    raise SynthError(f"engine {voice.engine!r}: unknown (use {', '.join(engines.ENGINES)})")
+
+
+def _named(voice: Voice) -> Voice:
+    """The voice with its engine's default name when it has none."""
+    if voice.name or voice.engine not in engines.DEFAULT_VOICES:
+        return voice
+    return replace(voice, name=engines.default_voice(voice.engine))
 
 
 def _has_frames(path: Path) -> bool:
@@ -205,12 +238,12 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
 
 
-def apply_lexicon(text: str, lexicon: Sequence[Pronunciation]) -> str:
-    """Respell words espeak-ng says wrong; whole words, case-insensitive."""
-    for entry in lexicon:
-        pattern = r"(?<![\w.])" + re.escape(entry.word) + r"(?![\w])"
-        text = re.sub(pattern, entry.say, text, flags=re.IGNORECASE)
-    return text
+def spoken_sentences(paragraph: Paragraph, lexicon: Sequence[Pronunciation], engine: str
+                     ) -> list[tuple[str, str]]:
+    """(words people read, what the engine is given) for each sentence of the paragraph."""
+    style = engines.PRONUNCIATION[engine]
+    return [(sentence.text, pronounce.render(sentence, lexicon, style))
+            for sentence in pronounce.sentences(paragraph)]
 
 
 # --- sections ---------------------------------------------------------------------------
@@ -225,7 +258,8 @@ class SectionAudio:
 
 def section_key(section: Section, voice: Voice, lexicon: Sequence[Pronunciation]) -> str:
     """Content hash of everything that decides a section's audio."""
-    spoken = [(apply_lexicon(p.text, lexicon), p.pause_after, p.rate) for p in section.paragraphs]
+    spoken = [(spoken_sentences(p, lexicon, voice.engine), p.pause_after, p.rate)
+              for p in section.paragraphs]
     return sha256_text(str(SYNTH_FORMAT), json.dumps(asdict(voice), sort_keys=True),
                        json.dumps(spoken))
 
@@ -253,31 +287,45 @@ def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunc
 def _speak_paragraphs(paragraphs: Sequence[Paragraph], voice: Voice,
                       lexicon: Sequence[Pronunciation],
                       speaker: Speaker) -> tuple[AudioSegment, list[Cue]]:
-    audio = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
+    rate = speaker.sample_rate
+    audio = AudioSegment.silent(duration=0, frame_rate=rate)
     cues: list[Cue] = []
     with tempfile.TemporaryDirectory(prefix="companion-speak-") as tmp:
         for p_index, paragraph in enumerate(paragraphs):
-            sentences = split_sentences(paragraph.text)
-            for s_index, sentence in enumerate(sentences):
+            sentences = spoken_sentences(paragraph, lexicon, voice.engine)
+            for s_index, (words, given) in enumerate(sentences):
                 wav = Path(tmp) / f"{p_index}-{s_index}.wav"
-                speaker.speak(apply_lexicon(sentence, lexicon), wav, paragraph.rate)
-                spoken = _normalized(AudioSegment.from_wav(str(wav)))
+                speaker.speak(given, wav, paragraph.rate)
+                spoken = _trimmed(_normalized(AudioSegment.from_wav(str(wav)), rate))
                 start = len(audio) / 1000.0
                 audio += spoken
-                cues.append(Cue(round(start, 3), round(len(audio) / 1000.0, 3), sentence))
+                cues.append(Cue(round(start, 3), round(len(audio) / 1000.0, 3), words))
                 if s_index < len(sentences) - 1:
-                    audio += _silence(SENTENCE_GAP)
-            audio += _silence(paragraph.pause_after)
+                    audio += _silence(SENTENCE_GAP, rate)
+            audio += _silence(paragraph.pause_after, rate)
     return audio, cues
 
 
-def _normalized(segment: AudioSegment) -> AudioSegment:
-    """Mono, 16-bit, 22.05 kHz (mbrola voices speak at 16 kHz)."""
-    return segment.set_channels(1).set_sample_width(2).set_frame_rate(FRAME_RATE)
+def _normalized(segment: AudioSegment, frame_rate: int = FRAME_RATE) -> AudioSegment:
+    """Mono, 16-bit, at the speaker's rate (mbrola voices write 16 kHz: to 22.05 kHz)."""
+    return segment.set_channels(1).set_sample_width(2).set_frame_rate(frame_rate)
 
 
-def _silence(seconds: float) -> AudioSegment:
-    return AudioSegment.silent(duration=round(seconds * 1000), frame_rate=FRAME_RATE)
+def _trimmed(segment: AudioSegment) -> AudioSegment:
+    """The utterance with its leading and trailing silence cut to LEAD_IN and TAIL."""
+    from pydub.silence import detect_leading_silence
+
+    lead = detect_leading_silence(segment, SILENCE_THRESHOLD, chunk_size=5)
+    tail = detect_leading_silence(segment.reverse(), SILENCE_THRESHOLD, chunk_size=5)
+    if lead >= len(segment):
+        return segment
+    start = max(0, lead - round(LEAD_IN * 1000))
+    end = min(len(segment), len(segment) - tail + round(TAIL * 1000))
+    return segment[start:end]
+
+
+def _silence(seconds: float, frame_rate: int = FRAME_RATE) -> AudioSegment:
+    return AudioSegment.silent(duration=round(seconds * 1000), frame_rate=frame_rate)
 
 
 # --- lessons ----------------------------------------------------------------------------
@@ -303,17 +351,19 @@ class LessonAudio:
 def assemble_lesson(sections: Sequence[Section], audios: Sequence[SectionAudio],
                     tags: LessonTags, cover: Path | None, mp3_path: Path) -> LessonAudio:
     """Join section audio with pauses, normalize loudness, encode MP3 with tags and chapters."""
-    require_tools()
-    audio = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
+    require_tools("none")
+    parts = [AudioSegment.from_wav(str(part.wav)) for part in audios]
+    rate = parts[0].frame_rate if parts else FRAME_RATE
+    audio = AudioSegment.silent(duration=0, frame_rate=rate)
     chapters: list[Chapter] = []
     cues: list[Cue] = []
-    for index, (section, part) in enumerate(zip(sections, audios, strict=True)):
+    for index, (section, part, segment) in enumerate(zip(sections, audios, parts, strict=True)):
         start = len(audio) / 1000.0
-        audio += AudioSegment.from_wav(str(part.wav))
+        audio += _normalized(segment, rate)
         cues.extend(Cue(round(start + c.start, 3), round(start + c.end, 3), c.text)
                     for c in part.cues)
         if index < len(sections) - 1:
-            audio += _silence(SECTION_GAP)
+            audio += _silence(SECTION_GAP, rate)
         chapters.append(Chapter(round(start, 3), round(len(audio) / 1000.0, 3), section.title))
     with tempfile.TemporaryDirectory(prefix="companion-encode-") as tmp:
         wav = Path(tmp) / "lesson.wav"

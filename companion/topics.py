@@ -202,7 +202,18 @@ def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
     if not isinstance(entry, Mapping):
         raise CatalogError(f"{where} is not a table")
     word = _text(entry, "word", where)
-    return Pronunciation(word=word, say=_text(entry, "say", f"{name}: lexicon {word!r}"))
+    where = f"{name}: lexicon {word!r}"
+    unknown = set(entry) - {"word", "say", "ipa", "math"}
+    if unknown:
+        raise CatalogError(f"{where}: unknown key {sorted(unknown)[0]!r} "
+                           "(use word, say, ipa, math)")
+    ipa = entry.get("ipa", "")
+    if not isinstance(ipa, str) or any(mark in ipa for mark in "[]/"):
+        raise CatalogError(f"{where}: 'ipa' must be a string of phonemes without [ ] or /")
+    math = entry.get("math", False)
+    if not isinstance(math, bool):
+        raise CatalogError(f"{where}: 'math' must be true or false")
+    return Pronunciation(word=word, say=_text(entry, "say", where), ipa=ipa.strip(), math=math)
 
 
 def _check_speakable(topics: Iterable[Topic], name: str) -> None:

@@ -60,7 +60,7 @@ def check_lines(output: str) -> dict[str, tuple[str, str, str]]:
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "settings.toml"
-    path.write_text("course = false\n", "utf-8")
+    path.write_text('course = false\nengine = "espeak-ng"\n', "utf-8")
     return path
 
 
@@ -133,6 +133,12 @@ def test_check_without_ffmpeg_only(tmp_path: Path, config: Path) -> None:
     assert failed == {"ffmpeg", "ffprobe"}
 
 
+def test_check_the_default_engine_checks_its_pinned_model(tmp_path: Path) -> None:
+    result = companion("check", "--workdir", str(tmp_path))
+    mark, detail, _fix = check_lines(result.stdout)["voices"]
+    assert mark == "ok" and "hibari voice 'heart'" in detail and "SHA-256" in detail
+
+
 def test_check_an_unknown_voice(tmp_path: Path) -> None:
     require_audio_tools()
     (tmp_path / "companion.toml").write_text('voice = "xx-no-such-voice"\n', "utf-8")
@@ -183,7 +189,7 @@ def test_check_a_broken_catalog(tmp_path: Path) -> None:
     catalog = tmp_path / "topics.toml"
     catalog.write_text("[[topics]]\nid = \"broken\nname = \n", "utf-8")
     config = tmp_path / "settings.toml"
-    config.write_text('course = false\ncatalog = "topics.toml"\n', "utf-8")
+    config.write_text('course = false\nengine = "espeak-ng"\ncatalog = "topics.toml"\n', "utf-8")
     result = companion("check", "--workdir", str(tmp_path / "work"), "--config", str(config),
                        path=tools_dir(tmp_path, ()))
     assert result.returncode == 1
@@ -198,7 +204,7 @@ def test_check_a_broken_catalog(tmp_path: Path) -> None:
 def test_check_a_catalog_with_a_bad_topic(tmp_path: Path, config: Path) -> None:
     catalog = tmp_path / "topics.toml"
     catalog.write_text("title = 'no topics here'\n", "utf-8")
-    config.write_text('course = false\ncatalog = "topics.toml"\n', "utf-8")
+    config.write_text('course = false\nengine = "espeak-ng"\ncatalog = "topics.toml"\n', "utf-8")
     result = companion("check", "--workdir", str(tmp_path), "--config", str(config))
     assert result.returncode == 1
     mark, detail, _fix = check_lines(result.stdout)["catalog"]

@@ -83,7 +83,9 @@ def test_topics_table_shows_evidence(runner: CliRunner) -> None:
         (["topics", "--source", "nope.xml"], "Error: nope.xml: no such feed file"),
         (["build", "--source", "nope.xml"], "Error: nope.xml: no such feed file"),
         (["build", "--base-url", "ftp://x"], "Error: base_url: 'ftp://x' must start with"),
-        (["build", "--voice", "no-such-voice"], "Error: voice 'no-such-voice': not installed"),
+        (["build", "--engine", "espeak-ng", "--voice", "no-such-voice"],
+         "Error: voice 'no-such-voice': not installed"),
+        (["build", "--voice", "emma"], "Error: voice 'emma': not available offline"),
     ],
 )
 def test_bad_input_is_one_line_error(runner: CliRunner, tmp_path: Path, args: list[str],

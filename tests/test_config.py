@@ -20,7 +20,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.workdir == tmp_path.resolve()
     assert settings.uses_sample
     assert settings.base_url == "http://localhost:8000/"
-    assert settings.voice.name == "en-us"
+    assert (settings.voice.engine, settings.voice.name) == ("hibari", "")  # its default: heart
     assert settings.lesson_minutes == 6.0
     assert settings.jobs >= 1
     assert sample_feed_path().is_file()
@@ -50,7 +50,7 @@ def test_episode_overrides(tmp_path: Path) -> None:
         ("rate = 'fast'\n", "companion.toml: setting 'rate' must be int, not str 'fast'"),
         ("rate = 20\n", "rate: 20 is out of range (80 to 400)"),
         ('base_url = "ftp://x"\n', "base_url: 'ftp://x' must start with http:// or https://"),
-        ('engine = "say"\n', "engine: 'say' is not one of espeak-ng, pyttsx3"),
+        ('engine = "say"\n', "engine: 'say' is not one of hibari, piper, espeak-ng, pyttsx3"),
         ("title = \n", "companion.toml: not valid TOML"),
         ('[episodes."g"]\npin = "x"\n', "episodes.'g'.pin must be a list of topic ids"),
         ('[episodes."g"]\npinned = ["x"]\n', "episodes.'g': unknown key 'pinned'"),

