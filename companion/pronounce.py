@@ -193,9 +193,19 @@ def _strings(values: Iterable[object]) -> Iterable[str]:
 
 
 def respellings(lexicon: Sequence[Pronunciation]) -> tuple[str, ...]:
-    """The respellings of the lexicon that are not the word itself: never in human text."""
+    """The respellings of the lexicon that are not the word itself: never in human text.
+
+    An acronym spelled as its letters ("M S E" for MSE) is left out: the math engine writes
+    abbreviations inside equations that way (its reading style, e.g. "T P over ...").
+    """
     return tuple(sorted({entry.say for entry in lexicon
-                         if entry.say.lower() != entry.word.lower()}))
+                         if entry.say.lower() != entry.word.lower()
+                         and not _spelled_letters(entry)}))
+
+
+def _spelled_letters(entry: Pronunciation) -> bool:
+    letters = [char for char in entry.word if char.isalpha()]
+    return entry.say.split() == [char.upper() for char in letters]
 
 
 def find_respellings(text: str, lexicon: Sequence[Pronunciation]) -> list[str]:

@@ -7,6 +7,7 @@ shared checkers: podcast_feed_rules.py, check_mp3.py and check_script.py.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,25 @@ def test_second_build_of_the_sample_does_nothing(sample_build: tuple[Path, Build
     assert sorted(again.unchanged) == sorted(first.built)
     assert again.sections_synthesized == 0
     assert (workdir / "feeds" / "companion.xml").read_bytes() == feed_before
+
+
+def test_no_synthesizer_respelling_in_any_file_people_read(
+        sample_build: tuple[Path, BuildReport]) -> None:
+    from companion.pronounce import MATH_CLOSE, MATH_OPEN, find_respellings
+    from companion.topics import load_catalog
+
+    workdir, _report = sample_build
+    lexicon = load_catalog(check_speech=False).lexicon
+    files = [*workdir.glob("scripts/*.txt"), *workdir.glob("episodes/*/transcript.vtt"),
+             *workdir.glob("episodes/*/chapters.json"), *workdir.glob("episodes/*/index.html"),
+             *workdir.glob("feeds/*.xml"), workdir / "index.html"]
+    assert len(files) > 20
+    letters_read = 0
+    for path in files:
+        text = path.read_text("utf-8")
+        if path.name == "source.xml":
+            continue
+        assert find_respellings(text, lexicon) == [], path
+        assert MATH_OPEN not in text and MATH_CLOSE not in text, path
+        letters_read += len(re.findall(r"\bP of A given B\b", text))
+    assert letters_read > 0  # the letter is written as a letter where Bayes is taught
