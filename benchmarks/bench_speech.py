@@ -78,17 +78,9 @@ def normalized_words(text: str) -> list[str]:
 
     text = text.lower().replace("-", " ")
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
-    text = re.sub(r"\d+(?:\.\d+)?", lambda m: f" {_number(m.group(), number_words)} ", text)
+    text = re.sub(r"\d*\.?\d+", lambda m: f" {number_words(m.group())} ", text)
     text = re.sub(r"[^a-z' ]+", " ", text)
     return [word.strip("'") for word in text.split() if word.strip("'")]
-
-
-def _number(token: str, number_words: object) -> str:
-    whole, _, fraction = token.partition(".")
-    spoken = number_words(int(whole))  # type: ignore[operator]
-    if fraction:
-        spoken += " point " + " ".join(number_words(int(d)) for d in fraction)  # type: ignore[operator]
-    return spoken
 
 
 def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
@@ -200,6 +192,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep the builds here (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score builds already in --workdir instead of building (no time)")
     args = parser.parse_args()
 
     from faster_whisper import WhisperModel
@@ -212,7 +206,10 @@ def main() -> None:
         root = args.workdir or Path(tmp_name)
         for engine in args.engines.split(","):
             workdir = root / engine
-            build_seconds, minutes = build_sample(engine, workdir, args.jobs)
+            if args.reuse and (workdir / "feeds" / "companion.xml").is_file():
+                build_seconds, minutes = 0.0, 0.0
+            else:
+                build_seconds, minutes = build_sample(engine, workdir, args.jobs)
             print(f"{engine}: sample built cold in {build_seconds:.1f} s "
                   f"({minutes:.1f} audio minutes)", file=sys.stderr)
             lessons = [score_lesson(folder, args.seconds, whisper, Path(tmp_name))

@@ -35,6 +35,7 @@ from companion.models import (
     Show,
     TopicLink,
     Voice,
+    media_names,
 )
 from companion.topics import link, load_catalog
 
@@ -201,6 +202,7 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
         on_event(BuildEvent("feed", message=str(workdir / feed.feed_path), total=len(items)))
     site.write_site(workdir, lessons, catalog,
                     [(feed.feed_path, feed.title) for feed, _ in feeds])
+    remove_unreferenced(workdir, lessons)
     report.published = len(feeds[0][1])
     report.course_published = len(feeds[1][1]) if len(feeds) > 1 else 0
     report.feed_path = workdir / FEED_PATH
@@ -284,7 +286,8 @@ def render_scripts(settings: Settings, show: Show, episodes: Sequence[Episode],
     env = render.environment(settings.templates_dir)
     render_settings = render.RenderSettings(
         companion_title=feed_title(settings, show), lesson_minutes=settings.lesson_minutes,
-        quiz_pause=settings.quiz_pause, words_per_minute=settings.voice.rate)
+        quiz_pause=settings.quiz_pause, words_per_minute=settings.voice.rate,
+        equation_rate=settings.equation_rate)
     known: set[str] = set()
     scripts: dict[str, Script] = {}
     for episode in sorted(episodes, key=ingest.date_key):
@@ -353,7 +356,8 @@ def render_course(settings: Settings, catalog: Catalog, companion_title: str) ->
     env = render.environment(settings.templates_dir)
     render_settings = render.RenderSettings(
         companion_title=companion_title, lesson_minutes=settings.lesson_minutes,
-        quiz_pause=settings.quiz_pause, words_per_minute=settings.voice.rate)
+        quiz_pause=settings.quiz_pause, words_per_minute=settings.voice.rate,
+        equation_rate=settings.equation_rate)
     topics = catalog.topics[: settings.course_topics or None]
     return [render.render_course_script(env, topic, number, len(topics), catalog,
                                         render_settings)
@@ -380,6 +384,11 @@ class LessonJob:
         return self.workdir / "episodes" / self.script.slug
 
     @property
+    def files(self) -> tuple[str, str, str]:
+        """The names of this lesson's MP3, transcript and chapters (content-hashed)."""
+        return media_names(self.key)
+
+    @property
     def key(self) -> str:
         sections = [synth.section_key(s, self.voice, self.lexicon) for s in self.script.sections]
         titles = [s.title for s in self.script.sections]
@@ -390,7 +399,7 @@ class LessonJob:
     def is_current(self) -> bool:
         stamp = _read_stamp(self.folder / STAMP_NAME)
         return (stamp is not None and stamp.get("key") == self.key
-                and (self.folder / "lesson.mp3").is_file()
+                and all((self.folder / name).is_file() for name in self.files)
                 and stamp.get("lesson", {}).get("title") == self.lesson.title)
 
 
@@ -407,20 +416,22 @@ def run_lesson_job(job: LessonJob) -> JobResult:
     """Synthesize (or reuse) each section, assemble the MP3, write transcript, chapters, stamp."""
     try:
         speaker = synth.make_speaker(job.voice)
+        second = synth.make_second_speaker(job.voice)
         cache = job.cache
         audios = []
         synthesized = 0
         for section in job.script.sections:
             audio, made = synth.synthesize_section(section, job.voice, job.lexicon, cache,
-                                                   speaker)
+                                                   speaker, second)
             audios.append(audio)
             synthesized += made
         tags = synth.LessonTags(title=job.lesson.title, artist=job.artist, album=job.album,
                                 comment=job.lesson.summary)
+        audio_file, transcript_file, chapters_file = job.files
         result = synth.assemble_lesson(job.script.sections, audios, tags, job.cover,
-                                       job.folder / "lesson.mp3")
-        atomic_write(job.folder / "transcript.vtt", publish.webvtt(result.cues))
-        write_json(job.folder / "chapters.json",
+                                       job.folder / audio_file, job.voice.section_gap)
+        atomic_write(job.folder / transcript_file, publish.webvtt(result.cues))
+        write_json(job.folder / chapters_file,
                    publish.chapters_json(result.chapters, job.lesson.title))
         lesson = _with_audio(job.lesson, result, job.key)
         write_json(job.folder / STAMP_NAME, _stamp(lesson))
@@ -481,8 +492,10 @@ def read_lessons(workdir: Path) -> list[Lesson]:
     lessons = []
     for stamp_path in sorted((workdir / "episodes").glob(f"*/{STAMP_NAME}")):
         stamp = _read_stamp(stamp_path)
-        mp3 = stamp_path.parent / "lesson.mp3"
-        if stamp is None or not mp3.is_file():
+        if stamp is None:
+            continue
+        mp3 = stamp_path.parent / media_names(str(stamp.get("key", "")))[0]
+        if not mp3.is_file():
             continue
         record = dict(stamp["lesson"])  # type: ignore[call-overload]
         if mp3.stat().st_size != record["size"] or record.get("slug") != stamp_path.parent.name:
@@ -495,6 +508,30 @@ def read_lessons(workdir: Path) -> list[Lesson]:
     lessons.sort(key=lambda lesson: (lesson.published or datetime.min.replace(tzinfo=UTC),
                                      lesson.slug), reverse=True)
     return lessons
+
+
+MEDIA_PATTERNS = ("lesson*.mp3", "transcript*.vtt", "chapters*.json")
+
+
+def remove_unreferenced(workdir: Path, lessons: Sequence[Lesson]) -> list[Path]:
+    """Delete the lesson media no stamp names any more; call it after the feeds are written.
+
+    A rebuilt lesson's new files are written beside the old ones and the feeds are rewritten
+    to name them; only then do the old files go, so a feed never names a missing file.
+    """
+    named = {(lesson.slug, name) for lesson in lessons
+             for name in (lesson.audio_file, lesson.transcript_file, lesson.chapters_file)}
+    for folder in sorted((workdir / "episodes").glob("*")):
+        stamp = _read_stamp(folder / STAMP_NAME)
+        if stamp is not None:  # a lesson on disk but not published keeps its files too
+            named.update((folder.name, name) for name in media_names(str(stamp["key"])))
+    removed = []
+    for pattern in MEDIA_PATTERNS:
+        for path in sorted((workdir / "episodes").glob(f"*/{pattern}")):
+            if (path.parent.name, path.name) not in named:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
 
 
 def _prune(workdir: Path, keep: set[str]) -> None:

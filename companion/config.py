@@ -54,6 +54,13 @@ SETTINGS: tuple[Setting, ...] = (
             "topics beyond it are shortened."),
     Setting("quiz_pause", float, 2.5, "Seconds of silence to think before a quiz answer "
             "(0.5-6)."),
+    Setting("equation_rate", float, 0.85, "Equations are read at this times the speaking "
+            "rate (0.5-1)."),
+    Setting("sentence_gap", float, 0.4, "Seconds of silence between sentences (0.1-2)."),
+    Setting("section_gap", float, 1.0, "Seconds of silence between chapters (0.3-3)."),
+    Setting("second_voice", str, "", "A second voice that asks the quiz questions: joe (the "
+            "Piper voice of companion[piper]) or the path of a Piper .onnx. Empty: off; off "
+            "with a note when it is not installed."),
     Setting("jobs", int, 0, "Lessons synthesized in parallel (0: one per CPU core)."),
     Setting("max_feed_bytes", int, 20_000_000, "Refuse source feeds larger than this."),
     Setting("max_episodes", int, 0, "Read at most the newest N episodes of the source feed, "
@@ -101,6 +108,7 @@ class Settings:
     executor: str = "local"
     scheduler: str = ""
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
+    equation_rate: float = 0.85  # equations: this times the speaking rate
 
     @property
     def uses_sample(self) -> bool:
@@ -224,6 +232,9 @@ def _settings(workdir: Path, values: dict[str, Any],
     _in_range("max_items", values["max_items"], 0, 1_000_000)
     _in_range("lesson_minutes", values["lesson_minutes"], 1, 60)
     _in_range("quiz_pause", values["quiz_pause"], 0.5, 6)
+    _in_range("equation_rate", values["equation_rate"], 0.5, 1)
+    _in_range("sentence_gap", values["sentence_gap"], 0.1, 2)
+    _in_range("section_gap", values["section_gap"], 0.3, 3)
     _in_range("jobs", values["jobs"], 0, 256)
     _in_range("course_topics", values["course_topics"], 0, 10_000)
     _in_range("max_feed_bytes", values["max_feed_bytes"], 1_000, 2_000_000_000)
@@ -238,7 +249,8 @@ def _settings(workdir: Path, values: dict[str, Any],
         author=values["author"],
         email=values["email"],
         voice=Voice(name=values["voice"], rate=values["rate"], pitch=values["pitch"],
-                    engine=values["engine"]),
+                    engine=values["engine"], sentence_gap=values["sentence_gap"],
+                    section_gap=values["section_gap"], second=values["second_voice"]),
         limit=values["limit"],
         max_items=values["max_items"],
         lesson_minutes=values["lesson_minutes"],
@@ -254,6 +266,7 @@ def _settings(workdir: Path, values: dict[str, Any],
         executor=values["executor"],
         scheduler=scheduler,
         cache_dir=cache_dir,
+        equation_rate=values["equation_rate"],
     )
 
 

@@ -19,7 +19,7 @@ import importlib.util
 import json
 import wave
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -98,13 +98,21 @@ def resolve(voice: Voice) -> tuple[Voice, str]:
         raise SynthError(f"engine {voice.engine!r}: unknown (use {', '.join(ENGINES)})")
     name = voice.name or default_voice(voice.engine)
     if voice.engine == "hibari" and not importable("hibari"):
-        fallback = Voice(name=default_voice(FALLBACK_ENGINE), rate=voice.rate,
-                         pitch=voice.pitch, engine=FALLBACK_ENGINE)
+        fallback = replace(voice, name=default_voice(FALLBACK_ENGINE), engine=FALLBACK_ENGINE)
         return fallback, (f"hibari: not installed ({HIBARI_INSTALL}); speaking with "
                           f"{FALLBACK_ENGINE} instead")
     if voice.engine == "piper" and not importable("piper"):
         raise SynthError(f"piper: not installed ({PIPER_INSTALL})")
-    return Voice(name=name, rate=voice.rate, pitch=voice.pitch, engine=voice.engine), ""
+    voice = replace(voice, name=name)
+    if voice.second:
+        try:
+            piper_paths(voice.second)
+            if not importable("piper"):
+                raise SynthError(f"piper: not installed ({PIPER_INSTALL})")
+        except SynthError as error:
+            return replace(voice, second=""), (f"second_voice {voice.second!r}: {error}; "
+                                               "the narrator asks the quiz questions")
+    return voice, ""
 
 
 def check_neural_voice(voice: Voice) -> None:

@@ -31,7 +31,9 @@ from companion.files import atomic_write
 
 log = logging.getLogger(__name__)
 
-LESSON_FILES = ("lesson.mp3", "transcript.vtt", "chapters.json", STAMP_NAME)  # stamp last
+def lesson_files(job: LessonJob) -> tuple[str, ...]:
+    """The files a lesson job writes into its folder, the stamp last."""
+    return (*job.files, STAMP_NAME)
 LOCAL_CLUSTER_WORKERS = 2
 CONNECT_TIMEOUT = "15s"
 DASK_MISSING = ("--executor dask: Dask is not installed (pip install 'companion[dask]', "
@@ -85,7 +87,7 @@ class RemoteJob:
 @dataclass(frozen=True, slots=True)
 class RemoteResult:
     result: JobResult
-    files: dict[str, bytes]  # lesson folder file name -> bytes (LESSON_FILES)
+    files: dict[str, bytes]  # lesson folder file name -> bytes (lesson_files)
     made: dict[str, bytes]  # section cache entries this task synthesized
 
 
@@ -126,7 +128,7 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
         result = run_lesson_job(job)
         if result.error:
             return RemoteResult(result, {}, {})
-        files = {name: (job.folder / name).read_bytes() for name in LESSON_FILES}
+        files = {name: (job.folder / name).read_bytes() for name in lesson_files(job)}
         made = {path.name: path.read_bytes() for path in sorted(cache.iterdir())
                 if path.name not in remote.cached and not path.name.endswith(".part")}
         return RemoteResult(result, files, made)
@@ -136,7 +138,7 @@ def store_remote_result(job: LessonJob, remote: RemoteResult) -> None:
     """Write a task's section cache entries, then its lesson files with the stamp last."""
     for name in sorted(remote.made, key=lambda name: name.endswith(".json")):  # wav first
         atomic_write(job.cache / name, remote.made[name])
-    for name in LESSON_FILES:
+    for name in lesson_files(job):
         atomic_write(job.folder / name, remote.files[name])
 
 

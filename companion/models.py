@@ -136,6 +136,7 @@ class Paragraph:
     pause_after: float = 0.7  # seconds of silence after it
     rate: float = 1.0  # speaking rate relative to the voice's (equations are read slower)
     math: tuple[tuple[int, int], ...] = ()  # character spans of `text` that read an equation
+    second_voice: bool = False  # asked by the second voice when there is one (quiz questions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,9 @@ class Voice:
     rate: int = 165  # words per minute
     pitch: int = 50  # 0-99
     engine: str = "hibari"  # one of engines.ENGINES
+    sentence_gap: float = 0.4  # seconds between sentences (each utterance trimmed first)
+    section_gap: float = 1.0  # seconds between chapters
+    second: str = ""  # a Piper voice that asks the quiz questions ("joe", a .onnx path; "": off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +218,26 @@ class Lesson:
     episode_number: int | None
     topic_ids: tuple[str, ...]
     duration: float  # seconds
-    size: int  # bytes of lesson.mp3
+    size: int  # bytes of its MP3
     chapters: tuple[Chapter, ...]
     key: str  # the content hash of everything the audio was made from
+
+    # Published files never change in place: their names carry the lesson's content hash,
+    # so a changed lesson gets new files (and a new enclosure) under the same guid.
+    @property
+    def audio_file(self) -> str:
+        return media_names(self.key)[0]
+
+    @property
+    def transcript_file(self) -> str:
+        return media_names(self.key)[1]
+
+    @property
+    def chapters_file(self) -> str:
+        return media_names(self.key)[2]
+
+
+def media_names(key: str) -> tuple[str, str, str]:
+    """(MP3, transcript, chapters) file names of a lesson whose content hash is `key`."""
+    tag = key[:8]
+    return f"lesson-{tag}.mp3", f"transcript-{tag}.vtt", f"chapters-{tag}.json"

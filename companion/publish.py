@@ -115,7 +115,8 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     _text(item, "description", description[:MAX_DESCRIPTION])
     if notes_html:
         _text(item, f"{{{NAMESPACES['content']}}}encoded", notes_html)
-    ET.SubElement(item, "enclosure", {"url": media_url(feed.base_url, lesson.slug, "lesson.mp3"),
+    ET.SubElement(item, "enclosure", {"url": media_url(feed.base_url, lesson.slug,
+                                                       lesson.audio_file),
                                       "length": str(lesson.size), "type": "audio/mpeg"})
     _text(item, f"{it}title", lesson.title)
     _text(item, f"{it}duration", str(round(lesson.duration)))
@@ -125,10 +126,10 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
         _text(item, f"{it}episode", str(lesson.episode_number))
     ET.SubElement(item, f"{it}image", {"href": feed.base_url + feed.image_path})
     ET.SubElement(item, f"{pc}transcript",
-                  {"url": media_url(feed.base_url, lesson.slug, "transcript.vtt"),
+                  {"url": media_url(feed.base_url, lesson.slug, lesson.transcript_file),
                    "type": "text/vtt", "language": feed.language})
     ET.SubElement(item, f"{pc}chapters",
-                  {"url": media_url(feed.base_url, lesson.slug, "chapters.json"),
+                  {"url": media_url(feed.base_url, lesson.slug, lesson.chapters_file),
                    "type": "application/json+chapters"})
 
 

@@ -6,6 +6,7 @@ turns into the Script's sections and pauses:
     @section KIND[:TOPIC_ID] TITLE   starts a chapter (intro, topic, quiz, recap)
     @pause SECONDS                   silence after the paragraph before it
     @slow                            the next paragraph is read more slowly (equations)
+    @ask                             the next paragraph is asked by the second voice, if any
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class RenderSettings:
     lesson_minutes: float = 6.0
     quiz_pause: float = 2.5  # seconds to think before the answer
     words_per_minute: int = 165
+    equation_rate: float = SLOW_RATE  # equations are read at this times the voice's rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +174,7 @@ def render_script(env: jinja2.Environment, show: Show, episode: Episode,
         "slow": SLOW_RATE,
     }
     text = _render(env, "lesson.txt.j2", context, episode.slug)
-    sections = parse_marked_text(text, episode.slug)
+    sections = parse_marked_text(text, episode.slug, settings.equation_rate)
     return Script(slug=episode.slug, title=f"Math for {episode.title}", sections=sections,
                   topic_ids=tuple(plan.topic.id for plan in plans))
 
@@ -193,7 +195,7 @@ def render_course_script(env: jinja2.Environment, topic: Topic, number: int, tot
     }
     slug = f"course-{topic.id}"
     text = _render(env, "course.txt.j2", context, slug)
-    sections = parse_marked_text(text, slug)
+    sections = parse_marked_text(text, slug, settings.equation_rate)
     return Script(slug=slug, title=f"Lesson {number}: {topic.title}", sections=sections,
                   topic_ids=(topic.id,))
 
@@ -207,21 +209,23 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, object], slug
         raise RenderError(f"{slug}: template {name}: {error}") from None
 
 
-def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
+def parse_marked_text(text: str, slug: str, slow_rate: float = SLOW_RATE
+                      ) -> tuple[Section, ...]:
     """Sections and paragraphs from a rendered template's marker text."""
     sections: list[Section] = []
     kind, topic_id, title = "", "", ""
     paragraphs: list[Paragraph] = []
     lines: list[str] = []
-    slow = False
+    slow = ask = False
 
     def flush_paragraph() -> None:
-        nonlocal lines, slow
+        nonlocal lines, slow, ask
         if lines:
             paragraph, math = strip_math_markers(" ".join(" ".join(lines).split()))
             _reject_leftover_tex(paragraph, slug, title)
-            paragraphs.append(Paragraph(paragraph, rate=SLOW_RATE if slow else 1.0, math=math))
-            lines, slow = [], False
+            paragraphs.append(Paragraph(paragraph, rate=slow_rate if slow else 1.0, math=math,
+                                        second_voice=ask))
+            lines, slow, ask = [], False, False
 
     def flush_section() -> None:
         nonlocal paragraphs
@@ -250,6 +254,9 @@ def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
         elif line == "@slow":
             flush_paragraph()
             slow = True
+        elif line == "@ask":
+            flush_paragraph()
+            ask = True
         elif not line:
             flush_paragraph()
         else:

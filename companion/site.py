@@ -28,7 +28,6 @@ INDEX_PATH = "index.html"
 CSS_PATH = "site/site.css"
 COVER_PATH = "feeds/cover.jpg"
 PAGE_NAME = "index.html"
-TRANSCRIPT_NAME = "transcript.vtt"
 COURSE_PREFIX = "course-"
 DEFAULT_TITLE = "Math Companion"
 
@@ -136,7 +135,7 @@ def write_site(workdir: Path, lessons: Sequence[Lesson], catalog: Catalog,
 
     put(CSS_PATH, stylesheet())
     for lesson in lessons:
-        cues = read_transcript(workdir / "episodes" / lesson.slug / TRANSCRIPT_NAME)
+        cues = read_transcript(workdir / "episodes" / lesson.slug / lesson.transcript_file)
         notes = publish.show_notes_html(lesson, catalog)
         put(lesson_page_path(lesson.slug),
             lesson_html(lesson, notes, cues, feeds=links, title=site_title, language=language))

@@ -39,11 +39,11 @@ with warnings.catch_warnings():
 # Raise when a code change alters the audio made from the same text.
 SYNTH_FORMAT = 2
 FRAME_RATE = 22050  # espeak-ng's rate, and the MP3's; hibari's sections stay at 24 kHz
-SENTENCE_GAP = 0.4  # seconds between sentences (each utterance is trimmed first)
 LEAD_IN = 0.03  # seconds of an utterance's own silence kept before its first sound
 TAIL = 0.08  # and after its last (engines pad differently: hibari ~0.3 s, espeak-ng ~0.33 s)
 SILENCE_THRESHOLD = -50.0  # dBFS below which an utterance's edge counts as silence
-SECTION_GAP = 1.0
+UTTERANCE_LEVEL = -22.0  # dBFS (RMS) of each utterance when a lesson has two voices
+SECTION_GAP = Voice().section_gap  # the default, in seconds
 MP3_BITRATE = "64k"
 LOUDNESS_FILTER = (
     "acompressor=threshold=-24dB:ratio=3:attack=5:release=80:makeup=4dB,"
@@ -214,6 +214,13 @@ def make_speaker(voice: Voice) -> Speaker:
     raise SynthError(f"engine {voice.engine!r}: unknown (use {', '.join(engines.ENGINES)})")
 
 
+def make_second_speaker(voice: Voice) -> Speaker | None:
+    """The speaker of the second voice (a Piper voice), or None when there is none."""
+    if not voice.second:
+        return None
+    return engines.PiperSpeaker(replace(voice, name=voice.second, engine="piper"))
+
+
 def _named(voice: Voice) -> Voice:
     """The voice with its engine's default name when it has none."""
     if voice.name or voice.engine not in engines.DEFAULT_VOICES:
@@ -265,8 +272,12 @@ def section_key(section: Section, voice: Voice, lexicon: Sequence[Pronunciation]
 
 
 def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunciation],
-                       cache_dir: Path, speaker: Speaker) -> tuple[SectionAudio, bool]:
-    """The section's audio from the cache, or made now; True when it was synthesized."""
+                       cache_dir: Path, speaker: Speaker, second: Speaker | None = None
+                       ) -> tuple[SectionAudio, bool]:
+    """The section's audio from the cache, or made now; True when it was synthesized.
+
+    `second` speaks the paragraphs marked for the second voice (voice.second names it).
+    """
     key = section_key(section, voice, lexicon)
     wav_path = cache_dir / f"{key}.wav"
     meta_path = cache_dir / f"{key}.json"
@@ -274,7 +285,7 @@ def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunc
         meta = json.loads(meta_path.read_text("utf-8"))
         cues = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
         return SectionAudio(wav_path, meta["duration"], cues), False
-    audio, cues = _speak_paragraphs(section.paragraphs, voice, lexicon, speaker)
+    audio, cues = _speak_paragraphs(section.paragraphs, voice, lexicon, speaker, second)
     with atomic_path(wav_path) as temp:
         audio.export(str(temp), format="wav")
     duration = len(audio) / 1000.0
@@ -285,23 +296,27 @@ def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunc
 
 
 def _speak_paragraphs(paragraphs: Sequence[Paragraph], voice: Voice,
-                      lexicon: Sequence[Pronunciation],
-                      speaker: Speaker) -> tuple[AudioSegment, list[Cue]]:
+                      lexicon: Sequence[Pronunciation], speaker: Speaker,
+                      second: Speaker | None = None) -> tuple[AudioSegment, list[Cue]]:
     rate = speaker.sample_rate
     audio = AudioSegment.silent(duration=0, frame_rate=rate)
     cues: list[Cue] = []
     with tempfile.TemporaryDirectory(prefix="companion-speak-") as tmp:
         for p_index, paragraph in enumerate(paragraphs):
-            sentences = spoken_sentences(paragraph, lexicon, voice.engine)
+            asker = second if paragraph.second_voice and second is not None else speaker
+            engine = "piper" if asker is second else voice.engine
+            sentences = spoken_sentences(paragraph, lexicon, engine)
             for s_index, (words, given) in enumerate(sentences):
                 wav = Path(tmp) / f"{p_index}-{s_index}.wav"
-                speaker.speak(given, wav, paragraph.rate)
+                asker.speak(given, wav, paragraph.rate)
                 spoken = _trimmed(_normalized(AudioSegment.from_wav(str(wav)), rate))
+                if voice.second:  # two voices: every utterance at one level (matched)
+                    spoken = _leveled(spoken)
                 start = len(audio) / 1000.0
                 audio += spoken
                 cues.append(Cue(round(start, 3), round(len(audio) / 1000.0, 3), words))
                 if s_index < len(sentences) - 1:
-                    audio += _silence(SENTENCE_GAP, rate)
+                    audio += _silence(voice.sentence_gap, rate)
             audio += _silence(paragraph.pause_after, rate)
     return audio, cues
 
@@ -309,6 +324,13 @@ def _speak_paragraphs(paragraphs: Sequence[Paragraph], voice: Voice,
 def _normalized(segment: AudioSegment, frame_rate: int = FRAME_RATE) -> AudioSegment:
     """Mono, 16-bit, at the speaker's rate (mbrola voices write 16 kHz: to 22.05 kHz)."""
     return segment.set_channels(1).set_sample_width(2).set_frame_rate(frame_rate)
+
+
+def _leveled(segment: AudioSegment) -> AudioSegment:
+    """The utterance at UTTERANCE_LEVEL dBFS (RMS), so two voices sound equally loud."""
+    if segment.rms == 0:
+        return segment
+    return segment.apply_gain(UTTERANCE_LEVEL - segment.dBFS)
 
 
 def _trimmed(segment: AudioSegment) -> AudioSegment:
@@ -349,7 +371,8 @@ class LessonAudio:
 
 
 def assemble_lesson(sections: Sequence[Section], audios: Sequence[SectionAudio],
-                    tags: LessonTags, cover: Path | None, mp3_path: Path) -> LessonAudio:
+                    tags: LessonTags, cover: Path | None, mp3_path: Path,
+                    section_gap: float = SECTION_GAP) -> LessonAudio:
     """Join section audio with pauses, normalize loudness, encode MP3 with tags and chapters."""
     require_tools("none")
     parts = [AudioSegment.from_wav(str(part.wav)) for part in audios]
@@ -363,7 +386,7 @@ def assemble_lesson(sections: Sequence[Section], audios: Sequence[SectionAudio],
         cues.extend(Cue(round(start + c.start, 3), round(start + c.end, 3), c.text)
                     for c in part.cues)
         if index < len(sections) - 1:
-            audio += _silence(SECTION_GAP, rate)
+            audio += _silence(section_gap, rate)
         chapters.append(Chapter(round(start, 3), round(len(audio) / 1000.0, 3), section.title))
     with tempfile.TemporaryDirectory(prefix="companion-encode-") as tmp:
         wav = Path(tmp) / "lesson.wav"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -45,3 +46,15 @@ def audio_tools() -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite golden files from the current output (review the diff)")
+
+
+MEDIA_PATTERNS = {"lesson.mp3": "lesson-*.mp3", "transcript.vtt": "transcript-*.vtt",
+                  "chapters.json": "chapters-*.json"}
+
+
+def media(folder: Path, name: str = "lesson.mp3") -> Path:
+    """A lesson's one published file of this kind: its name carries the content hash."""
+    found = sorted(folder.glob(MEDIA_PATTERNS[name]))
+    assert len(found) == 1, (folder, name, found)
+    assert re.fullmatch(r"[a-z]+-[0-9a-f]{8}\.[a-z0-9]+", found[0].name), found[0]
+    return found[0]

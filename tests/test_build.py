@@ -14,7 +14,7 @@ import pytest
 from companion.build import build, read_lessons
 from companion.config import load_settings
 from companion.errors import ConfigError
-from tests.conftest import DATA
+from tests.conftest import DATA, media
 
 TINY_FEED = DATA / "feeds" / "two_episodes.xml"
 FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
@@ -43,36 +43,37 @@ def test_first_build_makes_one_lesson_for_the_math_episode(built: Path) -> None:
     lessons = read_lessons(built)
     assert [lesson.slug for lesson in lessons] == ["ep-2-gradient-descent-friends"]
     folder = built / "episodes" / "ep-2-gradient-descent-friends"
-    for name in ("lesson.mp3", "transcript.vtt", "chapters.json", "build.json"):
-        assert (folder / name).is_file(), name
+    for name in ("lesson.mp3", "transcript.vtt", "chapters.json"):
+        assert media(folder, name).is_file(), name
+    assert (folder / "build.json").is_file()
     script = (built / "scripts" / "ep-2-gradient-descent-friends.txt").read_text("utf-8")
     assert "Ep 2: Gradient Descent and Friends" in script
     assert "Tiny ML Show" in script
     assert not set(script) & set("\\{}^_$")
     assert not (built / "scripts" / "ep-1-welcome.txt").exists()
-    chapters = json.loads((folder / "chapters.json").read_text("utf-8"))["chapters"]
+    chapters = json.loads(media(folder, "chapters.json").read_text("utf-8"))["chapters"]
     titles = [c["title"] for c in chapters]
     assert titles[0] == "Introduction" and titles[-1] == "Recap"
     assert "Gradient Descent" in titles
     assert any(t.startswith("Quiz: ") for t in titles)
-    vtt = (folder / "transcript.vtt").read_text("utf-8")
+    vtt = media(folder, "transcript.vtt").read_text("utf-8")
     assert vtt.startswith("WEBVTT")
     parsed = feedparser.parse((built / "feeds" / "companion.xml").read_bytes())
     assert len(parsed.entries) == 1
     assert parsed.feed.title == "Tiny ML Show Math Companion"
     enclosure = parsed.entries[0].enclosures[0]
-    assert int(enclosure.length) == (folder / "lesson.mp3").stat().st_size
+    assert int(enclosure.length) == media(folder).stat().st_size
 
 
 def test_second_build_is_a_no_op(built: Path) -> None:
     feed_before = (built / "feeds" / "companion.xml").read_bytes()
-    mp3_before = (built / "episodes" / "ep-2-gradient-descent-friends" / "lesson.mp3").stat()
+    mp3_before = media(built / "episodes" / "ep-2-gradient-descent-friends").stat()
     report = run(built)
     assert report.built == []
     assert report.unchanged == ["ep-2-gradient-descent-friends"]
     assert report.sections_synthesized == 0
     assert (built / "feeds" / "companion.xml").read_bytes() == feed_before
-    after = (built / "episodes" / "ep-2-gradient-descent-friends" / "lesson.mp3").stat()
+    after = media(built / "episodes" / "ep-2-gradient-descent-friends").stat()
     assert after.st_mtime_ns == mp3_before.st_mtime_ns
 
 
@@ -138,11 +139,12 @@ def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> Non
     first = run(one, options={"jobs": 1, "source": source})
     second = run(two, options={"jobs": 2, "source": source})
     assert sorted(first.built) == sorted(second.built) == ["dot-products", "sigmoid"]
-    names = ["feeds/companion.xml"] + [f"episodes/{slug}/{name}" for slug in first.built
-                                       for name in ("lesson.mp3", "transcript.vtt",
-                                                    "chapters.json")]
-    for name in names:
-        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert (one / "feeds/companion.xml").read_bytes() == (two / "feeds/companion.xml").read_bytes()
+    for slug in first.built:
+        for name in ("lesson.mp3", "transcript.vtt", "chapters.json"):
+            mine = media(one / "episodes" / slug, name)
+            theirs = media(two / "episodes" / slug, name)
+            assert mine.name == theirs.name and mine.read_bytes() == theirs.read_bytes(), name
 
 
 def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) -> None:
@@ -155,7 +157,7 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     assert titles == ["Lesson 1: Sets and Functions", "Lesson 2: Summation Notation"]
     for slug in ("course-sets-and-functions", "course-summation-notation"):
         assert (tmp_path / "scripts" / f"{slug}.txt").is_file()
-        assert (tmp_path / "episodes" / slug / "lesson.mp3").is_file()
+        assert media(tmp_path / "episodes" / slug).is_file()
     episode_feed = feedparser.parse((tmp_path / "feeds" / "companion.xml").read_bytes())
     assert [e.title for e in episode_feed.entries] == ["Math for Ep 2: Gradient Descent & Friends"]
     dates = [entry.published_parsed for entry in parsed.entries]
@@ -173,4 +175,19 @@ def test_max_items_caps_the_feed_at_the_newest(tmp_path: Path, audio_tools: None
     assert sorted(report.built) == ["dot-products", "sigmoid"]
     parsed = feedparser.parse((tmp_path / "feeds" / "companion.xml").read_bytes())
     assert [entry.title for entry in parsed.entries] == ["Math for Sigmoid"]
-    assert (tmp_path / "episodes" / "dot-products" / "lesson.mp3").is_file()
+    assert media(tmp_path / "episodes" / "dot-products").is_file()
+
+
+def test_a_changed_lesson_keeps_its_guid_and_gets_new_files(built: Path) -> None:
+    folder = built / "episodes" / "ep-2-gradient-descent-friends"
+    before = feedparser.parse((built / "feeds" / "companion.xml").read_bytes()).entries[0]
+    old = {name: media(folder, name) for name in ("lesson.mp3", "transcript.vtt",
+                                                  "chapters.json")}
+    report = run(built, options={"title": "Renamed Companion"})  # a new album tag
+    assert report.built == ["ep-2-gradient-descent-friends"]
+    after = feedparser.parse((built / "feeds" / "companion.xml").read_bytes()).entries[0]
+    assert after.id == before.id
+    new = {name: media(folder, name) for name in old}  # one of each: the old ones are gone
+    assert all(new[name].name != old[name].name for name in old)
+    assert after.enclosures[0].href.endswith("/" + new["lesson.mp3"].name)
+    assert before.enclosures[0].href.endswith("/" + old["lesson.mp3"].name)

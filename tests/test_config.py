@@ -52,6 +52,9 @@ def test_episode_overrides(tmp_path: Path) -> None:
         ('base_url = "ftp://x"\n', "base_url: 'ftp://x' must start with http:// or https://"),
         ('engine = "say"\n', "engine: 'say' is not one of hibari, piper, espeak-ng, pyttsx3"),
         ("title = \n", "companion.toml: not valid TOML"),
+        ("sentence_gap = 5\n", "sentence_gap: 5.0 is out of range (0.1 to 2)"),
+        ("quiz_pause = 7\n", "quiz_pause: 7.0 is out of range (0.5 to 6)"),
+        ("equation_rate = 1.5\n", "equation_rate: 1.5 is out of range (0.5 to 1)"),
         ('[episodes."g"]\npin = "x"\n', "episodes.'g'.pin must be a list of topic ids"),
         ('[episodes."g"]\npinned = ["x"]\n', "episodes.'g': unknown key 'pinned'"),
     ],
@@ -62,6 +65,13 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
         load_settings(tmp_path)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_prosody_settings_reach_the_voice_and_the_renderer(tmp_path: Path) -> None:
+    write_config(tmp_path, "sentence_gap = 0.6\nsection_gap = 1.5\nequation_rate = 0.8\n")
+    settings = load_settings(tmp_path)
+    assert (settings.voice.sentence_gap, settings.voice.section_gap) == (0.6, 1.5)
+    assert settings.equation_rate == 0.8
 
 
 def test_every_setting_has_help() -> None:

@@ -49,7 +49,7 @@ def test_every_mp3_decodes_with_the_length_of_its_sections(
         sample_build: tuple[Path, BuildReport]) -> None:
     workdir, _ = sample_build
     for lesson in read_lessons(workdir):
-        mp3 = workdir / "episodes" / lesson.slug / "lesson.mp3"
+        mp3 = workdir / "episodes" / lesson.slug / lesson.audio_file
         # Chapters tile the lesson: each spans its section's audio and the gap after it.
         expected = sum(c.end - c.start for c in lesson.chapters)
         assert expected == pytest.approx(lesson.chapters[-1].end, abs=0.01)
@@ -142,8 +142,8 @@ def test_no_synthesizer_respelling_in_any_file_people_read(
 
     workdir, _report = sample_build
     lexicon = load_catalog(check_speech=False).lexicon
-    files = [*workdir.glob("scripts/*.txt"), *workdir.glob("episodes/*/transcript.vtt"),
-             *workdir.glob("episodes/*/chapters.json"), *workdir.glob("episodes/*/index.html"),
+    files = [*workdir.glob("scripts/*.txt"), *workdir.glob("episodes/*/transcript-*.vtt"),
+             *workdir.glob("episodes/*/chapters-*.json"), *workdir.glob("episodes/*/index.html"),
              *workdir.glob("feeds/*.xml"), workdir / "index.html"]
     assert len(files) > 20
     letters_read = 0

@@ -144,3 +144,10 @@ def test_say_rejects_bad_input_in_one_line(tmp_path: Path) -> None:
     wrong = runner.invoke(cli, ["say", "hello", "-o", str(tmp_path / "x.ogg")])
     assert wrong.exit_code == 1 and "must end in .mp3 or .wav" in wrong.output
     assert not (tmp_path / "x.mp3").exists()
+
+
+def test_an_absent_second_voice_is_off_with_a_note(tmp_path: Path) -> None:
+    voice, note = engines.resolve(Voice(second=str(tmp_path / "missing.onnx")))
+    assert voice.second == "" and voice.engine == "hibari"
+    assert note.startswith("second_voice ") and "the narrator asks the quiz questions" in note
+    assert "\n" not in note

@@ -18,7 +18,7 @@ from companion.cli import cli
 from companion.errors import ConfigError
 from companion.files import exclusive_lock
 from companion.library import Library, build_library, load_workdir, refresh
-from tests.conftest import DATA
+from tests.conftest import DATA, media
 
 TINY = DATA / "feeds" / "two_episodes.xml"
 TWO = DATA / "feeds" / "two_math.xml"
@@ -110,12 +110,14 @@ def test_library_layout_index_and_shared_cache(tmp_path: Path, audio_tools: None
     for slug in ("tiny", "tiny-copy", "renamed"):
         folder = tmp_path / "shows" / slug
         for name in ("feeds/companion.xml", "index.html", f"scripts/{LESSON}.txt",
-                     f"episodes/{LESSON}/lesson.mp3", f"episodes/{LESSON}/build.json"):
+                     f"episodes/{LESSON}/build.json"):
             assert (folder / name).is_file(), f"{slug}/{name}"
+        mp3 = media(folder / "episodes" / LESSON)
         assert not (folder / ".cache" / "sections").exists()
         feed = feedparser.parse((folder / "feeds" / "companion.xml").read_bytes())
         enclosure = feed.entries[0].enclosures[0].href
-        assert enclosure == f"http://localhost:8000/shows/{slug}/episodes/{LESSON}/lesson.mp3"
+        assert enclosure == (f"http://localhost:8000/shows/{slug}/episodes/{LESSON}/"
+                             f"{mp3.name}")
     assert not (tmp_path / "episodes").exists() and not (tmp_path / "feeds").exists()
 
     index = (tmp_path / "index.html").read_text("utf-8")
@@ -137,7 +139,7 @@ def test_cli_builds_a_library(tmp_path: Path, audio_tools: None) -> None:
     assert result.exit_code == 0, result.output
     assert "one/sigmoid" in result.stderr
     assert "1 shows: 1 built, 0 unchanged, 0 failed" in result.stderr
-    assert (tmp_path / "shows" / "one" / "episodes" / "sigmoid" / "lesson.mp3").is_file()
+    assert media(tmp_path / "shows" / "one" / "episodes" / "sigmoid").is_file()
     only = CliRunner().invoke(cli, ["build", "--workdir", str(tmp_path), "--only", "x"])
     assert only.exit_code == 2 and "--only" in only.stderr
 
@@ -208,7 +210,7 @@ def test_refresh_rebuilds_only_changed_shows(tmp_path: Path, feed_server: FeedSe
     code, line = run_refresh(tmp_path)
     assert code == 0, line
     assert SUMMARY.match(line).groups() == ("2", "2", "2", "0"), line  # type: ignore[union-attr]
-    web_mp3 = tmp_path / "shows" / "web" / "episodes" / LESSON / "lesson.mp3"
+    web_mp3 = media(tmp_path / "shows" / "web" / "episodes" / LESSON)
     local_stamp = tmp_path / "shows" / "local" / "episodes" / LESSON / "build.json"
     assert web_mp3.is_file() and local_stamp.is_file()
     assert "shows/web/feeds/companion.xml" in (tmp_path / "index.html").read_text("utf-8")
@@ -236,7 +238,7 @@ def test_refresh_of_a_single_show_workdir(tmp_path: Path, audio_tools: None) -> 
                                              "utf-8")
     first = refresh(tmp_path, clock=FIXED_CLOCK)
     assert (first.exit_code, first.changed, first.rebuilt) == (0, [""], ["."])
-    assert (tmp_path / "episodes" / LESSON / "lesson.mp3").is_file()
+    assert media(tmp_path / "episodes" / LESSON).is_file()
     second = refresh(tmp_path, clock=FIXED_CLOCK)
     assert (second.exit_code, second.changed, second.rebuilt) == (0, [], [])
     assert second.summary().startswith("refresh: 1 shows, 0 changed, 0 rebuilt, 0 failed in")

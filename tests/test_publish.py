@@ -68,7 +68,7 @@ def test_feed_reads_back_with_feedparser_and_our_ingest() -> None:
     assert not parsed.bozo
     assert [entry.title for entry in parsed.entries] == ["Math for two", "Math for one"]
     enclosure = parsed.entries[0].enclosures[0]
-    assert enclosure.href == "http://localhost:8000/episodes/two/lesson.mp3"
+    assert enclosure.href == "http://localhost:8000/episodes/two/lesson-k.mp3"
     assert enclosure.length == "1000"
     assert enclosure.type == "audio/mpeg"
     show, episodes = parse_feed(data, "companion.xml")
@@ -96,7 +96,7 @@ def test_channel_and_item_tags() -> None:
     assert item.findtext(f"{{{NS['itunes']}}}episode") == "2"
     transcript = item.find(f"{{{NS['podcast']}}}transcript")
     assert transcript.get("type") == "text/vtt"
-    assert transcript.get("url").endswith("/episodes/two/transcript.vtt")
+    assert transcript.get("url").endswith("/episodes/two/transcript-k.vtt")
     chapters = item.find(f"{{{NS['podcast']}}}chapters")
     assert chapters.get("type") == "application/json+chapters"
 

@@ -69,6 +69,10 @@ def test_equations_are_read_slowly_and_quiz_pauses() -> None:
     quiz = next(s for s in script.sections if s.kind == "quiz")
     assert quiz.paragraphs[0].pause_after == 2.5
     assert quiz.paragraphs[1].text.startswith("Here is the answer.")
+    # the question is marked for the second voice, the answer stays with the narrator
+    assert [p.second_voice for p in quiz.paragraphs] == [True, False]
+    # and every equation's reading is marked as math for the synthesizer
+    assert all(p.math == ((0, len(p.text) - 1),) for p in slow)
 
 
 def test_no_tex_or_symbols_left() -> None:

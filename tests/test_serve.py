@@ -232,7 +232,7 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
         lessons = []
         for day, slug in ((2, "two"), (1, "one")):
             (root / "episodes" / slug).mkdir(parents=True)
-            (root / "episodes" / slug / "lesson.mp3").write_bytes(audio[day:])
+            (root / "episodes" / slug / "lesson-k.mp3").write_bytes(audio[day:])
             lessons.append(Lesson(
                 slug=slug, guid=publish.lesson_guid(slug), title=f"Math for {slug}",
                 summary="s", published=datetime(2024, 1, day, tzinfo=UTC), source_title="",

@@ -73,9 +73,9 @@ def workdir(tmp_path: Path) -> Path:
     for item in LESSONS:
         folder = root / "episodes" / item.slug
         folder.mkdir(parents=True)
-        (folder / "lesson.mp3").write_bytes(b"\xff\xfb\x90\x00")
-        (folder / "transcript.vtt").write_text(publish.webvtt(CUES), "utf-8")
-        (folder / "chapters.json").write_text("{}", "utf-8")
+        (folder / "lesson-k.mp3").write_bytes(b"\xff\xfb\x90\x00")
+        (folder / "transcript-k.vtt").write_text(publish.webvtt(CUES), "utf-8")
+        (folder / "chapters-k.json").write_text("{}", "utf-8")
     (root / "feeds").mkdir()
     for path, _ in FEEDS:
         (root / path).write_text("<rss/>", "utf-8")
@@ -94,8 +94,8 @@ def test_index_links_both_feeds_and_every_lesson(workdir: Path) -> None:
     alternates = [link["href"] for link in page.find("link") if link.get("rel") == "alternate"]
     assert alternates == ["feeds/companion.xml", "feeds/course.xml"]
     audios = page.find("audio")
-    assert [a["src"] for a in audios] == ["episodes/two/lesson.mp3", "episodes/one/lesson.mp3",
-                                          "episodes/course-variance/lesson.mp3"]
+    assert [a["src"] for a in audios] == ["episodes/two/lesson-k.mp3", "episodes/one/lesson-k.mp3",
+                                          "episodes/course-variance/lesson-k.mp3"]
     assert all("controls" in a and a["preload"] == "none" for a in audios)
     assert text.index("Math for two") < text.index("Math for one") < text.index("The course")
     assert 'href="episodes/one/index.html"' in text
@@ -105,7 +105,7 @@ def test_lesson_page_has_notes_mathml_chapters_and_transcript(workdir: Path) -> 
     text = (workdir / "episodes" / "one" / "index.html").read_text("utf-8")
     page = parse(text)
     assert page.find("html")[0]["lang"] == "en"
-    assert [a["src"] for a in page.find("audio")] == ["lesson.mp3"]
+    assert [a["src"] for a in page.find("audio")] == ["lesson-k.mp3"]
     assert len(page.find("math")) == 2  # the inline mu and the equation
     assert "<mfrac>" in text
     assert "\\frac" not in text and "$" not in text

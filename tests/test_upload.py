@@ -58,13 +58,13 @@ def workdir(tmp_path: Path) -> Path:
     for item in LESSONS:
         folder = root / "episodes" / item.slug
         folder.mkdir(parents=True)
-        (folder / "lesson.mp3").write_bytes(b"\xff\xfb" + item.slug.encode() * 499)
-        (folder / "transcript.vtt").write_text("WEBVTT\n\n", "utf-8")
-        (folder / "chapters.json").write_text("{}\n", "utf-8")
+        (folder / "lesson-k.mp3").write_bytes(b"\xff\xfb" + item.slug.encode() * 499)
+        (folder / "transcript-k.vtt").write_text("WEBVTT\n\n", "utf-8")
+        (folder / "chapters-k.json").write_text("{}\n", "utf-8")
         (folder / "index.html").write_text(f"<p>{item.slug}</p>\n", "utf-8")
         (folder / "build.json").write_text("{}\n", "utf-8")
     (root / "episodes" / "half-built").mkdir()  # no stamp: not a finished lesson
-    (root / "episodes" / "half-built" / "lesson.mp3").write_bytes(b"partial")
+    (root / "episodes" / "half-built" / "lesson-k.mp3").write_bytes(b"partial")
     (root / "feeds").mkdir()
     notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
     (root / "feeds" / "companion.xml").write_bytes(publish.feed_xml(FEED, LESSONS, notes))
@@ -93,15 +93,15 @@ def test_first_publish_uploads_site_media_and_feed_last(workdir: Path, endpoint:
     expected = {"index.html", "site/site.css", "feeds/companion.xml", "feeds/cover.jpg"}
     for item in LESSONS:
         expected |= {f"episodes/{item.slug}/{name}" for name in
-                     ("lesson.mp3", "transcript.vtt", "chapters.json", "index.html")}
+                     ("lesson-k.mp3", "transcript-k.vtt", "chapters-k.json", "index.html")}
     assert set(report.uploaded) == expected and report.unchanged == []
     assert set(keys(s3)) == {f"shows/mlg/{name}" for name in expected}
     assert report.uploaded[-1] == "feeds/companion.xml"
     assert report.uploaded.index("index.html") > max(
-        report.uploaded.index(f"episodes/{item.slug}/lesson.mp3") for item in LESSONS)
+        report.uploaded.index(f"episodes/{item.slug}/lesson-k.mp3") for item in LESSONS)
 
-    types = {"lesson.mp3": "audio/mpeg", "transcript.vtt": "text/vtt",
-             "chapters.json": "application/json", "index.html": "text/html; charset=utf-8"}
+    types = {"lesson-k.mp3": "audio/mpeg", "transcript-k.vtt": "text/vtt",
+             "chapters-k.json": "application/json", "index.html": "text/html; charset=utf-8"}
     for name, wanted in types.items():
         head = s3.head_object(Bucket=BUCKET, Key=f"shows/mlg/episodes/one/{name}")
         assert head["ContentType"].startswith(wanted)
@@ -111,10 +111,10 @@ def test_first_publish_uploads_site_media_and_feed_last(workdir: Path, endpoint:
         "image/jpeg"
     assert s3.head_object(Bucket=BUCKET, Key="shows/mlg/site/site.css")["ContentType"].startswith(
         "text/css")
-    mp3 = (workdir / "episodes" / "one" / "lesson.mp3").read_bytes()
-    head = s3.head_object(Bucket=BUCKET, Key="shows/mlg/episodes/one/lesson.mp3")
+    mp3 = (workdir / "episodes" / "one" / "lesson-k.mp3").read_bytes()
+    head = s3.head_object(Bucket=BUCKET, Key="shows/mlg/episodes/one/lesson-k.mp3")
     assert head["Metadata"]["sha256"] == hashlib.sha256(mp3).hexdigest()
-    body = s3.get_object(Bucket=BUCKET, Key="shows/mlg/episodes/one/lesson.mp3")["Body"].read()
+    body = s3.get_object(Bucket=BUCKET, Key="shows/mlg/episodes/one/lesson-k.mp3")["Body"].read()
     assert body == mp3
 
 
@@ -124,18 +124,18 @@ def test_second_publish_uploads_nothing_and_a_change_uploads_it_then_the_feed(
     second = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
     assert second.uploaded == [] and len(second.unchanged) == len(first.uploaded)
 
-    (workdir / "episodes" / "two" / "transcript.vtt").write_text("WEBVTT\n\nchanged\n", "utf-8")
+    (workdir / "episodes" / "two" / "transcript-k.vtt").write_text("WEBVTT\n\nchanged\n", "utf-8")
     assert upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint).uploaded == [
-        "episodes/two/transcript.vtt"]
+        "episodes/two/transcript-k.vtt"]
 
-    mp3 = workdir / "episodes" / "one" / "lesson.mp3"
+    mp3 = workdir / "episodes" / "one" / "lesson-k.mp3"
     mp3.write_bytes(mp3.read_bytes() + b"more audio")  # a rebuild: new audio, new feed
     feed = workdir / "feeds" / "companion.xml"
     feed.write_bytes(feed.read_bytes().replace(b'length="4"', b'length="14"', 1))
     seen: list[tuple[str, bool]] = []
     report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint,
                                     on_file=lambda name, sent: seen.append((name, sent)))
-    assert report.uploaded == ["episodes/one/lesson.mp3", "feeds/companion.xml"]
+    assert report.uploaded == ["episodes/one/lesson-k.mp3", "feeds/companion.xml"]
     assert seen[-1] == ("feeds/companion.xml", True)
 
 
@@ -148,7 +148,7 @@ def test_base_url_rewrites_the_feed(workdir: Path, endpoint: str, s3: Any) -> No
                                     "base_url": PUBLIC})
     assert body == publish.feed_xml(moved, LESSONS, notes)  # as `build --base-url` writes it
     assert b"localhost" not in body
-    assert f'url="{PUBLIC}episodes/one/lesson.mp3"'.encode() in body
+    assert f'url="{PUBLIC}episodes/one/lesson-k.mp3"'.encode() in body
     again = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
     assert again.uploaded == []
 
