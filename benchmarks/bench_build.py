@@ -171,9 +171,13 @@ def main() -> None:
     (base / "bench.toml").write_text(f'course = false\nengine = "{args.engine}"\n', "utf-8")
 
     floor_seconds, lessons = cost_floor(base / "floor", feed, 1, args.engine)
+    _progress(f"(a) floor {floor_seconds:.1f} s")
     cold1, peak1, summary1 = run_build(base / "jobs1", feed, 1, *common)
+    _progress(f"(b) --jobs 1 cold {cold1:.1f} s, peak {peak1:.0f} MB: {summary1}")
     cold2, peak2, _ = run_build(base / "jobs2", feed, 2, *common)
+    _progress(f"(c) --jobs 2 cold {cold2:.1f} s, peak {peak2:.0f} MB")
     noop, _, summary_noop = run_build(base / "jobs2", feed, 2, *common)
+    _progress(f"(d) no-op {noop:.2f} s")
     edited, topic_id = edit_one_topic(base)
     (base / "edit.toml").write_text(f'course = false\nengine = "{args.engine}"\n'
                                     f'catalog = "{edited}"\n', "utf-8")
@@ -201,6 +205,10 @@ def main() -> None:
     print(f"edit:  {summary_edit}")
     if not args.keep and args.workdir is None:
         shutil.rmtree(base)
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _topic_share(workdir: Path, topic_id: str) -> float:

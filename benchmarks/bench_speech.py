@@ -136,7 +136,7 @@ def score_lesson(folder: Path, seconds: float, whisper: object, tmp: Path) -> Le
     import librosa
     from speechmos import dnsmos
 
-    reference, end = reference_cues(folder / "transcript.vtt", seconds)
+    reference, end = reference_cues(next(folder.glob("transcript*.vtt")), seconds)
     mp3 = next(folder.glob("lesson*.mp3"))
     wav = tmp / f"{folder.name}.wav"
     clip_16k(mp3, end + 0.3, wav)
@@ -168,7 +168,7 @@ def build_sample(engine: str, workdir: Path, jobs: int) -> tuple[float, float]:
 
 
 def episode_folders(workdir: Path, count: int) -> list[Path]:
-    folders = sorted(path.parent for path in workdir.glob("episodes/*/transcript.vtt")
+    folders = sorted(path.parent for path in workdir.glob("episodes/*/transcript*.vtt")
                      if not path.parent.name.startswith("course-"))
     return folders[:count]
 
@@ -214,10 +214,15 @@ def main() -> None:
                   f"({minutes:.1f} audio minutes)", file=sys.stderr)
             lessons = [score_lesson(folder, args.seconds, whisper, Path(tmp_name))
                        for folder in episode_folders(workdir, args.lessons)]
+            if not lessons:
+                raise SystemExit(f"{engine}: no episode lessons in {workdir}")
             scores.append(EngineScore(engine, build_seconds, minutes, lessons))
+            print(f"{engine}: WER {scores[-1].wer:.3f}, P.808 {scores[-1].p808:.2f}, overall "
+                  f"{scores[-1].overall:.2f}", file=sys.stderr, flush=True)
             heard = letters_survive(engine, whisper, Path(tmp_name))
             ok = " ".join(normalized_words(heard)) == LETTERS_PHRASE
-            print(f"{engine}: 'P(A \\mid B)' heard as {heard!r} ({'ok' if ok else 'WRONG'})")
+            print(f"{engine}: 'P(A \\mid B)' heard as {heard!r} ({'ok' if ok else 'WRONG'})",
+                  file=sys.stderr, flush=True)
     print(f"\n{args.lessons} lessons, first {args.seconds:.0f} s each\n")
     print("| engine | WER | DNSMOS P.808 | DNSMOS overall | \"P of A given B\" heard | "
           "sample cold build (s) | audio minutes |")
