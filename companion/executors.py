@@ -23,15 +23,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from companion import synth
-from companion.build import STAMP_NAME, JobResult, LessonJob, run_lesson_job
+from companion import layout, synth
 from companion.config import Settings
 from companion.errors import CompanionError, ConfigError, SynthError
 from companion.files import atomic_write
+from companion.lessons import JobResult, LessonJob, run_lesson_job
 
 log = logging.getLogger(__name__)
 
-LESSON_FILES = ("lesson.mp3", "transcript.vtt", "chapters.json", STAMP_NAME)  # stamp last
 LOCAL_CLUSTER_WORKERS = 2
 CONNECT_TIMEOUT = "15s"
 DASK_MISSING = ("--executor dask: Dask is not installed (pip install 'companion[dask]', "
@@ -85,7 +84,7 @@ class RemoteJob:
 @dataclass(frozen=True, slots=True)
 class RemoteResult:
     result: JobResult
-    files: dict[str, bytes]  # lesson folder file name -> bytes (LESSON_FILES)
+    files: dict[str, bytes]  # lesson folder file name -> bytes (layout.LESSON_FILES)
     made: dict[str, bytes]  # section cache entries this task synthesized
 
 
@@ -126,7 +125,7 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
         result = run_lesson_job(job)
         if result.error:
             return RemoteResult(result, {}, {})
-        files = {name: (job.folder / name).read_bytes() for name in LESSON_FILES}
+        files = {name: (job.folder / name).read_bytes() for name in layout.LESSON_FILES}
         made = {path.name: path.read_bytes() for path in sorted(cache.iterdir())
                 if path.name not in remote.cached and not path.name.endswith(".part")}
         return RemoteResult(result, files, made)
@@ -136,7 +135,7 @@ def store_remote_result(job: LessonJob, remote: RemoteResult) -> None:
     """Write a task's section cache entries, then its lesson files with the stamp last."""
     for name in sorted(remote.made, key=lambda name: name.endswith(".json")):  # wav first
         atomic_write(job.cache / name, remote.made[name])
-    for name in LESSON_FILES:
+    for name in layout.LESSON_FILES:
         atomic_write(job.folder / name, remote.files[name])
 
 
@@ -194,7 +193,7 @@ class DaskExecutor:
             with warnings.catch_warnings():  # cached WAVs make "large graph" payloads
                 warnings.simplefilter("ignore", UserWarning)
                 future = client.submit(run_remote_job, remote_payload(job), pure=False,
-                                       key=f"lesson-{job.script.slug}-{uuid.uuid4().hex[:12]}")
+                                       key=f"lesson-{job.slug}-{uuid.uuid4().hex[:12]}")
             by_future[future] = job
             results.add(future)
 
@@ -209,7 +208,7 @@ class DaskExecutor:
 
     @staticmethod
     def _finish(job: LessonJob, future: Any) -> JobResult:
-        slug = job.script.slug
+        slug = job.slug
         try:
             remote: RemoteResult = future.result()
         except CompanionError as error:

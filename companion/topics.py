@@ -15,21 +15,26 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.errors import CatalogError, MathSpeechError
 from companion.linking import link
 from companion.models import (
     Catalog,
+    Episode,
     Equation,
     Implication,
     Pronunciation,
     Quiz,
     Topic,
+    TopicLink,
     WorkedExample,
 )
 
-__all__ = ["link", "load_catalog", "order_by_prerequisites", "topological_order"]
+if TYPE_CHECKING:
+    from companion.config import EpisodeOverride
+
+__all__ = ["link", "link_episode", "load_catalog", "order_by_prerequisites", "topological_order"]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
 _AREAS = frozenset(
@@ -269,3 +274,17 @@ def order_by_prerequisites(topic_ids: Iterable[str], catalog: Catalog) -> list[T
             raise CatalogError(f"topic {topic_id!r}: not in the catalog")
         wanted.add(topic_id)
     return topological_order(t for t in catalog.topics if t.id in wanted)
+
+
+def link_episode(episode: Episode, catalog: Catalog,
+                 override: EpisodeOverride | None = None) -> tuple[TopicLink, ...]:
+    """The linker's topics, with a workdir's pins and exclusions for the episode applied."""
+    links = link(episode, catalog)
+    if override is None:
+        return links
+    kept = [item for item in links if item.topic.id not in override.exclude]
+    present = {item.topic.id for item in kept}
+    for topic_id in override.pin:
+        if topic_id not in present:
+            kept.insert(0, TopicLink(catalog.get(topic_id), 1.0, ()))
+    return tuple(kept[:5])

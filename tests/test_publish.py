@@ -18,6 +18,7 @@ from companion.models import (
     Cue,
     Equation,
     Lesson,
+    LessonKind,
     Quiz,
     Topic,
     WorkedExample,
@@ -47,7 +48,8 @@ def lesson(slug: str, day: int, size: int = 1000) -> Lesson:
         source_title=f"Episode {slug}", source_link=f"https://example.org/{slug}",
         source_guid=f"source-{slug}", episode_number=day, topic_ids=("variance",),
         duration=123.4, size=size,
-        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")), key="k")
+        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")),
+        kind=LessonKind.EPISODE)
 
 
 LESSONS = [lesson("two", 2), lesson("one", 1)]

@@ -127,6 +127,14 @@ def test_leftover_tex_is_rejected_naming_the_fragment(tmp_path: Path) -> None:
                              render.RenderSettings())
 
 
+def test_unknown_section_kind_is_rejected_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "lesson.txt.j2").write_text("@section outro Bye\nThat is all.\n", "utf-8")
+    plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
+    with pytest.raises(RenderError, match=r"ep-1-descent: unknown section kind 'outro'"):
+        render.render_script(render.environment(tmp_path), SHOW, EPISODE, plans,
+                             render.RenderSettings())
+
+
 def test_course_script_teaches_one_topic() -> None:
     topic = CATALOG.get("variance")
     script = render.render_course_script(render.environment(), topic, 3, 40, CATALOG,
