@@ -101,10 +101,6 @@ class Settings:
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
 
     @property
-    def uses_sample(self) -> bool:
-        return not self.source
-
-    @property
     def section_cache(self) -> Path:
         """The content-addressed cache of section audio (shared by a library's shows)."""
         return self.cache_dir or self.workdir / layout.SECTION_CACHE

@@ -21,10 +21,6 @@ class Show:
     """The source podcast, as its feed describes it."""
 
     title: str
-    link: str
-    description: str
-    language: str
-    image_url: str
     author: str
 
 
@@ -169,10 +165,6 @@ class Script:
     def to_text(self) -> str:
         """The spoken text, one paragraph per block, sections separated by two blank lines."""
         return "\n\n\n".join(section.text for section in self.sections) + "\n"
-
-    @property
-    def word_count(self) -> int:
-        return sum(len(section.text.split()) for section in self.sections)
 
 
 # --- synthesize and publish -----------------------------------------------------------

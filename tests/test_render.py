@@ -15,7 +15,7 @@ from companion.topics import load_catalog
 from tests.conftest import DATA
 
 CATALOG = load_catalog()
-SHOW = Show("Tiny ML Show", "https://example.org", "A show.", "en", "", "Host")
+SHOW = Show("Tiny ML Show", "Host")
 EPISODE = Episode(guid="g-1", slug="ep-1-descent", title="Ep 1: Descent & Losses", number=1,
                   published=datetime(2024, 1, 1, tzinfo=UTC), duration=None,
                   description="We use gradient descent on a mean squared error loss.",
