@@ -27,7 +27,7 @@ from companion import layout, synth
 from companion.config import Settings
 from companion.errors import CompanionError, ConfigError, SynthError
 from companion.files import atomic_write
-from companion.lessons import JobResult, LessonJob, run_lesson_job
+from companion.lessons import JobResult, LessonJob, failed_job, run_lesson_job
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,12 @@ class LocalExecutor:
             yield from (run_lesson_job(job) for job in jobs)
             return
         with ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs))) as pool:
-            yield from pool.map(run_lesson_job, jobs)
+            futures = [pool.submit(run_lesson_job, job) for job in jobs]
+            for job, future in zip(jobs, futures, strict=True):
+                try:
+                    yield future.result()
+                except Exception as error:  # e.g. a worker process died: this lesson fails
+                    yield failed_job(job.slug, error, "worker process")
 
     def close(self) -> None:
         return None
@@ -211,11 +216,8 @@ class DaskExecutor:
         slug = job.slug
         try:
             remote: RemoteResult = future.result()
-        except CompanionError as error:
-            return JobResult(slug, error=str(error))
         except Exception as error:  # a lost worker or a broken task: this lesson fails
-            return JobResult(slug, error=f"{slug}: Dask task failed "
-                                         f"({type(error).__name__}: {error})")
+            return failed_job(slug, error, "Dask task")
         if not remote.result.error:
             store_remote_result(job, remote)
         return remote.result

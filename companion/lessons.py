@@ -180,7 +180,18 @@ class JobResult:
     duration: float = 0.0
     synthesized: int = 0
     reused: int = 0
-    error: str = ""
+    error: str = ""  # one line; the lesson failed when it is set
+
+
+def failed_job(slug: str, error: BaseException, where: str = "lesson job") -> JobResult:
+    """The result of a lesson whose job raised: recorded, and the build goes on.
+
+    A CompanionError carries its own one-line message; anything else (a bug, a lost worker
+    process) is named by its type. Every executor reports failures through this function.
+    """
+    if isinstance(error, CompanionError):
+        return JobResult(slug, error=str(error))
+    return JobResult(slug, error=f"{slug}: {where} failed ({type(error).__name__}: {error})")
 
 
 def run_lesson_job(job: LessonJob) -> JobResult:
@@ -205,5 +216,6 @@ def run_lesson_job(job: LessonJob) -> JobResult:
                          chapters=result.chapters)
         write_stamp(job.folder / layout.STAMP_NAME, Stamp(job.key, lesson))
         return JobResult(job.slug, result.duration, synthesized, len(audios) - synthesized)
-    except CompanionError as error:
-        return JobResult(job.slug, error=str(error))
+    except Exception as error:  # recorded as the lesson's failure; the build goes on
+        log.debug("%s: lesson job failed", job.slug, exc_info=True)
+        return failed_job(job.slug, error)
