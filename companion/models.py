@@ -219,6 +219,8 @@ class Lesson:
     source_guid: str
     episode_number: int | None
     topic_ids: tuple[str, ...]
-    duration: float  # seconds
-    size: int  # bytes of lesson.mp3
-    chapters: tuple[Chapter, ...]
+    # Known once the audio exists:
+    duration: float = 0.0  # seconds
+    size: int = 0  # bytes of lesson.mp3
+    chapters: tuple[Chapter, ...] = ()
+    transcript: tuple[Cue, ...] = ()  # one cue per spoken sentence

@@ -15,7 +15,6 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 from companion import __version__
 from companion.errors import CompanionError
@@ -226,12 +225,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def feed_base_url(feed: Path) -> str:
-    """The base URL a published feed was built with (its channel link), or "" if unreadable."""
-    try:
-        channel = ET.parse(feed).getroot().find("channel")
-    except (OSError, ET.ParseError):
-        return ""
-    return (channel.findtext("link") or "").strip() if channel is not None else ""
