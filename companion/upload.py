@@ -197,13 +197,16 @@ def _upload_rank(relative: str) -> tuple[int, str]:
 # --- uploading --------------------------------------------------------------------------------
 
 
-def make_client(endpoint_url: str | None = None) -> Any:
-    """A boto3 S3 client; path-style addressing for a custom endpoint (MinIO, moto, ...)."""
+def make_client(endpoint_url: str | None = None, *, attempts: int = 3) -> Any:
+    """A boto3 S3 client; path-style addressing for a custom endpoint (MinIO, moto, ...).
+
+    A failed request is tried `attempts` times in all (botocore's standard retry mode).
+    """
     import boto3
     from botocore.config import Config
 
     session = boto3.session.Session()
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
+    config = Config(retries={"max_attempts": attempts, "mode": "standard"}, connect_timeout=10,
                     read_timeout=120,
                     s3={"addressing_style": "path"} if endpoint_url else None)
     return session.client("s3", endpoint_url=endpoint_url, config=config,

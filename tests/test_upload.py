@@ -180,8 +180,10 @@ def test_unreachable_endpoint_missing_bucket_and_no_credentials(
         workdir: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PublishError, match=r"^s3://nobucket/p at .*NoSuchBucket"):
         upload.publish_workdir(workdir, "s3://nobucket/p", endpoint_url=endpoint)
+    unreachable = "http://127.0.0.1:9"
     with pytest.raises(PublishError, match=r"^s3://podcast at http://127\.0\.0\.1:9: cannot "):
-        upload.publish_workdir(workdir, "s3://podcast", endpoint_url="http://127.0.0.1:9")
+        upload.publish_workdir(workdir, "s3://podcast", endpoint_url=unreachable,
+                               client=upload.make_client(unreachable, attempts=1))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
