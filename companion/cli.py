@@ -268,7 +268,8 @@ def serve(workdir: Path, host: str, port: int) -> None:
 
     with user_errors():
         server = make_server(workdir, host, port)
-    bound_host, bound_port = server.server_address[:2]
+    address, bound_port = server.server_address[:2]
+    bound_host = address if isinstance(address, str) else address.decode()
     shown = "localhost" if bound_host in ("127.0.0.1", "0.0.0.0") else bound_host
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)

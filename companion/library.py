@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from companion import ingest, layout
@@ -87,13 +88,17 @@ def build_library(library: Library, *, force: bool = False, prune: bool = False,
             try:
                 report.shows[show.slug] = build(
                     show.settings, force=force, prune=prune, clock=clock, executor=runner,
-                    on_event=lambda event, slug=show.slug: on_event(_in_show(event, slug)))
+                    on_event=partial(_report_in_show, on_event, show.slug))
             except CompanionError as error:
                 report.failed_shows.append(Failure(show.slug, str(error)))
                 on_event(Failed(show.slug, str(error)))
         report.index_path = write_index(library)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _report_in_show(on_event: EventHandler, slug: str, event: BuildEvent) -> None:
+    on_event(_in_show(event, slug))
 
 
 def _in_show(event: BuildEvent, slug: str) -> BuildEvent:

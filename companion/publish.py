@@ -108,7 +108,8 @@ def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: Mapping[str, 
     for lesson in lessons:
         _item(channel, feed, lesson, notes.get(lesson.slug, ""))
     ET.indent(rss, space="  ")
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str) -> None:

@@ -66,6 +66,7 @@ class WorkdirHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
     root: Path
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler before parse_request
 
     def parse_request(self) -> bool:
         """Refuse long request lines and any method but GET and HEAD before reading on."""

@@ -260,8 +260,8 @@ def _list_sizes(s3: Any, target: Target) -> Iterator[tuple[str, int]]:
 
 def _same(s3: Any, bucket: str, key: str, item: Item, digest: str) -> bool:
     head = s3.head_object(Bucket=bucket, Key=key)
-    return (head.get("Metadata", {}).get("sha256") == digest
-            and head.get("ContentType") == item.content_type)
+    return bool(head.get("Metadata", {}).get("sha256") == digest
+                and head.get("ContentType") == item.content_type)
 
 
 @contextmanager
