@@ -127,8 +127,9 @@ def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
-def _str_list(entry: Mapping[str, Any], key: str, where: str, *,
-              allow_empty: bool) -> tuple[str, ...]:
+def _str_list(
+    entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool
+) -> tuple[str, ...]:
     value = entry.get(key, [] if allow_empty else None)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")
@@ -277,8 +278,9 @@ def order_by_prerequisites(topic_ids: Iterable[str], catalog: Catalog) -> list[T
     return topological_order(t for t in catalog.topics if t.id in wanted)
 
 
-def link_episode(episode: Episode, catalog: Catalog,
-                 override: EpisodeOverride | None = None) -> tuple[TopicLink, ...]:
+def link_episode(
+    episode: Episode, catalog: Catalog, override: EpisodeOverride | None = None
+) -> tuple[TopicLink, ...]:
     """The linker's topics, with a workdir's pins and exclusions for the episode applied."""
     links = link(episode, catalog)
     if override is None:
