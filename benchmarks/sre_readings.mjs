@@ -4,6 +4,7 @@
 //   npm install speech-rule-engine@4.1.5 mathjax-full@3.2.2 && cp sre_readings.mjs . &&
 //   node sre_readings.mjs < tests/data/mathspeech/paper_equations.jsonl > with_sre.jsonl
 // It reproduces the SRE fields of ../shared/math/dev_equations.jsonl exactly (40 of 40).
+import {mathjax} from 'mathjax-full/js/mathjax.js';
 import {TeX} from 'mathjax-full/js/input/tex.js';
 import {AllPackages} from 'mathjax-full/js/input/tex/AllPackages.js';
 import {liteAdaptor} from 'mathjax-full/js/adaptors/liteAdaptor.js';
