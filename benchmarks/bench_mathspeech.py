@@ -15,20 +15,24 @@ sys.path.insert(0, str(ROOT))
 from companion.mathspeech import verbalize  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "math" / "dev_equations.jsonl"
-CASES = ROOT / "tests" / "data" / "mathspeech" / "cases.txt"
+DATA = ROOT / "tests" / "data" / "mathspeech"
+PAPERS = DATA / "paper_equations.jsonl"
+CASES = [DATA / "cases.txt", DATA / "paper_cases.txt"]
 SRE_MS_PER_EQUATION = 7.9  # SRE ClearSpeak median, from ../shared/math/README.md
 N = 1000
 
 
 def equations() -> list[str]:
-    """1,000 equations: the dev corpus and the rule cases, with varied letters, repeated."""
+    """1,000 equations: the dev corpora and the rule cases, with varied letters, repeated."""
     base: list[str] = []
-    if CORPUS.is_file():
-        base += [json.loads(line)["latex"] for line in CORPUS.read_text().splitlines() if line]
-    for line in CASES.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            latex = line.split("  =>  ")[0]
-            base.append(latex.split("] ", 1)[1] if latex.startswith("[") else latex)
+    for corpus in (CORPUS, PAPERS):
+        if corpus.is_file():
+            base += [json.loads(line)["latex"] for line in corpus.read_text().splitlines() if line]
+    for cases in CASES:
+        for line in cases.read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                latex = line.split("  =>  ")[0]
+                base.append(re.sub(r"^\[(brief|normal|verbose)\] ", "", latex))
     out: list[str] = []
     swaps = [("x", "x"), ("x", "u"), ("y", "v"), ("n", "N"), ("i", "k")]
     while len(out) < N:

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
 from companion.errors import CompanionError
-from companion.mathspeech import MathSpeechError, verbalize, verbalize_inline
+from companion.mathspeech import (
+    MathSpeechError,
+    MathSpeechWarning,
+    Spoken,
+    speak,
+    verbalize,
+    verbalize_inline,
+)
 
-CASES_FILE = Path(__file__).parent / "data" / "mathspeech" / "cases.txt"
+CASES_FILES = [Path(__file__).parent / "data" / "mathspeech" / name
+               for name in ("cases.txt", "paper_cases.txt")]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "math" / "dev_equations.jsonl"
 SCORER = SHARED / "tools" / "score_math_speech.py"
@@ -21,13 +31,15 @@ FORBIDDEN = set("\\{}^_$=+*/#|~%&")
 
 def _load_cases() -> list[tuple[str, str, str]]:
     cases = []
-    for line in CASES_FILE.read_text(encoding="utf-8").splitlines():
+    lines = [line for path in CASES_FILES for line in path.read_text("utf-8").splitlines()]
+    for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
         latex, spoken = (part.strip() for part in line.split("  =>  "))
         verbosity = "normal"
-        if latex.startswith("["):
-            verbosity, latex = latex[1:].split("] ", 1)
+        marked = re.fullmatch(r"\[(brief|normal|verbose)\] (.+)", latex)
+        if marked:
+            verbosity, latex = marked.groups()
         cases.append((verbosity, latex, spoken))
     return cases
 
@@ -68,8 +80,6 @@ def test_deterministic_and_default_is_normal() -> None:
     (r"\sqrt", [r"\sqrt needs 1 arguments, got 0"]),
     ("{a + b", ["unbalanced braces", "position 0"]),
     ("a + b}", ["unbalanced braces", "unexpected '}' at position 5"]),
-    (r"x + \foo", [r"unsupported command \foo at position 4"]),
-    (r"\begin{tabular} a \end{tabular}", ["unsupported environment tabular at position 0"]),
     (r"\begin{pmatrix} a & b", [r"\begin{pmatrix} at position 0 is never ended"]),
     (r"\begin{pmatrix} a \end{bmatrix}", [r"ended by \end{bmatrix}"]),
     ("(a + b", ["missing ')' for '(' at position 0"]),
@@ -80,6 +90,7 @@ def test_deterministic_and_default_is_normal() -> None:
     ("a )", ["unexpected ')' at position 2"]),
     ("\\", ["lone backslash at position 0"]),
     ("x \u00e9", ["unsupported character"]),
+    ("x^\u00b2", ["unsupported character '\u00b2' at position 2"]),
 ])
 def test_malformed_input_is_a_one_line_error_naming_the_position(
         latex: str, fragments: list[str]) -> None:
@@ -89,6 +100,46 @@ def test_malformed_input_is_a_one_line_error_naming_the_position(
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message
+
+
+@pytest.mark.parametrize(("latex", "fragment"), [
+    (r"x + \foo", r"unsupported command \foo at position 4"),
+    (r"\mathds{1} + \foo{y}", r"unsupported command \foo at position 13"),
+    (r"\begin{tabular} a \end{tabular}", "unsupported environment tabular at position 0"),
+])
+def test_strict_mode_keeps_the_error(latex: str, fragment: str) -> None:
+    with pytest.raises(MathSpeechError) as caught:
+        verbalize(latex, strict=True)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("latex", "spoken", "fragment"), [
+    (r"x + \foo", "x plus foo", r"unsupported command \foo at position 4"),
+    (r"\vv{v} \cdot \vv{w}", "v dot w", r"unsupported command \vv at position 0"),
+    (r"\begin{tabular} a & b \end{tabular}", "ay b",
+     "unsupported environment tabular at position 0"),
+])
+def test_unknown_command_degrades_to_its_argument_with_a_warning(
+        latex: str, spoken: str, fragment: str) -> None:
+    with pytest.warns(MathSpeechWarning) as caught:
+        assert verbalize(latex) == spoken
+    message = str(caught[0].message)
+    assert message.startswith(latex.split()[0]) and fragment in message
+    assert message.endswith("read as its argument") and "\n" not in message
+    assert speak(latex) == Spoken(spoken, tuple(str(w.message) for w in caught))
+
+
+def test_supported_input_gives_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert speak(r"\operatorname*{arg\,max}_{a} Q(s, a)").warnings == ()
+
+
+def test_declared_functions() -> None:
+    assert verbalize("W(x)") == "W times x"
+    assert verbalize("W(x)", functions=["W"]) == "W of x"
+    assert verbalize(r"W: \mathbb{R}^n \to \mathbb{R}^m, \; W(x)").endswith("W of x")
+    assert verbalize("A(s, a)") == "capital ay of s and ay"
 
 
 def test_error_is_a_companion_error() -> None:
@@ -122,7 +173,9 @@ def test_inline_display_math_and_unmatched_dollar() -> None:
 
 def test_inline_error_propagates() -> None:
     with pytest.raises(MathSpeechError, match=r"unsupported command \\foo"):
-        verbalize_inline("bad $\\foo$ here")
+        verbalize_inline("bad $\\foo$ here", strict=True)
+    with pytest.raises(MathSpeechError, match="missing '\\)'"):
+        verbalize_inline("bad $(x$ here")
 
 
 # ---------------------------------------------------------------- dev corpus score

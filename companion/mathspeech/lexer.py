@@ -32,7 +32,11 @@ _IGNORED = frozenset(
     }
 )
 # commands whose argument is raw text
-TEXT_COMMANDS = frozenset({"text", "textrm", "textit", "textbf", "textsf", "textnormal", "mbox"})
+TEXT_COMMANDS = frozenset({"text", "textrm", "textit", "textbf", "textsf", "textnormal", "mbox",
+                           "textsc", "textup", "textmd", "texttt", "textsl", "emph", "hbox"})
+# null delimiters: \left. opens a group that any \right closes, \right. closes any \left
+NULL_LEFT = "left."
+NULL_RIGHT = "right."
 # delimiter commands normalized to one symbol
 _DELIMS = {
     "|": "|", "vert": "|", "lvert": "|", "rvert": "|",
@@ -40,6 +44,7 @@ _DELIMS = {
     "{": "\\{", "}": "\\}", "lbrace": "\\{", "rbrace": "\\}",
     "lbrack": "[", "rbrack": "]",
 }
+_DIGITS = frozenset("0123456789")  # ASCII only: "²" is not a number token
 _ESCAPED = {",": None, ";": None, ":": None, "!": None, " ": None, ">": None,
             "%": "%", "#": "#", "&": "&", "_": "_", "$": "$"}
 _UNICODE = {"θ": "theta", "α": "alpha", "β": "beta", "λ": "lambda", "μ": "mu", "σ": "sigma",
@@ -90,8 +95,9 @@ def tokenize(latex: str) -> list[Token]:
                 elif ch in _DELIMS:
                     tokens.append(Token(SYM, _DELIMS[ch], i))
                 elif ch in _ESCAPED:
-                    if _ESCAPED[ch] is not None:
-                        tokens.append(Token(SYM, _ESCAPED[ch], i))
+                    escaped = _ESCAPED[ch]
+                    if escaped is not None:
+                        tokens.append(Token(SYM, escaped, i))
                 else:
                     raise fail(latex, f"unsupported command \\{ch} at position {i}")
                 i = j + 1
@@ -118,7 +124,8 @@ def tokenize(latex: str) -> list[Token]:
                 i = m + 1
                 continue
             if name in ("left", "right") and j < n and latex[j] == ".":
-                i = j + 1  # null delimiter
+                tokens.append(Token(SYM, NULL_LEFT if name == "left" else NULL_RIGHT, i))
+                i = j + 1
                 continue
             if name not in _IGNORED:
                 if name in _DELIMS:
@@ -126,17 +133,17 @@ def tokenize(latex: str) -> list[Token]:
                 else:
                     tokens.append(Token(CMD, name, i))
             i = j
-        elif c.isdigit() or (c == "." and i + 1 < n and latex[i + 1].isdigit()):
+        elif c in _DIGITS or (c == "." and i + 1 < n and latex[i + 1] in _DIGITS):
             j = i
-            while j < n and latex[j].isdigit():
+            while j < n and latex[j] in _DIGITS:
                 j += 1
-            if j < n - 1 and latex[j] == "." and latex[j + 1].isdigit():
+            if j < n - 1 and latex[j] == "." and latex[j + 1] in _DIGITS:
                 j += 1
-                while j < n and latex[j].isdigit():
+                while j < n and latex[j] in _DIGITS:
                     j += 1
             elif c == ".":
                 j = i + 1
-                while j < n and latex[j].isdigit():
+                while j < n and latex[j] in _DIGITS:
                     j += 1
             tokens.append(Token(NUM, latex[i:j], i))
             i = j

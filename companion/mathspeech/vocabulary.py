@@ -23,6 +23,13 @@ GREEK_UPPER = {
     "Omega": "omega",
 }
 
+# letters that are functions when followed by parentheses, whatever the argument (upper case:
+# the conventional function names; any other capital before parentheses is a matrix times a
+# vector unless the equation or the caller declares it a function)
+FUNCTION_LETTERS = frozenset("fghpqFGHJLPQDIKORSTUVZ")
+FUNCTION_GREEK = frozenset({"sigma", "phi", "varphi", "psi", "pi", "ell", "kappa", "rho", "Phi",
+                            "Psi", "delta", "Gamma", "mu", "eta"})
+
 # commands that stand for one symbol
 SYMBOLS = {
     "infty": "infinity", "partial": "partial", "nabla": "nabla", "emptyset": "the empty set",
@@ -34,6 +41,7 @@ SYMBOLS = {
     "prime": "prime", "ast": "star", "star": "star", "dagger": "dagger", "circ": "circle",
     "aleph": "aleph", "Re": "the real part of", "Im": "the imaginary part of",
     "square": "square", "checkmark": "check", "bot": "bottom", "imath": "i", "jmath": "j",
+    "+": "plus", "-": "minus", "perp": "perp", "times": "times", "1": "one",
 }
 DOTS = frozenset({"ldots", "cdots", "dots", "vdots", "ddots", "dotsc", "dotsb"})
 
@@ -64,12 +72,19 @@ RELATIONS = {
     "iff": ("if and only if", False), "Leftrightarrow": ("if and only if", False),
     "leftrightarrow": ("corresponds to", False), "models": ("models", False),
     "vdash": ("proves", False), "prec": ("precedes", True), "succ": ("succeeds", True),
+    "preceq": ("precedes or equals", True), "succeq": ("succeeds or equals", True),
+    "lesssim": ("is at most about", True), "gtrsim": ("is at least about", True),
+    "asymp": ("is asymptotically equal to", True), "independent": ("is independent of", True),
+    "Longleftrightarrow": ("if and only if", False), "hookrightarrow": ("embeds in", False),
+    "twoheadrightarrow": ("maps onto", False), "rightharpoonup": ("converges weakly to", False),
+    "leadsto": ("leads to", False), "vDash": ("models", False),
 }
 # relations after \not
 NOT_RELATIONS = {"=": "is not equal to", "in": "is not in", "subset": "is not a subset of",
                  "sim": "is not distributed as", "equiv": "is not equivalent to"}
 # how a relation is read inside a subscript or a set ("i = 1" under a sum, "x in R")
-SCRIPT_RELATIONS = {"in": "in", "notin": "not in", "to": "approaches",
+SCRIPT_RELATIONS = {"in": "in", "notin": "not in", "to": "approaches", "neq": "not equal to",
+                    "ne": "not equal to",
                     "rightarrow": "approaches", "sim": "drawn from", "subset": "in",
                     "subseteq": "in"}
 
@@ -82,8 +97,11 @@ ADD_OPS = {"+": "plus", "-": "minus", "pm": "plus or minus", "mp": "minus or plu
 MUL_OPS = {"cdot": "times", "times": "times", "odot": "element-wise times",
            "otimes": "tensor", "circ": "composed with", "/": "over", "div": "divided by",
            "*": "times", "ast": "convolved with", "star": "convolved with", "bullet": "times",
-           "ominus": "minus", "oslash": "divided element-wise by"}
+           "ominus": "minus", "oslash": "divided element-wise by",
+           "circledast": "convolved with"}
 MUL_IN_SCRIPT = {"times": "by"}  # R^{m x n}: "R m by n"
+# operators that combine functions into a function: (f * g)(t), (f o g)(x)
+FUNCTION_COMBINATORS = frozenset({"*", "ast", "star", "circ", "circledast"})
 
 # big operators with limits: command -> (words, kind)
 BIG_OPS = {
@@ -141,7 +159,15 @@ WORDS = {
     "old": "old", "true": "true", "pred": "pred", "train": "train", "test": "test",
     "max": "max", "min": "min", "KL": "K L", "ML": "M L", "MAP": "M A P", "MLE": "M L E",
     "ELBO": "elbo", "GAN": "gan", "IoU": "I o U",
+    # acronyms said as a word people know, or spelled where a word would mislead
+    "BLEU": "blue", "ROUGE": "rouge", "SiLU": "silu", "PReLU": "P relu", "LoRA": "lora",
+    "LeakyReLU": "leaky relu", "SwiGLU": "swig lu", "GeLU": "gelu", "ELU": "E L U",
+    "tgt": "target", "src": "source", "iid": "i i d", "i.i.d.": "i i d", "a.s.": "almost surely",
 }
+# labels over a relation: \overset{def}{=}, \xrightarrow{d}
+DEFINITION_LABELS = frozenset({"def", "Delta", "triangle", "triangleq", "", ":", "=", "defn"})
+CONVERGENCE_LABELS = {"d": "in distribution", "D": "in distribution", "p": "in probability",
+                      "P": "in probability", "a.s.": "almost surely", "as": "almost surely"}
 
 # \mathbb letters
 BLACKBOARD = {"R": "the real numbers", "N": "the natural numbers", "Z": "the integers",
@@ -157,7 +183,9 @@ ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "til
            "mathring": "ring", "vec": "vector", "overrightarrow": "vector"}
 FONTS = {"mathbf": "bold", "boldsymbol": "bold", "bm": "bold", "mathit": "", "mathsf": "",
          "mathtt": "", "mathbb": "blackboard", "mathcal": "script", "mathscr": "script",
-         "mathfrak": "fraktur", "textbf": "bold", "pmb": "bold", "mathnormal": ""}
+         "mathfrak": "fraktur", "textbf": "bold", "pmb": "bold", "mathnormal": "",
+         "mathbbm": "blackboard", "mathds": "blackboard", "bbold": "blackboard",
+         "mathbfit": "bold", "mathsfit": "", "vb": "bold"}
 NAME_COMMANDS = frozenset({"mathrm", "operatorname", "mathop"})
 
 MATRIX_ENVS = {"matrix": "", "pmatrix": "", "bmatrix": "", "Bmatrix": "", "vmatrix": "det",
