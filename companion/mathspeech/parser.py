@@ -393,6 +393,9 @@ class Parser(EnvironmentParser):
                     isinstance(node.sup, Sum) or is_label_sup(plain, node.sup)
                     or is_index_sup(node.sup)
                     or (isinstance(node.sup, Sym) and node.sup.kind in ("greek", "Greek"))):
+                if isinstance(node.sup, Num) and isinstance(plain, Sym) and (
+                        plain.name in FUNCTION_GREEK or plain.name in "fgh"):
+                    return not bracket  # sigma^2(x): the variance function
                 return isinstance(node.base, Name | Font) and self.is_function_base(node.base,
                                                                                      True)
             base = node.base
@@ -416,6 +419,8 @@ class Parser(EnvironmentParser):
                 return True
             if base.kind in ("greek", "Greek", "symbol") and base.name in FUNCTION_GREEK:
                 return True
+            if base.name in V.WEAK_FUNCTION_GREEK:
+                return not self.argument_is_sum()
             if base.kind not in ("latin", "greek", "Greek"):
                 return False
             if base.kind == "latin" and base.name.isupper():
@@ -491,9 +496,7 @@ class Parser(EnvironmentParser):
     def script_arg(self, op: Token) -> Node:
         tok = self.peek()
         if tok.kind == LBRACE:
-            node = self.group()
-            word = script_word(node)
-            return Name(word) if word else node
+            return wordify(self.group())
         if tok.kind == NUM:
             self.take()
             if len(tok.value) > 1:  # x^23 is x^2 3 in TeX
@@ -739,6 +742,18 @@ class Parser(EnvironmentParser):
                 self.take()
             diffs.append(self.scripted(self.atom()))
         return BigOp(op, sub, sup, body, tuple(diffs))
+
+
+def wordify(node: Node) -> Node:
+    """In a script, letters that spell a word are one name: {old}, (pos, 2i), {max, min}."""
+    word = script_word(node)
+    if word:
+        return Name(word)
+    if isinstance(node, Seq):
+        return Seq(tuple(wordify(i) if i is not None else None for i in node.items), node.seps)
+    if isinstance(node, Fenced) and node.body is not None:
+        return Fenced(node.open, node.close, wordify(node.body))
+    return node
 
 
 def label_words(node: Node) -> str:

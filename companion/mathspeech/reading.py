@@ -196,6 +196,8 @@ class Reader(CalculusReader, StructureReader):
                 text += " of " + self.arguments(sub.body)  # PE_{(pos, 2i)}
             elif isinstance(base, Font) and base.style == "blackboard" and isinstance(
                     sub, Sym) and sub.name in ("+", "-"):
+                if sup is not None and not label:  # R^n_+: "R n plus"
+                    return f"{self.power(text, base, sup, False)} {V.SYMBOLS[sub.name]}"
                 text = {"+": "the positive ", "-": "the negative "}[sub.name] + text.removeprefix(
                     "the ")
             else:
@@ -222,6 +224,12 @@ class Reader(CalculusReader, StructureReader):
             squared = isinstance(sup, Num) and sup.text == "2"
             text = self.norm(base, sub, squared)
             return text if sup is None or squared else self.power(text, base, sup, True)
+        if base.open == "\\{" and sub is not None and sup is not None:  # {x_i}_{i=1}^N
+            body = base.body
+            member = self.read(body.items[0]) if isinstance(body, Seq) and len(
+                body.items) == 1 else self.read(body)
+            return (f"the set of {member}, for {self.read_script(sub)} to "
+                    f"{self.read_script(sup)}")
         if base.open in "([" and isinstance(sub, Sym) and sub.name in ("+", "-") and sup is None:
             part = "positive" if sub.name == "+" else "negative"
             return f"the {part} part of {self.read(base.body)}"
@@ -329,6 +337,9 @@ class Reader(CalculusReader, StructureReader):
         if sup is not None and is_label_sup(base, sup):
             text += " " + self.label(sup)
             sup = None
+        if sub is not None and words == "indicator":  # 1_{[k != i]}: the indicator that ...
+            condition = sub.body if isinstance(sub, Fenced) else sub
+            return f"{text} that {self.read(condition)}"
         if sub is not None:
             if isinstance(base, Name) and base.name in ("log", "lg"):
                 text += " base " + self.read_script(sub)
@@ -418,7 +429,8 @@ class Reader(CalculusReader, StructureReader):
             return (f"the normal density of {items[0]} with mean {items[1]} and "
                     f"covariance {items[2]}")
         start = "is normally distributed" if relation else "the normal distribution"
-        return f"{start} with mean {items[0]} and variance {items[1]}"
+        spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
+        return f"{start} with mean {items[0]} and {spread} {items[1]}"
 
     def read_sum(self, node: Sum) -> str:
         parts: list[str] = []
@@ -471,6 +483,8 @@ class Reader(CalculusReader, StructureReader):
                                                     "neg", "lnot", "nexists")) or (
                 isinstance(left, Sym) and left.name == "d" and is_plain(right)):
             return ""
+        if self.script and isinstance(right, Num) and is_plain(left):
+            return ""  # W_{L1}, x_{i2}: an index, not a product
         if isinstance(right, Fenced | Frac | Num | Deriv) or isinstance(left, Fenced) or (
                 isinstance(right, Sum)):
             return "times"
@@ -596,8 +610,9 @@ class Reader(CalculusReader, StructureReader):
         if node.open == "|":
             if is_matrix_symbol(body):
                 return "the determinant of " + self.read(body)
-            if isinstance(body, Font) and body.style == "script":
-                return "the size of " + self.read(body)
+            if (isinstance(body, Font) and body.style == "script") or (
+                    isinstance(body, Sum) and set(body.ops[1:]) & _SET_OPERATORS):
+                return "the size of " + self.read(body)  # |D|, |A cap B|
             return "the absolute value of " + self.quantity(body)
         if node.open == "‖":
             return "the norm of " + self.quantity(body)
@@ -644,6 +659,19 @@ class Reader(CalculusReader, StructureReader):
 
 
 _INTERVAL_RELATIONS = frozenset({"in", "notin", "subset", "subseteq"})
+_SET_OPERATORS = frozenset({"cup", "cap", "setminus", "sqcup", "uplus", "triangle"})
+
+
+def is_matrix_parameter(node: Node | None) -> bool:
+    """A covariance rather than a variance: I, Sigma, a bold or capital letter, beta I."""
+    if isinstance(node, Product):
+        node = node.factors[-1]
+    if isinstance(node, Scripts) and node.sup is None:
+        node = node.base
+    if isinstance(node, Font) and node.style == "bold":
+        node = node.body
+    return isinstance(node, Sym) and (node.kind == "Greek" or (
+        node.kind == "latin" and node.name.isupper()))
 
 
 def is_expectation(node: Node) -> bool:

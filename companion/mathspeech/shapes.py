@@ -133,12 +133,14 @@ def ends_open(node: Node | None) -> bool:
     if isinstance(node, Fenced):
         return is_quantity(node)
     if isinstance(node, Product):
-        return ends_open(node.factors[-1])
+        return any(ends_open(f) for f in node.factors)
     if isinstance(node, Sum):
         return ends_open(node.terms[-1])
     if isinstance(node, Apply):
         if isinstance(node.func, Fenced):
             return True
+        if isinstance(node.arg.body, Seq):
+            return is_sum(node.arg.body.items[-1])
         return node.arg.body is not None and not isinstance(
             node.arg.body, Seq | Num | Apply) and not is_plain(node.arg.body)
     if isinstance(node, Root):

@@ -27,8 +27,9 @@ GREEK_UPPER = {
 # the conventional function names; any other capital before parentheses is a matrix times a
 # vector unless the equation or the caller declares it a function)
 FUNCTION_LETTERS = frozenset("fghpqFGHJLPQDIKORSTUVZ")
-FUNCTION_GREEK = frozenset({"sigma", "phi", "varphi", "psi", "pi", "ell", "kappa", "rho", "Phi",
-                            "Psi", "delta", "Gamma", "mu", "eta"})
+FUNCTION_GREEK = frozenset({"sigma", "phi", "varphi", "psi", "pi", "ell", "Phi", "Psi", "Gamma"})
+# Greek letters that are functions unless the parenthesis holds a sum: eta(x + y) is a product
+WEAK_FUNCTION_GREEK = frozenset({"kappa", "rho", "delta", "mu", "eta"})
 
 # commands that stand for one symbol
 SYMBOLS = {
