@@ -225,9 +225,7 @@ class Reader(CalculusReader, StructureReader):
             text = self.norm(base, sub, squared)
             return text if sup is None or squared else self.power(text, base, sup, True)
         if base.open == "\\{" and sub is not None and sup is not None:  # {x_i}_{i=1}^N
-            body = base.body
-            member = self.read(body.items[0]) if isinstance(body, Seq) and len(
-                body.items) == 1 else self.read(body)
+            member = self.read(base.body)
             return (f"the set of {member}, for {self.read_script(sub)} to "
                     f"{self.read_script(sup)}")
         if base.open in "([" and isinstance(sub, Sym) and sub.name in ("+", "-") and sup is None:

@@ -92,10 +92,14 @@ def is_index_sup(sup: Node | None) -> bool:
         return False
     body = sup.body
     if isinstance(body, Sum) and len(body.terms) == 2:  # (l+1), (t-1)
-        return is_plain(body.terms[0]) and isinstance(body.terms[1], Num | Sym) and (
+        return _is_index(body.terms[0]) and isinstance(body.terms[1], Num | Sym) and (
             body.ops[0] == "")
-    return is_plain(body) or isinstance(body, Num) or (isinstance(body, Seq) and all(
-        is_plain(item) or isinstance(item, Num) for item in body.items))
+    return _is_index(body) or isinstance(body, Num) or (isinstance(body, Seq) and all(
+        _is_index(item) or isinstance(item, Num) for item in body.items))
+
+
+def _is_index(node: Node | None) -> bool:
+    return is_plain(node) or (isinstance(node, Sym) and node.name == "ell")
 
 
 def is_compound(node: Node | None) -> bool:
