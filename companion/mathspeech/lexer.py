@@ -167,6 +167,9 @@ def tokenize(latex: str) -> list[Token]:
         elif c == ":" and i + 1 < n and latex[i + 1] == "=":
             tokens.append(Token(SYM, ":=", i))
             i += 2
+        elif c == "." and latex.startswith("...", i):  # typed dots: \ldots
+            tokens.append(Token(CMD, "ldots", i))
+            i += 3
         elif c in "+-=<>()[],;:!|/*.?":
             tokens.append(Token(SYM, c, i))
             i += 1

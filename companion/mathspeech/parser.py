@@ -311,9 +311,13 @@ class Parser(EnvironmentParser):
         ops: list[str] = []
         while True:
             tok = self.toks[self.i]
-            if (self.integral and self.at_differential()) or (
-                    tok.value == "|" and self.at_eval_bar()):
+            if self.integral and self.at_differential():
                 break
+            if tok.value == "|" and self.at_eval_bar():  # f(x)|_{x=a}: evaluated at
+                self.take()
+                body = factors[0] if len(factors) == 1 else Product(tuple(factors), tuple(ops))
+                factors, ops = [self.scripted(Fenced(NULL_LEFT, "|", body))], []
+                continue
             if self.is_mul_op(tok):
                 self.take()
                 nxt = self.peek()
@@ -406,11 +410,16 @@ class Parser(EnvironmentParser):
     def is_function_base(self, base: Node, bracket: bool) -> bool:
         if isinstance(base, Name):
             return True
+        if isinstance(base, Text):  # \text{FFN}(x): a one-word name
+            return base.text.isalnum()
         if isinstance(base, Font):
             if base.style in ("blackboard", "script"):
                 return True
             base = base.body
         if bracket:
+            if isinstance(base, Sym) and base.kind == "latin" and base.name.isupper() and (
+                    base.name in FUNCTION_LETTERS and base.name != "E"):
+                return self.argument_is_list()  # U[a, b]
             return isinstance(base, Sym) and base.kind == "latin" and base.name == "E"
         if isinstance(base, Sym):
             if base.name in self.functions:
@@ -496,7 +505,7 @@ class Parser(EnvironmentParser):
     def script_arg(self, op: Token) -> Node:
         tok = self.peek()
         if tok.kind == LBRACE:
-            return wordify(self.group())
+            return wordify(self.group(), op.kind == SUP)
         if tok.kind == NUM:
             self.take()
             if len(tok.value) > 1:  # x^23 is x^2 3 in TeX
@@ -744,15 +753,18 @@ class Parser(EnvironmentParser):
         return BigOp(op, sub, sup, body, tuple(diffs))
 
 
-def wordify(node: Node) -> Node:
+def wordify(node: Node, sup: bool = False) -> Node:
     """In a script, letters that spell a word are one name: {old}, (pos, 2i), {max, min}."""
-    word = script_word(node)
+    word = script_word(node, sup)
     if word:
         return Name(word)
     if isinstance(node, Seq):
-        return Seq(tuple(wordify(i) if i is not None else None for i in node.items), node.seps)
+        return Seq(tuple(wordify(i, sup) if i is not None else None for i in node.items),
+                   node.seps)
     if isinstance(node, Fenced) and node.body is not None:
-        return Fenced(node.open, node.close, wordify(node.body))
+        return Fenced(node.open, node.close, wordify(node.body, sup))
+    if isinstance(node, Sum):
+        return Sum(tuple(wordify(t, sup) for t in node.terms), node.ops)
     return node
 
 

@@ -450,6 +450,8 @@ class Reader(CalculusReader, StructureReader):
         if node.ops == ("/",) and all(isinstance(f, Num) for f in factors):
             return self.read_frac(Frac(factors[0], factors[1]))  # 1/2 is "one half"
         parts = [self.read(factors[0])]
+        if is_change(factors[0], factors[1]) and not self.verbose:
+            parts = ["delta"]  # Delta w: the change in w
         for k, op in enumerate(node.ops):
             left, right = factors[k], factors[k + 1]
             word = self.joiner(left, right, op)
@@ -468,14 +470,17 @@ class Reader(CalculusReader, StructureReader):
         if op:
             if self.script and op in V.MUL_IN_SCRIPT:
                 return V.MUL_IN_SCRIPT[op]
-            if op == "*":  # f * g between functions is a convolution
-                return "convolved with" if is_function_like(left) and is_function_like(
-                    right) else "times"
+            if op in ("*", "circ"):  # f * g, f o g between functions; else a product
+                if is_function_like(left) and is_function_like(right):
+                    return "convolved with" if op == "*" else "composed with"
+                return "times" if op == "*" else "element-wise times"
             if op == "cdot" and is_plain(left) and is_plain(right):
                 return "dot"
             return V.MUL_OPS.get(op, "times")
         if isinstance(left, Text) or isinstance(right, Text) or (isinstance(
                 right, Sym) and right.name in ("forall", "exists", "nexists")):
+            return ""
+        if is_change(left, right):
             return ""
         if (isinstance(left, Sym) and left.name in ("partial", "nabla", "forall", "exists",
                                                     "neg", "lnot", "nexists")) or (
@@ -582,6 +587,8 @@ class Reader(CalculusReader, StructureReader):
                 out += f" given {text}"
             elif sep in ("‖", "Vert"):
                 out += f" and {text}"
+            elif sep == ":" and self.script:  # x_{1:T}
+                out += f" through {text}"
             elif sep in (":", "colon") and isinstance(item, Relation) and item.rels in (
                     ("to",), ("rightarrow",)):
                 domain, codomain = (self.read(p) for p in item.parts)
@@ -711,9 +718,19 @@ def is_matrix_symbol(node: Node | None) -> bool:
 
 
 def is_vector_like(node: Node | None) -> bool:
-    """A letter or an indexed letter (no number, no sum): an item of a concatenation."""
-    return is_symbolic(node) and not isinstance(node, Num) and not (
-        isinstance(node, Sym) and node.kind == "symbol")
+    """An item of a concatenation: no number, no infinity, no sign, no sum or fraction."""
+    if isinstance(node, Product):
+        return all(is_vector_like(f) for f in node.factors)
+    if isinstance(node, Font | Accent):
+        return is_vector_like(node.body)
+    if isinstance(node, Scripts):
+        return is_vector_like(node.base)
+    return isinstance(node, Sym | Apply) and not (isinstance(node, Sym) and node.kind == "symbol")
+
+
+def is_change(left: Node, right: Node) -> bool:
+    """Delta x: capital Delta before a symbol is "the change in", read "delta x"."""
+    return isinstance(left, Sym) and left.name == "Delta" and is_symbolic(right)
 
 
 def label_key(node: Node) -> str:

@@ -6,6 +6,7 @@ import re
 from dataclasses import fields
 
 from . import vocabulary as V
+from .lexer import NULL_LEFT
 from .nodes import (
     Accent,
     Apply,
@@ -72,18 +73,37 @@ LABEL_SYMBOLS = frozenset({"+", "-", "star", "ast", "dagger", "perp", "prime"})
 def is_label_sup(base: Node | None, sup: Node | None) -> bool:
     """A superscript that names rather than raises: W^O, theta^{old}, L^{CLIP}, z^*, x^+.
 
-    A single capital letter (not T, the transpose) is a label on a Latin letter other than e:
-    W^Q, W^K, W^V, W^O. Words and upright names are labels on any base.
+    Words and upright names are labels on any base; so are + - * dagger perp prime, and a sum
+    of names (L^{CLIP+VF+S}). A capital letter (not T, the transpose; primes allowed) is a label
+    on a letter other than e (W^Q, W^O, theta^{Q'}), and a Greek letter on a Greek letter
+    (theta^mu, the parameters of mu).
     """
     if isinstance(sup, Name | Text):
         return True
     if isinstance(sup, Sym) and sup.kind == "symbol":
         return sup.name in LABEL_SYMBOLS
-    if isinstance(sup, Sym) and sup.kind == "latin" and sup.name.isupper() and sup.name != "T":
-        while isinstance(base, Font | Accent):
-            base = base.body
-        return isinstance(base, Sym) and base.kind == "latin" and base.name != "e"
-    return False
+    if isinstance(sup, Sum) and len(sup.terms) > 1 and set(sup.ops[1:]) == {"+"} and all(
+            isinstance(t, Name) or (isinstance(t, Sym) and t.name.isupper())
+            for t in sup.terms):
+        return True
+    sup = unprimed(sup)
+    while isinstance(base, Font | Accent):
+        base = base.body
+    if not isinstance(base, Sym) or not isinstance(sup, Sym):
+        return False
+    if base.kind == "greek" and sup.kind == "greek":
+        return True
+    return (sup.kind == "latin" and sup.name.isupper() and sup.name != "T"
+            and base.kind in ("latin", "greek") and base.name != "e")
+
+
+def unprimed(node: Node | None) -> Node | None:
+    """Q' or Q^{\\prime} without its prime; any other node unchanged."""
+    if isinstance(node, Scripts) and node.sub is None and (
+            (node.primes and node.sup is None)
+            or (not node.primes and isinstance(node.sup, Sym) and node.sup.name == "prime")):
+        return node.base
+    return node
 
 
 def is_index_sup(sup: Node | None) -> bool:
@@ -131,6 +151,8 @@ def ends_open(node: Node | None) -> bool:
                     or (isinstance(node.sup, Fenced) and is_sum(node.sup.body))
                     or (isinstance(node.sup, Sum) and len(node.sup.terms) == 1
                         and not is_minus_one(node.sup)))
+        if isinstance(node.base, Fenced) and node.base.open == NULL_LEFT:
+            return True  # ..., evaluated at x equals a
         return is_sum(node.sub) or (ends_open(node.base) and node.sub is None)
     if isinstance(node, Frac):
         return is_sum(node.den) or ends_open(node.den)
@@ -250,8 +272,11 @@ def is_label_word(letters: str) -> bool:
     return len(letters) >= 3 and pronounceable(letters)
 
 
-def script_word(node: Node | None) -> str:
-    """The word spelled by juxtaposed single letters in a script ({old}, {CLIP}), else ""."""
+def script_word(node: Node | None, sup: bool = False) -> str:
+    """The word spelled by juxtaposed single letters in a script ({old}, {CLIP}), else "".
+
+    In a superscript three lower-case letters with a vowel are a word too (x^{adv}): a power
+    is rarely a product of three letters, while subscripts are often indices (ijk)."""
     if not isinstance(node, Product) or any(node.ops):
         return ""
     letters = []
@@ -260,6 +285,8 @@ def script_word(node: Node | None) -> str:
             return ""
         letters.append(factor.name)
     word = "".join(letters)
+    if sup and len(word) >= 3 and word.islower() and _VOWELS & set(word) - {"i"}:
+        return word
     return word if is_label_word(word) else ""
 
 

@@ -85,7 +85,9 @@ NOT_RELATIONS = {"=": "is not equal to", "in": "is not in", "subset": "is not a 
                  "sim": "is not distributed as", "equiv": "is not equivalent to"}
 # how a relation is read inside a subscript or a set ("i = 1" under a sum, "x in R")
 SCRIPT_RELATIONS = {"in": "in", "notin": "not in", "to": "approaches", "neq": "not equal to",
-                    "ne": "not equal to",
+                    "ne": "not equal to", "<": "less than", ">": "greater than",
+                    "leq": "less than or equal to", "le": "less than or equal to",
+                    "geq": "greater than or equal to", "ge": "greater than or equal to",
                     "rightarrow": "approaches", "sim": "drawn from", "subset": "in",
                     "subseteq": "in"}
 
