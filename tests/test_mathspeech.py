@@ -21,8 +21,10 @@ from companion.mathspeech import (
     verbalize_inline,
 )
 
-CASES_FILES = [Path(__file__).parent / "data" / "mathspeech" / name
-               for name in ("cases.txt", "paper_cases.txt")]
+CASES_FILES = [
+    Path(__file__).parent / "data" / "mathspeech" / name
+    for name in ("cases.txt", "paper_cases.txt")
+]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "math" / "dev_equations.jsonl"
 PAPERS = Path(__file__).parent / "data" / "mathspeech" / "paper_equations.jsonl"
@@ -49,8 +51,9 @@ def _load_cases() -> list[tuple[str, str, str]]:
 CASES = _load_cases()
 
 
-@pytest.mark.parametrize(("verbosity", "latex", "spoken"), CASES,
-                         ids=[f"{v}:{latex}" for v, latex, _ in CASES])
+@pytest.mark.parametrize(
+    ("verbosity", "latex", "spoken"), CASES, ids=[f"{v}:{latex}" for v, latex, _ in CASES]
+)
 def test_rule(verbosity: str, latex: str, spoken: str) -> None:
     assert verbalize(latex, verbosity) == spoken
 
@@ -76,26 +79,31 @@ def test_deterministic_and_default_is_normal() -> None:
 
 # ---------------------------------------------------------------- malformed input
 
-@pytest.mark.parametrize(("latex", "fragments"), [
-    (r"\frac{a}", [r"\frac{a}:", r"\frac needs 2 arguments, got 1", "position 8"]),
-    (r"\frac", [r"\frac needs 2 arguments, got 0"]),
-    (r"\sqrt", [r"\sqrt needs 1 arguments, got 0"]),
-    ("{a + b", ["unbalanced braces", "position 0"]),
-    ("a + b}", ["unbalanced braces", "unexpected '}' at position 5"]),
-    (r"\begin{pmatrix} a & b", [r"\begin{pmatrix} at position 0 is never ended"]),
-    (r"\begin{pmatrix} a \end{bmatrix}", [r"ended by \end{bmatrix}"]),
-    ("(a + b", ["missing ')' for '(' at position 0"]),
-    ("x^", ["missing superscript after '^' at position 2"]),
-    ("x_", ["missing subscript after '_' at position 2"]),
-    ("x_1_2", ["double subscript at position 3"]),
-    ("a +", ["missing operand after '+' at position 3"]),
-    ("a )", ["unexpected ')' at position 2"]),
-    ("\\", ["lone backslash at position 0"]),
-    ("x \u00e9", ["unsupported character"]),
-    ("x^\u00b2", ["unsupported character '\u00b2' at position 2"]),
-])
+
+@pytest.mark.parametrize(
+    ("latex", "fragments"),
+    [
+        (r"\frac{a}", [r"\frac{a}:", r"\frac needs 2 arguments, got 1", "position 8"]),
+        (r"\frac", [r"\frac needs 2 arguments, got 0"]),
+        (r"\sqrt", [r"\sqrt needs 1 arguments, got 0"]),
+        ("{a + b", ["unbalanced braces", "position 0"]),
+        ("a + b}", ["unbalanced braces", "unexpected '}' at position 5"]),
+        (r"\begin{pmatrix} a & b", [r"\begin{pmatrix} at position 0 is never ended"]),
+        (r"\begin{pmatrix} a \end{bmatrix}", [r"ended by \end{bmatrix}"]),
+        ("(a + b", ["missing ')' for '(' at position 0"]),
+        ("x^", ["missing superscript after '^' at position 2"]),
+        ("x_", ["missing subscript after '_' at position 2"]),
+        ("x_1_2", ["double subscript at position 3"]),
+        ("a +", ["missing operand after '+' at position 3"]),
+        ("a )", ["unexpected ')' at position 2"]),
+        ("\\", ["lone backslash at position 0"]),
+        ("x \u00e9", ["unsupported character"]),
+        ("x^\u00b2", ["unsupported character '\u00b2' at position 2"]),
+    ],
+)
 def test_malformed_input_is_a_one_line_error_naming_the_position(
-        latex: str, fragments: list[str]) -> None:
+    latex: str, fragments: list[str]
+) -> None:
     with pytest.raises(MathSpeechError) as caught:
         verbalize(latex)
     message = str(caught.value)
@@ -104,25 +112,35 @@ def test_malformed_input_is_a_one_line_error_naming_the_position(
         assert fragment in message
 
 
-@pytest.mark.parametrize(("latex", "fragment"), [
-    (r"x + \foo", r"unsupported command \foo at position 4"),
-    (r"\mathds{1} + \foo{y}", r"unsupported command \foo at position 13"),
-    (r"\begin{tabular} a \end{tabular}", "unsupported environment tabular at position 0"),
-])
+@pytest.mark.parametrize(
+    ("latex", "fragment"),
+    [
+        (r"x + \foo", r"unsupported command \foo at position 4"),
+        (r"\mathds{1} + \foo{y}", r"unsupported command \foo at position 13"),
+        (r"\begin{tabular} a \end{tabular}", "unsupported environment tabular at position 0"),
+    ],
+)
 def test_strict_mode_keeps_the_error(latex: str, fragment: str) -> None:
     with pytest.raises(MathSpeechError) as caught:
         verbalize(latex, strict=True)
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("latex", "spoken", "fragment"), [
-    (r"x + \foo", "x plus foo", r"unsupported command \foo at position 4"),
-    (r"\vv{v} \cdot \vv{w}", "v dot w", r"unsupported command \vv at position 0"),
-    (r"\begin{tabular} a & b \end{tabular}", "ay b",
-     "unsupported environment tabular at position 0"),
-])
+@pytest.mark.parametrize(
+    ("latex", "spoken", "fragment"),
+    [
+        (r"x + \foo", "x plus foo", r"unsupported command \foo at position 4"),
+        (r"\vv{v} \cdot \vv{w}", "v dot w", r"unsupported command \vv at position 0"),
+        (
+            r"\begin{tabular} a & b \end{tabular}",
+            "ay b",
+            "unsupported environment tabular at position 0",
+        ),
+    ],
+)
 def test_unknown_command_degrades_to_its_argument_with_a_warning(
-        latex: str, spoken: str, fragment: str) -> None:
+    latex: str, spoken: str, fragment: str
+) -> None:
     with pytest.warns(MathSpeechWarning) as caught:
         assert verbalize(latex) == spoken
     message = str(caught[0].message)
@@ -157,10 +175,12 @@ def test_unknown_verbosity() -> None:
 
 # ---------------------------------------------------------------- inline prose
 
+
 def test_inline_replaces_each_span_and_keeps_the_prose() -> None:
     text = "The update is $w \\leftarrow w - \\eta g$, where $\\eta$ is the step size."
     assert verbalize_inline(text) == (
-        "The update is w gets w minus eta g, where eta is the step size.")
+        "The update is w gets w minus eta g, where eta is the step size."
+    )
 
 
 def test_inline_without_math_is_unchanged() -> None:
@@ -182,9 +202,14 @@ def test_inline_error_propagates() -> None:
 
 # ---------------------------------------------------------------- dev corpus score
 
+
 def _score(corpus: Path, *args: str | Path) -> dict:
-    done = subprocess.run([sys.executable, str(SCORER), str(corpus), *map(str, args), "--json"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(SCORER), str(corpus), *map(str, args), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 

@@ -15,8 +15,15 @@ from .parser import Parser
 from .reading import Reader
 from .shapes import lower_letters
 
-__all__ = ["VERBOSITIES", "MathSpeechError", "MathSpeechWarning", "Spoken", "speak", "verbalize",
-           "verbalize_inline"]
+__all__ = [
+    "VERBOSITIES",
+    "MathSpeechError",
+    "MathSpeechWarning",
+    "Spoken",
+    "speak",
+    "verbalize",
+    "verbalize_inline",
+]
 
 VERBOSITIES = ("brief", "normal", "verbose")
 _INLINE = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.DOTALL)
@@ -32,7 +39,8 @@ class MathSpeechWarning(UserWarning):
 def _check_verbosity(verbosity: str) -> None:
     if verbosity not in VERBOSITIES:
         raise MathSpeechError(
-            f"{verbosity}: unknown verbosity (use one of {', '.join(VERBOSITIES)})")
+            f"{verbosity}: unknown verbosity (use one of {', '.join(VERBOSITIES)})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +51,9 @@ class Spoken:
     warnings: tuple[str, ...] = ()
 
 
-def speak(latex: str, verbosity: str = "normal", *, strict: bool = False,
-          functions: Iterable[str] = ()) -> Spoken:
+def speak(
+    latex: str, verbosity: str = "normal", *, strict: bool = False, functions: Iterable[str] = ()
+) -> Spoken:
     """Read one LaTeX equation aloud; return the words and any warnings (see verbalize)."""
     _check_verbosity(verbosity)
     if not latex.strip():
@@ -63,8 +72,9 @@ def speak(latex: str, verbosity: str = "normal", *, strict: bool = False,
     return Spoken(text, tuple(parser.warnings))
 
 
-def verbalize(latex: str, verbosity: str = "normal", *, strict: bool = False,
-              functions: Iterable[str] = ()) -> str:
+def verbalize(
+    latex: str, verbosity: str = "normal", *, strict: bool = False, functions: Iterable[str] = ()
+) -> str:
     """Read one LaTeX equation (math mode, no dollar signs) aloud as plain English words.
 
     An unsupported command is read as its argument (or its name) and reported with a
@@ -87,8 +97,7 @@ def verbalize_inline(text: str, verbosity: str = "normal", *, strict: bool = Fal
     out = _INLINE.sub(spoken, text)
     stray = re.search(r"(?<!\\)\$", out)
     if stray:
-        raise MathSpeechError(
-            f"{text[:60]}: unmatched '$' at position {_position_of_stray(text)}")
+        raise MathSpeechError(f"{text[:60]}: unmatched '$' at position {_position_of_stray(text)}")
     return out.replace("\\$", "$")
 
 

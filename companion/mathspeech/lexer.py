@@ -24,33 +24,121 @@ EOF = "eof"
 # commands that only change spacing or size: dropped by the lexer
 _IGNORED = frozenset(
     {
-        "quad", "qquad", "thinspace", "enspace", "medspace", "thickspace", "negthinspace",
-        "displaystyle", "textstyle", "scriptstyle", "scriptscriptstyle", "limits", "nolimits",
-        "left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
-        "biggl", "biggr", "Biggl", "Biggr", "bigm", "Bigm", "nonumber", "notag", "hfill",
-        "mathstrut", "strut", "allowbreak", "relax",
+        "quad",
+        "qquad",
+        "thinspace",
+        "enspace",
+        "medspace",
+        "thickspace",
+        "negthinspace",
+        "displaystyle",
+        "textstyle",
+        "scriptstyle",
+        "scriptscriptstyle",
+        "limits",
+        "nolimits",
+        "left",
+        "right",
+        "middle",
+        "big",
+        "Big",
+        "bigg",
+        "Bigg",
+        "bigl",
+        "bigr",
+        "Bigl",
+        "Bigr",
+        "biggl",
+        "biggr",
+        "Biggl",
+        "Biggr",
+        "bigm",
+        "Bigm",
+        "nonumber",
+        "notag",
+        "hfill",
+        "mathstrut",
+        "strut",
+        "allowbreak",
+        "relax",
     }
 )
 # commands whose argument is raw text
-TEXT_COMMANDS = frozenset({"text", "textrm", "textit", "textbf", "textsf", "textnormal", "mbox",
-                           "textsc", "textup", "textmd", "texttt", "textsl", "emph", "hbox"})
+TEXT_COMMANDS = frozenset(
+    {
+        "text",
+        "textrm",
+        "textit",
+        "textbf",
+        "textsf",
+        "textnormal",
+        "mbox",
+        "textsc",
+        "textup",
+        "textmd",
+        "texttt",
+        "textsl",
+        "emph",
+        "hbox",
+    }
+)
 # null delimiters: \left. opens a group that any \right closes, \right. closes any \left
 NULL_LEFT = "left."
 NULL_RIGHT = "right."
 # delimiter commands normalized to one symbol
 _DELIMS = {
-    "|": "|", "vert": "|", "lvert": "|", "rvert": "|",
-    "Vert": "‖", "lVert": "‖", "rVert": "‖",
-    "{": "\\{", "}": "\\}", "lbrace": "\\{", "rbrace": "\\}",
-    "lbrack": "[", "rbrack": "]",
+    "|": "|",
+    "vert": "|",
+    "lvert": "|",
+    "rvert": "|",
+    "Vert": "‖",
+    "lVert": "‖",
+    "rVert": "‖",
+    "{": "\\{",
+    "}": "\\}",
+    "lbrace": "\\{",
+    "rbrace": "\\}",
+    "lbrack": "[",
+    "rbrack": "]",
 }
-_DIGITS = frozenset("0123456789")  # ASCII only: "²" is not a number token
-_ESCAPED = {",": None, ";": None, ":": None, "!": None, " ": None, ">": None,
-            "%": "%", "#": "#", "&": "&", "_": "_", "$": "$"}
-_UNICODE = {"θ": "theta", "α": "alpha", "β": "beta", "λ": "lambda", "μ": "mu", "σ": "sigma",
-            "π": "pi", "∞": "infty", "≤": "leq", "≥": "geq", "≠": "neq", "×": "times",
-            "·": "cdot", "∑": "sum", "∫": "int", "∂": "partial", "∇": "nabla", "∈": "in",
-            "→": "to", "≈": "approx", "−": "-"}
+_DIGITS = frozenset("0123456789")
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")  # ASCII only: "²" is not a number token
+_ESCAPED = {
+    ",": None,
+    ";": None,
+    ":": None,
+    "!": None,
+    " ": None,
+    ">": None,
+    "%": "%",
+    "#": "#",
+    "&": "&",
+    "_": "_",
+    "$": "$",
+}
+_UNICODE = {
+    "θ": "theta",
+    "α": "alpha",
+    "β": "beta",
+    "λ": "lambda",
+    "μ": "mu",
+    "σ": "sigma",
+    "π": "pi",
+    "∞": "infty",
+    "≤": "leq",
+    "≥": "geq",
+    "≠": "neq",
+    "×": "times",
+    "·": "cdot",
+    "∑": "sum",
+    "∫": "int",
+    "∂": "partial",
+    "∇": "nabla",
+    "∈": "in",
+    "→": "to",
+    "≈": "approx",
+    "−": "-",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +166,10 @@ def tokenize(latex: str) -> list[Token]:
     i, n = 0, len(latex)
     while i < n:
         c = latex[i]
-        if c.isspace() or c == "~":
+        if c in _ASCII_LETTERS:  # the commonest token first
+            tokens.append(Token(LETTER, c, i))
+            i += 1
+        elif c.isspace() or c == "~":
             i += 1
         elif c == "\\":
             j = i + 1
@@ -147,9 +238,6 @@ def tokenize(latex: str) -> list[Token]:
                     j += 1
             tokens.append(Token(NUM, latex[i:j], i))
             i = j
-        elif c.isascii() and c.isalpha():
-            tokens.append(Token(LETTER, c, i))
-            i += 1
         elif c == "{":
             braces.append(i)
             tokens.append(Token(LBRACE, c, i))

@@ -60,23 +60,68 @@ from .shapes import (
 
 ANY_CLOSER = "*"  # what \left. waits for: whichever \right comes
 _LOOKAHEAD = 4  # the parser peeks at most this many tokens ahead
-_OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "|": "|", "‖": "‖", "langle": "rangle",
-            "lfloor": "rfloor", "lceil": "rceil", NULL_LEFT: ANY_CLOSER}
+_OPENERS = {
+    "(": ")",
+    "[": "]",
+    "\\{": "\\}",
+    "|": "|",
+    "‖": "‖",
+    "langle": "rangle",
+    "lfloor": "rfloor",
+    "lceil": "rceil",
+    NULL_LEFT: ANY_CLOSER,
+}
 _CLOSERS = frozenset({")", "]", "\\}", "rangle", "rfloor", "rceil", NULL_RIGHT})
 # symbols that stand alone as a script: x^+, [x]_+, z^\star, x^\dagger, v^\perp
-_SCRIPT_SYMBOLS = {"+": "+", "-": "-", "*": "ast", "ast": "ast", "star": "star",
-                   "dagger": "dagger", "prime": "prime", "circ": "circ", "perp": "perp",
-                   "bot": "perp", "times": "times", "top": "top", "intercal": "intercal"}
+_SCRIPT_SYMBOLS = {
+    "+": "+",
+    "-": "-",
+    "*": "ast",
+    "ast": "ast",
+    "star": "star",
+    "dagger": "dagger",
+    "prime": "prime",
+    "circ": "circ",
+    "perp": "perp",
+    "bot": "perp",
+    "times": "times",
+    "top": "top",
+    "intercal": "intercal",
+}
 # commands that decorate a relation or a symbol with a label above or below
 _STACKS = frozenset({"overset", "underset", "stackrel"})
-_ARROWS = {"xrightarrow": "rightarrow", "xleftarrow": "leftarrow",
-           "xRightarrow": "Rightarrow", "xmapsto": "mapsto"}
+_ARROWS = {
+    "xrightarrow": "rightarrow",
+    "xleftarrow": "leftarrow",
+    "xRightarrow": "Rightarrow",
+    "xmapsto": "mapsto",
+}
 # commands whose argument is read and whose other arguments are dropped
-_PASS_THROUGH = frozenset({"boxed", "cancel", "bcancel", "xcancel", "smash", "mathclap",
-                           "mathllap", "mathrlap", "clap", "llap", "rlap", "ensuremath", "fbox"})
-_DROPPED = frozenset({"hspace", "vspace", "phantom", "hphantom", "vphantom", "label", "tag",
-                      "tag*"})
+_PASS_THROUGH = frozenset(
+    {
+        "boxed",
+        "cancel",
+        "bcancel",
+        "xcancel",
+        "smash",
+        "mathclap",
+        "mathllap",
+        "mathrlap",
+        "clap",
+        "llap",
+        "rlap",
+        "ensuremath",
+        "fbox",
+    }
+)
+_DROPPED = frozenset(
+    {"hspace", "vspace", "phantom", "hphantom", "vphantom", "label", "tag", "tag*"}
+)
 _SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Vert"})
+# commands that never start a factor: operators, relations, separators, closers
+_NOT_FACTORS = frozenset(
+    {*_ARROWS, *V.RELATIONS, *V.ADD_OPS, *V.MUL_OPS, *_SEPARATORS, *_CLOSERS, "end", "not"}
+)
 _FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _BINOMS = frozenset({"binom", "dbinom", "tbinom"})
 FUNCTION_LETTERS = V.FUNCTION_LETTERS
@@ -86,8 +131,9 @@ FUNCTION_GREEK = V.FUNCTION_GREEK
 class Parser(EnvironmentParser):
     """Parses one LaTeX math string; raises MathSpeechError naming the input and position."""
 
-    def __init__(self, latex: str, strict: bool = False,
-                 functions: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, latex: str, strict: bool = False, functions: frozenset[str] = frozenset()
+    ) -> None:
         self.src = latex
         self.toks: list[Token] = tokenize(latex)
         self.toks += [self.toks[-1]] * _LOOKAHEAD  # peek(k) past the end sees EOF
@@ -137,20 +183,28 @@ class Parser(EnvironmentParser):
             return True
         if tok.kind in (SYM, CMD) and tok.value in _CLOSERS:
             return True
-        return (self.is_sym(tok, "|", "‖") and bool(self.closers)
-                and self.closers[-1] in (tok.value, ANY_CLOSER))
+        return (
+            self.is_sym(tok, "|", "‖")
+            and bool(self.closers)
+            and self.closers[-1] in (tok.value, ANY_CLOSER)
+        )
 
     def at_eval_bar(self) -> bool:
         """A bar with limits and no open bar: f(x)|_{x=0}, \\Big|_a^b (evaluated at)."""
         tok = self.toks[self.i]
-        return (tok.value == "|" and tok.kind == SYM and self.toks[self.i + 1].kind in (SUB, SUP)
-                and not (self.closers and self.closers[-1] in ("|", ANY_CLOSER)))
+        return (
+            tok.value == "|"
+            and tok.kind == SYM
+            and self.toks[self.i + 1].kind in (SUB, SUP)
+            and not (self.closers and self.closers[-1] in ("|", ANY_CLOSER))
+        )
 
     def is_separator(self, tok: Token) -> bool:
         if self.ends_seq(tok):
             return False
-        return ((tok.kind == SYM and tok.value in _SEPARATORS) or (tok.kind == CMD
-                and tok.value in _SEPARATORS))
+        return (tok.kind == SYM and tok.value in _SEPARATORS) or (
+            tok.kind == CMD and tok.value in _SEPARATORS
+        )
 
     def is_relation(self, tok: Token) -> bool:
         if tok.kind == SYM:
@@ -220,20 +274,22 @@ class Parser(EnvironmentParser):
             name = tok.value
             if name in _STACKS and tok is self.peek():
                 return self.stacked_relation() is None
-            return not (name in _ARROWS or name in V.RELATIONS or name in V.ADD_OPS
-                        or name in V.MUL_OPS or name in _SEPARATORS or name in _CLOSERS
-                        or name in ("end", "not"))
+            return name not in _NOT_FACTORS
         return False
 
     def at_differential(self) -> bool:
         tok = self.peek()
         if tok.kind == LETTER and tok.value == "d":
             nxt = self.peek(1)
-            return nxt.kind == LETTER or (nxt.kind == CMD and (
-                nxt.value in V.GREEK or nxt.value in V.FONTS))
+            return nxt.kind == LETTER or (
+                nxt.kind == CMD and (nxt.value in V.GREEK or nxt.value in V.FONTS)
+            )
         if self.is_cmd(tok, "mathrm", "text", "operatorname"):
-            return (self.peek(1).kind == LBRACE and self.peek(2).value == "d"
-                    and self.peek(3).kind == RBRACE)
+            return (
+                self.peek(1).kind == LBRACE
+                and self.peek(2).value == "d"
+                and self.peek(3).kind == RBRACE
+            )
         return False
 
     # ----------------------------------------------------------------- grammar
@@ -272,8 +328,11 @@ class Parser(EnvironmentParser):
             rels.append(rel)
             labels.append(label)
             nxt = self.peek()
-            if self.ends_seq(nxt) or self.is_relation(nxt) or (self.is_separator(
-                    nxt) and not self.is_sym(nxt, "|", "‖")):
+            if (
+                self.ends_seq(nxt)
+                or self.is_relation(nxt)
+                or (self.is_separator(nxt) and not self.is_sym(nxt, "|", "‖"))
+            ):
                 parts.append(None)
             else:
                 parts.append(self.additive())
@@ -326,8 +385,10 @@ class Parser(EnvironmentParser):
                 ops.append(tok.value)
                 factors.append(self.factor())
             elif self.starts_factor(tok) and not (
-                    self.is_sym(tok, "|", "‖") and self.closers
-                    and self.closers[-1] in (")", "]", "|", "‖", "\\}", ANY_CLOSER)):
+                self.is_sym(tok, "|", "‖")
+                and self.closers
+                and self.closers[-1] in (")", "]", "|", "‖", "\\}", ANY_CLOSER)
+            ):
                 ops.append("")
                 factors.append(self.factor())
             else:
@@ -346,8 +407,12 @@ class Parser(EnvironmentParser):
         base = node.base if isinstance(node, Scripts) else node
         if isinstance(base, Sym) and base.kind == "bigop":
             return self.big_op(base.name, node)
-        if isinstance(base, Name) and base.name in V.LIMIT_FUNCTIONS and isinstance(
-                node, Scripts) and node.sub is not None:
+        if (
+            isinstance(base, Name)
+            and base.name in V.LIMIT_FUNCTIONS
+            and isinstance(node, Scripts)
+            and node.sub is not None
+        ):
             body = self.term() if self.starts_factor(self.peek()) else None
             return BigOp(base.name, node.sub, node.sup, body)
         while self.applies(node):
@@ -357,8 +422,12 @@ class Parser(EnvironmentParser):
             if self.starts_factor(self.peek()):
                 return Prefix(node, self.term())
             return node
-        if self.is_prefix(base) and self.starts_factor(self.peek()) and not self.is_sym(
-                self.peek(), "|", "‖") and not isinstance(node, Apply):
+        if (
+            self.is_prefix(base)
+            and self.starts_factor(self.peek())
+            and not self.is_sym(self.peek(), "|", "‖")
+            and not isinstance(node, Apply)
+        ):
             return Prefix(node, self.factor())
         if node is None:  # pragma: no cover
             raise self.unexpected(start)
@@ -384,24 +453,37 @@ class Parser(EnvironmentParser):
         base = node
         if isinstance(node, Fenced):  # (f * g)(t), (f \circ g)(x)
             body = node.body
-            return not bracket and isinstance(body, Product) and bool(body.ops) and all(
-                op in V.FUNCTION_COMBINATORS for op in body.ops)
+            return (
+                not bracket
+                and isinstance(body, Product)
+                and bool(body.ops)
+                and all(op in V.FUNCTION_COMBINATORS for op in body.ops)
+            )
         if isinstance(node, Scripts):
             if node.primes:
                 return not bracket
             plain = node.base.body if isinstance(node.base, Accent) else node.base
-            if node.sub is not None and node.sup is None and bracket and isinstance(
-                    plain, Sym) and plain.name == "D":  # D_{KL}[q || p]
+            if (
+                node.sub is not None
+                and node.sup is None
+                and bracket
+                and isinstance(plain, Sym)
+                and plain.name == "D"
+            ):  # D_{KL}[q || p]
                 return True
             if node.sup is not None and not (
-                    isinstance(node.sup, Sum) or is_label_sup(plain, node.sup)
-                    or is_index_sup(node.sup)
-                    or (isinstance(node.sup, Sym) and node.sup.kind in ("greek", "Greek"))):
-                if isinstance(node.sup, Num) and isinstance(plain, Sym) and (
-                        plain.name in FUNCTION_GREEK or plain.name in "fgh"):
+                isinstance(node.sup, Sum)
+                or is_label_sup(plain, node.sup)
+                or is_index_sup(node.sup)
+                or (isinstance(node.sup, Sym) and node.sup.kind in ("greek", "Greek"))
+            ):
+                if (
+                    isinstance(node.sup, Num)
+                    and isinstance(plain, Sym)
+                    and (plain.name in FUNCTION_GREEK or plain.name in "fgh")
+                ):
                     return not bracket  # sigma^2(x): the variance function
-                return isinstance(node.base, Name | Font) and self.is_function_base(node.base,
-                                                                                     True)
+                return isinstance(node.base, Name | Font) and self.is_function_base(node.base, True)
             base = node.base
         if isinstance(base, Accent):
             base = base.body
@@ -417,8 +499,12 @@ class Parser(EnvironmentParser):
                 return True
             base = base.body
         if bracket:
-            if isinstance(base, Sym) and base.kind == "latin" and base.name.isupper() and (
-                    base.name in FUNCTION_LETTERS and base.name != "E"):
+            if (
+                isinstance(base, Sym)
+                and base.kind == "latin"
+                and base.name.isupper()
+                and (base.name in FUNCTION_LETTERS and base.name != "E")
+            ):
                 return self.argument_is_list()  # U[a, b]
             return isinstance(base, Sym) and base.kind == "latin" and base.name == "E"
         if isinstance(base, Sym):
@@ -441,7 +527,7 @@ class Parser(EnvironmentParser):
     def argument_is_list(self) -> bool:
         """Look ahead inside the parenthesis: a top-level comma or bar means arguments."""
         depth = 0
-        for tok in self.toks[self.i:]:
+        for tok in self.toks[self.i :]:
             if tok.kind == LBRACE or self.is_sym(tok, "(", "["):
                 depth += 1
             elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
@@ -455,7 +541,7 @@ class Parser(EnvironmentParser):
     def argument_is_sum(self) -> bool:
         """Look ahead inside the parenthesis: a top-level + or - means multiplication."""
         depth = 0
-        for tok in self.toks[self.i:]:
+        for tok in self.toks[self.i :]:
             if tok.kind in (LBRACE,) or self.is_sym(tok, "(", "["):
                 depth += 1
             elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
@@ -551,8 +637,9 @@ class Parser(EnvironmentParser):
         tok = self.peek()
         if tok.kind != RBRACE:
             if tok.kind == EOF:
-                raise self.error(f"unbalanced braces: '{{' at position {open_tok.pos} "
-                                 "is never closed")
+                raise self.error(
+                    f"unbalanced braces: '{{' at position {open_tok.pos} is never closed"
+                )
             raise self.unexpected(tok)
         self.take()
         return node
@@ -564,22 +651,28 @@ class Parser(EnvironmentParser):
         saved = self.integral
         self.integral = 0
         tok = self.peek()
-        empty = tok.kind in (SYM, CMD) and (tok.value == closer or tok.value == NULL_RIGHT or (
-            closer == ANY_CLOSER and tok.value in _CLOSERS | {"|", "‖"}))
+        empty = tok.kind in (SYM, CMD) and (
+            tok.value == closer
+            or tok.value == NULL_RIGHT
+            or (closer == ANY_CLOSER and tok.value in _CLOSERS | {"|", "‖"})
+        )
         body = None if empty else self.seq()
         self.integral = saved
         self.closers.pop()
         tok = self.peek()
         intervals = opener in "([" and tok.value in (")", "]")
-        matched = tok.kind in (SYM, CMD) and (tok.value in (closer, NULL_RIGHT) or (
-            closer == ANY_CLOSER and tok.value in _CLOSERS | {"|", "‖"}))
+        matched = tok.kind in (SYM, CMD) and (
+            tok.value in (closer, NULL_RIGHT)
+            or (closer == ANY_CLOSER and tok.value in _CLOSERS | {"|", "‖"})
+        )
         if not matched and not intervals:
             shown = "\\" + opener if open_tok.kind == CMD else opener
             if opener == NULL_LEFT:
                 shown, closer = "\\left.", "\\right"
-            raise self.error(f"missing {closer!r} for {shown!r} at position {open_tok.pos}"
-                             + ("" if tok.kind == EOF else f" (found {tok.value!r} at "
-                                                           f"position {tok.pos})"))
+            raise self.error(
+                f"missing {closer!r} for {shown!r} at position {open_tok.pos}"
+                + ("" if tok.kind == EOF else f" (found {tok.value!r} at position {tok.pos})")
+            )
         self.take()
         return Fenced(opener, tok.value, body)
 
@@ -592,8 +685,9 @@ class Parser(EnvironmentParser):
                 self.toks[self.i] = Token(NUM, tok.value[1:], tok.pos + 1)
                 return Num(tok.value[0])
             return self.atom()
-        raise self.error(f"\\{cmd.value} needs {total} arguments, got {index} "
-                         f"(at position {tok.pos})")
+        raise self.error(
+            f"\\{cmd.value} needs {total} arguments, got {index} (at position {tok.pos})"
+        )
 
     def atom(self) -> Node:
         tok = self.peek()
@@ -710,9 +804,11 @@ class Parser(EnvironmentParser):
             if tok.kind == RBRACE:
                 break
             if tok.kind != NEWLINE:
-                raise self.error(f"unexpected {tok.value!r} in \\substack at position {tok.pos}"
-                                 if tok.kind != EOF else f"unbalanced braces: '{{' at position "
-                                 f"{open_tok.pos} is never closed")
+                raise self.error(
+                    f"unexpected {tok.value!r} in \\substack at position {tok.pos}"
+                    if tok.kind != EOF
+                    else f"unbalanced braces: '{{' at position {open_tok.pos} is never closed"
+                )
         items = tuple(r for r in rows if r is not None)
         if len(items) == 1:
             return items[0]
@@ -759,8 +855,7 @@ def wordify(node: Node, sup: bool = False) -> Node:
     if word:
         return Name(word)
     if isinstance(node, Seq):
-        return Seq(tuple(wordify(i, sup) if i is not None else None for i in node.items),
-                   node.seps)
+        return Seq(tuple(wordify(i, sup) if i is not None else None for i in node.items), node.seps)
     if isinstance(node, Fenced) and node.body is not None:
         return Fenced(node.open, node.close, wordify(node.body, sup))
     if isinstance(node, Sum):
@@ -773,8 +868,13 @@ def label_words(node: Node) -> str:
     if isinstance(node, Sym):
         if node.kind == "latin":
             return node.name
-        table = V.GREEK if node.kind == "greek" else V.GREEK_UPPER if node.kind == "Greek" else (
-            V.SYMBOLS)
+        table = (
+            V.GREEK
+            if node.kind == "greek"
+            else V.GREEK_UPPER
+            if node.kind == "Greek"
+            else (V.SYMBOLS)
+        )
         return table.get(node.name, node.name)
     if isinstance(node, Num):
         return V.number_words(node.text)
@@ -798,8 +898,11 @@ def declared_functions(tokens: list[Token]) -> frozenset[str]:
         nxt = tokens[k + 1]
         colon = (nxt.kind == SYM and nxt.value == ":") or (nxt.kind == CMD and nxt.value == "colon")
         arrows = ("to", "rightarrow", "mapsto")
-        if tok.kind == LETTER and colon and any(
-                t.kind == CMD and t.value in arrows for t in tokens[k + 2:]):
+        if (
+            tok.kind == LETTER
+            and colon
+            and any(t.kind == CMD and t.value in arrows for t in tokens[k + 2 :])
+        ):
             found.add(tok.value)
     return frozenset(found)
 

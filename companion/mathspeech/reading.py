@@ -58,8 +58,9 @@ _SUCH_THAT = frozenset({":", "|", "mid", "colon", "vert"})
 class Reader(CalculusReader, StructureReader):
     """Reads one tree; state: verbosity, letters used in lower case, script depth."""
 
-    def __init__(self, verbosity: str, lower_letters: frozenset[str],
-                 tree: Node | None = None) -> None:
+    def __init__(
+        self, verbosity: str, lower_letters: frozenset[str], tree: Node | None = None
+    ) -> None:
         self.verbosity = verbosity
         self.brief = verbosity == "brief"
         self.verbose = verbosity == "verbose"
@@ -104,7 +105,8 @@ class Reader(CalculusReader, StructureReader):
             return V.GREEK[node.name]
         if node.kind == "Greek":
             return ("" if self.script and not self.verbose else "capital ") + V.GREEK_UPPER[
-                node.name]
+                node.name
+            ]
         if node.kind == "bigop":
             return V.BIG_OPS[node.name]
         return V.SYMBOLS[node.name]
@@ -126,8 +128,9 @@ class Reader(CalculusReader, StructureReader):
     def read_text(self, node: Text) -> str:
         cleaned = "".join(c if c.isalnum() or c in " ,.'-" else " " for c in node.text)
         words = cleaned.replace("-", " ").split()
-        return " ".join(name_words(w) if sum(c.isupper() for c in w) >= 2 or w in V.WORDS
-                        else w for w in words)
+        return " ".join(
+            name_words(w) if sum(c.isupper() for c in w) >= 2 or w in V.WORDS else w for w in words
+        )
 
     def read_font(self, node: Font) -> str:
         body = node.body
@@ -185,8 +188,12 @@ class Reader(CalculusReader, StructureReader):
             return self.head(node)
         text = self.read(base)
         if node.primes:
-            text += " " + {1: "prime", 2: "double prime", 3: "triple prime"}.get(
-                node.primes, "prime " * node.primes).strip()
+            text += (
+                " "
+                + {1: "prime", 2: "double prime", 3: "triple prime"}.get(
+                    node.primes, "prime " * node.primes
+                ).strip()
+            )
         plain = base.body if isinstance(base, Accent) else base
         label = sup is not None and is_label_sup(plain, sup)
         if sup is not None and label:
@@ -194,12 +201,17 @@ class Reader(CalculusReader, StructureReader):
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
                 text += " of " + self.arguments(sub.body)  # PE_{(pos, 2i)}
-            elif isinstance(base, Font) and base.style == "blackboard" and isinstance(
-                    sub, Sym) and sub.name in ("+", "-"):
+            elif (
+                isinstance(base, Font)
+                and base.style == "blackboard"
+                and isinstance(sub, Sym)
+                and sub.name in ("+", "-")
+            ):
                 if sup is not None and not label:  # R^n_+: "R n plus"
                     return f"{self.power(text, base, sup, False)} {V.SYMBOLS[sub.name]}"
                 text = {"+": "the positive ", "-": "the negative "}[sub.name] + text.removeprefix(
-                    "the ")
+                    "the "
+                )
             else:
                 sub_text = self.read_script(sub)
                 if isinstance(base, Apply | Fenced):
@@ -217,8 +229,7 @@ class Reader(CalculusReader, StructureReader):
         if base.open == NULL_LEFT or (base.open == "[" and sub is not None and sup is not None):
             body = self.read(base.body)
             if sub is not None and sup is not None:
-                return (f"{body}, evaluated from {self.read_script(sub)} to "
-                        f"{self.read_script(sup)}")
+                return f"{body}, evaluated from {self.read_script(sub)} to {self.read_script(sup)}"
             return f"{body}, evaluated at {self.read_script(sub if sub is not None else sup)}"
         if base.open == "‖":
             squared = isinstance(sup, Num) and sup.text == "2"
@@ -226,8 +237,7 @@ class Reader(CalculusReader, StructureReader):
             return text if sup is None or squared else self.power(text, base, sup, True)
         if base.open == "\\{" and sub is not None and sup is not None:  # {x_i}_{i=1}^N
             member = self.read(base.body)
-            return (f"the set of {member}, for {self.read_script(sub)} to "
-                    f"{self.read_script(sup)}")
+            return f"the set of {member}, for {self.read_script(sub)} to {self.read_script(sup)}"
         if base.open in "([" and isinstance(sub, Sym) and sub.name in ("+", "-") and sup is None:
             part = "positive" if sub.name == "+" else "negative"
             return f"the {part} part of {self.read(base.body)}"
@@ -246,8 +256,7 @@ class Reader(CalculusReader, StructureReader):
             self.script -= 1
 
     def norm(self, base: Fenced, sub: Node | None, squared: bool = False) -> str:
-        key = (sub.text if isinstance(sub, Num) else sub.name if isinstance(sub, Sym)
-               else "")
+        key = sub.text if isinstance(sub, Num) else sub.name if isinstance(sub, Sym) else ""
         name = "norm"
         if sub is not None:
             name = V.NORM_NAMES.get(key) or f"L {self.read_script(sub)} norm"
@@ -264,11 +273,14 @@ class Reader(CalculusReader, StructureReader):
             return f"the transpose of the quantity {body}" if body else text + " transpose"
         if is_minus_one(sup) and not isinstance(base, Num):
             return f"the inverse of the quantity {body}" if body else text + " inverse"
-        if isinstance(base, Fenced) and base.open in "([" and isinstance(
-                base.body, Apply | Prefix | BigOp) and isinstance(sup, Num) and (
-                sup.text in ("2", "3")):
-            return ("the square of " if sup.text == "2" else "the cube of ") + self.read(
-                base.body)
+        if (
+            isinstance(base, Fenced)
+            and base.open in "(["
+            and isinstance(base.body, Apply | Prefix | BigOp)
+            and isinstance(sup, Num)
+            and (sup.text in ("2", "3"))
+        ):
+            return ("the square of " if sup.text == "2" else "the cube of ") + self.read(base.body)
         if isinstance(sup, Fenced) and sup.open == "(":
             if not is_index_sup(sup) or is_exponential_base(base):
                 return self.power(text, base, sup.body or Empty(), closed)  # e^{(...)}
@@ -308,8 +320,12 @@ class Reader(CalculusReader, StructureReader):
             return True
         if isinstance(node, Accent) and node.accent == "hat":
             return is_expectation(node.body)  # the empirical expectation
-        return (isinstance(node, Font) and node.style == "blackboard"
-                and isinstance(node.body, Sym) and node.body.name in V.BLACKBOARD_FUNCTIONS)
+        return (
+            isinstance(node, Font)
+            and node.style == "blackboard"
+            and isinstance(node.body, Sym)
+            and node.body.name in V.BLACKBOARD_FUNCTIONS
+        )
 
     def head(self, node: Node) -> str:
         """The spoken name of an applied function, e.g. "the log base two", "h theta"."""
@@ -357,8 +373,11 @@ class Reader(CalculusReader, StructureReader):
             if special:
                 return special
         if isinstance(func, Fenced):  # (f * g)(t)
-            return f"{self.read(func.body)}, evaluated at {self.arguments(arg.body)}" if (
-                arg.body is not None) else self.read(func.body)
+            return (
+                f"{self.read(func.body)}, evaluated at {self.arguments(arg.body)}"
+                if (arg.body is not None)
+                else self.read(func.body)
+            )
         divergence = self.divergence_name(func, arg)
         if divergence and arg.body is not None:
             return f"the {divergence} divergence between {self.arguments(arg.body)}"
@@ -366,9 +385,13 @@ class Reader(CalculusReader, StructureReader):
             head = "big O"
         elif self.is_function_head(base):
             head = self.head(func)
-        elif isinstance(func, Scripts) and func.sup is not None and not is_label_sup(
-                base, func.sup) and isinstance(func.sup, Sym) and func.sup.kind in (
-                "greek", "Greek"):
+        elif (
+            isinstance(func, Scripts)
+            and func.sup is not None
+            and not is_label_sup(base, func.sup)
+            and isinstance(func.sup, Sym)
+            and func.sup.kind in ("greek", "Greek")
+        ):
             head = f"{self.read(Scripts(base, func.sub, None, func.primes))} {self.label(func.sup)}"
         else:
             head = self.read(func)
@@ -382,8 +405,13 @@ class Reader(CalculusReader, StructureReader):
         """D_{KL}(p || q), KL(p || q), D_f(p || q): the divergence's name, else ""."""
         if isinstance(func, Name) and func.name == "KL":
             return "K L"
-        if not (isinstance(func, Scripts) and func.sup is None and isinstance(func.base, Sym)
-                and func.base.name == "D" and func.sub is not None):
+        if not (
+            isinstance(func, Scripts)
+            and func.sup is None
+            and isinstance(func.base, Sym)
+            and func.base.name == "D"
+            and func.sub is not None
+        ):
             return ""
         sub = func.sub
         named = isinstance(sub, Name) and sub.name == "KL"
@@ -411,7 +439,7 @@ class Reader(CalculusReader, StructureReader):
         if len(dots) == 1 and 0 < dots[0] < len(items) - 1:
             k = dots[0]
             before = [self.read(i) for i in items[:k]]
-            after = [self.read(i) for i in items[k + 1:]]
+            after = [self.read(i) for i in items[k + 1 :]]
             if len(before) == 1:
                 return f"{before[0]} through {and_list(after)}"
             return f"{', '.join(before)}, and so on up to {and_list(after)}"
@@ -424,8 +452,9 @@ class Reader(CalculusReader, StructureReader):
             return ""
         items = [self.read(i) for i in body.items]
         if len(items) == 3:
-            return (f"the normal density of {items[0]} with mean {items[1]} and "
-                    f"covariance {items[2]}")
+            return (
+                f"the normal density of {items[0]} with mean {items[1]} and covariance {items[2]}"
+            )
         start = "is normally distributed" if relation else "the normal distribution"
         spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
         return f"{start} with mean {items[0]} and {spread} {items[1]}"
@@ -459,10 +488,17 @@ class Reader(CalculusReader, StructureReader):
             if not word:
                 parts.append(" " + text)
                 continue
-            numeric = isinstance(left, Frac) and isinstance(left.num, Num) and isinstance(
-                left.den, Num)
-            sep = ", " if word == "times" and (ends_open(left) or (isinstance(
-                left, Frac) and not self.verbose and not numeric)) else " "
+            numeric = (
+                isinstance(left, Frac) and isinstance(left.num, Num) and isinstance(left.den, Num)
+            )
+            sep = (
+                ", "
+                if word == "times"
+                and (
+                    ends_open(left) or (isinstance(left, Frac) and not self.verbose and not numeric)
+                )
+                else " "
+            )
             parts.append(f"{sep}{word} {text}")
         return "".join(parts)
 
@@ -477,29 +513,47 @@ class Reader(CalculusReader, StructureReader):
             if op == "cdot" and is_plain(left) and is_plain(right):
                 return "dot"
             return V.MUL_OPS.get(op, "times")
-        if isinstance(left, Text) or isinstance(right, Text) or (isinstance(
-                right, Sym) and right.name in ("forall", "exists", "nexists")):
+        if (
+            isinstance(left, Text)
+            or isinstance(right, Text)
+            or (isinstance(right, Sym) and right.name in ("forall", "exists", "nexists"))
+        ):
             return ""
         if is_change(left, right):
             return ""
-        if (isinstance(left, Sym) and left.name in ("partial", "nabla", "forall", "exists",
-                                                    "neg", "lnot", "nexists")) or (
-                isinstance(left, Sym) and left.name == "d" and is_plain(right)):
+        if (
+            isinstance(left, Sym)
+            and left.name in ("partial", "nabla", "forall", "exists", "neg", "lnot", "nexists")
+        ) or (isinstance(left, Sym) and left.name == "d" and is_plain(right)):
             return ""
         if self.script and isinstance(right, Num) and is_plain(left):
             return ""  # W_{L1}, x_{i2}: an index, not a product
-        if isinstance(right, Fenced | Frac | Num | Deriv) or isinstance(left, Fenced) or (
-                isinstance(right, Sum)):
+        if (
+            isinstance(right, Fenced | Frac | Num | Deriv)
+            or isinstance(left, Fenced)
+            or (isinstance(right, Sum))
+        ):
             return "times"
         if self.verbose:
             return "times"
         if isinstance(left, Num) or self.script:
             return ""
-        if is_plain(left) and (is_plain(right) or (isinstance(right, Scripts) and is_plain(
-                right.base) and is_transpose(right.sup) and right.sub is None)):
+        if is_plain(left) and (
+            is_plain(right)
+            or (
+                isinstance(right, Scripts)
+                and is_plain(right.base)
+                and is_transpose(right.sup)
+                and right.sub is None
+            )
+        ):
             return ""
-        if isinstance(left, Scripts) and is_transpose(left.sup) and is_symbolic(left.base) and (
-                is_plain(right) or (isinstance(right, Scripts) and is_plain(right.base))):
+        if (
+            isinstance(left, Scripts)
+            and is_transpose(left.sup)
+            and is_symbolic(left.base)
+            and (is_plain(right) or (isinstance(right, Scripts) and is_plain(right.base)))
+        ):
             return ""  # theta transpose x; but "the transpose of the quantity ..., times x"
         if self.brief and is_symbolic(left) and is_symbolic(right):
             return ""
@@ -526,12 +580,12 @@ class Reader(CalculusReader, StructureReader):
                 words, chain = self.labelled_relation(rel, words, label), False
             if rel == "sim" and isinstance(right, Apply):
                 base = right.func
-                if isinstance(base, Font) and base.style == "script" and isinstance(
-                        base.body, Sym):
+                if isinstance(base, Font) and base.style == "script" and isinstance(base.body, Sym):
                     special = self.distribution(base.body.name, right.arg, label is None)
                     if special:
-                        text = f"{text} {special}" if label is None else (
-                            f"{text} {words} {special}")
+                        text = (
+                            f"{text} {special}" if label is None else (f"{text} {words} {special}")
+                        )
                         continue
             if rel in ("succeq", "succ") and right == Num("0"):  # A >= 0 for a matrix
                 definite = "semidefinite" if rel == "succeq" else "definite"
@@ -589,8 +643,11 @@ class Reader(CalculusReader, StructureReader):
                 out += f" and {text}"
             elif sep == ":" and self.script:  # x_{1:T}
                 out += f" through {text}"
-            elif sep in (":", "colon") and isinstance(item, Relation) and item.rels in (
-                    ("to",), ("rightarrow",)):
+            elif (
+                sep in (":", "colon")
+                and isinstance(item, Relation)
+                and item.rels in (("to",), ("rightarrow",))
+            ):
                 domain, codomain = (self.read(p) for p in item.parts)
                 out += f" maps {domain} to {codomain}"
             elif sep in (":", "colon"):
@@ -616,7 +673,8 @@ class Reader(CalculusReader, StructureReader):
             if is_matrix_symbol(body):
                 return "the determinant of " + self.read(body)
             if (isinstance(body, Font) and body.style == "script") or (
-                    isinstance(body, Sum) and set(body.ops[1:]) & _SET_OPERATORS):
+                isinstance(body, Sum) and set(body.ops[1:]) & _SET_OPERATORS
+            ):
                 return "the size of " + self.read(body)  # |D|, |A cap B|
             return "the absolute value of " + self.quantity(body)
         if node.open == "‖":
@@ -627,10 +685,17 @@ class Reader(CalculusReader, StructureReader):
             return "the inner product of " + self.arguments(body) if body else ""
         if node.open in ("lfloor", "lceil"):
             return ("the floor of " if node.open == "lfloor" else "the ceiling of ") + (
-                self.read(body))
-        if (isinstance(body, Seq) and node.open == "[" and node.close == "]" and (
-                set(body.seps) == {";"} or (not self.interval and all(
-                    is_vector_like(i) for i in body.items)))):
+                self.read(body)
+            )
+        if (
+            isinstance(body, Seq)
+            and node.open == "["
+            and node.close == "]"
+            and (
+                set(body.seps) == {";"}
+                or (not self.interval and all(is_vector_like(i) for i in body.items))
+            )
+        ):
             return "the concatenation of " + self.list_words(body.items)  # [h_{t-1}, x_t]
         if isinstance(body, Seq) and len(body.items) == 2 and "[" in node.open + node.close:
             low, high = (self.read(i) for i in body.items)
@@ -675,8 +740,9 @@ def is_matrix_parameter(node: Node | None) -> bool:
         node = node.base
     if isinstance(node, Font) and node.style == "bold":
         node = node.body
-    return isinstance(node, Sym) and (node.kind == "Greek" or (
-        node.kind == "latin" and node.name.isupper()))
+    return isinstance(node, Sym) and (
+        node.kind == "Greek" or (node.kind == "latin" and node.name.isupper())
+    )
 
 
 def is_expectation(node: Node) -> bool:
@@ -688,8 +754,11 @@ def is_expectation(node: Node) -> bool:
 
 def is_exponential_base(node: Node) -> bool:
     """e or a number: a parenthesized superscript on it is an exponent, never an index."""
-    return isinstance(node, Num) or (isinstance(node, Sym) and node.name == "e") or (
-        isinstance(node, Name) and node.name == "exp")
+    return (
+        isinstance(node, Num)
+        or (isinstance(node, Sym) and node.name == "e")
+        or (isinstance(node, Name) and node.name == "exp")
+    )
 
 
 def is_layer_index(node: Node | None) -> bool:
@@ -705,8 +774,9 @@ def is_function_like(node: Node) -> bool:
         return True
     if isinstance(node, Scripts):
         node = node.base
-    return isinstance(node, Sym) and (node.name in V.FUNCTION_LETTERS or node.name in (
-        V.FUNCTION_GREEK))
+    return isinstance(node, Sym) and (
+        node.name in V.FUNCTION_LETTERS or node.name in (V.FUNCTION_GREEK)
+    )
 
 
 def is_matrix_symbol(node: Node | None) -> bool:

@@ -57,8 +57,12 @@ def is_sum(node: Node | None) -> bool:
 
 
 def is_minus_one(node: Node | None) -> bool:
-    return (isinstance(node, Sum) and node.ops == ("-",) and isinstance(node.terms[0], Num)
-            and node.terms[0].text == "1")
+    return (
+        isinstance(node, Sum)
+        and node.ops == ("-",)
+        and isinstance(node.terms[0], Num)
+        and node.terms[0].text == "1"
+    )
 
 
 def is_transpose(node: Node | None) -> bool:
@@ -82,9 +86,12 @@ def is_label_sup(base: Node | None, sup: Node | None) -> bool:
         return True
     if isinstance(sup, Sym) and sup.kind == "symbol":
         return sup.name in LABEL_SYMBOLS
-    if isinstance(sup, Sum) and len(sup.terms) > 1 and set(sup.ops[1:]) == {"+"} and all(
-            isinstance(t, Name) or (isinstance(t, Sym) and t.name.isupper())
-            for t in sup.terms):
+    if (
+        isinstance(sup, Sum)
+        and len(sup.terms) > 1
+        and set(sup.ops[1:]) == {"+"}
+        and all(isinstance(t, Name) or (isinstance(t, Sym) and t.name.isupper()) for t in sup.terms)
+    ):
         return True
     sup = unprimed(sup)
     while isinstance(base, Font | Accent):
@@ -93,15 +100,25 @@ def is_label_sup(base: Node | None, sup: Node | None) -> bool:
         return False
     if base.kind == "greek" and sup.kind == "greek":
         return True
-    return (sup.kind == "latin" and sup.name.isupper() and sup.name != "T"
-            and base.kind in ("latin", "greek") and base.name != "e")
+    return (
+        sup.kind == "latin"
+        and sup.name.isupper()
+        and sup.name != "T"
+        and base.kind in ("latin", "greek")
+        and base.name != "e"
+    )
 
 
 def unprimed(node: Node | None) -> Node | None:
     """Q' or Q^{\\prime} without its prime; any other node unchanged."""
-    if isinstance(node, Scripts) and node.sub is None and (
+    if (
+        isinstance(node, Scripts)
+        and node.sub is None
+        and (
             (node.primes and node.sup is None)
-            or (not node.primes and isinstance(node.sup, Sym) and node.sup.name == "prime")):
+            or (not node.primes and isinstance(node.sup, Sym) and node.sup.name == "prime")
+        )
+    ):
         return node.base
     return node
 
@@ -112,10 +129,19 @@ def is_index_sup(sup: Node | None) -> bool:
         return False
     body = sup.body
     if isinstance(body, Sum) and len(body.terms) == 2:  # (l+1), (t-1)
-        return _is_index(body.terms[0]) and isinstance(body.terms[1], Num | Sym) and (
-            body.ops[0] == "")
-    return _is_index(body) or isinstance(body, Num) or (isinstance(body, Seq) and all(
-        _is_index(item) or isinstance(item, Num) for item in body.items))
+        return (
+            _is_index(body.terms[0])
+            and isinstance(body.terms[1], Num | Sym)
+            and (body.ops[0] == "")
+        )
+    return (
+        _is_index(body)
+        or isinstance(body, Num)
+        or (
+            isinstance(body, Seq)
+            and all(_is_index(item) or isinstance(item, Num) for item in body.items)
+        )
+    )
 
 
 def _is_index(node: Node | None) -> bool:
@@ -124,8 +150,11 @@ def _is_index(node: Node | None) -> bool:
 
 def is_compound(node: Node | None) -> bool:
     """A parenthesized expression of several symbols, spoken as "the quantity" under a power."""
-    return isinstance(node, Fenced) and node.open in ("(", "[") and isinstance(
-        node.body, Sum | Product | Relation | Frac | Prefix | BigOp)
+    return (
+        isinstance(node, Fenced)
+        and node.open in ("(", "[")
+        and isinstance(node.body, Sum | Product | Relation | Frac | Prefix | BigOp)
+    )
 
 
 def is_quantity(node: Node | None) -> bool:
@@ -133,8 +162,11 @@ def is_quantity(node: Node | None) -> bool:
     if not isinstance(node, Fenced) or node.open not in ("(", "["):
         return False
     body = node.body
-    return is_sum(body) or isinstance(body, Sum | Relation) or (isinstance(
-        body, Product) and any(body.ops))
+    return (
+        is_sum(body)
+        or isinstance(body, Sum | Relation)
+        or (isinstance(body, Product) and any(body.ops))
+    )
 
 
 def ends_open(node: Node | None) -> bool:
@@ -145,12 +177,19 @@ def ends_open(node: Node | None) -> bool:
         return isinstance(node.op, Deriv) or ends_open(node.operand)
     if isinstance(node, Scripts):
         if node.sup is not None:
-            return ((isinstance(node.base, Fenced) and (not is_transpose(node.sup) or (
-                        is_compound(node.base))))
-                    or isinstance(node.base, Apply)
-                    or (isinstance(node.sup, Fenced) and is_sum(node.sup.body))
-                    or (isinstance(node.sup, Sum) and len(node.sup.terms) == 1
-                        and not is_minus_one(node.sup)))
+            return (
+                (
+                    isinstance(node.base, Fenced)
+                    and (not is_transpose(node.sup) or (is_compound(node.base)))
+                )
+                or isinstance(node.base, Apply)
+                or (isinstance(node.sup, Fenced) and is_sum(node.sup.body))
+                or (
+                    isinstance(node.sup, Sum)
+                    and len(node.sup.terms) == 1
+                    and not is_minus_one(node.sup)
+                )
+            )
         if isinstance(node.base, Fenced) and node.base.open == NULL_LEFT:
             return True  # ..., evaluated at x equals a
         return is_sum(node.sub) or (ends_open(node.base) and node.sub is None)
@@ -167,8 +206,11 @@ def ends_open(node: Node | None) -> bool:
             return True
         if isinstance(node.arg.body, Seq):
             return is_sum(node.arg.body.items[-1])
-        return node.arg.body is not None and not isinstance(
-            node.arg.body, Seq | Num | Apply) and not is_plain(node.arg.body)
+        return (
+            node.arg.body is not None
+            and not isinstance(node.arg.body, Seq | Num | Apply)
+            and not is_plain(node.arg.body)
+        )
     if isinstance(node, Root):
         return is_sum(node.body)
     return isinstance(node, Matrix | Cases | Lines)
@@ -176,13 +218,35 @@ def ends_open(node: Node | None) -> bool:
 
 def _child_fields(cls: type) -> tuple[str, ...]:
     """The fields of a node class that may hold nodes (not its names and flags)."""
-    return tuple(f.name for f in fields(cls) if f.type not in ("str", "int", "bool",
-                                                                "tuple[str, ...]"))
+    return tuple(
+        f.name for f in fields(cls) if f.type not in ("str", "int", "bool", "tuple[str, ...]")
+    )
 
 
-_CHILDREN = {cls: _child_fields(cls) for cls in (
-    Accent, Apply, BigOp, Binom, Cases, Deriv, Factorial, Fenced, Font, Frac, Lines, Matrix,
-    Prefix, Product, Relation, Root, Scripts, Seq, Sum)}
+_CHILDREN = {
+    cls: _child_fields(cls)
+    for cls in (
+        Accent,
+        Apply,
+        BigOp,
+        Binom,
+        Cases,
+        Deriv,
+        Factorial,
+        Fenced,
+        Font,
+        Frac,
+        Lines,
+        Matrix,
+        Prefix,
+        Product,
+        Relation,
+        Root,
+        Scripts,
+        Seq,
+        Sum,
+    )
+}
 
 
 def lower_letters(node: object) -> set[str]:
@@ -230,13 +294,101 @@ def plain_letters(node: object) -> set[str]:
 
 _VOWELS = frozenset("aeiou")
 # English consonant clusters that may start or end a syllable (pronounceability test)
-_ONSETS = frozenset(("bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "kn", "ph",
-                     "pl", "pr", "sc", "sh", "sk", "sl", "sm", "sn", "sp", "st", "sw", "th", "tr",
-                     "tw", "wh", "wr", "str", "spr", "scr", "spl", "thr", "shr", "sch"))
-_CODAS = frozenset(("ld", "lt", "nd", "nt", "st", "rt", "rd", "rm", "rn", "ck", "ct", "ft", "lf",
-                    "lk", "lm", "lp", "mp", "nk", "ng", "ns", "ps", "pt", "rk", "rs", "sk", "sp",
-                    "ts", "xt", "th", "sh", "ch", "ss", "ll", "ff", "nc", "rc", "rg", "rb", "mb",
-                    "ls", "ms", "ds", "gs", "ks", "rl", "rp", "wn", "wl", "ws", "lb", "lc", "sc"))
+_ONSETS = frozenset(
+    (
+        "bl",
+        "br",
+        "ch",
+        "cl",
+        "cr",
+        "dr",
+        "fl",
+        "fr",
+        "gl",
+        "gr",
+        "kn",
+        "ph",
+        "pl",
+        "pr",
+        "sc",
+        "sh",
+        "sk",
+        "sl",
+        "sm",
+        "sn",
+        "sp",
+        "st",
+        "sw",
+        "th",
+        "tr",
+        "tw",
+        "wh",
+        "wr",
+        "str",
+        "spr",
+        "scr",
+        "spl",
+        "thr",
+        "shr",
+        "sch",
+    )
+)
+_CODAS = frozenset(
+    (
+        "ld",
+        "lt",
+        "nd",
+        "nt",
+        "st",
+        "rt",
+        "rd",
+        "rm",
+        "rn",
+        "ck",
+        "ct",
+        "ft",
+        "lf",
+        "lk",
+        "lm",
+        "lp",
+        "mp",
+        "nk",
+        "ng",
+        "ns",
+        "ps",
+        "pt",
+        "rk",
+        "rs",
+        "sk",
+        "sp",
+        "ts",
+        "xt",
+        "th",
+        "sh",
+        "ch",
+        "ss",
+        "ll",
+        "ff",
+        "nc",
+        "rc",
+        "rg",
+        "rb",
+        "mb",
+        "ls",
+        "ms",
+        "ds",
+        "gs",
+        "ks",
+        "rl",
+        "rp",
+        "wn",
+        "wl",
+        "ws",
+        "lb",
+        "lc",
+        "sc",
+    )
+)
 
 
 def pronounceable(word: str) -> bool:
@@ -327,8 +479,9 @@ def name_words(name: str) -> str:
 
 
 def _is_d(node: Node | None) -> str:
-    if isinstance(node, Sym) and ((node.kind == "latin" and node.name == "d")
-                                  or node.name == "partial"):
+    if isinstance(node, Sym) and (
+        (node.kind == "latin" and node.name == "d") or node.name == "partial"
+    ):
         return node.name
     return ""
 
