@@ -40,7 +40,7 @@ class EnvironmentParser:
     def seq(self) -> Node:  # pragma: no cover
         raise NotImplementedError
 
-    def degrade(self, message: str) -> None:  # pragma: no cover
+    def degrade(self, message: str, fallback: str = "") -> None:  # pragma: no cover
         raise NotImplementedError
 
     def env_name(self, cmd: Token) -> str:
@@ -63,7 +63,7 @@ class EnvironmentParser:
             self.group_tokens_skip()
         lines = env in V.LINE_ENVS
         if env not in V.MATRIX_ENVS and env not in V.CASES_ENVS and not lines:
-            self.degrade(f"unsupported environment {env} at position {begin.pos}")
+            self.degrade(f"unsupported environment {env} at position {begin.pos}", "read as lines")
             lines = True
         saved, self.closers, self.integral = (self.closers, self.integral), [], 0
         rows: list[tuple[Node | None, ...]] = []

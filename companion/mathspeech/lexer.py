@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 from companion.errors import MathSpeechError
@@ -101,8 +102,8 @@ _DELIMS = {
     "lbrack": "[",
     "rbrack": "]",
 }
-_DIGITS = frozenset("0123456789")
-_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")  # ASCII only: "²" is not a number token
+_DIGITS = frozenset(string.digits)  # ASCII only: "²" is not a number token
+_ASCII_LETTERS = frozenset(string.ascii_letters)
 _ESCAPED = {
     ",": None,
     ";": None,

@@ -114,9 +114,7 @@ _PASS_THROUGH = frozenset(
         "fbox",
     }
 )
-_DROPPED = frozenset(
-    {"hspace", "vspace", "phantom", "hphantom", "vphantom", "label", "tag", "tag*"}
-)
+_DROPPED = frozenset({"hspace", "vspace", "phantom", "hphantom", "vphantom", "label", "tag"})
 _SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Vert"})
 # commands that never start a factor: operators, relations, separators, closers
 _NOT_FACTORS = frozenset(
@@ -146,11 +144,11 @@ class Parser(EnvironmentParser):
         if ":" in latex or "colon" in latex:
             self.functions |= declared_functions(self.toks)
 
-    def degrade(self, message: str) -> None:
+    def degrade(self, message: str, fallback: str = "read as its argument") -> None:
         """Unsupported input: an error in strict mode, else a warning and a best reading."""
         if self.strict:
             raise self.error(message)
-        self.warnings.append(f"{fail(self.src, message)}; read as its argument")
+        self.warnings.append(f"{fail(self.src, message)}; {fallback}")
 
     # ----------------------------------------------------------------- helpers
     def peek(self, k: int = 0) -> Token:
