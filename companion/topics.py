@@ -220,7 +220,7 @@ def _check_speakable(topics: Iterable[Topic], name: str) -> None:
     for topic in topics:
         for number, equation in enumerate(topic.equations, start=1):
             try:
-                words = verbalize(equation.latex)
+                words = verbalize(equation.latex, strict=True)
             except MathSpeechError as exc:
                 raise CatalogError(
                     f"{name}: topic {topic.id!r}: equation {number} {equation.latex!r} "
