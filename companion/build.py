@@ -36,7 +36,7 @@ from companion.models import (
     TopicLink,
     Voice,
 )
-from companion.topics import link, load_catalog
+from companion.topics import course_seasons, link, load_catalog
 
 if TYPE_CHECKING:
     from companion.executors import Executor
@@ -229,8 +229,12 @@ def write_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson], catal
             owner_email=settings.email, image_path=COVER_PATH, episode_type="serial"),
             course_lessons))
     notes = {lesson.slug: publish.show_notes_html(lesson, catalog) for lesson in lessons}
+    by_topic = course_seasons(catalog.topics)  # the course's order is the catalog's
+    seasons = {item.slug: by_topic[item.topic_ids[0]] for item in course_lessons
+               if item.topic_ids and item.topic_ids[0] in by_topic}
     for feed, items in feeds:
-        write_if_changed(settings.workdir / feed.feed_path, publish.feed_xml(feed, items, notes))
+        write_if_changed(settings.workdir / feed.feed_path,
+                         publish.feed_xml(feed, items, notes, seasons))
     return feeds
 
 

@@ -77,6 +77,14 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
+class Season:
+    """A season of the course feed: one area of the catalog."""
+
+    number: int  # from 1, in the order the course reaches the areas
+    name: str  # e.g. "Linear Algebra"
+
+
+@dataclass(frozen=True, slots=True)
 class Implication:
     """An ML concept whose mention implies math topics ("logistic regression" -> ...)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -17,7 +17,7 @@ from latex2mathml.converter import convert as latex_to_mathml
 
 from companion import __version__
 from companion.mathspeech import verbalize_inline
-from companion.models import Catalog, Chapter, Cue, Lesson
+from companion.models import Catalog, Chapter, Cue, Lesson, Season
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -67,8 +67,10 @@ def media_url(base_url: str, slug: str, name: str) -> str:
     return f"{base_url}episodes/{slug}/{name}"
 
 
-def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str]) -> bytes:
-    """The RSS document; `notes` maps a lesson slug to its HTML show notes."""
+def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str],
+             seasons: Mapping[str, Season] | None = None) -> bytes:
+    """The RSS document; `notes` maps a lesson slug to its HTML show notes, `seasons` a slug
+    to its season (itunes:season, and podcast:season with the season's name)."""
     it, pc, atom = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast", "atom"))
     rss = ET.Element("rss", {"version": "2.0"})
     channel = ET.SubElement(rss, "channel")
@@ -98,12 +100,13 @@ def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str
     _text(channel, f"{pc}guid", podcast_guid(feed.feed_url))
     _text(channel, f"{pc}locked", "no", owner=feed.owner_email)
     for lesson in lessons:
-        _item(channel, feed, lesson, notes.get(lesson.slug, ""))
+        _item(channel, feed, lesson, notes.get(lesson.slug, ""), (seasons or {}).get(lesson.slug))
     ET.indent(rss, space="  ")
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str) -> None:
+def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str,
+          season: Season | None) -> None:
     it, pc = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast"))
     item = ET.SubElement(channel, "item")
     _text(item, "title", lesson.title)
@@ -121,6 +124,8 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     _text(item, f"{it}duration", str(round(lesson.duration)))
     _text(item, f"{it}explicit", "false")
     _text(item, f"{it}episodeType", "full")
+    if season is not None:
+        _text(item, f"{it}season", str(season.number))
     if lesson.episode_number is not None:
         _text(item, f"{it}episode", str(lesson.episode_number))
     ET.SubElement(item, f"{it}image", {"href": feed.base_url + feed.image_path})
@@ -130,6 +135,8 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     ET.SubElement(item, f"{pc}chapters",
                   {"url": media_url(feed.base_url, lesson.slug, "chapters.json"),
                    "type": "application/json+chapters"})
+    if season is not None:
+        _text(item, f"{pc}season", str(season.number), name=season.name)
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:

@@ -136,3 +136,56 @@ def test_feed_rules_checker_reports_no_errors(tmp_path: Path) -> None:
                             text=True, check=False)
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("0 errors")
+
+
+def course_feed_v2() -> tuple[bytes, Catalog]:
+    """The course feed of the whole packaged catalog, as write_feeds makes it (fake audio)."""
+    from companion.topics import course_seasons, load_catalog
+
+    catalog = load_catalog()
+    lessons = [Lesson(slug=f"course-{topic.id}", guid=publish.lesson_guid(f"course:{topic.id}"),
+                      title=f"Lesson {number}: {topic.title}", summary=topic.title,
+                      published=datetime(2024, 1, 1, 0, number % 60, tzinfo=UTC),
+                      source_title="", source_link="", source_guid="", episode_number=number,
+                      topic_ids=(topic.id,), duration=100.0, size=1000, chapters=(), key="k")
+               for number, topic in enumerate(catalog.topics, start=1)]
+    by_topic = course_seasons(catalog.topics)
+    seasons = {item.slug: by_topic[item.topic_ids[0]] for item in lessons}
+    course = publish.FeedSettings(title="Course", description="The course.",
+                                  base_url="http://localhost:8000/", feed_path="feeds/course.xml",
+                                  author="Tester", owner_email="owner@example.org",
+                                  episode_type="serial")
+    return publish.feed_xml(course, lessons, {}, seasons), catalog
+
+
+def test_course_feed_v2_has_every_topic_in_order_with_seasons_by_area(tmp_path: Path) -> None:
+    data, catalog = course_feed_v2()
+    items = ET.fromstring(data).findall("channel/item")
+    assert len(items) == len(catalog.topics) == 74
+    taught: set[str] = set()
+    season_of_area: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for number, item in enumerate(items, start=1):
+        topic = catalog.topics[number - 1]
+        assert item.findtext(f"{{{NS['itunes']}}}episode") == str(number)
+        assert set(topic.prerequisites) <= taught, topic.id  # prerequisite order
+        taught.add(topic.id)
+        season = item.findtext(f"{{{NS['itunes']}}}season")
+        named = item.find(f"{{{NS['podcast']}}}season")
+        assert named is not None and named.text == season
+        assert season_of_area.setdefault(topic.area, season) == season  # one season per area
+        assert names.setdefault(season, named.get("name")) == named.get("name")
+    assert items[0].findtext(f"{{{NS['itunes']}}}season") == "1"
+    assert sorted(map(int, season_of_area.values())) == list(range(1, 13))
+    assert set(names.values()) >= {"Linear Algebra", "Neural Networks", "Generative Models"}
+    parsed = feedparser.parse(data)
+    assert parsed.entries[0].itunes_season == "1"
+    checker = shared_path("tools", "podcast_feed_rules.py")
+    (tmp_path / "course.xml").write_bytes(data)
+    result = subprocess.run([sys.executable, str(checker), str(tmp_path / "course.xml")],
+                            capture_output=True, text=True, check=False)
+    assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings", result.stdout
+
+
+def test_episode_feed_has_no_seasons() -> None:
+    assert b"season" not in make_feed()
