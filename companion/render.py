@@ -32,6 +32,7 @@ from companion.models import (
     TopicLink,
 )
 from companion.phrasing import Phrasebook, Quote
+from companion.review import ReviewPlan
 from companion.text import URL_IN_TEXT
 
 SLOW_RATE = 0.85
@@ -282,6 +283,41 @@ def _choose_quote(candidates: Sequence[Quote], heard: set[tuple[str, ...]], spok
     if descriptions:
         return SpokenQuote("quote_same", phrasing.spoken_quote(descriptions[0], tight=3))
     return SpokenQuote("quote_none", "")
+
+
+def render_review_script(env: jinja2.Environment, plan: ReviewPlan, settings: RenderSettings
+                         ) -> Script:
+    """A spaced review episode: each planned question, a pause to think, the answer."""
+    questions = [
+        {"title": speakable(q.topic.title), "text": q.quiz.question, "answer": q.quiz.answer,
+         "meaning": q.topic.equations[0].meaning, "topic": q.topic,
+         "episode": speakable(q.lesson_title), "when": lessons_back(q.lessons_back)}
+        for q in plan.questions]
+    context = {
+        "lesson_key": plan.slug,
+        "companion_title": speakable(settings.companion_title),
+        "number": plan.number,
+        "questions": questions,
+        "think_pause": round(settings.quiz_pause * REVIEW_PAUSE, 1),
+        "slow": SLOW_RATE,
+    }
+    text = _render(env, "review.txt.j2", context, plan.slug)
+    return Script(slug=plan.slug, title=review_title(plan), sections=parse_marked_text(
+        text, plan.slug), topic_ids=tuple(q.topic.id for q in plan.questions))
+
+
+REVIEW_PAUSE = 1.6  # a review question gets this many times the lesson's thinking pause
+
+
+def review_title(plan: ReviewPlan) -> str:
+    return f"Review {plan.number}: lessons {plan.first_lesson} to {plan.last_lesson}"
+
+
+def lessons_back(count: int) -> str:
+    """'the last lesson', 'two lessons back' ..."""
+    if count <= 1:
+        return "the last lesson"
+    return f"{spoken_number(count)} lessons back"
 
 
 def render_course_script(env: jinja2.Environment, topic: Topic, number: int, total: int,
