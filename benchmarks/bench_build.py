@@ -32,8 +32,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from companion import synth
-from companion.build import render_scripts
+from companion import render, synth
+from companion.build import render_settings
 from companion.config import load_settings
 from companion.ingest import load_feed
 from companion.topics import link, load_catalog
@@ -108,7 +108,8 @@ def cost_floor(workdir: Path, feed: Path, jobs: int) -> tuple[float, int]:
     show, episodes = load_feed(feed)
     catalog = load_catalog()
     links = {episode.guid: link(episode, catalog) for episode in episodes}
-    scripts = list(render_scripts(settings, show, episodes, links, catalog).values())
+    scripts = list(render.render_episodes(render.environment(), show, episodes, links, catalog,
+                                          render_settings(settings, show)).values())
     floor_dir = workdir / "floor"
     floor_dir.mkdir(parents=True, exist_ok=True)
     voice = settings.voice

@@ -16,10 +16,10 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from companion.build import link_episode, read_source, render_scripts
+from companion import render
+from companion.build import read_source, render_settings
 from companion.config import load_settings
-from companion.render import repeated_sentences
-from companion.topics import load_catalog
+from companion.topics import link_episode, load_catalog
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(Path(workdir), overrides)
         show, episodes = read_source(settings, datetime.now(UTC))
         catalog = load_catalog(settings.catalog)
-        links = {e.guid: link_episode(e, catalog, settings) for e in episodes}
-        scripts = list(render_scripts(settings, show, episodes, links, catalog).values())
-    repeated = repeated_sentences(scripts, share=args.share)
+        links = {e.guid: link_episode(e, catalog, settings.episodes.get(e.guid))
+                 for e in episodes}
+        env = render.environment(settings.templates_dir)
+        scripts = list(render.render_episodes(env, show, episodes, links, catalog,
+                                              render_settings(settings, show)).values())
+    repeated = render.repeated_sentences(scripts, share=args.share)
     if args.json:
         json.dump({"lessons": len(scripts), "share": args.share,
                    "repeated": [{"sentence": s, "lessons": n} for s, n in repeated]},

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from companion import __version__
+from companion import __version__, layout
 from companion.errors import CompanionError
+from companion.events import BuildEvent, Built, Failed, FeedWritten, Linked, Started, Unchanged
 
 VERBOSITY = ("brief", "normal", "verbose")
 
@@ -141,29 +142,36 @@ class BuildProgress:
         self.interactive = sys.stderr.isatty()
         self.bar: Any = None
 
-    def show(self, event: Any) -> None:
-        if self.quiet and event.kind != "failed":
+    def show(self, event: BuildEvent) -> None:
+        if self.quiet and not isinstance(event, Failed):
             return
-        if event.kind == "linked":
-            if self.verbose:
-                click.echo(f"  linked     {event.slug}: {event.message or 'no math'}", err=True)
-        elif event.kind == "started":
-            if self.interactive and self.bar is None and event.total:
-                self.bar = click.progressbar(length=event.total, label="Synthesizing",
-                                             file=sys.stderr)
-                self.bar.__enter__()
-        elif event.kind in ("built", "failed", "unchanged"):
-            if self.bar is not None and event.kind != "unchanged":
-                self.bar.update(1)
-            if event.kind != "unchanged" or self.verbose:
-                detail = f"  {event.message}" if event.message else ""
-                counter = f"[{event.done}/{event.total}] " if event.total else ""
-                line = f"  {event.kind:<10} {counter}{event.slug}{detail}"
-                if self.bar is None:
-                    click.echo(line, err=True)
-        elif event.kind == "feed":
-            self.close()
-            click.echo(f"Wrote {event.message} ({event.total} lessons)", err=True)
+        match event:
+            case Linked(slug, topic_ids):
+                if self.verbose:
+                    click.echo(f"  linked     {slug}: {', '.join(topic_ids) or 'no math'}",
+                               err=True)
+            case Started(total=total):
+                if self.interactive and self.bar is None and total:
+                    self.bar = click.progressbar(length=total, label="Synthesizing",
+                                                 file=sys.stderr)
+                    self.bar.__enter__()
+            case Built(slug, duration, done, total):
+                self._lesson_line("built", slug, f"{duration / 60:.1f} min", done, total)
+            case Failed(slug, message, done, total):
+                self._lesson_line("failed", slug, message, done, total)
+            case Unchanged(slug):
+                if self.verbose and self.bar is None:
+                    click.echo(f"  {'unchanged':<10} {slug}", err=True)
+            case FeedWritten(path, lessons):
+                self.close()
+                click.echo(f"Wrote {path} ({lessons} lessons)", err=True)
+
+    def _lesson_line(self, what: str, slug: str, detail: str, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            return
+        counter = f"[{done}/{total}] " if total else ""
+        click.echo(f"  {what:<10} {counter}{slug}{f'  {detail}' if detail else ''}", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -261,8 +269,8 @@ def serve(workdir: Path, host: str, port: int) -> None:
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     click.echo(f"Serving {workdir.resolve()} on http://{bound_host}:{bound_port}/", err=True)
-    click.echo(f"Subscribe to http://{shown}:{bound_port}/feeds/companion.xml", err=True)
-    published = feed_base_url(workdir / "feeds" / "companion.xml")
+    click.echo(f"Subscribe to http://{shown}:{bound_port}/{layout.FEED_PATH}", err=True)
+    published = feed_base_url(workdir / layout.FEED_PATH)
     if published and urllib.parse.urlsplit(published).port not in (bound_port, None):
         click.echo(f"Warning: the feed's URLs start with {published}, not this server's port "
                    f"{bound_port}; rebuild with --base-url or serve with --port.", err=True)
@@ -321,7 +329,7 @@ def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir
     with user_errors():
         where = parse_target(target)
         base_url = normalize_base_url(base_url) if base_url is not None else None
-    feed = workdir / "feeds" / "companion.xml"
+    feed = workdir / layout.FEED_PATH
     old_base = feed_base_url(feed.read_bytes()) if feed.is_file() else ""
     if base_url is None and ("://localhost" in old_base or "://127.0.0.1" in old_base):
         click.echo(f"Warning: the feed's URLs start with {old_base}; pass --base-url with the "
@@ -331,7 +339,7 @@ def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir
                                  base_url=base_url, on_file=show)
     click.echo(report.summary())
     if base_url is not None and feed.is_file():
-        click.echo(f"Subscribe to {base_url}feeds/companion.xml", err=True)
+        click.echo(f"Subscribe to {base_url}{layout.FEED_PATH}", err=True)
 
 
 @cli.command()

@@ -9,15 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
+from companion import layout
 from companion.errors import ConfigError
-from companion.models import Voice
+from companion.models import ENGINES, Voice
 
-CONFIG_NAME = "companion.toml"
-ENGINES = ("espeak-ng", "pyttsx3")
-EXECUTORS = ("local", "dask")
-SECTION_CACHE = ".cache/sections"
+ExecutorName = Literal["local", "dask"]
+EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,18 +96,14 @@ class Settings:
     course: bool
     course_topics: int
     episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
-    executor: str = "local"
+    executor: ExecutorName = "local"
     scheduler: str = ""
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
 
     @property
-    def uses_sample(self) -> bool:
-        return not self.source
-
-    @property
     def section_cache(self) -> Path:
         """The content-addressed cache of section audio (shared by a library's shows)."""
-        return self.cache_dir or self.workdir / SECTION_CACHE
+        return self.cache_dir or self.workdir / layout.SECTION_CACHE
 
 
 def sample_feed_path() -> Path:
@@ -120,7 +115,7 @@ def load_settings(workdir: Path, options: Mapping[str, Any] | None = None,
                   config_path: Path | None = None) -> Settings:
     """Defaults, then `companion.toml` (if present), then `options` that are not None."""
     workdir = workdir.resolve()
-    path = config_path or workdir / CONFIG_NAME
+    path = config_path or workdir / layout.CONFIG_NAME
     table = read_config(path, required=config_path is not None)
     if "show" in table:
         raise ConfigError(f"{path.name}: its [[show]] entries make a library; build it with "

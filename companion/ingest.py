@@ -275,15 +275,8 @@ def _complete_entries(entries: list[Any], data: bytes, source: str) -> list[Any]
 
 
 def _show(feed: Any) -> Show:
-    image = feed.get("image") or {}
     return Show(
         title=_plain(feed.get("title", ""))[:MAX_TITLE_CHARS] or "Untitled podcast",
-        link=_http_or_empty(feed.get("link", "")),
-        description=html_to_text(
-            (feed.get("subtitle", "") or feed.get("summary", ""))[:MAX_DESCRIPTION_HTML]
-        )[:MAX_DESCRIPTION_CHARS],
-        language=(feed.get("language") or "en").strip()[:35],
-        image_url=_http_or_empty(image.get("href", "") if hasattr(image, "get") else ""),
         author=_plain(feed.get("author", "") or feed.get("itunes_author", ""))[:MAX_TITLE_CHARS],
     )
 

@@ -20,19 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from companion import ingest
-from companion.build import (
-    COURSE_FEED_PATH,
-    FEED_PATH,
-    HTTP_CACHE_DIR,
-    BuildEvent,
-    BuildReport,
-    Failure,
-    build,
-)
+from companion import ingest, layout
+from companion.build import build
 from companion.config import (
-    CONFIG_NAME,
-    SECTION_CACHE,
     SETTINGS,
     Settings,
     load_settings,
@@ -40,14 +30,18 @@ from companion.config import (
     settings_from_table,
 )
 from companion.errors import CompanionError, ConfigError
+from companion.events import (
+    BuildEvent,
+    BuildReport,
+    EventHandler,
+    Failed,
+    Failure,
+    FeedWritten,
+    ignore,
+)
 from companion.executors import Executor, using
 from companion.files import exclusive_lock, write_if_changed, write_json
 
-SHOWS_DIR = "shows"
-INDEX_PATH = "index.html"
-LIBRARY_LOCK = ".cache/build.lock"
-REFRESH_LOCK = ".cache/refresh.lock"
-REFRESH_STATE = ".cache/refresh.json"
 EX_TEMPFAIL = 75  # sysexits.h: try again later (another refresh holds the lock)
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LIBRARY_ONLY = frozenset({"jobs", "executor", "scheduler", "max_feed_bytes"})
@@ -74,7 +68,7 @@ def load_workdir(workdir: Path, options: Mapping[str, Any] | None = None,
                  config_path: Path | None = None) -> Settings | Library:
     """A library when the config has [[show]] entries, otherwise one show's Settings."""
     workdir = workdir.resolve()
-    path = config_path or workdir / CONFIG_NAME
+    path = config_path or workdir / layout.CONFIG_NAME
     table = read_config(path, required=config_path is not None)
     if "show" not in table:
         return load_settings(workdir, options, config_path)
@@ -92,7 +86,7 @@ def _library(workdir: Path, table: dict[str, Any], path: Path,
         raise ConfigError(f"{where}: source: set it in each [[show]] entry of a library")
     top = settings_from_table(workdir, table, path, options)
     show_options = {k: v for k, v in options.items() if k not in ("base_url", "source")}
-    cache = workdir / SECTION_CACHE
+    cache = workdir / layout.SECTION_CACHE
     shows: list[ShowEntry] = []
     for number, entry in enumerate(entries, start=1):
         slug = entry.get("slug")
@@ -110,9 +104,9 @@ def _library(workdir: Path, table: dict[str, Any], path: Path,
         if any(show.slug == slug for show in shows):
             raise ConfigError(f"{label}: slug: used by two shows")
         merged = {**table, **{k: v for k, v in entry.items() if k != "slug"}}
-        merged["base_url"] = entry.get("base_url") or f"{top.base_url}{SHOWS_DIR}/{slug}/"
+        merged["base_url"] = entry.get("base_url") or f"{top.base_url}{layout.show_path(slug)}/"
         try:
-            settings = settings_from_table(workdir / SHOWS_DIR / slug, merged, path,
+            settings = settings_from_table(workdir / layout.show_path(slug), merged, path,
                                            show_options, cache_dir=cache)
         except ConfigError as error:
             raise ConfigError(f"{label}: {error}") from None
@@ -157,14 +151,14 @@ class LibraryReport:
 
 def build_library(library: Library, *, force: bool = False, prune: bool = False,
                   slugs: Sequence[str] | None = None,
-                  on_event: Callable[[BuildEvent], None] = lambda event: None,
+                  on_event: EventHandler = ignore,
                   clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                   executor: Executor | None = None) -> LibraryReport:
     """Build every show (or those in `slugs`) with one executor, then write index.html."""
     started = time.monotonic()
     report = LibraryReport()
     library.workdir.mkdir(parents=True, exist_ok=True)
-    with (exclusive_lock(library.workdir / LIBRARY_LOCK, str(library.workdir)),
+    with (exclusive_lock(library.workdir / layout.BUILD_LOCK, str(library.workdir)),
           using(executor, library.settings) as runner):
         for show in library.shows:
             if slugs is not None and show.slug not in slugs:
@@ -175,14 +169,14 @@ def build_library(library: Library, *, force: bool = False, prune: bool = False,
                     on_event=lambda event, slug=show.slug: on_event(_in_show(event, slug)))
             except CompanionError as error:
                 report.failed_shows.append(Failure(show.slug, str(error)))
-                on_event(BuildEvent("failed", show.slug, str(error)))
+                on_event(Failed(show.slug, str(error)))
         report.index_path = write_index(library)
     report.seconds = time.monotonic() - started
     return report
 
 
 def _in_show(event: BuildEvent, slug: str) -> BuildEvent:
-    if event.kind == "feed" or not event.slug:
+    if isinstance(event, FeedWritten):
         return event
     return replace(event, slug=f"{slug}/{event.slug}")
 
@@ -202,15 +196,15 @@ def show_links(library: Library) -> list[ShowLink]:
     """Each show's title and published feeds, read back from the feeds on disk."""
     links = []
     for show in library.shows:
-        folder = f"{SHOWS_DIR}/{show.slug}"
+        folder = layout.show_path(show.slug)
         feeds: list[tuple[str, str]] = []
         lessons = 0
-        for feed_path in (FEED_PATH, COURSE_FEED_PATH):
+        for feed_path in layout.PUBLISHED_FEEDS:
             channel = _channel(show.settings.workdir / feed_path)
             if channel is None:
                 continue
             feeds.append((f"{folder}/{feed_path}", channel.findtext("title") or feed_path))
-            if feed_path == FEED_PATH:
+            if feed_path == layout.FEED_PATH:
                 lessons = len(channel.findall("item"))
         title = feeds[0][1] if feeds else (show.settings.title or show.slug)
         links.append(ShowLink(show.slug, title, tuple(feeds), lessons))
@@ -231,8 +225,9 @@ def index_html(shows: Sequence[ShowLink], title: str = "Math Companion Library")
     for show in shows:
         feeds = "".join(f'<li><a href="{esc(path)}">{esc(name)}</a> (RSS)</li>'
                         for path, name in show.feeds) or "<li>not built yet</li>"
-        rows.append(f'<section id="{esc(show.slug)}">\n<h2><a href="{SHOWS_DIR}/'
-                    f'{esc(show.slug)}/index.html">{esc(show.title)}</a></h2>\n'
+        page = f"{layout.show_path(show.slug)}/{layout.INDEX_PATH}"
+        rows.append(f'<section id="{esc(show.slug)}">\n<h2><a href="{esc(page)}">'
+                    f'{esc(show.title)}</a></h2>\n'
                     f"<p>{show.lessons} episode lessons</p>\n<ul>{feeds}</ul>\n</section>")
     body = "\n".join(rows)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -243,7 +238,7 @@ def index_html(shows: Sequence[ShowLink], title: str = "Math Companion Library")
 
 def write_index(library: Library) -> Path:
     """Write the library's index.html (only when its bytes change)."""
-    target = library.workdir / INDEX_PATH
+    target = library.workdir / layout.INDEX_PATH
     write_if_changed(target, index_html(show_links(library)))
     return target
 
@@ -275,7 +270,7 @@ class RefreshReport:
 
 
 def refresh(workdir: Path, config_path: Path | None = None, *,
-            on_event: Callable[[BuildEvent], None] = lambda event: None,
+            on_event: EventHandler = ignore,
             clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> RefreshReport:
     """Fetch every show's source (conditional GET) and rebuild the shows whose feed changed.
 
@@ -289,11 +284,11 @@ def refresh(workdir: Path, config_path: Path | None = None, *,
     top = loaded.workdir
     with ExitStack() as stack:
         try:
-            stack.enter_context(exclusive_lock(top / REFRESH_LOCK, str(top)))
+            stack.enter_context(exclusive_lock(top / layout.REFRESH_LOCK, str(top)))
         except CompanionError as error:
             report.locked = str(error).replace("companion build", "companion refresh")
             return report
-        state_path = top / REFRESH_STATE
+        state_path = top / layout.REFRESH_STATE
         state = _read_state(state_path)
         shows = (list(loaded.shows) if isinstance(loaded, Library)
                  else [ShowEntry("", loaded)])
@@ -303,7 +298,7 @@ def refresh(workdir: Path, config_path: Path | None = None, *,
             try:
                 fetched = ingest.fetch_source(
                     show.settings.source or _sample(), cache_dir=show.settings.workdir /
-                    HTTP_CACHE_DIR, max_bytes=show.settings.max_feed_bytes)
+                    layout.HTTP_CACHE, max_bytes=show.settings.max_feed_bytes)
             except CompanionError as error:
                 report.failed.append(Failure(show.slug or str(top), str(error)))
                 continue
@@ -320,7 +315,7 @@ def refresh(workdir: Path, config_path: Path | None = None, *,
 
 
 def _rebuild(loaded: Settings | Library, changed: dict[str, str], state: dict[str, str],
-             report: RefreshReport, on_event: Callable[[BuildEvent], None],
+             report: RefreshReport, on_event: EventHandler,
              clock: Callable[[], datetime]) -> None:
     """Build the changed shows; record the source hash of each that built cleanly."""
     if isinstance(loaded, Settings):

@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Literal
 
 from latex2mathml.converter import convert as latex_to_mathml
 
-from companion import __version__
+from companion import __version__, layout
 from companion.mathspeech import verbalize_inline
 from companion.models import Catalog, Chapter, Cue, Lesson, Season
 
@@ -42,10 +43,10 @@ class FeedSettings:
     author: str
     owner_email: str
     language: str = "en"
-    image_path: str = "feeds/cover.jpg"
+    image_path: str = layout.COVER_PATH
     category: str = "Science"
     subcategory: str = "Mathematics"
-    episode_type: str = "episodic"  # "serial" for the course feed
+    episode_type: Literal["episodic", "serial"] = "episodic"  # serial: the course feed
 
     @property
     def feed_url(self) -> str:
@@ -64,7 +65,7 @@ def podcast_guid(feed_url: str) -> str:
 
 
 def media_url(base_url: str, slug: str, name: str) -> str:
-    return f"{base_url}episodes/{slug}/{name}"
+    return base_url + layout.lesson_path(slug, name)
 
 
 def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str],
@@ -113,12 +114,12 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     _text(item, "guid", lesson.guid, isPermaLink="false")
     if lesson.published:
         _text(item, "pubDate", format_datetime(lesson.published))
-    _text(item, "link", media_url(feed.base_url, lesson.slug, "index.html"))
+    _text(item, "link", media_url(feed.base_url, lesson.slug, layout.PAGE_NAME))
     description = notes_html if 0 < len(notes_html) <= MAX_DESCRIPTION else lesson.summary
     _text(item, "description", description[:MAX_DESCRIPTION])
     if notes_html:
         _text(item, f"{{{NAMESPACES['content']}}}encoded", notes_html)
-    ET.SubElement(item, "enclosure", {"url": media_url(feed.base_url, lesson.slug, "lesson.mp3"),
+    ET.SubElement(item, "enclosure", {"url": media_url(feed.base_url, lesson.slug, layout.MP3_NAME),
                                       "length": str(lesson.size), "type": "audio/mpeg"})
     _text(item, f"{it}title", lesson.title)
     _text(item, f"{it}duration", str(round(lesson.duration)))
@@ -130,10 +131,10 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
         _text(item, f"{it}episode", str(lesson.episode_number))
     ET.SubElement(item, f"{it}image", {"href": feed.base_url + feed.image_path})
     ET.SubElement(item, f"{pc}transcript",
-                  {"url": media_url(feed.base_url, lesson.slug, "transcript.vtt"),
+                  {"url": media_url(feed.base_url, lesson.slug, layout.TRANSCRIPT_NAME),
                    "type": "text/vtt", "language": feed.language})
     ET.SubElement(item, f"{pc}chapters",
-                  {"url": media_url(feed.base_url, lesson.slug, "chapters.json"),
+                  {"url": media_url(feed.base_url, lesson.slug, layout.CHAPTERS_NAME),
                    "type": "application/json+chapters"})
     if season is not None:
         _text(item, f"{pc}season", str(season.number), name=season.name)

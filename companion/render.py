@@ -11,7 +11,7 @@ turns into the Script's sections and pauses:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,14 +19,17 @@ import jinja2
 
 from companion import phrasing
 from companion.errors import MathSpeechError, RenderError
+from companion.ingest import date_key
 from companion.mathspeech import verbalize, verbalize_inline
 from companion.models import (
+    SECTION_KINDS,
     Catalog,
     Episode,
     Evidence,
     Paragraph,
     Script,
     Section,
+    SectionKind,
     Show,
     Topic,
     TopicLink,
@@ -354,7 +357,8 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, object], slug
 def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
     """Sections and paragraphs from a rendered template's marker text."""
     sections: list[Section] = []
-    kind, topic_id, title = "", "", ""
+    kind: SectionKind | None = None
+    topic_id, title = "", ""
     paragraphs: list[Paragraph] = []
     lines: list[str] = []
     slow = False
@@ -370,7 +374,7 @@ def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
     def flush_section() -> None:
         nonlocal paragraphs
         flush_paragraph()
-        if paragraphs:
+        if paragraphs and kind is not None:
             sections.append(Section(kind, title, tuple(paragraphs), topic_id))
         elif kind:
             raise RenderError(f"{slug}: section {title!r} has no text")
@@ -383,7 +387,8 @@ def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
             parts = line.split(maxsplit=2)
             if len(parts) < 3:
                 raise RenderError(f"{slug}: marker {line!r} needs a kind and a title")
-            kind, _, topic_id = parts[1].partition(":")
+            name, _, topic_id = parts[1].partition(":")
+            kind = _section_kind(name, slug)
             title = parts[2]
         elif line.startswith("@pause "):
             flush_paragraph()
@@ -406,9 +411,47 @@ def parse_marked_text(text: str, slug: str) -> tuple[Section, ...]:
     return tuple(sections)
 
 
+def _section_kind(name: str, slug: str) -> SectionKind:
+    for kind in SECTION_KINDS:
+        if kind == name:
+            return kind
+    raise RenderError(f"{slug}: unknown section kind {name!r} (use one of "
+                      f"{', '.join(SECTION_KINDS)})")
+
+
 def _reject_leftover_tex(paragraph: str, slug: str, title: str) -> None:
     match = LEFTOVER_TEX.search(paragraph)
     if match:
         start = max(0, match.start() - 20)
         fragment = paragraph[start: match.end() + 20]
         raise RenderError(f"{slug}: section {title!r} still holds TeX near {fragment!r}")
+
+
+# --- a show's scripts -----------------------------------------------------------------------
+
+
+def render_episodes(env: jinja2.Environment, show: Show, episodes: Sequence[Episode],
+                    links: Mapping[str, Sequence[TopicLink]], catalog: Catalog,
+                    settings: RenderSettings) -> dict[str, Script]:
+    """The lesson of every episode with topics, keyed by guid.
+
+    Episodes are rendered oldest first, so a prerequisite taught in an earlier lesson counts
+    as met.
+    """
+    known: set[str] = set()
+    scripts: dict[str, Script] = {}
+    for episode in sorted(episodes, key=date_key):
+        episode_links = links[episode.guid]
+        if not episode_links:
+            continue
+        plans = plan_topics(episode_links, catalog, frozenset(known))
+        scripts[episode.guid] = render_lesson(env, show, episode, plans, settings)
+        known.update(plan.topic.id for plan in plans)
+    return scripts
+
+
+def render_course(env: jinja2.Environment, topics: Sequence[Topic], catalog: Catalog,
+                  settings: RenderSettings) -> list[Script]:
+    """One course script per topic of `topics`, in their order (prerequisites first)."""
+    return [render_course_script(env, topic, number, len(topics), catalog, settings)
+            for number, topic in enumerate(topics, start=1)]

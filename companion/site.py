@@ -20,16 +20,10 @@ from pathlib import Path
 
 import jinja2
 
-from companion import publish
+from companion import layout, publish
 from companion.files import write_if_changed
-from companion.models import Catalog, Cue, Lesson
+from companion.models import Catalog, Cue, Lesson, LessonKind
 
-INDEX_PATH = "index.html"
-CSS_PATH = "site/site.css"
-COVER_PATH = "feeds/cover.jpg"
-PAGE_NAME = "index.html"
-TRANSCRIPT_NAME = "transcript.vtt"
-COURSE_PREFIX = "course-"
 DEFAULT_TITLE = "Math Companion"
 
 _VTT_TIMING = re.compile(r"^(\S+)\s+-->\s+(\S+)")
@@ -57,19 +51,19 @@ def index_html(lessons: Sequence[Lesson], feeds: Sequence[FeedLink], *, title: s
                language: str = "en", has_cover: bool = True) -> str:
     """The show page: subscribe links for `feeds`, then the lessons with audio players.
 
-    Episode lessons are listed newest first; course lessons (slug `course-...`) follow in
-    course order (their episode number).
+    Episode lessons are listed newest first; course lessons follow in course order (their
+    episode number).
     """
-    episodes = tuple(sorted((item for item in lessons if not item.slug.startswith(COURSE_PREFIX)),
+    episodes = tuple(sorted((item for item in lessons if item.kind is not LessonKind.COURSE),
                             key=_newest_first))
-    course = tuple(sorted((item for item in lessons if item.slug.startswith(COURSE_PREFIX)),
+    course = tuple(sorted((item for item in lessons if item.kind is LessonKind.COURSE),
                           key=lambda item: (item.episode_number or 0, item.slug)))
     groups = [LessonGroup("lessons", "Lessons", episodes)]
     if course:
         groups.append(LessonGroup("course", "The course", course))
     return _environment().get_template("index.html.j2").render(
         site_title=title or _site_title(feeds), language=language, feeds=feeds, root="",
-        css_path=CSS_PATH, cover_path=COVER_PATH, has_cover=has_cover, groups=groups)
+        css_path=layout.CSS_PATH, cover_path=layout.COVER_PATH, has_cover=has_cover, groups=groups)
 
 
 def lesson_html(lesson: Lesson, notes_html: str, cues: Sequence[Cue], *,
@@ -77,11 +71,11 @@ def lesson_html(lesson: Lesson, notes_html: str, cues: Sequence[Cue], *,
     """A lesson's page (at episodes/<slug>/index.html); `notes_html` must be safe HTML."""
     return _environment().get_template("lesson.html.j2").render(
         lesson=lesson, notes_html=notes_html, cues=cues, feeds=feeds, root="../../",
-        css_path=CSS_PATH, site_title=title or _site_title(feeds), language=language)
+        css_path=layout.CSS_PATH, site_title=title or _site_title(feeds), language=language)
 
 
 def lesson_page_path(slug: str) -> str:
-    return f"episodes/{slug}/{PAGE_NAME}"
+    return layout.lesson_path(slug, layout.PAGE_NAME)
 
 
 def parse_webvtt(text: str) -> list[Cue]:
@@ -134,14 +128,14 @@ def write_site(workdir: Path, lessons: Sequence[Lesson], catalog: Catalog,
         if write_if_changed(target, text):
             changed.append(target)
 
-    put(CSS_PATH, stylesheet())
+    put(layout.CSS_PATH, stylesheet())
     for lesson in lessons:
-        cues = read_transcript(workdir / "episodes" / lesson.slug / TRANSCRIPT_NAME)
+        cues = read_transcript(workdir / layout.lesson_path(lesson.slug, layout.TRANSCRIPT_NAME))
         notes = publish.show_notes_html(lesson, catalog)
         put(lesson_page_path(lesson.slug),
             lesson_html(lesson, notes, cues, feeds=links, title=site_title, language=language))
-    put(INDEX_PATH, index_html(lessons, links, title=site_title, language=language,
-                               has_cover=(workdir / COVER_PATH).is_file()))
+    put(layout.INDEX_PATH, index_html(lessons, links, title=site_title, language=language,
+                                      has_cover=(workdir / layout.COVER_PATH).is_file()))
     return changed
 
 

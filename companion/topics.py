@@ -15,23 +15,28 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.errors import CatalogError, MathSpeechError
 from companion.linking import link
 from companion.models import (
     Catalog,
+    Episode,
     Equation,
     Implication,
     Pronunciation,
     Quiz,
     Season,
     Topic,
+    TopicLink,
     WorkedExample,
 )
 
-__all__ = ["AREA_NAMES", "course_seasons", "link", "load_catalog", "order_by_prerequisites",
-           "topological_order"]
+if TYPE_CHECKING:
+    from companion.config import EpisodeOverride
+
+__all__ = ["AREA_NAMES", "course_seasons", "link", "link_episode", "load_catalog",
+           "order_by_prerequisites", "topological_order"]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
 # Each area of the taxonomy and its name for listeners (a season of the course feed).
@@ -303,3 +308,17 @@ def course_seasons(topics: Sequence[Topic]) -> dict[str, Season]:
         numbers.setdefault(topic.area, len(numbers) + 1)
     return {topic.id: Season(numbers[topic.area], AREA_NAMES.get(topic.area, topic.area))
             for topic in topics}
+
+
+def link_episode(episode: Episode, catalog: Catalog,
+                 override: EpisodeOverride | None = None) -> tuple[TopicLink, ...]:
+    """The linker's topics, with a workdir's pins and exclusions for the episode applied."""
+    links = link(episode, catalog)
+    if override is None:
+        return links
+    kept = [item for item in links if item.topic.id not in override.exclude]
+    present = {item.topic.id for item in kept}
+    for topic_id in override.pin:
+        if topic_id not in present:
+            kept.insert(0, TopicLink(catalog.get(topic_id), 1.0, ()))
+    return tuple(kept[:5])

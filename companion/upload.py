@@ -28,13 +28,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
-from companion import publish
-from companion.build import COURSE_FEED_PATH, COVER_PATH, FEED_PATH
+from companion import layout, publish
 from companion.errors import PublishError
 from companion.files import sha256_file
 from companion.serve import CONTENT_TYPES
 
-STAMP_NAME = "build.json"
 PAGE_CACHE_CONTROL = "max-age=300"  # feeds and pages change; media under one URL does not
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _ATOM_LINK = f"{{{publish.NAMESPACES['atom']}}}link"
@@ -138,20 +136,20 @@ def content_type(relative: str) -> str:
 def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
     """The files to publish, in upload order; feeds rebased onto `base_url` when given."""
     found: list[str] = []
-    episodes = workdir / "episodes"
-    for stamp in sorted(episodes.glob(f"*/{STAMP_NAME}")) if episodes.is_dir() else ():
+    episodes = workdir / layout.EPISODES_DIR
+    for stamp in sorted(episodes.glob(f"*/{layout.STAMP_NAME}")) if episodes.is_dir() else ():
         found += [_relative(workdir, path) for path in sorted(stamp.parent.iterdir())
-                  if _publishable(path) and path.name != STAMP_NAME]
+                  if _publishable(path) and path.name != layout.STAMP_NAME]
     # Only what a build publishes: feeds/ may also hold the source feed or a sample.
-    for relative in (COVER_PATH, FEED_PATH, COURSE_FEED_PATH):
+    for relative in (layout.COVER_PATH, *layout.PUBLISHED_FEEDS):
         if _publishable(workdir / relative):
             found.append(relative)
-    site_dir = workdir / "site"
+    site_dir = workdir / layout.SITE_DIR
     for path in sorted(site_dir.rglob("*")) if site_dir.is_dir() else ():
         if _publishable(path):
             found.append(_relative(workdir, path))
-    if (workdir / "index.html").is_file():
-        found.append("index.html")
+    if (workdir / layout.INDEX_PATH).is_file():
+        found.append(layout.INDEX_PATH)
     if not any(relative.endswith(".xml") for relative in found):
         raise PublishError(f"{workdir}: no feed to publish (run companion build first)")
     items = []
@@ -205,14 +203,14 @@ def _relative(workdir: Path, path: Path) -> str:
 
 
 def _is_feed(relative: str) -> bool:
-    return relative.startswith("feeds/") and relative.endswith(".xml")
+    return relative in layout.PUBLISHED_FEEDS
 
 
 def _upload_rank(relative: str) -> tuple[int, str]:
     """Media, then stylesheets, lesson pages, the show page; feeds last."""
     if _is_feed(relative):
         rank = 4
-    elif relative == "index.html":
+    elif relative == layout.INDEX_PATH:
         rank = 3
     elif relative.endswith(".html"):
         rank = 2

@@ -11,9 +11,10 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from companion.build import build, read_lessons
+from companion.build import build
 from companion.config import load_settings
 from companion.errors import ConfigError
+from companion.lessons import read_lessons
 from tests.conftest import DATA
 
 TINY_FEED = DATA / "feeds" / "two_episodes.xml"

@@ -18,7 +18,7 @@ def write_config(workdir: Path, text: str) -> None:
 def test_defaults(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert settings.workdir == tmp_path.resolve()
-    assert settings.uses_sample
+    assert settings.source == ""  # the bundled sample
     assert settings.base_url == "http://localhost:8000/"
     assert settings.voice.name == "en-us"
     assert settings.lesson_minutes == 6.0

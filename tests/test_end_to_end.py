@@ -16,9 +16,11 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
-from companion.build import BuildReport, build, read_lessons
+from companion.build import build
 from companion.cli import cli
 from companion.config import load_settings
+from companion.events import BuildReport
+from companion.lessons import read_lessons
 from companion.synth import SECTION_GAP, probe_duration
 from tests.conftest import require_audio_tools, shared_path
 

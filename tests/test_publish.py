@@ -18,6 +18,7 @@ from companion.models import (
     Cue,
     Equation,
     Lesson,
+    LessonKind,
     Quiz,
     Topic,
     WorkedExample,
@@ -47,7 +48,8 @@ def lesson(slug: str, day: int, size: int = 1000) -> Lesson:
         source_title=f"Episode {slug}", source_link=f"https://example.org/{slug}",
         source_guid=f"source-{slug}", episode_number=day, topic_ids=("variance",),
         duration=123.4, size=size,
-        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")), key="k")
+        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")),
+        kind=LessonKind.EPISODE)
 
 
 LESSONS = [lesson("two", 2), lesson("one", 1)]
@@ -147,7 +149,8 @@ def course_feed_v2() -> tuple[bytes, Catalog]:
                       title=f"Lesson {number}: {topic.title}", summary=topic.title,
                       published=datetime(2024, 1, 1, 0, number % 60, tzinfo=UTC),
                       source_title="", source_link="", source_guid="", episode_number=number,
-                      topic_ids=(topic.id,), duration=100.0, size=1000, chapters=(), key="k")
+                      topic_ids=(topic.id,), duration=100.0, size=1000, chapters=(),
+                      kind=LessonKind.COURSE)
                for number, topic in enumerate(catalog.topics, start=1)]
     by_topic = course_seasons(catalog.topics)
     seasons = {item.slug: by_topic[item.topic_ids[0]] for item in lessons}

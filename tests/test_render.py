@@ -13,15 +13,15 @@ import jinja2
 import pytest
 
 from companion import phrasing, render
-from companion.build import link_episode, read_source, render_scripts
+from companion.build import read_source, render_settings
 from companion.config import load_settings
 from companion.errors import RenderError
 from companion.models import Episode, Evidence, Show, TopicLink
-from companion.topics import load_catalog
+from companion.topics import link_episode, load_catalog
 from tests.conftest import DATA, shared_path
 
 CATALOG = load_catalog()
-SHOW = Show("Tiny ML Show", "https://example.org", "A show.", "en", "", "Host")
+SHOW = Show("Tiny ML Show", "Host")
 EPISODE = Episode(guid="g-1", slug="ep-1-descent", title="Ep 1: Descent & Losses", number=1,
                   published=datetime(2024, 1, 1, tzinfo=UTC), duration=None,
                   description="We use gradient descent on a mean squared error loss.",
@@ -133,6 +133,14 @@ def test_leftover_tex_is_rejected_naming_the_fragment(tmp_path: Path) -> None:
     (tmp_path / "lesson.txt.j2").write_text("@section intro Hi\nSee x^2 here.\n", "utf-8")
     plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
     with pytest.raises(RenderError, match=r"section 'Hi' still holds TeX near 'See x\^2 here.'"):
+        render.render_script(render.environment(tmp_path), SHOW, EPISODE, plans,
+                             render.RenderSettings())
+
+
+def test_unknown_section_kind_is_rejected_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "lesson.txt.j2").write_text("@section outro Bye\nThat is all.\n", "utf-8")
+    plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
+    with pytest.raises(RenderError, match=r"ep-1-descent: unknown section kind 'outro'"):
         render.render_script(render.environment(tmp_path), SHOW, EPISODE, plans,
                              render.RenderSettings())
 
@@ -296,8 +304,9 @@ def test_phrases_can_be_overridden(tmp_path: Path) -> None:
 def sample_scripts(tmp_path: Path) -> list:
     settings = load_settings(tmp_path, {})
     show, episodes = read_source(settings, datetime(2025, 1, 1, tzinfo=UTC))
-    found = {e.guid: link_episode(e, CATALOG, settings) for e in episodes}
-    scripts = render_scripts(settings, show, episodes, found, CATALOG)
+    found = {e.guid: link_episode(e, CATALOG) for e in episodes}
+    scripts = render.render_episodes(render.environment(), show, episodes, found, CATALOG,
+                                     render_settings(settings, show))
     return [(e, scripts[e.guid]) for e in episodes if e.guid in scripts]
 
 

@@ -219,7 +219,7 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
     import podcastparser
 
     from companion import publish
-    from companion.models import Chapter, Lesson
+    from companion.models import Chapter, Lesson, LessonKind
 
     root = tmp_path / "site"
     root.mkdir()
@@ -238,7 +238,7 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
                 summary="s", published=datetime(2024, 1, day, tzinfo=UTC), source_title="",
                 source_link="", source_guid=slug, episode_number=day, topic_ids=(),
                 duration=60.0, size=len(audio) - day, chapters=(Chapter(0, 60, "All"),),
-                key="k"))
+                kind=LessonKind.EPISODE))
         feed = publish.FeedSettings(title="Served", description="d", base_url=base,
                                     feed_path="feeds/companion.xml", author="a",
                                     owner_email="o@example.org")

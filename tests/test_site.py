@@ -18,6 +18,7 @@ from companion.models import (
     Chapter,
     Cue,
     Lesson,
+    LessonKind,
 )
 from companion.serve import make_server
 from tests.test_publish import CATALOG
@@ -36,7 +37,8 @@ def lesson(slug: str, day: int, title: str = "") -> Lesson:
         source_title=f"Episode {slug}", source_link=f"https://example.org/{slug}",
         source_guid=f"source-{slug}", episode_number=day, topic_ids=("variance",),
         duration=123.4, size=4,
-        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")), key="k")
+        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")),
+        kind=LessonKind.COURSE if slug.startswith("course-") else LessonKind.EPISODE)
 
 
 LESSONS = [lesson("two", 2), lesson("one", 1), lesson("course-variance", 3, "Course: Variance")]

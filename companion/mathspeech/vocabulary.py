@@ -35,7 +35,6 @@ SYMBOLS = {
     "aleph": "aleph", "Re": "the real part of", "Im": "the imaginary part of",
     "square": "square", "checkmark": "check", "bot": "bottom", "imath": "i", "jmath": "j",
 }
-DOTS = frozenset({"ldots", "cdots", "dots", "vdots", "ddots", "dotsc", "dotsb"})
 
 # relations: command or symbol -> words; the flag says whether a chain may say "which"
 RELATIONS = {
