@@ -60,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("course", bool, True, "Also build the course feed: one lesson per catalog topic, "
             "prerequisites first."),
     Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
+    Setting("review", bool, True, "Publish a spaced review episode in the companion feed after "
+            "every fifth lesson: questions on earlier lessons at growing distances."),
     Setting("catalog", str, "", "A topic catalog (TOML) to use instead of the built-in one."),
     Setting("executor", str, "local", "Where lessons are synthesized: local (processes on "
             "this machine) or dask (a Dask cluster, see Scaling out)."),
@@ -95,6 +97,7 @@ class Settings:
     catalog: Path | None
     course: bool
     course_topics: int
+    review: bool
     episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
     executor: ExecutorName = "local"
     scheduler: str = ""
@@ -244,6 +247,7 @@ def _settings(workdir: Path, values: dict[str, Any],
         catalog=Path(values["catalog"]) if values["catalog"] else None,
         course=values["course"],
         course_topics=values["course_topics"],
+        review=values["review"],
         episodes=episodes,
         executor=values["executor"],
         scheduler=scheduler,

@@ -30,6 +30,7 @@ from companion.models import (
     Show,
     Voice,
 )
+from companion.review import ReviewPlan
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def _lesson(record: dict[str, Any]) -> Lesson:
         size=int(record["size"]),
         chapters=tuple(Chapter(float(c["start"]), float(c["end"]), str(c["title"]))
                        for c in record["chapters"]),
+        questions=tuple(int(number) for number in record.get("questions", ())),
     )
 
 
@@ -133,6 +135,19 @@ def course_lesson(script: Script, number: int) -> Lesson:
         summary=f"Lesson {number} of the math course: {script.title.split(': ', 1)[-1]}.",
         published=None, source_title="", source_link="", source_guid="",
         episode_number=number, topic_ids=script.topic_ids, duration=0.0, size=0, chapters=())
+
+
+def review_lesson(plan: ReviewPlan, script: Script) -> Lesson:
+    """What the companion feed will say about a spaced review episode."""
+    topics = ", ".join(question.topic.title for question in plan.questions)
+    return Lesson(
+        slug=script.slug, guid=publish.lesson_guid(f"review:{plan.after.source_guid}"),
+        kind=LessonKind.REVIEW, title=script.title,
+        summary=(f"A short spaced review of lessons {plan.first_lesson} to {plan.last_lesson}: "
+                 f"{len(plan.questions)} questions, on {topics}."),
+        published=plan.published, source_title="", source_link="", source_guid="",
+        episode_number=None, topic_ids=script.topic_ids, duration=0.0, size=0, chapters=(),
+        questions=tuple(question.quiz_number for question in plan.questions))
 
 
 # --- lesson jobs (run in worker processes) ---------------------------------------------------

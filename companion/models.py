@@ -235,3 +235,4 @@ class Lesson:
     duration: float  # seconds
     size: int  # bytes of lesson.mp3
     chapters: tuple[Chapter, ...]
+    questions: tuple[int, ...] = ()  # a review: the quiz question asked for each topic_ids entry

@@ -18,7 +18,7 @@ from latex2mathml.converter import convert as latex_to_mathml
 
 from companion import __version__, layout
 from companion.mathspeech import verbalize_inline
-from companion.models import Catalog, Chapter, Cue, Lesson, Season
+from companion.models import Catalog, Chapter, Cue, Lesson, LessonKind, Season
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -124,7 +124,7 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     _text(item, f"{it}title", lesson.title)
     _text(item, f"{it}duration", str(round(lesson.duration)))
     _text(item, f"{it}explicit", "false")
-    _text(item, f"{it}episodeType", "full")
+    _text(item, f"{it}episodeType", "bonus" if lesson.kind is LessonKind.REVIEW else "full")
     if season is not None:
         _text(item, f"{it}season", str(season.number))
     if lesson.episode_number is not None:
@@ -151,6 +151,8 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
 
 def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
     """HTML show notes: the source episode, then each topic's equations as MathML."""
+    if lesson.kind is LessonKind.REVIEW:
+        return _review_notes_html(lesson, catalog)
     parts: list[str] = []
     if lesson.source_title:
         source = html.escape(lesson.source_title)
@@ -171,6 +173,22 @@ def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
         parts.append(f"<p><strong>Worked example.</strong> {_prose_html(topic.example.text)}</p>")
         parts.append(f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "
                      f"<em>Answer:</em> {_prose_html(topic.quiz.answer)}</p>")
+    return "\n".join(parts)
+
+
+def _review_notes_html(lesson: Lesson, catalog: Catalog) -> str:
+    """A review's notes: each question with its answer, and the topic's key equation."""
+    parts = [f"<p>{html.escape(lesson.summary)}</p>", "<ol>"]
+    for topic_id, number in zip(lesson.topic_ids, lesson.questions, strict=False):
+        if topic_id not in catalog:
+            continue
+        topic = catalog.get(topic_id)
+        quiz = topic.quizzes[number] if number < len(topic.quizzes) else topic.quiz
+        key = topic.equations[0]
+        parts.append(f"<li><strong>{html.escape(topic.title)}.</strong> "
+                     f"{_prose_html(quiz.question)} <em>Answer:</em> {_prose_html(quiz.answer)}"
+                     f"{mathml(key.latex, 'block')}{_prose_html(key.meaning)}</li>")
+    parts.append("</ol>")
     return "\n".join(parts)
 
 

@@ -301,7 +301,8 @@ def render_review_script(env: jinja2.Environment, plan: ReviewPlan, settings: Re
         "companion_title": speakable(settings.companion_title),
         "number": plan.number,
         "questions": questions,
-        "think_pause": round(settings.quiz_pause * REVIEW_PAUSE, 1),
+        "quiz_pause": settings.quiz_pause,
+        "nudge_pause": NUDGE_PAUSE,
         "slow": SLOW_RATE,
     }
     text = _render(env, "review.txt.j2", context, plan.slug)
@@ -309,7 +310,9 @@ def render_review_script(env: jinja2.Environment, plan: ReviewPlan, settings: Re
         text, plan.slug), topic_ids=tuple(q.topic.id for q in plan.questions))
 
 
-REVIEW_PAUSE = 1.6  # a review question gets this many times the lesson's thinking pause
+# A review question gets a longer time to think than a lesson's: the quiz pause, a short nudge
+# ("take another moment"), and this many seconds more; no silence passes 3 seconds.
+NUDGE_PAUSE = 1.5
 
 
 def review_title(plan: ReviewPlan) -> str:

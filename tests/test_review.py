@@ -113,8 +113,10 @@ def test_review_script_has_chapters_pauses_and_answers(review_script) -> None:
                                 f"{question.topic.title}"
         texts = [p.text for p in section.paragraphs]
         assert question.quiz.question in texts
-        thinking = section.paragraphs[texts.index(question.quiz.question)]
-        assert thinking.pause_after == pytest.approx(2.5 * render.REVIEW_PAUSE)
+        thinking = texts.index(question.quiz.question)
+        assert section.paragraphs[thinking].pause_after == 2.5  # then a nudge, then more time
+        assert section.paragraphs[thinking + 1].pause_after == render.NUDGE_PAUSE
+        assert len(texts[thinking + 1].split()) <= 3
         assert any(t.endswith(question.quiz.answer) for t in texts)
         assert question.lesson_title in section.text
     assert script.topic_ids == tuple(q.topic.id for q in plan.questions)
@@ -128,3 +130,52 @@ def test_review_script_is_plain_speech(review_script) -> None:
     assert not re.search(r"[\\{}^_$=+*/|~<>#%&]", text)
     for sentence in re.split(r"(?<=[.!?])\s+", text):
         assert len(re.findall(r"[A-Za-z0-9']+", sentence)) <= 30, sentence
+
+
+# --------------------------------------------------------------------------- in the build
+
+
+def test_the_sample_gets_a_review_after_lessons_five_and_ten(tmp_path) -> None:
+    from companion.build import read_source, render_reviews, render_settings
+    from companion.config import load_settings
+    from companion.topics import link_episode
+
+    settings = load_settings(tmp_path, {})
+    assert settings.review is True
+    show, episodes = read_source(settings, START)
+    links = {e.guid: link_episode(e, CATALOG) for e in episodes}
+    env = render.environment()
+    wording = render_settings(settings, show)
+    scripts = render.render_episodes(env, show, episodes, links, CATALOG, wording)
+    reviews = render_reviews(env, episodes, scripts, CATALOG, wording, datetime(2030, 1, 1,
+                                                                                 tzinfo=UTC))
+    assert [script.slug for _, script in reviews] == ["review-001", "review-002"]
+    assert render_reviews(env, episodes, scripts, CATALOG, wording, START) == \
+        render_reviews(env, episodes, scripts, CATALOG, wording, START)  # deterministic
+
+
+def test_review_false_leaves_reviews_out_of_the_feed(tmp_path) -> None:
+    from companion import publish
+    from companion.build import write_feeds
+    from companion.config import load_settings
+    from companion.lessons import review_lesson
+    from companion.models import Lesson, LessonKind, Show
+
+    plan = plan_reviews(lessons(5), CATALOG)[0]
+    script = render.render_review_script(render.environment(), plan, render.RenderSettings())
+    reviewed = review_lesson(plan, script)
+    assert reviewed.kind is LessonKind.REVIEW and reviewed.questions == tuple(
+        q.quiz_number for q in plan.questions)
+    assert reviewed.guid == publish.lesson_guid("review:g-5")
+    episode = Lesson(slug="ep-5", guid="g", kind=LessonKind.EPISODE, title="Math for 5",
+                     summary="s", published=START, source_title="Episode 5", source_link="",
+                     source_guid="g-5", episode_number=5, topic_ids=("vectors",),
+                     duration=60.0, size=1, chapters=())
+    show = Show(title="Show", author="Host")
+    for review_on, titles in ((True, {"Math for 5", script.title}), (False, {"Math for 5"})):
+        settings = load_settings(tmp_path, {"review": review_on, "course": False})
+        feeds = write_feeds(settings, show, [reviewed, episode], CATALOG)
+        assert {item.title for item in feeds[0][1]} == titles
+    notes = publish.show_notes_html(reviewed, CATALOG)
+    for question in plan.questions:
+        assert question.quiz.question.split(",")[0] in notes
