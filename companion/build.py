@@ -112,7 +112,8 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
         topics = catalog.topics[: settings.course_topics or None]
         course_scripts = render.render_course(env, topics, catalog, wording)
         total = len(course_scripts)
-        jobs += [job_for(script, course_lesson(script, number),
+        seasons = course_seasons(topics)
+        jobs += [job_for(script, course_lesson(script, number, seasons[script.topic_ids[0]]),
                          now - timedelta(minutes=total - number))  # lesson 1 is the oldest
                  for number, script in enumerate(course_scripts, start=1)]
     for script in course_scripts:
@@ -140,21 +141,23 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
     lessons = read_lessons(workdir)
     report.audio_seconds = sum(lesson.duration for lesson in lessons)
     _check_lengths(lessons, report.built, settings.lesson_minutes)
-    feeds = write_feeds(settings, show, lessons, catalog)
-    for feed, items in feeds:
-        on_event(FeedWritten(workdir / feed.feed_path, len(items)))
-    site.write_site(workdir, lessons, catalog,
-                    [(feed.feed_path, feed.title) for feed, _ in feeds])
-    report.published = len(feeds[0][1])
-    report.course_published = len(feeds[1][1]) if len(feeds) > 1 else 0
+    feeds = plan_feeds(settings, show, lessons)
+    notes = {lesson.slug: publish.show_notes_html(lesson, catalog) for lesson in lessons}
+    publish.write_feeds(workdir, feeds, notes)
+    for feed in feeds:
+        on_event(FeedWritten(workdir / feed.settings.feed_path, len(feed.lessons)))
+    site.write_site(workdir, lessons, notes,
+                    [site.FeedLink(feed.settings.feed_path, feed.settings.title)
+                     for feed in feeds])
+    report.published = len(feeds[0].lessons)
+    report.course_published = len(feeds[1].lessons) if len(feeds) > 1 else 0
     report.feed_path = workdir / layout.FEED_PATH
     report.seconds = time.monotonic() - started
     return report
 
 
-def write_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson], catalog: Catalog
-                ) -> list[tuple[publish.FeedSettings, list[Lesson]]]:
-    """Write the episode feed and the course feed; call it after every lesson is complete."""
+def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> list[publish.Feed]:
+    """The episode feed (episode and review lessons, newest first) and the course feed."""
     title = feed_title(settings, show)
     author = feed_author(settings, show)
     episode_lessons = [item for item in lessons if item.kind is LessonKind.EPISODE
@@ -163,27 +166,20 @@ def write_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson], catal
         episode_lessons = episode_lessons[: settings.max_items]  # lessons are newest first
     course_lessons = sorted((item for item in lessons if item.kind is LessonKind.COURSE),
                             key=lambda item: item.episode_number or 0)
-    feeds = [(publish.FeedSettings(
+    feeds = [publish.Feed(publish.FeedSettings(
         title=title,
         description=(f"Short spoken math lessons for the episodes of {show.title}: every "
                      "equation read aloud in words, with chapters, transcripts and show notes."),
         base_url=settings.base_url, feed_path=layout.FEED_PATH, author=author,
-        owner_email=settings.email, image_path=layout.COVER_PATH), episode_lessons)]
+        owner_email=settings.email, image_path=layout.COVER_PATH), tuple(episode_lessons))]
     if settings.course:
-        feeds.append((publish.FeedSettings(
+        feeds.append(publish.Feed(publish.FeedSettings(
             title=f"{title}: the Course",
             description=("The whole math course behind the lessons, one topic per lesson, in an "
                          "order where every topic comes after the ones it builds on."),
             base_url=settings.base_url, feed_path=layout.COURSE_FEED_PATH, author=author,
             owner_email=settings.email, image_path=layout.COVER_PATH, episode_type="serial"),
-            course_lessons))
-    notes = {lesson.slug: publish.show_notes_html(lesson, catalog) for lesson in lessons}
-    by_topic = course_seasons(catalog.topics)  # the course's order is the catalog's
-    seasons = {item.slug: by_topic[item.topic_ids[0]] for item in course_lessons
-               if item.topic_ids and item.topic_ids[0] in by_topic}
-    for feed, items in feeds:
-        write_if_changed(settings.workdir / feed.feed_path,
-                         publish.feed_xml(feed, items, notes, seasons))
+            tuple(course_lessons)))
     return feeds
 
 

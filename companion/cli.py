@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from companion import __version__, layout
+from companion.config import SETTING, SETTINGS, Setting
 from companion.errors import CompanionError
 from companion.events import BuildEvent, Built, Failed, FeedWritten, Linked, Started, Unchanged
 
@@ -52,32 +53,35 @@ workdir_option = click.option(
     show_default=True, help="Folder for scripts/, episodes/ and feeds/.")
 
 
+def setting_option(setting: Setting, *, with_default: bool = False
+                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The command-line option of a setting, with its help from the settings table.
+
+    Without `with_default` the option is None when not given, so companion.toml decides.
+    """
+    declaration = [f"{setting.option}/--no-{setting.option[2:]}" if setting.kind is bool
+                   else setting.option, setting.name]
+    kind: Any = click.Choice(setting.choices) if setting.choices else setting.kind
+    shown = f" [default: {setting.default_text}]" if setting.default_text else ""
+    return click.option(*declaration, type=None if setting.kind is bool else kind,
+                        default=setting.default if with_default else None,
+                        metavar=setting.metavar or None, help=setting.help + shown)
+
+
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every setting of the table as an option (overriding companion.toml)."""
+    for setting in reversed(SETTINGS):
+        command = setting_option(setting)(command)
+    return command
+
+
 @cli.command()
-@click.option("--source", help="Source feed: a file path or http(s) URL (default: the bundled "
-              "Machine Learning Guide sample).")
 @workdir_option
-@click.option("--base-url", help="Public URL of the workdir [default: http://localhost:8000/].")
-@click.option("--limit", type=int, help="Only the newest N episodes.")
+@settings_options
 @click.option("--only", multiple=True, help="Rebuild only this episode (guid or slug); "
               "repeatable.")
 @click.option("--force", is_flag=True, help="Ignore the stamps and redo every lesson.")
 @click.option("--prune", is_flag=True, help="Remove lessons whose episode left the source feed.")
-@click.option("--max-items", type=int, help="Publish only the newest N episode lessons.")
-@click.option("--jobs", type=int, help="Lessons synthesized in parallel [default: CPU cores].")
-@click.option("--voice", help="espeak-ng voice, see `companion voices` [default: en-us].")
-@click.option("--rate", type=int, help="Words per minute [default: 165].")
-@click.option("--pitch", type=int, help="Voice pitch 0-99 [default: 50].")
-@click.option("--engine", type=click.Choice(["espeak-ng", "pyttsx3"]),
-              help="Speech engine [default: espeak-ng].")
-@click.option("--lesson-minutes", type=float, help="Target lesson length [default: 6].")
-@click.option("--quiz-pause", type=float, help="Seconds to think before a quiz answer.")
-@click.option("--max-feed-bytes", type=int, help="Refuse larger source feeds [default: 20 MB].")
-@click.option("--max-episodes", type=int, help="Read at most the newest N episodes of the "
-              "source feed, with a warning [default: no limit].")
-@click.option("--executor", type=click.Choice(["local", "dask"]),
-              help="Synthesize in local processes or on a Dask cluster [default: local].")
-@click.option("--scheduler", metavar="tcp://HOST:8786", help="Dask scheduler for --executor "
-              "dask [default: start a LocalCluster on this machine].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Settings file [default: WORKDIR/companion.toml].")
 @logging_options
@@ -88,7 +92,8 @@ def build(workdir: Path, only: tuple[str, ...], force: bool, prune: bool,
     With [[show]] entries in companion.toml, build every show into shows/<slug>/.
     """
     from companion.build import build as run_build
-    from companion.library import Library, build_library, load_workdir
+    from companion.config import Library, load_workdir
+    from companion.library import build_library
 
     _setup_logging(verbose, quiet)
     with user_errors():
@@ -183,10 +188,8 @@ class BuildProgress:
 @click.option("--source", required=True, help="Feed file path or http(s) URL.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.')
-@click.option("--max-feed-bytes", type=int, default=20_000_000, show_default=True,
-              help="Refuse larger feeds.")
-@click.option("--max-episodes", type=int, default=0, show_default=True,
-              help="Read at most the newest N episodes, with a warning (0: no limit).")
+@setting_option(SETTING["max_feed_bytes"], with_default=True)
+@setting_option(SETTING["max_episodes"], with_default=True)
 @logging_options
 def topics(source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, verbose: int,
            quiet: bool) -> None:
@@ -260,17 +263,20 @@ def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
 @click.option("--port", type=int, default=8000, show_default=True)
 def serve(workdir: Path, host: str, port: int) -> None:
     """Serve the workdir over HTTP so a podcast app can subscribe."""
-    from companion.serve import feed_base_url, is_loopback, make_server
+    from companion.publish import read_published
+    from companion.serve import is_loopback, make_server
 
     with user_errors():
         server = make_server(workdir, host, port)
-    bound_host, bound_port = server.server_address[:2]
+    address, bound_port = server.server_address[:2]
+    bound_host = address if isinstance(address, str) else address.decode()
     shown = "localhost" if bound_host in ("127.0.0.1", "0.0.0.0") else bound_host
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     click.echo(f"Serving {workdir.resolve()} on http://{bound_host}:{bound_port}/", err=True)
     click.echo(f"Subscribe to http://{shown}:{bound_port}/{layout.FEED_PATH}", err=True)
-    published = feed_base_url(workdir / layout.FEED_PATH)
+    record = read_published(workdir)
+    published = record.base_url if record else ""
     if published and urllib.parse.urlsplit(published).port not in (bound_port, None):
         click.echo(f"Warning: the feed's URLs start with {published}, not this server's port "
                    f"{bound_port}; rebuild with --base-url or serve with --port.", err=True)
@@ -308,19 +314,15 @@ def check(workdir: Path, config_path: Path | None) -> None:
 @click.option("--to", "target", required=True, metavar="s3://BUCKET/PREFIX",
               help="Where to upload: a bucket and an optional key prefix.")
 @click.option("--endpoint-url", help="An S3-compatible endpoint (MinIO, R2, ...) instead of AWS.")
-@click.option("--base-url", help="Public URL of the uploaded files; the feeds' URLs are "
-              "rewritten to start with it.")
+@click.option("--base-url", help="Public URL of the uploaded files; the feeds are made again with "
+              "every URL under it.")
 @workdir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file.")
 def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir: Path,
             verbose: bool) -> None:
     """Upload the site, media and feeds to S3-compatible storage (changed files only)."""
-    from companion.upload import (
-        feed_base_url,
-        normalize_base_url,
-        parse_target,
-        publish_workdir,
-    )
+    from companion.publish import read_published
+    from companion.upload import normalize_base_url, parse_target, publish_workdir
 
     def show(relative: str, uploaded: bool) -> None:
         if verbose or uploaded:
@@ -329,8 +331,8 @@ def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir
     with user_errors():
         where = parse_target(target)
         base_url = normalize_base_url(base_url) if base_url is not None else None
-    feed = workdir / layout.FEED_PATH
-    old_base = feed_base_url(feed.read_bytes()) if feed.is_file() else ""
+    record = read_published(workdir)
+    old_base = record.base_url if record else ""
     if base_url is None and ("://localhost" in old_base or "://127.0.0.1" in old_base):
         click.echo(f"Warning: the feed's URLs start with {old_base}; pass --base-url with the "
                    "public URL of the upload.", err=True)
@@ -338,7 +340,7 @@ def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir
         report = publish_workdir(workdir, where, endpoint_url=endpoint_url,
                                  base_url=base_url, on_file=show)
     click.echo(report.summary())
-    if base_url is not None and feed.is_file():
+    if base_url is not None and record is not None:
         click.echo(f"Subscribe to {base_url}{layout.FEED_PATH}", err=True)
 
 

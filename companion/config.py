@@ -1,12 +1,18 @@
-"""Settings: defaults, then companion.toml in the workdir, then command-line options."""
+"""Settings: defaults, then companion.toml in the workdir, then command-line options.
+
+`SETTINGS` is the one table of settings: companion.toml keys, `companion build` options
+(cli.py makes them from it) and the README's settings table. A companion.toml with [[show]]
+entries describes a library: `load_workdir` returns a `Library` of one `Settings` per show.
+"""
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -17,58 +23,88 @@ from companion.models import ENGINES, Voice
 
 ExecutorName = Literal["local", "dask"]
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
+SHOW_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    """One setting: its name in companion.toml (and, with dashes, on the command line)."""
+    """One setting: its key in companion.toml and, with dashes, its `build` option.
+
+    `help` is its one description: the option's --help text and the `meaning` of its row in
+    the README's settings table (tests/test_docs.py compares the two).
+    """
 
     name: str
     kind: type
     default: Any
     help: str
+    shown_default: str = ""  # how the default reads in --help and the README ("": the value)
+    choices: tuple[str, ...] = ()
+    metavar: str = ""
+    library_only: bool = False  # set once for a whole library, not per [[show]]
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def default_text(self) -> str:
+        if self.shown_default or self.default == "":
+            return self.shown_default
+        if isinstance(self.default, bool):
+            return "true" if self.default else "false"
+        if isinstance(self.default, float) and self.default.is_integer():
+            return str(int(self.default))
+        return str(self.default)
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("source", str, "", "Source feed: a file path or http(s) URL. Empty: the bundled "
-            "Machine Learning Guide sample."),
+    Setting("source", str, "", "Source feed: a file path or http(s) URL.",
+            shown_default="the bundled Machine Learning Guide sample"),
     Setting("base_url", str, "http://localhost:8000/", "Public URL of the workdir; every URL "
             "in the published feed starts with it."),
-    Setting("title", str, "", "Title of the published feed. Empty: '<source show> Math "
-            "Companion'."),
-    Setting("author", str, "", "Author of the published feed. Empty: the source show's author."),
+    Setting("title", str, "", "Title of the published feed.",
+            shown_default="<source show> Math Companion"),
+    Setting("author", str, "", "Author of the published feed.",
+            shown_default="the source show's author"),
     Setting("email", str, "companion@example.org", "Owner e-mail in the feed (itunes:owner, "
             "podcast:locked)."),
-    Setting("voice", str, "en-us", "espeak-ng voice (see `companion voices`); mbrola voices "
-            "such as mb-us1 when installed."),
+    Setting("voice", str, "en-us", "espeak-ng voice (companion voices lists them); mbrola "
+            "voices such as mb-us1 when installed."),
     Setting("rate", int, 165, "Speaking rate in words per minute (80-400)."),
     Setting("pitch", int, 50, "Voice pitch, 0-99."),
     Setting("engine", str, "espeak-ng", "Speech engine: espeak-ng (command line, "
-            "deterministic) or pyttsx3."),
+            "deterministic) or pyttsx3.", choices=ENGINES),
     Setting("limit", int, 0, "Only the newest N episodes (0: all)."),
+    Setting("max_episodes", int, 0, "Read at most the newest N episodes of the source feed, "
+            "with a warning (0: no limit)."),
     Setting("max_items", int, 0, "Publish only the newest N episode lessons (0: all); older "
             "lessons stay on disk."),
     Setting("lesson_minutes", float, 6.0, "Target length of an episode lesson in minutes; "
             "topics beyond it are shortened."),
     Setting("quiz_pause", float, 2.5, "Seconds of silence to think before a quiz answer "
             "(0.5-6)."),
-    Setting("jobs", int, 0, "Lessons synthesized in parallel (0: one per CPU core)."),
-    Setting("max_feed_bytes", int, 20_000_000, "Refuse source feeds larger than this."),
-    Setting("max_episodes", int, 0, "Read at most the newest N episodes of the source feed, "
-            "with a warning (0: no limit)."),
-    Setting("templates_dir", str, "", "A folder whose templates override the built-in ones."),
+    Setting("jobs", int, 0, "Lessons synthesized in parallel (0: one per CPU core).",
+            library_only=True),
+    Setting("max_feed_bytes", int, 20_000_000, "Refuse source feeds larger than this.",
+            library_only=True),
+    Setting("templates_dir", str, "", "A folder whose templates override the built-in ones.",
+            metavar="DIR"),
+    Setting("catalog", str, "", "A topic catalog (TOML) to use instead of the built-in one.",
+            metavar="FILE"),
     Setting("course", bool, True, "Also build the course feed: one lesson per catalog topic, "
             "prerequisites first."),
     Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
     Setting("review", bool, True, "Publish a spaced review episode in the companion feed after "
             "every fifth lesson: questions on earlier lessons at growing distances."),
-    Setting("catalog", str, "", "A topic catalog (TOML) to use instead of the built-in one."),
     Setting("executor", str, "local", "Where lessons are synthesized: local (processes on "
-            "this machine) or dask (a Dask cluster, see Scaling out)."),
+            "this machine) or dask (a Dask cluster, see Scaling out).", choices=EXECUTORS,
+            library_only=True),
     Setting("scheduler", str, "", "Dask scheduler address, e.g. tcp://HOST:8786, for "
-            "executor dask (empty: a LocalCluster on this machine)."),
+            "executor dask (empty: a LocalCluster on this machine).", metavar="tcp://HOST:8786",
+            library_only=True),
 )
-_BY_NAME = {setting.name: setting for setting in SETTINGS}
+SETTING = {setting.name: setting for setting in SETTINGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +187,81 @@ def settings_from_table(workdir: Path, table: Mapping[str, Any], path: Path,
     return _settings(workdir.resolve(), values, episodes, cache_dir)
 
 
+SHOW_KEYS = frozenset({"slug"} | {s.name for s in SETTINGS if not s.library_only})
+
+
+@dataclass(frozen=True, slots=True)
+class ShowEntry:
+    slug: str
+    settings: Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    workdir: Path
+    settings: Settings  # the top-level settings (executor, scheduler, jobs, base_url)
+    shows: tuple[ShowEntry, ...]
+
+
+# --- a library: [[show]] entries --------------------------------------------------------------
+
+
+def load_workdir(workdir: Path, options: Mapping[str, Any] | None = None,
+                 config_path: Path | None = None) -> Settings | Library:
+    """A library when the config has [[show]] entries, otherwise one show's Settings."""
+    workdir = workdir.resolve()
+    path = config_path or workdir / layout.CONFIG_NAME
+    table = read_config(path, required=config_path is not None)
+    if "show" not in table:
+        return load_settings(workdir, options, config_path)
+    return _library(workdir, table, path, dict(options or {}))
+
+
+def _library(workdir: Path, table: dict[str, Any], path: Path,
+             options: dict[str, Any]) -> Library:
+    from companion import ingest  # only a library needs it: keep `companion --help` quick
+
+    entries = table.pop("show")
+    where = path.name
+    if not isinstance(entries, list) or not entries or not all(
+            isinstance(entry, dict) for entry in entries):
+        raise ConfigError(f"{where}: 'show' must be one or more [[show]] tables")
+    if "source" in table or options.get("source") is not None:
+        raise ConfigError(f"{where}: source: set it in each [[show]] entry of a library")
+    top = settings_from_table(workdir, table, path, options)
+    show_options = {k: v for k, v in options.items() if k not in ("base_url", "source")}
+    cache = workdir / layout.SECTION_CACHE
+    shows: list[ShowEntry] = []
+    for number, entry in enumerate(entries, start=1):
+        slug = entry.get("slug")
+        label = f"{where}: show {number}"
+        if not isinstance(slug, str) or not SHOW_SLUG.match(slug):
+            raise ConfigError(f"{label}: slug: {slug!r} must be lower-case letters, digits and "
+                              "dashes (e.g. 'my-show')")
+        label = f"{where}: show {slug!r}"
+        unknown = sorted(set(entry) - SHOW_KEYS)
+        if unknown:
+            raise ConfigError(f"{label}: unknown key {unknown[0]!r} (a show takes "
+                              f"{', '.join(sorted(SHOW_KEYS))})")
+        if not isinstance(entry.get("source"), str) or not entry["source"].strip():
+            raise ConfigError(f"{label}: source: required (a feed file path or http(s) URL)")
+        if any(show.slug == slug for show in shows):
+            raise ConfigError(f"{label}: slug: used by two shows")
+        merged = {**table, **{k: v for k, v in entry.items() if k != "slug"}}
+        merged["base_url"] = entry.get("base_url") or f"{top.base_url}{layout.show_path(slug)}/"
+        try:
+            settings = settings_from_table(workdir / layout.show_path(slug), merged, path,
+                                           show_options, cache_dir=cache)
+        except ConfigError as error:
+            raise ConfigError(f"{label}: {error}") from None
+        source = settings.source
+        if not ingest.is_url(source) and not Path(source).is_absolute():
+            settings = replace(settings, source=str((path.parent / source).resolve()))
+        shows.append(ShowEntry(slug, replace(settings, executor=top.executor,
+                                             scheduler=top.scheduler, jobs=top.jobs)))
+    return Library(workdir, top, tuple(shows))
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text("utf-8"))
@@ -161,9 +272,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _checked(where: str, key: str, value: Any) -> Any:
-    setting = _BY_NAME.get(key)
+    setting = SETTING.get(key)
     if setting is None:
-        guess = difflib.get_close_matches(key, [*list(_BY_NAME), "episodes", "show"], n=1)
+        guess = difflib.get_close_matches(key, [*list(SETTING), "episodes", "show"], n=1)
         hint = f" (did you mean {guess[0]!r}?)" if guess else ""
         raise ConfigError(f"{where}: unknown setting {key!r}{hint}")
     if setting.kind is float and isinstance(value, int) and not isinstance(value, bool):

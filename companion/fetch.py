@@ -70,6 +70,11 @@ def too_big(source: str, max_bytes: int, size: int | None = None) -> FeedError:
                      "(raise it with --max-feed-bytes)")
 
 
+def wait(seconds: float) -> None:
+    """Pause between attempts on the real clock (tests replace it to record the delays)."""
+    time.sleep(seconds)
+
+
 def fetch_feed(
     url: str,
     *,
@@ -80,15 +85,15 @@ def fetch_feed(
     total_timeout: float = 120.0,
     retries: int = 2,
     backoff: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> FetchResult:
     """GET a feed: at most `max_bytes` (also once decompressed), `MAX_REDIRECTS` redirects.
 
     `timeout` bounds each read, `connect_timeout` the connection, `total_timeout` one
     attempt; 5xx and 429 answers and network failures are retried `retries` times with
-    exponential backoff. With a `cache_dir`, the ETag / Last-Modified of the last answer
-    and its bytes are kept there, and a 304 answer returns those bytes with
-    `not_modified=True`.
+    exponential backoff, waiting with `sleep` (default: `wait`). With a `cache_dir`, the
+    ETag / Last-Modified of the last answer and its bytes are kept there, and a 304 answer
+    returns those bytes with `not_modified=True`.
     """
     if not url.lower().startswith(("http://", "https://")):
         raise FeedError(f"{url}: only http and https URLs can be fetched")
@@ -115,7 +120,7 @@ def fetch_feed(
             if failure.retry_after is not None:
                 delay = max(delay, min(failure.retry_after, 60.0))
             log.warning("%s: %s; retrying in %.1f s", url, failure, delay)
-            sleep(delay)
+            (sleep or wait)(delay)
             attempt += 1
     if response.status == 304:
         if cached is None:

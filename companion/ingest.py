@@ -82,7 +82,7 @@ def read_feed(
 # --- XML safety -------------------------------------------------------------------------
 
 
-class _Scanner(defusedxml.expatreader.DefusedExpatParser):
+class _Scanner(defusedxml.expatreader.DefusedExpatParser):  # type: ignore[misc]  # untyped
     """defusedxml's expat reader, used to find the root element and over-deep elements.
 
     defusedxml raises at the first entity declaration, before anything is expanded or
@@ -107,7 +107,8 @@ class _Scanner(defusedxml.expatreader.DefusedExpatParser):
                                             sysid: str | None, pubid: str | None) -> int:
         if context is None:  # the external DTD subset: declared entities are refused anyway
             return 1
-        return super().defused_external_entity_ref_handler(context, base, sysid, pubid)
+        refused: int = super().defused_external_entity_ref_handler(context, base, sysid, pubid)
+        return refused
 
     def _start(self, name: str, attrs: Any) -> None:
         self.depth += 1

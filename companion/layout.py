@@ -29,6 +29,7 @@ HTTP_CACHE = f"{CACHE_DIR}/http"  # ETag / Last-Modified of the source feed (con
 BUILD_LOCK = f"{CACHE_DIR}/build.lock"
 REFRESH_LOCK = f"{CACHE_DIR}/refresh.lock"
 REFRESH_STATE = f"{CACHE_DIR}/refresh.json"
+PUBLISHED_RECORD = f"{CACHE_DIR}/published.json"  # what the feeds publish (publish.py)
 
 # The files of one lesson folder, episodes/<slug>/.
 MP3_NAME = "lesson.mp3"

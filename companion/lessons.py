@@ -22,11 +22,13 @@ from companion.errors import CompanionError
 from companion.files import atomic_write, sha256_text, write_json
 from companion.models import (
     Chapter,
+    Cue,
     Episode,
     Lesson,
     LessonKind,
     Pronunciation,
     Script,
+    Season,
     Show,
     Voice,
 )
@@ -34,7 +36,7 @@ from companion.review import ReviewPlan
 
 log = logging.getLogger(__name__)
 
-STAMP_FORMAT = 1  # part of every lesson key: raising it rebuilds every lesson
+STAMP_FORMAT = 2  # part of every lesson key: raising it rebuilds every lesson
 
 
 # --- stamps ---------------------------------------------------------------------------------
@@ -66,12 +68,11 @@ def read_stamp(path: Path) -> Stamp | None:
 
 
 def _lesson(record: dict[str, Any]) -> Lesson:
-    slug = str(record["slug"])
     published = record["published"]
     return Lesson(
-        slug=slug,
+        slug=str(record["slug"]),
         guid=str(record["guid"]),
-        kind=LessonKind(record["kind"]) if "kind" in record else _legacy_kind(slug),
+        kind=LessonKind(record["kind"]),
         title=str(record["title"]),
         summary=str(record["summary"]),
         published=publish.parse_timestamp(str(published)) if published else None,
@@ -85,13 +86,12 @@ def _lesson(record: dict[str, Any]) -> Lesson:
         size=int(record["size"]),
         chapters=tuple(Chapter(float(c["start"]), float(c["end"]), str(c["title"]))
                        for c in record["chapters"]),
+        transcript=tuple(Cue(float(c["start"]), float(c["end"]), str(c["text"]))
+                         for c in record["transcript"]),
         questions=tuple(int(number) for number in record.get("questions", ())),
+        season=(Season(int(record["season"]["number"]), str(record["season"]["name"]))
+                if record.get("season") else None),
     )
-
-
-def _legacy_kind(slug: str) -> LessonKind:
-    """Stamps written before lessons had a kind told it by the slug alone."""
-    return LessonKind.COURSE if slug.startswith("course-") else LessonKind.EPISODE
 
 
 def read_lessons(workdir: Path) -> list[Lesson]:
@@ -122,19 +122,18 @@ def episode_lesson(episode: Episode, script: Script, show: Show) -> Lesson:
         slug=script.slug, guid=publish.lesson_guid(episode.guid), kind=LessonKind.EPISODE,
         title=script.title, summary=f"The math behind {episode.title} from {show.title}: {topics}.",
         published=episode.published, source_title=episode.title, source_link=episode.link,
-        source_guid=episode.guid, episode_number=episode.number, topic_ids=script.topic_ids,
-        duration=0.0, size=0, chapters=())
+        source_guid=episode.guid, episode_number=episode.number, topic_ids=script.topic_ids)
 
 
-def course_lesson(script: Script, number: int) -> Lesson:
-    """What the course feed will say about its lesson `number` (undated)."""
+def course_lesson(script: Script, number: int, season: Season | None = None) -> Lesson:
+    """What the course feed will say about its lesson `number` (undated), in `season`."""
     topic_id = script.topic_ids[0]
     return Lesson(
         slug=script.slug, guid=publish.lesson_guid(f"course:{topic_id}"),
         kind=LessonKind.COURSE, title=script.title,
         summary=f"Lesson {number} of the math course: {script.title.split(': ', 1)[-1]}.",
         published=None, source_title="", source_link="", source_guid="",
-        episode_number=number, topic_ids=script.topic_ids, duration=0.0, size=0, chapters=())
+        episode_number=number, topic_ids=script.topic_ids, season=season)
 
 
 def review_lesson(plan: ReviewPlan, script: Script) -> Lesson:
@@ -186,7 +185,8 @@ class LessonJob:
         stamp = read_stamp(self.folder / layout.STAMP_NAME)
         return (stamp is not None and stamp.key == self.key
                 and (self.folder / layout.MP3_NAME).is_file()
-                and stamp.lesson.title == self.lesson.title)
+                and stamp.lesson.title == self.lesson.title
+                and stamp.lesson.season == self.lesson.season)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,11 +224,11 @@ def run_lesson_job(job: LessonJob) -> JobResult:
                                 comment=job.lesson.summary)
         result = synth.assemble_lesson(job.script.sections, audios, tags, job.cover,
                                        job.folder / layout.MP3_NAME)
-        atomic_write(job.folder / layout.TRANSCRIPT_NAME, publish.webvtt(result.cues))
-        write_json(job.folder / layout.CHAPTERS_NAME,
-                   publish.chapters_json(result.chapters, job.lesson.title))
         lesson = replace(job.lesson, duration=round(result.duration, 3), size=result.size,
-                         chapters=result.chapters)
+                         chapters=result.chapters, transcript=result.cues)
+        atomic_write(job.folder / layout.TRANSCRIPT_NAME, publish.webvtt(lesson.transcript))
+        write_json(job.folder / layout.CHAPTERS_NAME,
+                   publish.chapters_json(lesson.chapters, lesson.title))
         write_stamp(job.folder / layout.STAMP_NAME, Stamp(job.key, lesson))
         return JobResult(job.slug, result.duration, synthesized, len(audios) - synthesized)
     except Exception as error:  # recorded as the lesson's failure; the build goes on

@@ -1,4 +1,6 @@
-"""Library: a companion.toml with [[show]] entries -> shows/<slug>/ workdirs + index.html.
+"""Library: building a companion.toml with [[show]] entries -> shows/<slug>/ + index.html.
+
+The [[show]] entries are read by config.load_workdir.
 
 Each show builds with the ordinary single-show `build()` into `shows/<slug>/` (scripts/,
 episodes/, feeds/ and its site); all shows share one content-addressed section cache,
@@ -10,26 +12,18 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 from companion import ingest, layout
 from companion.build import build
-from companion.config import (
-    SETTINGS,
-    Settings,
-    load_settings,
-    read_config,
-    settings_from_table,
-)
-from companion.errors import CompanionError, ConfigError
+from companion.config import Library, Settings, ShowEntry, load_workdir
+from companion.errors import CompanionError
 from companion.events import (
     BuildEvent,
     BuildReport,
@@ -41,81 +35,9 @@ from companion.events import (
 )
 from companion.executors import Executor, using
 from companion.files import exclusive_lock, write_if_changed, write_json
+from companion.publish import read_published
 
 EX_TEMPFAIL = 75  # sysexits.h: try again later (another refresh holds the lock)
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-LIBRARY_ONLY = frozenset({"jobs", "executor", "scheduler", "max_feed_bytes"})
-SHOW_KEYS = frozenset({"slug"} | {s.name for s in SETTINGS} - LIBRARY_ONLY)
-
-
-@dataclass(frozen=True, slots=True)
-class ShowEntry:
-    slug: str
-    settings: Settings
-
-
-@dataclass(frozen=True, slots=True)
-class Library:
-    workdir: Path
-    settings: Settings  # the top-level settings (executor, scheduler, jobs, base_url)
-    shows: tuple[ShowEntry, ...]
-
-
-# --- configuration --------------------------------------------------------------------------
-
-
-def load_workdir(workdir: Path, options: Mapping[str, Any] | None = None,
-                 config_path: Path | None = None) -> Settings | Library:
-    """A library when the config has [[show]] entries, otherwise one show's Settings."""
-    workdir = workdir.resolve()
-    path = config_path or workdir / layout.CONFIG_NAME
-    table = read_config(path, required=config_path is not None)
-    if "show" not in table:
-        return load_settings(workdir, options, config_path)
-    return _library(workdir, table, path, dict(options or {}))
-
-
-def _library(workdir: Path, table: dict[str, Any], path: Path,
-             options: dict[str, Any]) -> Library:
-    entries = table.pop("show")
-    where = path.name
-    if not isinstance(entries, list) or not entries or not all(
-            isinstance(entry, dict) for entry in entries):
-        raise ConfigError(f"{where}: 'show' must be one or more [[show]] tables")
-    if "source" in table or options.get("source") is not None:
-        raise ConfigError(f"{where}: source: set it in each [[show]] entry of a library")
-    top = settings_from_table(workdir, table, path, options)
-    show_options = {k: v for k, v in options.items() if k not in ("base_url", "source")}
-    cache = workdir / layout.SECTION_CACHE
-    shows: list[ShowEntry] = []
-    for number, entry in enumerate(entries, start=1):
-        slug = entry.get("slug")
-        label = f"{where}: show {number}"
-        if not isinstance(slug, str) or not SLUG.match(slug):
-            raise ConfigError(f"{label}: slug: {slug!r} must be lower-case letters, digits and "
-                              "dashes (e.g. 'my-show')")
-        label = f"{where}: show {slug!r}"
-        unknown = sorted(set(entry) - SHOW_KEYS)
-        if unknown:
-            raise ConfigError(f"{label}: unknown key {unknown[0]!r} (a show takes "
-                              f"{', '.join(sorted(SHOW_KEYS))})")
-        if not isinstance(entry.get("source"), str) or not entry["source"].strip():
-            raise ConfigError(f"{label}: source: required (a feed file path or http(s) URL)")
-        if any(show.slug == slug for show in shows):
-            raise ConfigError(f"{label}: slug: used by two shows")
-        merged = {**table, **{k: v for k, v in entry.items() if k != "slug"}}
-        merged["base_url"] = entry.get("base_url") or f"{top.base_url}{layout.show_path(slug)}/"
-        try:
-            settings = settings_from_table(workdir / layout.show_path(slug), merged, path,
-                                           show_options, cache_dir=cache)
-        except ConfigError as error:
-            raise ConfigError(f"{label}: {error}") from None
-        source = settings.source
-        if not ingest.is_url(source) and not Path(source).is_absolute():
-            settings = replace(settings, source=str((path.parent / source).resolve()))
-        shows.append(ShowEntry(slug, replace(settings, executor=top.executor,
-                                             scheduler=top.scheduler, jobs=top.jobs)))
-    return Library(workdir, top, tuple(shows))
 
 
 # --- building -------------------------------------------------------------------------------
@@ -166,13 +88,17 @@ def build_library(library: Library, *, force: bool = False, prune: bool = False,
             try:
                 report.shows[show.slug] = build(
                     show.settings, force=force, prune=prune, clock=clock, executor=runner,
-                    on_event=lambda event, slug=show.slug: on_event(_in_show(event, slug)))
+                    on_event=partial(_report_in_show, on_event, show.slug))
             except CompanionError as error:
                 report.failed_shows.append(Failure(show.slug, str(error)))
                 on_event(Failed(show.slug, str(error)))
         report.index_path = write_index(library)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _report_in_show(on_event: EventHandler, slug: str, event: BuildEvent) -> None:
+    on_event(_in_show(event, slug))
 
 
 def _in_show(event: BuildEvent, slug: str) -> BuildEvent:
@@ -193,29 +119,19 @@ class ShowLink:
 
 
 def show_links(library: Library) -> list[ShowLink]:
-    """Each show's title and published feeds, read back from the feeds on disk."""
+    """Each show's title and the feeds its last build published."""
     links = []
     for show in library.shows:
         folder = layout.show_path(show.slug)
-        feeds: list[tuple[str, str]] = []
-        lessons = 0
-        for feed_path in layout.PUBLISHED_FEEDS:
-            channel = _channel(show.settings.workdir / feed_path)
-            if channel is None:
-                continue
-            feeds.append((f"{folder}/{feed_path}", channel.findtext("title") or feed_path))
-            if feed_path == layout.FEED_PATH:
-                lessons = len(channel.findall("item"))
-        title = feeds[0][1] if feeds else (show.settings.title or show.slug)
-        links.append(ShowLink(show.slug, title, tuple(feeds), lessons))
+        published = read_published(show.settings.workdir)
+        feeds = published.feeds if published else ()
+        paths = tuple((f"{folder}/{feed.settings.feed_path}", feed.settings.title)
+                      for feed in feeds)
+        lessons = sum(len(feed.slugs) for feed in feeds
+                      if feed.settings.feed_path == layout.FEED_PATH)
+        title = paths[0][1] if paths else (show.settings.title or show.slug)
+        links.append(ShowLink(show.slug, title, paths, lessons))
     return links
-
-
-def _channel(path: Path) -> ET.Element | None:
-    try:
-        return ET.parse(path).getroot().find("channel")
-    except (OSError, ET.ParseError):
-        return None
 
 
 def index_html(shows: Sequence[ShowLink], title: str = "Math Companion Library") -> str:

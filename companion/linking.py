@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from companion.models import Catalog, Episode, Evidence, TopicLink
+from companion.models import Catalog, Episode, Evidence, EvidenceField, TopicLink
 from companion.text import URL_IN_TEXT
 
 __all__ = ["MIN_SCORE", "link", "normalize_tokens", "stem"]
@@ -191,7 +191,7 @@ def _index(catalog: Catalog) -> _Index:
 class _Hit:
     topic: str
     kind: str
-    field: str
+    field: EvidenceField
     evidence: Evidence
     order: int  # position in the episode text, for stable evidence order
     anchor: bool = False
@@ -216,7 +216,7 @@ def _negated(sentence: str, tokens: list[tuple[str, int, int]], start: int) -> b
     return False
 
 
-def _scan(field: str, text: str, index: _Index, base: int) -> list[_Hit]:
+def _scan(field: EvidenceField, text: str, index: _Index, base: int) -> list[_Hit]:
     hits: list[_Hit] = []
     for s_no, sentence in enumerate(_sentences(text)):
         tokens = normalize_tokens(sentence)

@@ -232,7 +232,10 @@ class Lesson:
     source_guid: str
     episode_number: int | None
     topic_ids: tuple[str, ...]
-    duration: float  # seconds
-    size: int  # bytes of lesson.mp3
-    chapters: tuple[Chapter, ...]
+    # Known once the audio exists:
+    duration: float = 0.0  # seconds
+    size: int = 0  # bytes of lesson.mp3
+    chapters: tuple[Chapter, ...] = ()
+    transcript: tuple[Cue, ...] = ()  # one cue per spoken sentence
     questions: tuple[int, ...] = ()  # a review: the quiz question asked for each topic_ids entry
+    season: Season | None = None  # a course lesson: the season (area) it belongs to

@@ -1,24 +1,31 @@
 """Publish: (FeedSettings, [Lesson]) -> RSS bytes; show notes, WebVTT and JSON chapters.
 
-Everything here is pure: the same lessons give the same bytes (no clock is read).
+The functions that make bytes are pure: the same lessons give the same bytes (no clock is
+read). `write_feeds` is the one writer of the feeds and of `.cache/published.json`, the
+record of what they publish (each feed's settings, its lessons in order, their show notes);
+`read_published` is that record's one reader, so that `companion publish --base-url` can
+make the feeds again for another URL and nothing parses a feed back.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from latex2mathml.converter import convert as latex_to_mathml
 
 from companion import __version__, layout
+from companion.files import write_if_changed, write_json
 from companion.mathspeech import verbalize_inline
-from companion.models import Catalog, Chapter, Cue, Lesson, LessonKind, Season
+from companion.models import Catalog, Chapter, Cue, Lesson, LessonKind
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -68,10 +75,9 @@ def media_url(base_url: str, slug: str, name: str) -> str:
     return base_url + layout.lesson_path(slug, name)
 
 
-def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str],
-             seasons: Mapping[str, Season] | None = None) -> bytes:
-    """The RSS document; `notes` maps a lesson slug to its HTML show notes, `seasons` a slug
-    to its season (itunes:season, and podcast:season with the season's name)."""
+def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: Mapping[str, str]) -> bytes:
+    """The RSS document; `notes` maps a lesson slug to its HTML show notes. A lesson with a
+    season (a course lesson: its area) gets itunes:season and a named podcast:season."""
     it, pc, atom = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast", "atom"))
     rss = ET.Element("rss", {"version": "2.0"})
     channel = ET.SubElement(rss, "channel")
@@ -101,13 +107,14 @@ def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str
     _text(channel, f"{pc}guid", podcast_guid(feed.feed_url))
     _text(channel, f"{pc}locked", "no", owner=feed.owner_email)
     for lesson in lessons:
-        _item(channel, feed, lesson, notes.get(lesson.slug, ""), (seasons or {}).get(lesson.slug))
+        _item(channel, feed, lesson, notes.get(lesson.slug, ""))
     ET.indent(rss, space="  ")
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
-def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str,
-          season: Season | None) -> None:
+def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str) -> None:
+    season = lesson.season
     it, pc = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast"))
     item = ET.SubElement(channel, "item")
     _text(item, "title", lesson.title)
@@ -138,6 +145,79 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
                    "type": "application/json+chapters"})
     if season is not None:
         _text(item, f"{pc}season", str(season.number), name=season.name)
+
+
+# --- the published feeds and their record -------------------------------------------------
+
+PUBLISHED_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One feed to publish: its settings and its lessons, in feed order."""
+
+    settings: FeedSettings
+    lessons: tuple[Lesson, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedFeed:
+    """A feed as the last build published it: the lessons are named by slug."""
+
+    settings: FeedSettings
+    slugs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What the last build of a workdir published (`.cache/published.json`)."""
+
+    feeds: tuple[PublishedFeed, ...]
+    notes: Mapping[str, str]  # lesson slug -> show notes HTML
+
+    @property
+    def base_url(self) -> str:
+        """The base URL the feeds were written with ("" when nothing is published)."""
+        return self.feeds[0].settings.base_url if self.feeds else ""
+
+    def feed_xml(self, feed: PublishedFeed, lessons: Mapping[str, Lesson],
+                 base_url: str | None = None) -> bytes:
+        """The feed's bytes again, under `base_url` when given; `lessons` are by slug."""
+        missing = [slug for slug in feed.slugs if slug not in lessons]
+        if missing:
+            raise KeyError(missing[0])
+        settings = feed.settings if base_url is None else replace(feed.settings,
+                                                                  base_url=base_url)
+        return feed_xml(settings, [lessons[slug] for slug in feed.slugs], self.notes)
+
+
+def write_feeds(workdir: Path, feeds: Sequence[Feed], notes: Mapping[str, str]) -> None:
+    """Write every feed, then the record of what they publish (only when bytes change)."""
+    for feed in feeds:
+        write_if_changed(workdir / feed.settings.feed_path,
+                         feed_xml(feed.settings, feed.lessons, notes))
+    slugs = [lesson.slug for feed in feeds for lesson in feed.lessons]
+    write_json(workdir / layout.PUBLISHED_RECORD, {
+        "format": PUBLISHED_FORMAT,
+        "feeds": [{"settings": asdict(feed.settings),
+                   "slugs": [lesson.slug for lesson in feed.lessons]} for feed in feeds],
+        "notes": {slug: notes.get(slug, "") for slug in slugs},
+    })
+
+
+def read_published(workdir: Path) -> Published | None:
+    """The record the last build wrote; None when there is none or it cannot be read."""
+    try:
+        value: Any = json.loads((workdir / layout.PUBLISHED_RECORD).read_text("utf-8"))
+        if not isinstance(value, dict) or value.get("format") != PUBLISHED_FORMAT:
+            return None
+        feeds = tuple(PublishedFeed(FeedSettings(**item["settings"]),
+                                    tuple(str(slug) for slug in item["slugs"]))
+                      for item in value["feeds"])
+        notes = {str(slug): str(text) for slug, text in value["notes"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return Published(feeds, notes)
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:

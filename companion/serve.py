@@ -15,7 +15,6 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 from companion import __version__
 from companion.errors import CompanionError
@@ -67,6 +66,7 @@ class WorkdirHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
     root: Path
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler before parse_request
 
     def parse_request(self) -> bool:
         """Refuse long request lines and any method but GET and HEAD before reading on."""
@@ -226,12 +226,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def feed_base_url(feed: Path) -> str:
-    """The base URL a published feed was built with (its channel link), or "" if unreadable."""
-    try:
-        channel = ET.parse(feed).getroot().find("channel")
-    except (OSError, ET.ParseError):
-        return ""
-    return (channel.findtext("link") or "").strip() if channel is not None else ""

@@ -190,7 +190,7 @@ def make_speaker(voice: Voice) -> Speaker:
 
 def _has_frames(path: Path) -> bool:
     try:
-        with wave.open(str(path)) as handle:
+        with wave.open(str(path), "rb") as handle:
             return handle.getnframes() > 0
     except (OSError, EOFError, wave.Error):
         return False
@@ -238,8 +238,8 @@ def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunc
     meta_path = cache_dir / f"{key}.json"
     if wav_path.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text("utf-8"))
-        cues = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
-        return SectionAudio(wav_path, meta["duration"], cues), False
+        cached = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
+        return SectionAudio(wav_path, meta["duration"], cached), False
     audio, cues = _speak_paragraphs(section.paragraphs, voice, lexicon, speaker)
     with atomic_path(wav_path) as temp:
         audio.export(str(temp), format="wav")

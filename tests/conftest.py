@@ -32,6 +32,16 @@ def require_audio_tools() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """No test waits on the real clock between fetch retries: the delays are recorded."""
+    from companion import fetch
+
+    waits: list[float] = []
+    monkeypatch.setattr(fetch, "wait", waits.append)
+    return waits
+
+
 @pytest.fixture
 def sample_feed() -> Path:
     return ROOT / "companion" / "data" / "mlg.xml"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,7 +97,10 @@ def test_sample_build_is_byte_identical_to_the_golden_list(
                     f"list with {golden_versions}")
     assert sorted(hashes) == sorted(golden), "the set of output files changed"
     changed = sorted(name for name in hashes if hashes[name] != golden[name])
-    assert not changed, f"{len(changed)} outputs changed: {', '.join(changed[:12])}"
+    kinds = Counter(name.rsplit("/", 1)[-1] if name.startswith("episodes/") else name
+                    for name in changed)
+    assert not changed, (f"{len(changed)} outputs changed ({dict(sorted(kinds.items()))}): "
+                         f"{', '.join(changed[:12])}")
 
 
 def test_golden_list_names_every_kind_of_output() -> None:

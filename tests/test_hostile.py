@@ -441,8 +441,7 @@ def bad_server() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
 
 
 def quick(url: str, **options: object) -> fetch.FetchResult:
-    settings: dict[str, object] = {"timeout": 1.0, "total_timeout": 2.0, "retries": 2,
-                                   "backoff": 0.01}
+    settings: dict[str, object] = {"timeout": 1.0, "total_timeout": 2.0, "retries": 2}
     settings.update(options)
     return fetch.fetch_feed(url, **settings)  # type: ignore[arg-type]
 
@@ -468,14 +467,14 @@ def test_conditional_get_costs_one_304(bad_server: tuple[str, list], tmp_path: P
 
 
 def test_5xx_is_retried_with_backoff(bad_server: tuple[str, list],
-                                     caplog: pytest.LogCaptureFixture) -> None:
+                                     retry_waits: list[float]) -> None:
     base, log = bad_server
     assert quick(f"{base}/flaky.xml").data == FEED
-    assert len(log) == 2
+    assert len(log) == 2 and retry_waits == [1.0]
     with pytest.raises(FeedError, match=r"/always500\.xml: HTTP 500 Internal Server Error "
                                         r"\(after 3 attempts\)$"):
         quick(f"{base}/always500.xml")
-    assert len(log) == 5
+    assert len(log) == 5 and retry_waits == [1.0, 1.0, 2.0]
 
 
 @pytest.mark.parametrize(("path", "message"), [

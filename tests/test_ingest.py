@@ -181,9 +181,10 @@ def test_reads_a_feed_over_http(feed_server: str) -> None:
     assert next(e.guid for e in episodes) == "tiny-2"
 
 
-def test_http_error_names_the_url(feed_server: str) -> None:
+def test_http_error_names_the_url(feed_server: str, retry_waits: list[float]) -> None:
     with pytest.raises(FeedError, match=r"/broken\.xml: HTTP 500"):
         ingest.load_feed(f"{feed_server}/broken.xml")
+    assert retry_waits == [1.0, 2.0]  # retried with backoff, without waiting in the test
 
 
 def test_non_http_url_schemes_are_refused() -> None:

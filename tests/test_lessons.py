@@ -38,21 +38,18 @@ def test_stamp_round_trips(tmp_path: Path) -> None:
     assert record["format"] == STAMP_FORMAT and record["key"] == "abc123"
     assert record["lesson"]["kind"] == "episode"
     assert record["lesson"]["published"] == "2024-01-01T08:00:00+00:00"
+    assert record["lesson"]["transcript"][0] == {"start": 0.0, "end": 2.5,
+                                                 "text": "Welcome to the lesson."}
 
 
-def test_stamp_without_a_kind_is_read_by_its_slug(tmp_path: Path) -> None:
-    """Stamps written before lessons had a kind stay readable (no rebuild on upgrade)."""
-    for slug, kind in (("course-variance", LessonKind.COURSE), ("ep-1", LessonKind.EPISODE)):
-        record = asdict(lesson(slug, 1))
-        del record["kind"]
-        record["published"] = None
-        record["key"] = "old"  # older stamps repeated the key in the lesson
-        path = tmp_path / slug / "build.json"
-        path.parent.mkdir()
-        path.write_text(json.dumps({"format": 1, "key": "k", "lesson": record}), "utf-8")
-        stamp = read_stamp(path)
-        assert stamp is not None and stamp.lesson.kind is kind
-        assert stamp.lesson.published is None
+def test_a_stamp_of_the_previous_format_is_not_read(tmp_path: Path) -> None:
+    """Format 1 had no kind and no transcript: such a lesson is made again from its sections."""
+    record = asdict(lesson("ep-1", 1))
+    del record["kind"], record["transcript"]
+    record["published"] = None
+    path = tmp_path / "build.json"
+    path.write_text(json.dumps({"format": 1, "key": "k", "lesson": record}), "utf-8")
+    assert read_stamp(path) is None
 
 
 def test_unreadable_stamps_are_none(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from companion.cli import cli
+from companion.config import Library, load_workdir
 from companion.errors import ConfigError
 from companion.files import exclusive_lock
-from companion.library import Library, build_library, load_workdir, refresh
+from companion.library import build_library, refresh
 from tests.conftest import DATA
 
 TINY = DATA / "feeds" / "two_episodes.xml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,24 +142,24 @@ def test_feed_rules_checker_reports_no_errors(tmp_path: Path) -> None:
 
 
 def course_feed_v2() -> tuple[bytes, Catalog]:
-    """The course feed of the whole packaged catalog, as write_feeds makes it (fake audio)."""
+    """The course feed of the whole packaged catalog, as the build makes it (fake audio)."""
+    from companion.lessons import course_lesson
+    from companion.models import Script
     from companion.topics import course_seasons, load_catalog
 
     catalog = load_catalog()
-    lessons = [Lesson(slug=f"course-{topic.id}", guid=publish.lesson_guid(f"course:{topic.id}"),
-                      title=f"Lesson {number}: {topic.title}", summary=topic.title,
-                      published=datetime(2024, 1, 1, 0, number % 60, tzinfo=UTC),
-                      source_title="", source_link="", source_guid="", episode_number=number,
-                      topic_ids=(topic.id,), duration=100.0, size=1000, chapters=(),
-                      kind=LessonKind.COURSE)
+    seasons = course_seasons(catalog.topics)
+    lessons = [replace(course_lesson(Script(f"course-{topic.id}", f"Lesson {number}: "
+                                            f"{topic.title}", (), (topic.id,)), number,
+                                     seasons[topic.id]),
+                       published=datetime(2024, 1, 1, 0, number % 60, tzinfo=UTC),
+                       duration=100.0, size=1000)
                for number, topic in enumerate(catalog.topics, start=1)]
-    by_topic = course_seasons(catalog.topics)
-    seasons = {item.slug: by_topic[item.topic_ids[0]] for item in lessons}
     course = publish.FeedSettings(title="Course", description="The course.",
                                   base_url="http://localhost:8000/", feed_path="feeds/course.xml",
                                   author="Tester", owner_email="owner@example.org",
                                   episode_type="serial")
-    return publish.feed_xml(course, lessons, {}, seasons), catalog
+    return publish.feed_xml(course, lessons, {}), catalog
 
 
 def test_course_feed_v2_has_every_topic_in_order_with_seasons_by_area(tmp_path: Path) -> None:

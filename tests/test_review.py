@@ -156,7 +156,7 @@ def test_the_sample_gets_a_review_after_lessons_five_and_ten(tmp_path) -> None:
 
 def test_review_false_leaves_reviews_out_of_the_feed(tmp_path) -> None:
     from companion import publish
-    from companion.build import write_feeds
+    from companion.build import plan_feeds
     from companion.config import load_settings
     from companion.lessons import review_lesson
     from companion.models import Lesson, LessonKind, Show
@@ -174,8 +174,8 @@ def test_review_false_leaves_reviews_out_of_the_feed(tmp_path) -> None:
     show = Show(title="Show", author="Host")
     for review_on, titles in ((True, {"Math for 5", script.title}), (False, {"Math for 5"})):
         settings = load_settings(tmp_path, {"review": review_on, "course": False})
-        feeds = write_feeds(settings, show, [reviewed, episode], CATALOG)
-        assert {item.title for item in feeds[0][1]} == titles
+        feeds = plan_feeds(settings, show, [reviewed, episode])
+        assert {item.title for item in feeds[0].lessons} == titles
     notes = publish.show_notes_html(reviewed, CATALOG)
     for question in plan.questions:
         assert question.quiz.question.split(",")[0] in notes

@@ -269,12 +269,14 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
         instance.server_close()
 
 
-def test_feed_base_url_reads_the_published_feed(tmp_path: Path) -> None:
-    from companion.serve import feed_base_url
+def test_published_base_url_is_read_from_the_record(tmp_path: Path) -> None:
+    from companion import publish
 
-    feed = tmp_path / "companion.xml"
-    feed.write_text("<rss><channel><link>http://localhost:8000/</link></channel></rss>", "utf-8")
-    assert feed_base_url(feed) == "http://localhost:8000/"
-    assert feed_base_url(tmp_path / "missing.xml") == ""
-    feed.write_text("<rss", "utf-8")
-    assert feed_base_url(feed) == ""
+    assert publish.read_published(tmp_path) is None  # nothing built
+    feed = publish.FeedSettings(title="t", description="d", base_url="http://localhost:8000/",
+                                feed_path="feeds/companion.xml", author="a", owner_email="o@x")
+    publish.write_feeds(tmp_path, [publish.Feed(feed, ())], {})
+    record = publish.read_published(tmp_path)
+    assert record is not None and record.base_url == "http://localhost:8000/"
+    (tmp_path / ".cache" / "published.json").write_text("{not json", "utf-8")
+    assert publish.read_published(tmp_path) is None

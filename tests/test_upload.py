@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,13 @@ from click.testing import CliRunner
 from companion import publish, upload
 from companion.cli import cli
 from companion.errors import PublishError
+from companion.lessons import Stamp, write_stamp
 from tests.test_site import CATALOG, lesson
 
-LESSONS = [lesson("two", 2), lesson("one", 1)]
+MP3 = {slug: b"\xff\xfb" + slug.encode() * 499 for slug in ("two", "one")}
+LESSONS = [replace(lesson(slug, day), size=len(MP3[slug]))
+           for slug, day in (("two", 2), ("one", 1))]
+NOTES = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
 FEED = publish.FeedSettings(title="Test Companion", description="Lessons.",
                             base_url="http://localhost:8000/", feed_path="feeds/companion.xml",
                             author="Tester", owner_email="owner@example.org")
@@ -58,16 +63,14 @@ def workdir(tmp_path: Path) -> Path:
     for item in LESSONS:
         folder = root / "episodes" / item.slug
         folder.mkdir(parents=True)
-        (folder / "lesson.mp3").write_bytes(b"\xff\xfb" + item.slug.encode() * 499)
+        (folder / "lesson.mp3").write_bytes(MP3[item.slug])
         (folder / "transcript.vtt").write_text("WEBVTT\n\n", "utf-8")
         (folder / "chapters.json").write_text("{}\n", "utf-8")
         (folder / "index.html").write_text(f"<p>{item.slug}</p>\n", "utf-8")
-        (folder / "build.json").write_text("{}\n", "utf-8")
+        write_stamp(folder / "build.json", Stamp("key", item))
     (root / "episodes" / "half-built").mkdir()  # no stamp: not a finished lesson
     (root / "episodes" / "half-built" / "lesson.mp3").write_bytes(b"partial")
-    (root / "feeds").mkdir()
-    notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
-    (root / "feeds" / "companion.xml").write_bytes(publish.feed_xml(FEED, LESSONS, notes))
+    publish.write_feeds(root, [publish.Feed(FEED, tuple(LESSONS))], NOTES)
     (root / "feeds" / "source.xml").write_text("<rss/>", "utf-8")
     (root / "feeds" / "mlg.xml").write_text("<rss/>", "utf-8")  # a sample source, not ours
     (root / "feeds" / "cover.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
@@ -76,7 +79,6 @@ def workdir(tmp_path: Path) -> Path:
     (root / "index.html").write_text("<h1>Show</h1>\n", "utf-8")
     (root / "scripts").mkdir()
     (root / "scripts" / "one.txt").write_text("spoken words", "utf-8")
-    (root / ".cache").mkdir()
     (root / ".cache" / "x.wav").write_bytes(b"RIFF")
     (root / "companion.toml").write_text('title = "x"\n', "utf-8")
     return root
@@ -131,7 +133,7 @@ def test_second_publish_uploads_nothing_and_a_change_uploads_it_then_the_feed(
     mp3 = workdir / "episodes" / "one" / "lesson.mp3"
     mp3.write_bytes(mp3.read_bytes() + b"more audio")  # a rebuild: new audio, new feed
     feed = workdir / "feeds" / "companion.xml"
-    feed.write_bytes(feed.read_bytes().replace(b'length="4"', b'length="14"', 1))
+    feed.write_bytes(feed.read_bytes().replace(b'length="1499"', b'length="1509"', 1))
     seen: list[tuple[str, bool]] = []
     report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint,
                                     on_file=lambda name, sent: seen.append((name, sent)))
@@ -142,11 +144,8 @@ def test_second_publish_uploads_nothing_and_a_change_uploads_it_then_the_feed(
 def test_base_url_rewrites_the_feed(workdir: Path, endpoint: str, s3: Any) -> None:
     upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
     body = s3.get_object(Bucket=BUCKET, Key="shows/mlg/feeds/companion.xml")["Body"].read()
-    notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
-    moved = publish.FeedSettings(**{**{name: getattr(FEED, name)
-                                       for name in FEED.__dataclass_fields__},
-                                    "base_url": PUBLIC})
-    assert body == publish.feed_xml(moved, LESSONS, notes)  # as `build --base-url` writes it
+    moved = replace(FEED, base_url=PUBLIC)
+    assert body == publish.feed_xml(moved, LESSONS, NOTES)  # as `build --base-url` writes it
     assert b"localhost" not in body
     assert f'url="{PUBLIC}episodes/one/lesson.mp3"'.encode() in body
     again = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
@@ -181,8 +180,10 @@ def test_unreachable_endpoint_missing_bucket_and_no_credentials(
         workdir: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PublishError, match=r"^s3://nobucket/p at .*NoSuchBucket"):
         upload.publish_workdir(workdir, "s3://nobucket/p", endpoint_url=endpoint)
+    unreachable = "http://127.0.0.1:9"
     with pytest.raises(PublishError, match=r"^s3://podcast at http://127\.0\.0\.1:9: cannot "):
-        upload.publish_workdir(workdir, "s3://podcast", endpoint_url="http://127.0.0.1:9")
+        upload.publish_workdir(workdir, "s3://podcast", endpoint_url=unreachable,
+                               client=upload.make_client(unreachable, attempts=1))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -193,3 +194,11 @@ def test_unreachable_endpoint_missing_bucket_and_no_credentials(
 def test_nothing_built_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PublishError, match="no feed to publish"):
         upload.publish_workdir(tmp_path, TARGET)
+
+
+def test_base_url_needs_every_published_lesson_on_disk(workdir: Path) -> None:
+    (workdir / "episodes" / "one" / "lesson.mp3").unlink()
+    with pytest.raises(PublishError, match=r"^feeds/companion\.xml: lesson 'one' is not "
+                                           r"complete on disk \(run companion build first\)"):
+        upload.collect(workdir, PUBLIC)
+    assert [item.relative for item in upload.collect(workdir)][-1] == "feeds/companion.xml"

@@ -54,10 +54,10 @@ class CalculusReader:
         power = node.order.text if isinstance(node.order, Num) else ""
         top = d + (" " + V.SQUARED.get(power, "to the " + order) if order else "")
         bottom = []
-        for var, power in zip(variables, node.powers, strict=True):
+        for var, exponent in zip(variables, node.powers, strict=True):
             piece = f"{d} {var}"
-            if power is not None:
-                piece = self.power(piece, Sym("x", "latin"), power, False)
+            if exponent is not None:
+                piece = self.power(piece, Sym("x", "latin"), exponent, False)
             bottom.append(piece)
         return f"{top} {self.read(node.func)} over {' '.join(bottom)}"
 

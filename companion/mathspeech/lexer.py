@@ -90,8 +90,9 @@ def tokenize(latex: str) -> list[Token]:
                 elif ch in _DELIMS:
                     tokens.append(Token(SYM, _DELIMS[ch], i))
                 elif ch in _ESCAPED:
-                    if _ESCAPED[ch] is not None:
-                        tokens.append(Token(SYM, _ESCAPED[ch], i))
+                    escaped = _ESCAPED[ch]
+                    if escaped is not None:
+                        tokens.append(Token(SYM, escaped, i))
                 else:
                     raise fail(latex, f"unsupported command \\{ch} at position {i}")
                 i = j + 1

@@ -63,7 +63,8 @@ class Reader(CalculusReader, StructureReader):
         if node is None or isinstance(node, Empty):
             return ""
         method = getattr(self, "read_" + type(node).__name__.lower())
-        return method(node)
+        text: str = method(node)
+        return text
 
     def read_script(self, node: Node | None) -> str:
         self.script += 1
@@ -278,7 +279,7 @@ class Reader(CalculusReader, StructureReader):
             return head
         return f"{head} of {self.arguments(arg.body)}"
 
-    def arguments(self, body: Node) -> str:
+    def arguments(self, body: Node | None) -> str:
         if isinstance(body, Seq):
             groups: list[list[str]] = [[]]
             for k, item in enumerate(body.items):
