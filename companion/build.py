@@ -48,10 +48,16 @@ from companion.topics import course_seasons, link_episode, load_catalog
 log = logging.getLogger(__name__)
 
 
-def build(settings: Settings, *, force: bool = False, only: Collection[str] = (),
-          prune: bool = False, on_event: EventHandler = ignore,
-          clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-          executor: executors.Executor | None = None) -> BuildReport:
+def build(
+    settings: Settings,
+    *,
+    force: bool = False,
+    only: Collection[str] = (),
+    prune: bool = False,
+    on_event: EventHandler = ignore,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    executor: executors.Executor | None = None,
+) -> BuildReport:
     """Regenerate what changed in `settings.workdir`; see BuildReport for what happened.
 
     Lessons are synthesized by `executor`, or by one made from `settings.executor` (and
@@ -62,15 +68,31 @@ def build(settings: Settings, *, force: bool = False, only: Collection[str] = ()
     if settings.executor == "local" or shutil.which("espeak-ng"):
         synth.check_voice(settings.voice)  # Dask workers check their own tools
     settings.workdir.mkdir(parents=True, exist_ok=True)
-    with (exclusive_lock(settings.workdir / layout.BUILD_LOCK, str(settings.workdir)),
-          executors.using(executor, settings) as runner):
-        return _build(settings, force=force, only=only, prune=prune, on_event=on_event,
-                      clock=clock, executor=runner)
+    with (
+        exclusive_lock(settings.workdir / layout.BUILD_LOCK, str(settings.workdir)),
+        executors.using(executor, settings) as runner,
+    ):
+        return _build(
+            settings,
+            force=force,
+            only=only,
+            prune=prune,
+            on_event=on_event,
+            clock=clock,
+            executor=runner,
+        )
 
 
-def _build(settings: Settings, *, force: bool, only: Collection[str], prune: bool,
-           on_event: EventHandler, clock: Callable[[], datetime],
-           executor: executors.Executor) -> BuildReport:
+def _build(
+    settings: Settings,
+    *,
+    force: bool,
+    only: Collection[str],
+    prune: bool,
+    on_event: EventHandler,
+    clock: Callable[[], datetime],
+    executor: executors.Executor,
+) -> BuildReport:
     started = time.monotonic()
     report = BuildReport()
     workdir = settings.workdir
@@ -79,8 +101,10 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
     catalog = load_catalog(settings.catalog)
     _check_overrides(settings, catalog)
 
-    links = {episode.guid: link_episode(episode, catalog, settings.episodes.get(episode.guid))
-             for episode in episodes}
+    links = {
+        episode.guid: link_episode(episode, catalog, settings.episodes.get(episode.guid))
+        for episode in episodes
+    }
     for episode in episodes:
         on_event(Linked(episode.slug, tuple(item.topic.id for item in links[episode.guid])))
     title = feed_title(settings, show)
@@ -95,18 +119,26 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
 
     selected = [e for e in episodes if e.guid in scripts and _wanted(e, only)]
     if only and not selected:
-        raise ConfigError(f"--only {', '.join(only)}: no episode with math has that guid or "
-                          "slug")
+        raise ConfigError(f"--only {', '.join(only)}: no episode with math has that guid or slug")
     artist = feed_author(settings, show)
     now = clock().replace(microsecond=0)
 
     def job_for(script: Script, lesson: Lesson, undated: datetime) -> LessonJob:
-        return LessonJob(script=script, voice=settings.voice, lexicon=catalog.lexicon,
-                         workdir=workdir, cache=settings.section_cache, cover=cover,
-                         lesson=_dated(workdir, lesson, undated), album=title, artist=artist)
+        return LessonJob(
+            script=script,
+            voice=settings.voice,
+            lexicon=catalog.lexicon,
+            workdir=workdir,
+            cache=settings.section_cache,
+            cover=cover,
+            lesson=_dated(workdir, lesson, undated),
+            album=title,
+            artist=artist,
+        )
 
-    jobs = [job_for(scripts[e.guid], episode_lesson(e, scripts[e.guid], show), now)
-            for e in selected]
+    jobs = [
+        job_for(scripts[e.guid], episode_lesson(e, scripts[e.guid], show), now) for e in selected
+    ]
     course_scripts: list[Script] = []
     if settings.course and not only:
         topics = catalog.topics[: settings.course_topics or None]
@@ -146,9 +178,12 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
     publish.write_feeds(workdir, feeds, notes)
     for feed in feeds:
         on_event(FeedWritten(workdir / feed.settings.feed_path, len(feed.lessons)))
-    site.write_site(workdir, lessons, notes,
-                    [site.FeedLink(feed.settings.feed_path, feed.settings.title)
-                     for feed in feeds])
+    site.write_site(
+        workdir,
+        lessons,
+        notes,
+        [site.FeedLink(feed.settings.feed_path, feed.settings.title) for feed in feeds],
+    )
     report.published = len(feeds[0].lessons)
     report.course_published = len(feeds[1].lessons) if len(feeds) > 1 else 0
     report.feed_path = workdir / layout.FEED_PATH
@@ -164,32 +199,58 @@ def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> lis
                        or (item.kind is LessonKind.REVIEW and settings.review)]
     if settings.max_items:
         episode_lessons = episode_lessons[: settings.max_items]  # lessons are newest first
-    course_lessons = sorted((item for item in lessons if item.kind is LessonKind.COURSE),
-                            key=lambda item: item.episode_number or 0)
-    feeds = [publish.Feed(publish.FeedSettings(
-        title=title,
-        description=(f"Short spoken math lessons for the episodes of {show.title}: every "
-                     "equation read aloud in words, with chapters, transcripts and show notes."),
-        base_url=settings.base_url, feed_path=layout.FEED_PATH, author=author,
-        owner_email=settings.email, image_path=layout.COVER_PATH), tuple(episode_lessons))]
+    course_lessons = sorted(
+        (item for item in lessons if item.kind is LessonKind.COURSE),
+        key=lambda item: item.episode_number or 0,
+    )
+    feeds = [
+        publish.Feed(
+            publish.FeedSettings(
+                title=title,
+                description=(
+                    f"Short spoken math lessons for the episodes of {show.title}: every "
+                    "equation read aloud in words, with chapters, transcripts and show notes."
+                ),
+                base_url=settings.base_url,
+                feed_path=layout.FEED_PATH,
+                author=author,
+                owner_email=settings.email,
+                image_path=layout.COVER_PATH,
+            ),
+            tuple(episode_lessons),
+        )
+    ]
     if settings.course:
-        feeds.append(publish.Feed(publish.FeedSettings(
-            title=f"{title}: the Course",
-            description=("The whole math course behind the lessons, one topic per lesson, in an "
-                         "order where every topic comes after the ones it builds on."),
-            base_url=settings.base_url, feed_path=layout.COURSE_FEED_PATH, author=author,
-            owner_email=settings.email, image_path=layout.COVER_PATH, episode_type="serial"),
-            tuple(course_lessons)))
+        feeds.append(
+            publish.Feed(
+                publish.FeedSettings(
+                    title=f"{title}: the Course",
+                    description=(
+                        "The whole math course behind the lessons, one topic per lesson, in an "
+                        "order where every topic comes after the ones it builds on."
+                    ),
+                    base_url=settings.base_url,
+                    feed_path=layout.COURSE_FEED_PATH,
+                    author=author,
+                    owner_email=settings.email,
+                    image_path=layout.COVER_PATH,
+                    episode_type="serial",
+                ),
+                tuple(course_lessons),
+            )
+        )
     return feeds
 
 
 def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:
     """The source feed, snapshotted to feeds/source.xml, newest `limit` episodes."""
     source = settings.source or str(sample_feed_path())
-    data = ingest.read_feed(source, max_bytes=settings.max_feed_bytes,
-                            cache_dir=settings.workdir / layout.HTTP_CACHE)
-    show, episodes = ingest.parse_feed(data, settings.source or "bundled sample feed",
-                                       now=now, max_episodes=settings.max_episodes)
+    data = ingest.read_feed(
+        source, max_bytes=settings.max_feed_bytes, cache_dir=settings.workdir / layout.HTTP_CACHE
+    )
+    show, episodes = ingest.parse_feed(
+        data, settings.source or "bundled sample feed", now=now, max_episodes=settings.max_episodes
+    )
     write_if_changed(settings.workdir / layout.SOURCE_SNAPSHOT, data)
     if settings.limit:
         newest = sorted(episodes, key=ingest.date_key, reverse=True)[: settings.limit]
@@ -211,8 +272,11 @@ def render_reviews(env: jinja2.Environment, episodes: Sequence[Episode],
 
 def render_settings(settings: Settings, show: Show) -> render.RenderSettings:
     return render.RenderSettings(
-        companion_title=feed_title(settings, show), lesson_minutes=settings.lesson_minutes,
-        quiz_pause=settings.quiz_pause, words_per_minute=settings.voice.rate)
+        companion_title=feed_title(settings, show),
+        lesson_minutes=settings.lesson_minutes,
+        quiz_pause=settings.quiz_pause,
+        words_per_minute=settings.voice.rate,
+    )
 
 
 def feed_title(settings: Settings, show: Show) -> str:
@@ -232,8 +296,9 @@ def _check_overrides(settings: Settings, catalog: Catalog) -> None:
         for key, ids in (("pin", override.pin), ("exclude", override.exclude)):
             for topic_id in ids:
                 if topic_id not in catalog:
-                    raise ConfigError(f"companion.toml: episodes.{guid!r}.{key}: unknown topic "
-                                      f"{topic_id!r}")
+                    raise ConfigError(
+                        f"companion.toml: episodes.{guid!r}.{key}: unknown topic {topic_id!r}"
+                    )
 
 
 def _dated(workdir: Path, lesson: Lesson, undated: datetime) -> Lesson:
@@ -245,8 +310,12 @@ def _dated(workdir: Path, lesson: Lesson, undated: datetime) -> Lesson:
     return replace(lesson, published=old or undated)
 
 
-def _run_jobs(jobs: Sequence[LessonJob], executor: executors.Executor, report: BuildReport,
-              on_event: EventHandler) -> None:
+def _run_jobs(
+    jobs: Sequence[LessonJob],
+    executor: executors.Executor,
+    report: BuildReport,
+    on_event: EventHandler,
+) -> None:
     total = len(jobs)
     for index, job in enumerate(jobs):
         on_event(Started(job.slug, done=index, total=total))
@@ -255,8 +324,9 @@ def _run_jobs(jobs: Sequence[LessonJob], executor: executors.Executor, report: B
     _collect(executor.run(jobs), report, on_event, total)
 
 
-def _collect(results: Iterable[JobResult], report: BuildReport, on_event: EventHandler,
-             total: int) -> None:
+def _collect(
+    results: Iterable[JobResult], report: BuildReport, on_event: EventHandler, total: int
+) -> None:
     for done, result in enumerate(results, start=1):
         report.sections_synthesized += result.synthesized
         report.sections_reused += result.reused
@@ -273,9 +343,13 @@ def _check_lengths(lessons: Sequence[Lesson], built: Collection[str], minutes: f
     for lesson in lessons:
         over = lesson.duration / 60 - minutes
         if lesson.slug in built and lesson.kind is LessonKind.EPISODE and over > 0.5:
-            log.warning("%s: the lesson is %.1f minutes, over the %g-minute budget "
-                        "(its topics are already shortened to their idea and one equation)",
-                        lesson.slug, lesson.duration / 60, minutes)
+            log.warning(
+                "%s: the lesson is %.1f minutes, over the %g-minute budget "
+                "(its topics are already shortened to their idea and one equation)",
+                lesson.slug,
+                lesson.duration / 60,
+                minutes,
+            )
 
 
 def _prune(workdir: Path, keep: set[str]) -> None:

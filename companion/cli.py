@@ -32,13 +32,15 @@ def user_errors() -> Iterator[None]:
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr,
-                        force=True)
+    logging.basicConfig(
+        level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True
+    )
 
 
 def logging_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary.")(
-        command)
+        command
+    )
     return click.option("-v", "--verbose", count=True, help="More detail on stderr.")(command)
 
 
@@ -49,23 +51,34 @@ def cli() -> None:
 
 
 workdir_option = click.option(
-    "--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-    show_default=True, help="Folder for scripts/, episodes/ and feeds/.")
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for scripts/, episodes/ and feeds/.",
+)
 
 
-def setting_option(setting: Setting, *, with_default: bool = False
-                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def setting_option(
+    setting: Setting, *, with_default: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The command-line option of a setting, with its help from the settings table.
 
     Without `with_default` the option is None when not given, so companion.toml decides.
     """
-    declaration = [f"{setting.option}/--no-{setting.option[2:]}" if setting.kind is bool
-                   else setting.option, setting.name]
+    declaration = [
+        f"{setting.option}/--no-{setting.option[2:]}" if setting.kind is bool else setting.option,
+        setting.name,
+    ]
     kind: Any = click.Choice(setting.choices) if setting.choices else setting.kind
     shown = f" [default: {setting.default_text}]" if setting.default_text else ""
-    return click.option(*declaration, type=None if setting.kind is bool else kind,
-                        default=setting.default if with_default else None,
-                        metavar=setting.metavar or None, help=setting.help + shown)
+    return click.option(
+        *declaration,
+        type=None if setting.kind is bool else kind,
+        default=setting.default if with_default else None,
+        metavar=setting.metavar or None,
+        help=setting.help + shown,
+    )
 
 
 def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,15 +91,26 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @workdir_option
 @settings_options
-@click.option("--only", multiple=True, help="Rebuild only this episode (guid or slug); "
-              "repeatable.")
+@click.option("--only", multiple=True, help="Rebuild only this episode (guid or slug); repeatable.")
 @click.option("--force", is_flag=True, help="Ignore the stamps and redo every lesson.")
 @click.option("--prune", is_flag=True, help="Remove lessons whose episode left the source feed.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file [default: WORKDIR/companion.toml].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file [default: WORKDIR/companion.toml].",
+)
 @logging_options
-def build(workdir: Path, only: tuple[str, ...], force: bool, prune: bool,
-          config_path: Path | None, verbose: int, quiet: bool, **options: Any) -> None:
+def build(
+    workdir: Path,
+    only: tuple[str, ...],
+    force: bool,
+    prune: bool,
+    config_path: Path | None,
+    verbose: int,
+    quiet: bool,
+    **options: Any,
+) -> None:
     """Turn the source feed into spoken MP3 lessons and a podcast feed, incrementally.
 
     With [[show]] entries in companion.toml, build every show into shows/<slug>/.
@@ -102,24 +126,29 @@ def build(workdir: Path, only: tuple[str, ...], force: bool, prune: bool,
         if isinstance(loaded, Library):
             if only:
                 raise click.UsageError("--only: not supported for a library of shows")
-            report: Any = build_library(loaded, force=force, prune=prune,
-                                        on_event=progress.show)
+            report: Any = build_library(loaded, force=force, prune=prune, on_event=progress.show)
         else:
-            report = run_build(loaded, force=force, only=only, prune=prune,
-                               on_event=progress.show)
+            report = run_build(loaded, force=force, only=only, prune=prune, on_event=progress.show)
     progress.close()
     click.echo(report.summary(), err=True)
     shown = report.index_path if isinstance(loaded, Library) else report.feed_path
     if shown is not None and not quiet:
-        click.echo(f"{'Shows' if isinstance(loaded, Library) else 'Feed'}: {shown}  (serve it "
-                   f"with: companion serve --workdir {workdir})", err=True)
+        click.echo(
+            f"{'Shows' if isinstance(loaded, Library) else 'Feed'}: {shown}  (serve it "
+            f"with: companion serve --workdir {workdir})",
+            err=True,
+        )
     sys.exit(report.exit_code)
 
 
 @cli.command()
 @workdir_option
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file [default: WORKDIR/companion.toml].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file [default: WORKDIR/companion.toml].",
+)
 @logging_options
 def refresh(workdir: Path, config_path: Path | None, verbose: int, quiet: bool) -> None:
     """Fetch every show's feed (conditional GET) and rebuild the shows that changed.
@@ -153,12 +182,14 @@ class BuildProgress:
         match event:
             case Linked(slug, topic_ids):
                 if self.verbose:
-                    click.echo(f"  linked     {slug}: {', '.join(topic_ids) or 'no math'}",
-                               err=True)
+                    click.echo(
+                        f"  linked     {slug}: {', '.join(topic_ids) or 'no math'}", err=True
+                    )
             case Started(total=total):
                 if self.interactive and self.bar is None and total:
-                    self.bar = click.progressbar(length=total, label="Synthesizing",
-                                                 file=sys.stderr)
+                    self.bar = click.progressbar(
+                        length=total, label="Synthesizing", file=sys.stderr
+                    )
                     self.bar.__enter__()
             case Built(slug, duration, done, total):
                 self._lesson_line("built", slug, f"{duration / 60:.1f} min", done, total)
@@ -186,26 +217,33 @@ class BuildProgress:
 
 @cli.command()
 @click.option("--source", required=True, help="Feed file path or http(s) URL.")
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.')
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.',
+)
 @setting_option(SETTING["max_feed_bytes"], with_default=True)
 @setting_option(SETTING["max_episodes"], with_default=True)
 @logging_options
-def topics(source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, verbose: int,
-           quiet: bool) -> None:
+def topics(
+    source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, verbose: int, quiet: bool
+) -> None:
     """Link each episode of a feed to math topics, with the evidence."""
     from companion.ingest import load_feed
     from companion.topics import link, load_catalog
 
     _setup_logging(verbose, quiet)
     with user_errors():
-        _show, episodes = load_feed(source, max_bytes=max_feed_bytes,
-                                    max_episodes=max_episodes)
+        _show, episodes = load_feed(source, max_bytes=max_feed_bytes, max_episodes=max_episodes)
         catalog = load_catalog()
         links = {episode.guid: link(episode, catalog) for episode in episodes}
     if as_json:
-        click.echo(json.dumps({guid: [item.topic.id for item in found]
-                               for guid, found in links.items()}, indent=2))
+        click.echo(
+            json.dumps(
+                {guid: [item.topic.id for item in found] for guid, found in links.items()}, indent=2
+            )
+        )
         return
     for episode in episodes:
         found = links[episode.guid]
@@ -214,8 +252,11 @@ def topics(source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, v
             click.echo("    (no math)")
         for item in found:
             evidence = item.evidence[0] if item.evidence else None
-            why = (f'"{evidence.phrase}"' + (f" via {evidence.via}" if evidence.via else "")
-                   if evidence else "pinned")
+            why = (
+                f'"{evidence.phrase}"' + (f" via {evidence.via}" if evidence.via else "")
+                if evidence
+                else "pinned"
+            )
             click.echo(f"    {item.topic.id:<28} {item.score:5.2f}  {why}")
             if evidence and verbose:
                 click.echo(f"        {evidence.sentence}")
@@ -223,8 +264,11 @@ def topics(source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, v
 
 @cli.command("speak-math")
 @click.argument("latex", required=False)
-@click.option("--jsonl", is_flag=True, help='Read {"id", "latex"} lines on stdin; print '
-              '{"id", "speech"} (or {"id", "error"}) lines.')
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read {"id", "latex"} lines on stdin; print {"id", "speech"} (or {"id", "error"}) lines.',
+)
 @click.option("--verbosity", type=click.Choice(VERBOSITY), default="normal", show_default=True)
 def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
     """Print the spoken form of a LaTeX equation."""
@@ -258,8 +302,12 @@ def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
 
 @cli.command()
 @workdir_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0: every interface, for a phone).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every interface, for a phone).",
+)
 @click.option("--port", type=int, default=8000, show_default=True)
 def serve(workdir: Path, host: str, port: int) -> None:
     """Serve the workdir over HTTP so a podcast app can subscribe."""
@@ -278,8 +326,11 @@ def serve(workdir: Path, host: str, port: int) -> None:
     record = read_published(workdir)
     published = record.base_url if record else ""
     if published and urllib.parse.urlsplit(published).port not in (bound_port, None):
-        click.echo(f"Warning: the feed's URLs start with {published}, not this server's port "
-                   f"{bound_port}; rebuild with --base-url or serve with --port.", err=True)
+        click.echo(
+            f"Warning: the feed's URLs start with {published}, not this server's port "
+            f"{bound_port}; rebuild with --base-url or serve with --port.",
+            err=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -290,8 +341,12 @@ def serve(workdir: Path, host: str, port: int) -> None:
 
 @cli.command()
 @workdir_option
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file [default: WORKDIR/companion.toml].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file [default: WORKDIR/companion.toml].",
+)
 def check(workdir: Path, config_path: Path | None) -> None:
     """Check everything a build needs; exit status 1 if anything is missing."""
     from companion.check import run_checks
@@ -305,21 +360,32 @@ def check(workdir: Path, config_path: Path | None) -> None:
         if not result.ok:
             click.echo(f"     {'':<10} fix: {result.fix}")
     failed = [result.name for result in results if not result.ok]
-    click.echo(f"{len(results) - len(failed)} ok, {len(failed)} missing"
-               + (f": {', '.join(failed)}" if failed else ""), err=True)
+    click.echo(
+        f"{len(results) - len(failed)} ok, {len(failed)} missing"
+        + (f": {', '.join(failed)}" if failed else ""),
+        err=True,
+    )
     sys.exit(1 if failed else 0)
 
 
 @cli.command()
-@click.option("--to", "target", required=True, metavar="s3://BUCKET/PREFIX",
-              help="Where to upload: a bucket and an optional key prefix.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="s3://BUCKET/PREFIX",
+    help="Where to upload: a bucket and an optional key prefix.",
+)
 @click.option("--endpoint-url", help="An S3-compatible endpoint (MinIO, R2, ...) instead of AWS.")
-@click.option("--base-url", help="Public URL of the uploaded files; the feeds are made again with "
-              "every URL under it.")
+@click.option(
+    "--base-url",
+    help="Public URL of the uploaded files; the feeds are made again with every URL under it.",
+)
 @workdir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file.")
-def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir: Path,
-            verbose: bool) -> None:
+def publish(
+    target: str, endpoint_url: str | None, base_url: str | None, workdir: Path, verbose: bool
+) -> None:
     """Upload the site, media and feeds to S3-compatible storage (changed files only)."""
     from companion.publish import read_published
     from companion.upload import normalize_base_url, parse_target, publish_workdir
@@ -334,11 +400,15 @@ def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir
     record = read_published(workdir)
     old_base = record.base_url if record else ""
     if base_url is None and ("://localhost" in old_base or "://127.0.0.1" in old_base):
-        click.echo(f"Warning: the feed's URLs start with {old_base}; pass --base-url with the "
-                   "public URL of the upload.", err=True)
+        click.echo(
+            f"Warning: the feed's URLs start with {old_base}; pass --base-url with the "
+            "public URL of the upload.",
+            err=True,
+        )
     with user_errors():
-        report = publish_workdir(workdir, where, endpoint_url=endpoint_url,
-                                 base_url=base_url, on_file=show)
+        report = publish_workdir(
+            workdir, where, endpoint_url=endpoint_url, base_url=base_url, on_file=show
+        )
     click.echo(report.summary())
     if base_url is not None and record is not None:
         click.echo(f"Subscribe to {base_url}{layout.FEED_PATH}", err=True)

@@ -88,6 +88,8 @@ class BuildReport:
         return 1 if self.failed else 0
 
     def summary(self) -> str:
-        return (f"{len(self.built)} built, {len(self.unchanged)} unchanged, "
-                f"{len(self.failed)} failed; {self.published} lessons published, "
-                f"{self.audio_seconds / 60:.1f} audio minutes, in {self.seconds:.1f} s")
+        return (
+            f"{len(self.built)} built, {len(self.unchanged)} unchanged, "
+            f"{len(self.failed)} failed; {self.published} lessons published, "
+            f"{self.audio_seconds / 60:.1f} audio minutes, in {self.seconds:.1f} s"
+        )

@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 
 LOCAL_CLUSTER_WORKERS = 2
 CONNECT_TIMEOUT = "15s"
-DASK_MISSING = ("--executor dask: Dask is not installed (pip install 'companion[dask]', "
-                "or pip install 'dask[distributed]')")
+DASK_MISSING = (
+    "--executor dask: Dask is not installed (pip install 'companion[dask]', "
+    "or pip install 'dask[distributed]')"
+)
 
 
 class Executor(Protocol):
@@ -114,9 +116,11 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
     missing = sorted(synth.missing_tools(remote.job.voice.engine))
     if missing:
         packages = sorted({"ffmpeg" if tool.startswith("ff") else tool for tool in missing})
-        raise SynthError(f"{', '.join(missing)}: not installed on Dask worker "
-                         f"{socket.gethostname()} (pid {os.getpid()}); install with: "
-                         f"apt-get install -y {' '.join(packages)}")
+        raise SynthError(
+            f"{', '.join(missing)}: not installed on Dask worker "
+            f"{socket.gethostname()} (pid {os.getpid()}); install with: "
+            f"apt-get install -y {' '.join(packages)}"
+        )
     with tempfile.TemporaryDirectory(prefix="companion-task-") as tmp:
         root = Path(tmp)
         cache = root / "cache"
@@ -131,8 +135,11 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
         if result.error:
             return RemoteResult(result, {}, {})
         files = {name: (job.folder / name).read_bytes() for name in layout.LESSON_FILES}
-        made = {path.name: path.read_bytes() for path in sorted(cache.iterdir())
-                if path.name not in remote.cached and not path.name.endswith(".part")}
+        made = {
+            path.name: path.read_bytes()
+            for path in sorted(cache.iterdir())
+            if path.name not in remote.cached and not path.name.endswith(".part")
+        }
         return RemoteResult(result, files, made)
 
 
@@ -151,8 +158,9 @@ class DaskExecutor:
     `LocalCluster` of `workers` processes. Nothing is started before the first job.
     """
 
-    def __init__(self, scheduler: str | None = None, *, workers: int = LOCAL_CLUSTER_WORKERS
-                 ) -> None:
+    def __init__(
+        self, scheduler: str | None = None, *, workers: int = LOCAL_CLUSTER_WORKERS
+    ) -> None:
         self.scheduler = scheduler or None
         self.workers = workers
         self._client: Any = None
@@ -173,15 +181,20 @@ class DaskExecutor:
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
             logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO is chatty
         if self.scheduler is None:
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
-                                         silence_logs=logging.ERROR)
+            self._cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
             return Client(self._cluster)
         try:
             return Client(self.scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
-            raise CompanionError(f"{self.scheduler}: cannot reach the Dask scheduler "
-                                 f"({error})") from None
+            raise CompanionError(
+                f"{self.scheduler}: cannot reach the Dask scheduler ({error})"
+            ) from None
 
     def run(self, jobs: Sequence[LessonJob]) -> Iterator[JobResult]:
         from dask.distributed import as_completed
@@ -197,8 +210,12 @@ class DaskExecutor:
             job = pending.pop(0)
             with warnings.catch_warnings():  # cached WAVs make "large graph" payloads
                 warnings.simplefilter("ignore", UserWarning)
-                future = client.submit(run_remote_job, remote_payload(job), pure=False,
-                                       key=f"lesson-{job.slug}-{uuid.uuid4().hex[:12]}")
+                future = client.submit(
+                    run_remote_job,
+                    remote_payload(job),
+                    pure=False,
+                    key=f"lesson-{job.slug}-{uuid.uuid4().hex[:12]}",
+                )
             by_future[future] = job
             results.add(future)
 

@@ -79,8 +79,9 @@ def _lesson(record: dict[str, Any]) -> Lesson:
         source_title=str(record["source_title"]),
         source_link=str(record["source_link"]),
         source_guid=str(record["source_guid"]),
-        episode_number=(None if record["episode_number"] is None
-                        else int(record["episode_number"])),
+        episode_number=(
+            None if record["episode_number"] is None else int(record["episode_number"])
+        ),
         topic_ids=tuple(str(topic_id) for topic_id in record["topic_ids"]),
         duration=float(record["duration"]),
         size=int(record["size"]),
@@ -107,8 +108,10 @@ def read_lessons(workdir: Path) -> list[Lesson]:
             log.warning("%s: does not match its stamp; left out of the feed", mp3)
             continue
         lessons.append(lesson)
-    lessons.sort(key=lambda lesson: (lesson.published or datetime.min.replace(tzinfo=UTC),
-                                     lesson.slug), reverse=True)
+    lessons.sort(
+        key=lambda lesson: (lesson.published or datetime.min.replace(tzinfo=UTC), lesson.slug),
+        reverse=True,
+    )
     return lessons
 
 
@@ -119,18 +122,28 @@ def episode_lesson(episode: Episode, script: Script, show: Show) -> Lesson:
     """What the feed will say about an episode's lesson."""
     topics = ", ".join(section.title for section in script.sections if section.kind == "topic")
     return Lesson(
-        slug=script.slug, guid=publish.lesson_guid(episode.guid), kind=LessonKind.EPISODE,
-        title=script.title, summary=f"The math behind {episode.title} from {show.title}: {topics}.",
-        published=episode.published, source_title=episode.title, source_link=episode.link,
-        source_guid=episode.guid, episode_number=episode.number, topic_ids=script.topic_ids)
+        slug=script.slug,
+        guid=publish.lesson_guid(episode.guid),
+        kind=LessonKind.EPISODE,
+        title=script.title,
+        summary=f"The math behind {episode.title} from {show.title}: {topics}.",
+        published=episode.published,
+        source_title=episode.title,
+        source_link=episode.link,
+        source_guid=episode.guid,
+        episode_number=episode.number,
+        topic_ids=script.topic_ids,
+    )
 
 
 def course_lesson(script: Script, number: int, season: Season | None = None) -> Lesson:
     """What the course feed will say about its lesson `number` (undated), in `season`."""
     topic_id = script.topic_ids[0]
     return Lesson(
-        slug=script.slug, guid=publish.lesson_guid(f"course:{topic_id}"),
-        kind=LessonKind.COURSE, title=script.title,
+        slug=script.slug,
+        guid=publish.lesson_guid(f"course:{topic_id}"),
+        kind=LessonKind.COURSE,
+        title=script.title,
         summary=f"Lesson {number} of the math course: {script.title.split(': ', 1)[-1]}.",
         published=None, source_title="", source_link="", source_guid="",
         episode_number=number, topic_ids=script.topic_ids, season=season)
@@ -177,9 +190,16 @@ class LessonJob:
         """The content hash of everything the lesson's files are made from."""
         sections = [synth.section_key(s, self.voice, self.lexicon) for s in self.script.sections]
         titles = [s.title for s in self.script.sections]
-        return sha256_text(str(synth.SYNTH_FORMAT), str(STAMP_FORMAT), json.dumps(sections),
-                           json.dumps(titles), self.lesson.title, self.album, self.artist,
-                           self.cover.read_bytes().hex() if self.cover.is_file() else "")
+        return sha256_text(
+            str(synth.SYNTH_FORMAT),
+            str(STAMP_FORMAT),
+            json.dumps(sections),
+            json.dumps(titles),
+            self.lesson.title,
+            self.album,
+            self.artist,
+            self.cover.read_bytes().hex() if self.cover.is_file() else "",
+        )
 
     def is_current(self) -> bool:
         stamp = read_stamp(self.folder / layout.STAMP_NAME)
@@ -216,19 +236,28 @@ def run_lesson_job(job: LessonJob) -> JobResult:
         audios = []
         synthesized = 0
         for section in job.script.sections:
-            audio, made = synth.synthesize_section(section, job.voice, job.lexicon, job.cache,
-                                                   speaker)
+            audio, made = synth.synthesize_section(
+                section, job.voice, job.lexicon, job.cache, speaker
+            )
             audios.append(audio)
             synthesized += made
-        tags = synth.LessonTags(title=job.lesson.title, artist=job.artist, album=job.album,
-                                comment=job.lesson.summary)
-        result = synth.assemble_lesson(job.script.sections, audios, tags, job.cover,
-                                       job.folder / layout.MP3_NAME)
-        lesson = replace(job.lesson, duration=round(result.duration, 3), size=result.size,
-                         chapters=result.chapters, transcript=result.cues)
+        tags = synth.LessonTags(
+            title=job.lesson.title, artist=job.artist, album=job.album, comment=job.lesson.summary
+        )
+        result = synth.assemble_lesson(
+            job.script.sections, audios, tags, job.cover, job.folder / layout.MP3_NAME
+        )
+        lesson = replace(
+            job.lesson,
+            duration=round(result.duration, 3),
+            size=result.size,
+            chapters=result.chapters,
+            transcript=result.cues,
+        )
         atomic_write(job.folder / layout.TRANSCRIPT_NAME, publish.webvtt(lesson.transcript))
-        write_json(job.folder / layout.CHAPTERS_NAME,
-                   publish.chapters_json(lesson.chapters, lesson.title))
+        write_json(
+            job.folder / layout.CHAPTERS_NAME, publish.chapters_json(lesson.chapters, lesson.title)
+        )
         write_stamp(job.folder / layout.STAMP_NAME, Stamp(job.key, lesson))
         return JobResult(job.slug, result.duration, synthesized, len(audios) - synthesized)
     except Exception as error:  # recorded as the lesson's failure; the build goes on

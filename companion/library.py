@@ -52,8 +52,11 @@ class LibraryReport:
 
     @property
     def failed(self) -> list[Failure]:
-        return self.failed_shows + [Failure(f"{slug}/{f.slug}", f.message)
-                                    for slug, report in self.shows.items() for f in report.failed]
+        return self.failed_shows + [
+            Failure(f"{slug}/{f.slug}", f.message)
+            for slug, report in self.shows.items()
+            for f in report.failed
+        ]
 
     @property
     def exit_code(self) -> int:
@@ -66,29 +69,43 @@ class LibraryReport:
         published = sum(r.published for r in reports)
         minutes = sum(r.audio_seconds for r in reports) / 60
         count = len(self.shows) + len(self.failed_shows)
-        return (f"{count} shows: {built} built, {unchanged} unchanged, {len(self.failed)} "
-                f"failed; {published} lessons published, {minutes:.1f} audio minutes, "
-                f"in {self.seconds:.1f} s")
+        return (
+            f"{count} shows: {built} built, {unchanged} unchanged, {len(self.failed)} "
+            f"failed; {published} lessons published, {minutes:.1f} audio minutes, "
+            f"in {self.seconds:.1f} s"
+        )
 
 
-def build_library(library: Library, *, force: bool = False, prune: bool = False,
-                  slugs: Sequence[str] | None = None,
-                  on_event: EventHandler = ignore,
-                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                  executor: Executor | None = None) -> LibraryReport:
+def build_library(
+    library: Library,
+    *,
+    force: bool = False,
+    prune: bool = False,
+    slugs: Sequence[str] | None = None,
+    on_event: EventHandler = ignore,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    executor: Executor | None = None,
+) -> LibraryReport:
     """Build every show (or those in `slugs`) with one executor, then write index.html."""
     started = time.monotonic()
     report = LibraryReport()
     library.workdir.mkdir(parents=True, exist_ok=True)
-    with (exclusive_lock(library.workdir / layout.BUILD_LOCK, str(library.workdir)),
-          using(executor, library.settings) as runner):
+    with (
+        exclusive_lock(library.workdir / layout.BUILD_LOCK, str(library.workdir)),
+        using(executor, library.settings) as runner,
+    ):
         for show in library.shows:
             if slugs is not None and show.slug not in slugs:
                 continue
             try:
                 report.shows[show.slug] = build(
-                    show.settings, force=force, prune=prune, clock=clock, executor=runner,
-                    on_event=partial(_report_in_show, on_event, show.slug))
+                    show.settings,
+                    force=force,
+                    prune=prune,
+                    clock=clock,
+                    executor=runner,
+                    on_event=partial(_report_in_show, on_event, show.slug),
+                )
             except CompanionError as error:
                 report.failed_shows.append(Failure(show.slug, str(error)))
                 on_event(Failed(show.slug, str(error)))
@@ -125,10 +142,12 @@ def show_links(library: Library) -> list[ShowLink]:
         folder = layout.show_path(show.slug)
         published = read_published(show.settings.workdir)
         feeds = published.feeds if published else ()
-        paths = tuple((f"{folder}/{feed.settings.feed_path}", feed.settings.title)
-                      for feed in feeds)
-        lessons = sum(len(feed.slugs) for feed in feeds
-                      if feed.settings.feed_path == layout.FEED_PATH)
+        paths = tuple(
+            (f"{folder}/{feed.settings.feed_path}", feed.settings.title) for feed in feeds
+        )
+        lessons = sum(
+            len(feed.slugs) for feed in feeds if feed.settings.feed_path == layout.FEED_PATH
+        )
         title = paths[0][1] if paths else (show.settings.title or show.slug)
         links.append(ShowLink(show.slug, title, paths, lessons))
     return links
@@ -139,17 +158,25 @@ def index_html(shows: Sequence[ShowLink], title: str = "Math Companion Library")
     esc = html.escape
     rows = []
     for show in shows:
-        feeds = "".join(f'<li><a href="{esc(path)}">{esc(name)}</a> (RSS)</li>'
-                        for path, name in show.feeds) or "<li>not built yet</li>"
+        feeds = (
+            "".join(
+                f'<li><a href="{esc(path)}">{esc(name)}</a> (RSS)</li>' for path, name in show.feeds
+            )
+            or "<li>not built yet</li>"
+        )
         page = f"{layout.show_path(show.slug)}/{layout.INDEX_PATH}"
-        rows.append(f'<section id="{esc(show.slug)}">\n<h2><a href="{esc(page)}">'
-                    f'{esc(show.title)}</a></h2>\n'
-                    f"<p>{show.lessons} episode lessons</p>\n<ul>{feeds}</ul>\n</section>")
+        rows.append(
+            f'<section id="{esc(show.slug)}">\n<h2><a href="{esc(page)}">'
+            f"{esc(show.title)}</a></h2>\n"
+            f"<p>{show.lessons} episode lessons</p>\n<ul>{feeds}</ul>\n</section>"
+        )
     body = "\n".join(rows)
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{esc(title)}</title>\n</head>\n<body>\n<h1>{esc(title)}</h1>\n"
-            f"{body}\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n</head>\n<body>\n<h1>{esc(title)}</h1>\n"
+        f"{body}\n</body>\n</html>\n"
+    )
 
 
 def write_index(library: Library) -> Path:
@@ -180,14 +207,20 @@ class RefreshReport:
     def summary(self) -> str:
         if self.locked:
             return f"refresh: skipped, {self.locked}"
-        return (f"refresh: {self.shows} shows, {len(self.changed)} changed, "
-                f"{len(self.rebuilt)} rebuilt, {len(self.failed)} failed in "
-                f"{self.seconds:.1f} s")
+        return (
+            f"refresh: {self.shows} shows, {len(self.changed)} changed, "
+            f"{len(self.rebuilt)} rebuilt, {len(self.failed)} failed in "
+            f"{self.seconds:.1f} s"
+        )
 
 
-def refresh(workdir: Path, config_path: Path | None = None, *,
-            on_event: EventHandler = ignore,
-            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> RefreshReport:
+def refresh(
+    workdir: Path,
+    config_path: Path | None = None,
+    *,
+    on_event: EventHandler = ignore,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> RefreshReport:
     """Fetch every show's source (conditional GET) and rebuild the shows whose feed changed.
 
     The sha256 of each source last built without failures is kept in .cache/refresh.json,
@@ -206,15 +239,16 @@ def refresh(workdir: Path, config_path: Path | None = None, *,
             return report
         state_path = top / layout.REFRESH_STATE
         state = _read_state(state_path)
-        shows = (list(loaded.shows) if isinstance(loaded, Library)
-                 else [ShowEntry("", loaded)])
+        shows = list(loaded.shows) if isinstance(loaded, Library) else [ShowEntry("", loaded)]
         report.shows = len(shows)
         changed: dict[str, str] = {}
         for show in shows:
             try:
                 fetched = ingest.fetch_source(
-                    show.settings.source or _sample(), cache_dir=show.settings.workdir /
-                    layout.HTTP_CACHE, max_bytes=show.settings.max_feed_bytes)
+                    show.settings.source or _sample(),
+                    cache_dir=show.settings.workdir / layout.HTTP_CACHE,
+                    max_bytes=show.settings.max_feed_bytes,
+                )
             except CompanionError as error:
                 report.failed.append(Failure(show.slug or str(top), str(error)))
                 continue
@@ -230,9 +264,14 @@ def refresh(workdir: Path, config_path: Path | None = None, *,
     return report
 
 
-def _rebuild(loaded: Settings | Library, changed: dict[str, str], state: dict[str, str],
-             report: RefreshReport, on_event: EventHandler,
-             clock: Callable[[], datetime]) -> None:
+def _rebuild(
+    loaded: Settings | Library,
+    changed: dict[str, str],
+    state: dict[str, str],
+    report: RefreshReport,
+    on_event: EventHandler,
+    clock: Callable[[], datetime],
+) -> None:
     """Build the changed shows; record the source hash of each that built cleanly."""
     if isinstance(loaded, Settings):
         try:
@@ -243,16 +282,16 @@ def _rebuild(loaded: Settings | Library, changed: dict[str, str], state: dict[st
         outcome = {"": result.failed}
     else:
         try:
-            library = build_library(loaded, slugs=list(changed), on_event=on_event,
-                                    clock=clock)
+            library = build_library(loaded, slugs=list(changed), on_event=on_event, clock=clock)
         except CompanionError as error:  # e.g. a `companion build` holds the library
             report.failed.append(Failure(str(loaded.workdir), str(error)))
             return
         outcome = {slug: result.failed for slug, result in library.shows.items()}
         report.failed.extend(library.failed_shows)
     for slug, failures in outcome.items():
-        report.failed.extend(Failure(f"{slug}/{f.slug}" if slug else f.slug, f.message)
-                             for f in failures)
+        report.failed.extend(
+            Failure(f"{slug}/{f.slug}" if slug else f.slug, f.message) for f in failures
+        )
         report.rebuilt.append(slug or ".")
         if not failures:
             state[slug] = changed[slug]

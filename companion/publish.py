@@ -89,8 +89,11 @@ def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: Mapping[str, 
     dates = [lesson.published for lesson in lessons if lesson.published]
     if dates:
         _text(channel, "lastBuildDate", format_datetime(max(dates)))
-    ET.SubElement(channel, f"{atom}link",
-                  {"href": feed.feed_url, "rel": "self", "type": "application/rss+xml"})
+    ET.SubElement(
+        channel,
+        f"{atom}link",
+        {"href": feed.feed_url, "rel": "self", "type": "application/rss+xml"},
+    )
     _text(channel, f"{it}author", feed.author)
     owner = ET.SubElement(channel, f"{it}owner")
     _text(owner, f"{it}name", feed.author)
@@ -126,8 +129,15 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     _text(item, "description", description[:MAX_DESCRIPTION])
     if notes_html:
         _text(item, f"{{{NAMESPACES['content']}}}encoded", notes_html)
-    ET.SubElement(item, "enclosure", {"url": media_url(feed.base_url, lesson.slug, layout.MP3_NAME),
-                                      "length": str(lesson.size), "type": "audio/mpeg"})
+    ET.SubElement(
+        item,
+        "enclosure",
+        {
+            "url": media_url(feed.base_url, lesson.slug, layout.MP3_NAME),
+            "length": str(lesson.size),
+            "type": "audio/mpeg",
+        },
+    )
     _text(item, f"{it}title", lesson.title)
     _text(item, f"{it}duration", str(round(lesson.duration)))
     _text(item, f"{it}explicit", "false")
@@ -180,29 +190,38 @@ class Published:
         """The base URL the feeds were written with ("" when nothing is published)."""
         return self.feeds[0].settings.base_url if self.feeds else ""
 
-    def feed_xml(self, feed: PublishedFeed, lessons: Mapping[str, Lesson],
-                 base_url: str | None = None) -> bytes:
+    def feed_xml(
+        self, feed: PublishedFeed, lessons: Mapping[str, Lesson], base_url: str | None = None
+    ) -> bytes:
         """The feed's bytes again, under `base_url` when given; `lessons` are by slug."""
         missing = [slug for slug in feed.slugs if slug not in lessons]
         if missing:
             raise KeyError(missing[0])
-        settings = feed.settings if base_url is None else replace(feed.settings,
-                                                                  base_url=base_url)
+        settings = feed.settings if base_url is None else replace(feed.settings, base_url=base_url)
         return feed_xml(settings, [lessons[slug] for slug in feed.slugs], self.notes)
 
 
 def write_feeds(workdir: Path, feeds: Sequence[Feed], notes: Mapping[str, str]) -> None:
     """Write every feed, then the record of what they publish (only when bytes change)."""
     for feed in feeds:
-        write_if_changed(workdir / feed.settings.feed_path,
-                         feed_xml(feed.settings, feed.lessons, notes))
+        write_if_changed(
+            workdir / feed.settings.feed_path, feed_xml(feed.settings, feed.lessons, notes)
+        )
     slugs = [lesson.slug for feed in feeds for lesson in feed.lessons]
-    write_json(workdir / layout.PUBLISHED_RECORD, {
-        "format": PUBLISHED_FORMAT,
-        "feeds": [{"settings": asdict(feed.settings),
-                   "slugs": [lesson.slug for lesson in feed.lessons]} for feed in feeds],
-        "notes": {slug: notes.get(slug, "") for slug in slugs},
-    })
+    write_json(
+        workdir / layout.PUBLISHED_RECORD,
+        {
+            "format": PUBLISHED_FORMAT,
+            "feeds": [
+                {
+                    "settings": asdict(feed.settings),
+                    "slugs": [lesson.slug for lesson in feed.lessons],
+                }
+                for feed in feeds
+            ],
+            "notes": {slug: notes.get(slug, "") for slug in slugs},
+        },
+    )
 
 
 def read_published(workdir: Path) -> Published | None:
@@ -211,9 +230,12 @@ def read_published(workdir: Path) -> Published | None:
         value: Any = json.loads((workdir / layout.PUBLISHED_RECORD).read_text("utf-8"))
         if not isinstance(value, dict) or value.get("format") != PUBLISHED_FORMAT:
             return None
-        feeds = tuple(PublishedFeed(FeedSettings(**item["settings"]),
-                                    tuple(str(slug) for slug in item["slugs"]))
-                      for item in value["feeds"])
+        feeds = tuple(
+            PublishedFeed(
+                FeedSettings(**item["settings"]), tuple(str(slug) for slug in item["slugs"])
+            )
+            for item in value["feeds"]
+        )
         notes = {str(slug): str(text) for slug, text in value["notes"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -247,12 +269,15 @@ def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
         parts.append(f"<p>{_prose_html(topic.explanation)}</p>")
         parts.append("<ul>")
         for equation in topic.equations:
-            parts.append(f"<li>{mathml(equation.latex, 'block')}{_prose_html(equation.meaning)}"
-                         "</li>")
+            parts.append(
+                f"<li>{mathml(equation.latex, 'block')}{_prose_html(equation.meaning)}</li>"
+            )
         parts.append("</ul>")
         parts.append(f"<p><strong>Worked example.</strong> {_prose_html(topic.example.text)}</p>")
-        parts.append(f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "
-                     f"<em>Answer:</em> {_prose_html(topic.quiz.answer)}</p>")
+        parts.append(
+            f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "
+            f"<em>Answer:</em> {_prose_html(topic.quiz.answer)}</p>"
+        )
     return "\n".join(parts)
 
 
@@ -292,8 +317,7 @@ def chapters_json(chapters: Sequence[Chapter], title: str) -> dict[str, object]:
     return {
         "version": "1.2.0",
         "title": title,
-        "chapters": [{"startTime": c.start, "endTime": c.end, "title": c.title}
-                     for c in chapters],
+        "chapters": [{"startTime": c.start, "endTime": c.end, "title": c.title} for c in chapters],
     }
 
 

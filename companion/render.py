@@ -40,9 +40,27 @@ from companion.text import URL_IN_TEXT
 
 SLOW_RATE = 0.85
 LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
-_SYMBOL_WORDS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
-                 "#": " number ", "/": " ", "|": " ", "~": " ", "*": " ", "<": " ", ">": " ",
-                 "\\": " ", "^": " ", "_": " ", "{": " ", "}": " ", "$": " dollars ", "`": ""}
+_SYMBOL_WORDS = {
+    "&": " and ",
+    "%": " percent ",
+    "+": " plus ",
+    "=": " equals ",
+    "@": " at ",
+    "#": " number ",
+    "/": " ",
+    "|": " ",
+    "~": " ",
+    "*": " ",
+    "<": " ",
+    ">": " ",
+    "\\": " ",
+    "^": " ",
+    "_": " ",
+    "{": " ",
+    "}": " ",
+    "$": " dollars ",
+    "`": "",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +144,7 @@ def spoken_list(items: Iterable[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-_ORDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-             "ten")
+_ORDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 def spoken_number(value: int) -> str:
@@ -146,8 +163,9 @@ def plan_topics(links: Sequence[TopicLink], catalog: Catalog, known: frozenset[s
     plans: list[TopicPlan] = []
     for number, link in enumerate(ordered, start=1):
         topic = link.topic
-        unmet = tuple(catalog.get(p) for p in topic.prerequisites
-                      if p not in taught and p in catalog)
+        unmet = tuple(
+            catalog.get(p) for p in topic.prerequisites if p not in taught and p in catalog
+        )
         mentions = tuple(dict.fromkeys(e.phrase for e in link.evidence if e.phrase))
         plans.append(TopicPlan(topic, number, True, mentions[:2], unmet, link.evidence))
         taught.add(topic.id)
@@ -191,8 +209,13 @@ def spoken_seconds(script: Script, words_per_minute: int) -> float:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def render_lesson(env: jinja2.Environment, show: Show, episode: Episode,
-                  plans: Sequence[TopicPlan], settings: RenderSettings) -> Script:
+def render_lesson(
+    env: jinja2.Environment,
+    show: Show,
+    episode: Episode,
+    plans: Sequence[TopicPlan],
+    settings: RenderSettings,
+) -> Script:
     """The lesson for one episode within its time budget.
 
     Topics are shortened from the last one back (to their idea and one equation; the rest
@@ -209,8 +232,13 @@ def render_lesson(env: jinja2.Environment, show: Show, episode: Episode,
     return script
 
 
-def render_script(env: jinja2.Environment, show: Show, episode: Episode,
-                  plans: Sequence[TopicPlan], settings: RenderSettings) -> Script:
+def render_script(
+    env: jinja2.Environment,
+    show: Show,
+    episode: Episode,
+    plans: Sequence[TopicPlan],
+    settings: RenderSettings,
+) -> Script:
     """The lesson for one episode, with the topics as planned."""
     phrases: Phrasebook = env.globals["phrases"]  # type: ignore[assignment]
     gist = phrasing.spoken_quote(phrasing.episode_gist(episode), phrases.room("gist", "gist"))
@@ -227,8 +255,12 @@ def render_script(env: jinja2.Environment, show: Show, episode: Episode,
     }
     text = _render(env, "lesson.txt.j2", context, episode.slug)
     sections = parse_marked_text(text, episode.slug)
-    return Script(slug=episode.slug, title=f"Math for {episode.title}", sections=sections,
-                  topic_ids=tuple(plan.topic.id for plan in plans))
+    return Script(
+        slug=episode.slug,
+        title=f"Math for {episode.title}",
+        sections=sections,
+        topic_ids=tuple(plan.topic.id for plan in plans),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,8 +376,9 @@ def render_course_script(env: jinja2.Environment, topic: Topic, number: int, tot
     slug = f"course-{topic.id}"
     text = _render(env, "course.txt.j2", context, slug)
     sections = parse_marked_text(text, slug)
-    return Script(slug=slug, title=f"Lesson {number}: {topic.title}", sections=sections,
-                  topic_ids=(topic.id,))
+    return Script(
+        slug=slug, title=f"Lesson {number}: {topic.title}", sections=sections, topic_ids=(topic.id,)
+    )
 
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, object], slug: str) -> str:
@@ -418,24 +451,30 @@ def _section_kind(name: str, slug: str) -> SectionKind:
     for kind in SECTION_KINDS:
         if kind == name:
             return kind
-    raise RenderError(f"{slug}: unknown section kind {name!r} (use one of "
-                      f"{', '.join(SECTION_KINDS)})")
+    raise RenderError(
+        f"{slug}: unknown section kind {name!r} (use one of {', '.join(SECTION_KINDS)})"
+    )
 
 
 def _reject_leftover_tex(paragraph: str, slug: str, title: str) -> None:
     match = LEFTOVER_TEX.search(paragraph)
     if match:
         start = max(0, match.start() - 20)
-        fragment = paragraph[start: match.end() + 20]
+        fragment = paragraph[start : match.end() + 20]
         raise RenderError(f"{slug}: section {title!r} still holds TeX near {fragment!r}")
 
 
 # --- a show's scripts -----------------------------------------------------------------------
 
 
-def render_episodes(env: jinja2.Environment, show: Show, episodes: Sequence[Episode],
-                    links: Mapping[str, Sequence[TopicLink]], catalog: Catalog,
-                    settings: RenderSettings) -> dict[str, Script]:
+def render_episodes(
+    env: jinja2.Environment,
+    show: Show,
+    episodes: Sequence[Episode],
+    links: Mapping[str, Sequence[TopicLink]],
+    catalog: Catalog,
+    settings: RenderSettings,
+) -> dict[str, Script]:
     """The lesson of every episode with topics, keyed by guid.
 
     Episodes are rendered oldest first, so a prerequisite taught in an earlier lesson counts
@@ -453,8 +492,11 @@ def render_episodes(env: jinja2.Environment, show: Show, episodes: Sequence[Epis
     return scripts
 
 
-def render_course(env: jinja2.Environment, topics: Sequence[Topic], catalog: Catalog,
-                  settings: RenderSettings) -> list[Script]:
+def render_course(
+    env: jinja2.Environment, topics: Sequence[Topic], catalog: Catalog, settings: RenderSettings
+) -> list[Script]:
     """One course script per topic of `topics`, in their order (prerequisites first)."""
-    return [render_course_script(env, topic, number, len(topics), catalog, settings)
-            for number, topic in enumerate(topics, start=1)]
+    return [
+        render_course_script(env, topic, number, len(topics), catalog, settings)
+        for number, topic in enumerate(topics, start=1)
+    ]

@@ -115,8 +115,11 @@ class WorkdirHandler(BaseHTTPRequestHandler):
             return
         stat = path.stat()
         size = stat.st_size
-        etag = '"' + hashlib.sha256(
-            f"{path}:{size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32] + '"'
+        etag = (
+            '"'
+            + hashlib.sha256(f"{path}:{size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+            + '"'
+        )
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         headers = {
             "Content-Type": CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
@@ -137,8 +140,9 @@ class WorkdirHandler(BaseHTTPRequestHandler):
         if range_header:
             parsed = parse_range(range_header, size)
             if parsed is None:
-                self._error(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
-                            {"Content-Range": f"bytes */{size}"})
+                self._error(
+                    HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, {"Content-Range": f"bytes */{size}"}
+                )
                 return
             start, end = parsed
             status = HTTPStatus.PARTIAL_CONTENT
@@ -155,8 +159,10 @@ class WorkdirHandler(BaseHTTPRequestHandler):
     def _not_modified(self, etag: str, mtime: float) -> bool:
         if_none_match = self.headers.get("If-None-Match")
         if if_none_match is not None:
-            return etag in [tag.strip() for tag in if_none_match.split(",")] or \
-                if_none_match.strip() == "*"
+            return (
+                etag in [tag.strip() for tag in if_none_match.split(",")]
+                or if_none_match.strip() == "*"
+            )
         since = self.headers.get("If-Modified-Since")
         if since:
             try:

@@ -43,31 +43,70 @@ class LessonGroup:
 # --- pure page functions --------------------------------------------------------------------
 
 
-def index_html(lessons: Sequence[Lesson], feeds: Sequence[FeedLink], *, title: str = "",
-               language: str = "en", has_cover: bool = True) -> str:
+def index_html(
+    lessons: Sequence[Lesson],
+    feeds: Sequence[FeedLink],
+    *,
+    title: str = "",
+    language: str = "en",
+    has_cover: bool = True,
+) -> str:
     """The show page: subscribe links for `feeds`, then the lessons with audio players.
 
     Episode lessons are listed newest first; course lessons follow in course order (their
     episode number).
     """
-    episodes = tuple(sorted((item for item in lessons if item.kind is not LessonKind.COURSE),
-                            key=_newest_first))
-    course = tuple(sorted((item for item in lessons if item.kind is LessonKind.COURSE),
-                          key=lambda item: (item.episode_number or 0, item.slug)))
+    episodes = tuple(
+        sorted((item for item in lessons if item.kind is not LessonKind.COURSE), key=_newest_first)
+    )
+    course = tuple(
+        sorted(
+            (item for item in lessons if item.kind is LessonKind.COURSE),
+            key=lambda item: (item.episode_number or 0, item.slug),
+        )
+    )
     groups = [LessonGroup("lessons", "Lessons", episodes)]
     if course:
         groups.append(LessonGroup("course", "The course", course))
-    return _environment().get_template("index.html.j2").render(
-        site_title=title or _site_title(feeds), language=language, feeds=feeds, root="",
-        css_path=layout.CSS_PATH, cover_path=layout.COVER_PATH, has_cover=has_cover, groups=groups)
+    return (
+        _environment()
+        .get_template("index.html.j2")
+        .render(
+            site_title=title or _site_title(feeds),
+            language=language,
+            feeds=feeds,
+            root="",
+            css_path=layout.CSS_PATH,
+            cover_path=layout.COVER_PATH,
+            has_cover=has_cover,
+            groups=groups,
+        )
+    )
 
 
-def lesson_html(lesson: Lesson, notes_html: str, *, feeds: Sequence[FeedLink] = (),
-                title: str = "", language: str = "en") -> str:
+def lesson_html(
+    lesson: Lesson,
+    notes_html: str,
+    *,
+    feeds: Sequence[FeedLink] = (),
+    title: str = "",
+    language: str = "en",
+) -> str:
     """A lesson's page (at episodes/<slug>/index.html); `notes_html` must be safe HTML."""
-    return _environment().get_template("lesson.html.j2").render(
-        lesson=lesson, notes_html=notes_html, cues=lesson.transcript, feeds=feeds, root="../../",
-        css_path=layout.CSS_PATH, site_title=title or _site_title(feeds), language=language)
+    return (
+        _environment()
+        .get_template("lesson.html.j2")
+        .render(
+            lesson=lesson,
+            notes_html=notes_html,
+            cues=lesson.transcript,
+            feeds=feeds,
+            root="../../",
+            css_path=layout.CSS_PATH,
+            site_title=title or _site_title(feeds),
+            language=language,
+        )
+    )
 
 
 def lesson_page_path(slug: str) -> str:
@@ -89,9 +128,15 @@ def stylesheet() -> str:
 # --- writing --------------------------------------------------------------------------------
 
 
-def write_site(workdir: Path, lessons: Sequence[Lesson], notes: Mapping[str, str],
-               links: Sequence[FeedLink], *, title: str = "", language: str = "en"
-               ) -> list[Path]:
+def write_site(
+    workdir: Path,
+    lessons: Sequence[Lesson],
+    notes: Mapping[str, str],
+    links: Sequence[FeedLink],
+    *,
+    title: str = "",
+    language: str = "en",
+) -> list[Path]:
     """Write index.html, the stylesheet and every lesson's page; return the files changed.
 
     `notes` maps a lesson slug to its show notes HTML; `links` are the feeds just written,
@@ -108,11 +153,22 @@ def write_site(workdir: Path, lessons: Sequence[Lesson], notes: Mapping[str, str
 
     put(layout.CSS_PATH, stylesheet())
     for lesson in lessons:
-        put(lesson_page_path(lesson.slug),
-            lesson_html(lesson, notes.get(lesson.slug, ""), feeds=links, title=site_title,
-                        language=language))
-    put(layout.INDEX_PATH, index_html(lessons, links, title=site_title, language=language,
-                                      has_cover=(workdir / layout.COVER_PATH).is_file()))
+        put(
+            lesson_page_path(lesson.slug),
+            lesson_html(
+                lesson, notes.get(lesson.slug, ""), feeds=links, title=site_title, language=language
+            ),
+        )
+    put(
+        layout.INDEX_PATH,
+        index_html(
+            lessons,
+            links,
+            title=site_title,
+            language=language,
+            has_cover=(workdir / layout.COVER_PATH).is_file(),
+        ),
+    )
     return changed
 
 
@@ -135,9 +191,13 @@ def _day(moment: datetime) -> str:
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("companion", "templates/site"), autoescape=True,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined)
+        loader=jinja2.PackageLoader("companion", "templates/site"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["clock"] = clock
     env.filters["day"] = _day
     return env

@@ -132,8 +132,9 @@ def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
-def _str_list(entry: Mapping[str, Any], key: str, where: str, *,
-              allow_empty: bool) -> tuple[str, ...]:
+def _str_list(
+    entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool
+) -> tuple[str, ...]:
     value = entry.get(key, [] if allow_empty else None)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")

@@ -101,8 +101,10 @@ class UploadReport:
 
     def summary(self) -> str:
         megabytes = self.bytes_uploaded / 1_000_000
-        return (f"Published to {self.target}: {len(self.uploaded)} uploaded, "
-                f"{len(self.unchanged)} unchanged ({megabytes:.1f} MB sent)")
+        return (
+            f"Published to {self.target}: {len(self.uploaded)} uploaded, "
+            f"{len(self.unchanged)} unchanged ({megabytes:.1f} MB sent)"
+        )
 
 
 def parse_target(url: str) -> Target:
@@ -110,8 +112,10 @@ def parse_target(url: str) -> Target:
     parts = urllib.parse.urlsplit(url)
     bucket = parts.netloc
     if parts.scheme != "s3" or not _BUCKET.match(bucket) or parts.query or parts.fragment:
-        raise PublishError(f"{url}: not an s3://bucket/prefix URL (bucket names are 3-63 "
-                           "lowercase letters, digits, dots and hyphens)")
+        raise PublishError(
+            f"{url}: not an s3://bucket/prefix URL (bucket names are 3-63 "
+            "lowercase letters, digits, dots and hyphens)"
+        )
     prefix = parts.path.strip("/")
     if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
         raise PublishError(f"{url}: the prefix must not hold empty, '.' or '..' parts")
@@ -144,8 +148,11 @@ def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
     found: list[str] = []
     episodes = workdir / layout.EPISODES_DIR
     for stamp in sorted(episodes.glob(f"*/{layout.STAMP_NAME}")) if episodes.is_dir() else ():
-        found += [_relative(workdir, path) for path in sorted(stamp.parent.iterdir())
-                  if _publishable(path) and path.name != layout.STAMP_NAME]
+        found += [
+            _relative(workdir, path)
+            for path in sorted(stamp.parent.iterdir())
+            if _publishable(path) and path.name != layout.STAMP_NAME
+        ]
     if _publishable(workdir / layout.COVER_PATH):
         found.append(layout.COVER_PATH)
     site_dir = workdir / layout.SITE_DIR
@@ -164,15 +171,21 @@ def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
         try:
             data = published.feed_xml(feed, lessons, normalize_base_url(base_url))
         except KeyError as missing:
-            raise PublishError(f"{relative}: lesson {missing.args[0]!r} is not complete on "
-                               "disk (run companion build first)") from None
+            raise PublishError(
+                f"{relative}: lesson {missing.args[0]!r} is not complete on "
+                "disk (run companion build first)"
+            ) from None
         items.append(Item(relative, data=data))
     return sorted(items, key=lambda item: _upload_rank(item.relative))
 
 
 def _publishable(path: Path) -> bool:
-    return (path.is_file() and not path.name.startswith(".")
-            and not path.name.endswith(".part") and path.suffix.lower() in CONTENT_TYPES)
+    return (
+        path.is_file()
+        and not path.name.startswith(".")
+        and not path.name.endswith(".part")
+        and path.suffix.lower() in CONTENT_TYPES
+    )
 
 
 def _relative(workdir: Path, path: Path) -> str:
@@ -206,16 +219,29 @@ def make_client(endpoint_url: str | None = None, *, attempts: int = 3) -> Any:
     from botocore.config import Config
 
     session = boto3.session.Session()
-    config = Config(retries={"max_attempts": attempts, "mode": "standard"}, connect_timeout=10,
-                    read_timeout=120,
-                    s3={"addressing_style": "path"} if endpoint_url else None)
-    return session.client("s3", endpoint_url=endpoint_url, config=config,
-                          region_name=session.region_name or "us-east-1")
+    config = Config(
+        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=120,
+        s3={"addressing_style": "path"} if endpoint_url else None,
+    )
+    return session.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        config=config,
+        region_name=session.region_name or "us-east-1",
+    )
 
 
-def publish_workdir(workdir: Path, target: Target | str, *, endpoint_url: str | None = None,
-                    base_url: str | None = None, client: Any = None,
-                    on_file: Callable[[str, bool], None] | None = None) -> UploadReport:
+def publish_workdir(
+    workdir: Path,
+    target: Target | str,
+    *,
+    endpoint_url: str | None = None,
+    base_url: str | None = None,
+    client: Any = None,
+    on_file: Callable[[str, bool], None] | None = None,
+) -> UploadReport:
     """Upload what changed in `workdir` to `target`; `on_file(relative, uploaded)` per file."""
     where = target if isinstance(target, Target) else parse_target(target)
     items = collect(workdir, base_url)
@@ -224,8 +250,12 @@ def publish_workdir(workdir: Path, target: Target | str, *, endpoint_url: str | 
         return upload_items(s3, where, items, on_file)
 
 
-def upload_items(s3: Any, target: Target, items: Sequence[Item],
-                 on_file: Callable[[str, bool], None] | None = None) -> UploadReport:
+def upload_items(
+    s3: Any,
+    target: Target,
+    items: Sequence[Item],
+    on_file: Callable[[str, bool], None] | None = None,
+) -> UploadReport:
     """Upload `items` in order, skipping those whose bytes the store already holds."""
     report = UploadReport(str(target))
     remote_sizes = dict(_list_sizes(s3, target))
@@ -237,8 +267,7 @@ def upload_items(s3: Any, target: Target, items: Sequence[Item],
             if on_file:
                 on_file(item.relative, False)
             continue
-        extra: dict[str, Any] = {"ContentType": item.content_type,
-                                 "Metadata": {"sha256": digest}}
+        extra: dict[str, Any] = {"ContentType": item.content_type, "Metadata": {"sha256": digest}}
         if item.relative.endswith((".xml", ".html", ".css")):
             extra["CacheControl"] = PAGE_CACHE_CONTROL
         with item.body() as body:
@@ -260,8 +289,10 @@ def _list_sizes(s3: Any, target: Target) -> Iterator[tuple[str, int]]:
 
 def _same(s3: Any, bucket: str, key: str, item: Item, digest: str) -> bool:
     head = s3.head_object(Bucket=bucket, Key=key)
-    return bool(head.get("Metadata", {}).get("sha256") == digest
-                and head.get("ContentType") == item.content_type)
+    return bool(
+        head.get("Metadata", {}).get("sha256") == digest
+        and head.get("ContentType") == item.content_type
+    )
 
 
 @contextmanager
@@ -279,8 +310,10 @@ def _store_errors(target: Target, endpoint_url: str | None) -> Iterator[None]:
     try:
         yield
     except (NoCredentialsError, PartialCredentialsError):
-        raise PublishError(f"{where}: no S3 credentials (set AWS_ACCESS_KEY_ID and "
-                           "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)") from None
+        raise PublishError(
+            f"{where}: no S3 credentials (set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+        ) from None
     except EndpointConnectionError:
         raise PublishError(f"{where}: cannot connect to the endpoint") from None
     except ClientError as error:

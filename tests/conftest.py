@@ -17,8 +17,10 @@ def shared_path(*parts: str) -> Path:
     """A path under ../shared, or a skip with the reason when it is absent (a user's clone)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: ../shared (dev data and checkers) is only beside CI "
-                    "and developer checkouts")
+        pytest.skip(
+            f"{path} is absent: ../shared (dev data and checkers) is only beside CI "
+            "and developer checkouts"
+        )
     return path
 
 
@@ -53,5 +55,8 @@ def audio_tools() -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite golden files from the current output (review the diff)")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite golden files from the current output (review the diff)",
+    )

@@ -26,7 +26,6 @@ def settings_for(workdir: Path, **options: object):
     return load_settings(workdir, {**defaults, **options})
 
 
-
 def run(workdir: Path, **kwargs: object):
     options = kwargs.pop("options", {})
     clock = kwargs.pop("clock", FIXED_CLOCK)
@@ -139,9 +138,11 @@ def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> Non
     first = run(one, options={"jobs": 1, "source": source})
     second = run(two, options={"jobs": 2, "source": source})
     assert sorted(first.built) == sorted(second.built) == ["dot-products", "sigmoid"]
-    names = ["feeds/companion.xml"] + [f"episodes/{slug}/{name}" for slug in first.built
-                                       for name in ("lesson.mp3", "transcript.vtt",
-                                                    "chapters.json")]
+    names = ["feeds/companion.xml"] + [
+        f"episodes/{slug}/{name}"
+        for slug in first.built
+        for name in ("lesson.mp3", "transcript.vtt", "chapters.json")
+    ]
     for name in names:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
@@ -163,8 +164,11 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     dates = [entry.published_parsed for entry in parsed.entries]
     assert dates == sorted(dates)
     before = (tmp_path / "feeds" / "course.xml").read_bytes()
-    again = run(tmp_path, options={"course": True, "course_topics": 2},
-                clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
+    again = run(
+        tmp_path,
+        options={"course": True, "course_topics": 2},
+        clock=lambda: datetime(2030, 1, 1, tzinfo=UTC),
+    )
     assert again.built == []
     assert (tmp_path / "feeds" / "course.xml").read_bytes() == before
 

@@ -27,8 +27,10 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_file_then_options_take_precedence(tmp_path: Path) -> None:
-    write_config(tmp_path, 'title = "My Course"\nrate = 150\nbase_url = "https://x.org/c"\n'
-                 'lesson_minutes = 4\n')
+    write_config(
+        tmp_path,
+        'title = "My Course"\nrate = 150\nbase_url = "https://x.org/c"\nlesson_minutes = 4\n',
+    )
     settings = load_settings(tmp_path, {"rate": 180, "title": None})
     assert settings.title == "My Course"
     assert settings.voice.rate == 180

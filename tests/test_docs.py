@@ -25,8 +25,9 @@ def readme_settings() -> dict[str, tuple[str, str]]:
     for line in table[2:]:
         if not line.startswith("|"):
             break
-        name, default, meaning = (cell.strip().replace("`", "")
-                                  for cell in line.strip().strip("|").split(" | "))
+        name, default, meaning = (
+            cell.strip().replace("`", "") for cell in line.strip().strip("|").split(" | ")
+        )
         rows[name] = (default, meaning)
     return rows
 
@@ -34,7 +35,8 @@ def readme_settings() -> dict[str, tuple[str, str]]:
 def test_readme_settings_table_is_the_settings_table() -> None:
     """Same settings, same order, same defaults and the same text as --help."""
     assert list(readme_settings().items()) == [
-        (setting.name, (setting.default_text, setting.help)) for setting in SETTINGS]
+        (setting.name, (setting.default_text, setting.help)) for setting in SETTINGS
+    ]
 
 
 def test_build_options_are_the_settings_with_their_help() -> None:

@@ -49,7 +49,8 @@ def test_sample_builds_a_lesson_per_math_episode(sample_build: tuple[Path, Build
 
 
 def test_every_mp3_decodes_with_the_length_of_its_sections(
-        sample_build: tuple[Path, BuildReport]) -> None:
+    sample_build: tuple[Path, BuildReport],
+) -> None:
     workdir, _ = sample_build
     for lesson in read_lessons(workdir):
         mp3 = workdir / "episodes" / lesson.slug / "lesson.mp3"
@@ -63,7 +64,8 @@ def test_every_mp3_decodes_with_the_length_of_its_sections(
 
 
 def test_feed_enclosures_point_at_existing_files_of_the_stated_length(
-        sample_build: tuple[Path, BuildReport]) -> None:
+    sample_build: tuple[Path, BuildReport],
+) -> None:
     workdir, report = sample_build
     parsed = feedparser.parse((workdir / "feeds" / "companion.xml").read_bytes())
     assert not parsed.bozo
@@ -78,29 +80,56 @@ def test_feed_enclosures_point_at_existing_files_of_the_stated_length(
 
 @pytest.mark.parametrize("feed", ["companion.xml", "course.xml"])
 def test_feed_rules_checker_finds_no_errors_or_warnings(
-        sample_build: tuple[Path, BuildReport], feed: str) -> None:
+    sample_build: tuple[Path, BuildReport], feed: str
+) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "podcast_feed_rules.py")
-    result = subprocess.run([sys.executable, str(checker), str(workdir / "feeds" / feed),
-                             "--workdir", str(workdir)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(workdir / "feeds" / feed), "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings"
 
 
-@pytest.mark.parametrize("thresholds", [
-    # the pipeline issue's floor
-    ["--lufs", "off", "--max-true-peak", "off", "--max-silence", "8", "--require-tags"],
-    # podcast loudness (-16 LUFS dual-mono, -1 dBTP), no dead air over 3 s, tags, cover, chapters
-    ["--dual-mono", "--lufs", "-16", "--lufs-tolerance", "1", "--max-true-peak", "-1",
-     "--max-silence", "3", "--require-tags", "--require-cover", "--min-chapters", "3"],
-], ids=["floor", "produced"])
-def test_check_mp3_passes_on_every_lesson(sample_build: tuple[Path, BuildReport],
-                                          thresholds: list[str]) -> None:
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        # the pipeline issue's floor
+        ["--lufs", "off", "--max-true-peak", "off", "--max-silence", "8", "--require-tags"],
+        # podcast loudness (-16 LUFS dual-mono, -1 dBTP), no dead air over 3 s,
+        # tags, cover, chapters
+        [
+            "--dual-mono",
+            "--lufs",
+            "-16",
+            "--lufs-tolerance",
+            "1",
+            "--max-true-peak",
+            "-1",
+            "--max-silence",
+            "3",
+            "--require-tags",
+            "--require-cover",
+            "--min-chapters",
+            "3",
+        ],
+    ],
+    ids=["floor", "produced"],
+)
+def test_check_mp3_passes_on_every_lesson(
+    sample_build: tuple[Path, BuildReport], thresholds: list[str]
+) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "check_mp3.py")
-    result = subprocess.run([sys.executable, str(checker), str(workdir / "episodes"),
-                             *thresholds], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(workdir / "episodes"), *thresholds],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failed" in result.stdout
 
@@ -108,8 +137,12 @@ def test_check_mp3_passes_on_every_lesson(sample_build: tuple[Path, BuildReport]
 def test_lesson_scripts_are_written_for_the_ear(sample_build: tuple[Path, BuildReport]) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "check_script.py")
-    result = subprocess.run([sys.executable, str(checker), str(workdir / "scripts"), "--json"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(workdir / "scripts"), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -140,8 +173,9 @@ def test_dev_gold_linking_f1(tmp_path: Path) -> None:
     feed = shared_path("topics", "dev_feed.xml")
     gold = shared_path("topics", "gold_dev_v2.json")
     scorer = shared_path("tools", "score_links.py")
-    result = CliRunner().invoke(cli, ["topics", "--source", str(feed), "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["topics", "--source", str(feed), "--json"], catch_exceptions=False
+    )
     predictions = tmp_path / "predictions.json"
     predictions.write_text(result.stdout, "utf-8")
     scored = subprocess.run([sys.executable, str(scorer), str(gold), str(predictions), "--json",

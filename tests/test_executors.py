@@ -39,14 +39,17 @@ def published(workdir: Path) -> list[str]:
 
 def test_failed_job_keeps_a_companion_error_and_names_anything_else() -> None:
     assert failed_job("a", SynthError("a.mp3: ffmpeg failed (x)")) == JobResult(
-        "a", error="a.mp3: ffmpeg failed (x)")
+        "a", error="a.mp3: ffmpeg failed (x)"
+    )
     assert failed_job("a", KeyError("k"), "Dask task").error == (
-        "a: Dask task failed (KeyError: 'k')")
+        "a: Dask task failed (KeyError: 'k')"
+    )
 
 
 @pytest.mark.slow
 def test_a_lesson_that_raises_is_recorded_and_the_others_are_built(
-        tmp_path: Path, audio_tools: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, audio_tools: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = synth.make_speaker
     calls: list[str] = []
 
@@ -68,7 +71,8 @@ def test_a_lesson_that_raises_is_recorded_and_the_others_are_built(
 
 
 def test_a_worker_process_that_dies_fails_its_lessons_and_the_build_goes_on(
-        tmp_path: Path, audio_tools: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, audio_tools: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def dies(voice: Voice) -> synth.Speaker:
         os._exit(3)  # the worker process is gone (as if killed by the OOM killer)
 

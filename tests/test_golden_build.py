@@ -68,8 +68,10 @@ def read_golden() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def write_golden(versions: dict[str, str], hashes: dict[str, str]) -> None:
-    lines = ["# sha256 of every output of a cold build of the bundled sample",
-             "# (tests/test_golden_build.py; update with --update-golden, on purpose only)"]
+    lines = [
+        "# sha256 of every output of a cold build of the bundled sample",
+        "# (tests/test_golden_build.py; update with --update-golden, on purpose only)",
+    ]
     lines += [f"# tool {tool}: {version}" for tool, version in sorted(versions.items())]
     lines += [f"{digest}  {name}" for name, digest in sorted(hashes.items())]
     GOLDEN.write_text("\n".join(lines) + "\n", "utf-8")
@@ -77,7 +79,8 @@ def write_golden(versions: dict[str, str], hashes: dict[str, str]) -> None:
 
 @pytest.mark.slow
 def test_sample_build_is_byte_identical_to_the_golden_list(
-        tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     require_audio_tools()
     workdir = tmp_path / "sample"
     report = build(load_settings(workdir, {"jobs": 2}), clock=lambda: CLOCK)
@@ -89,25 +92,42 @@ def test_sample_build_is_byte_identical_to_the_golden_list(
         return
     golden_versions, golden = read_golden()
     if golden_versions != versions:
+
         def audio_free(name: str) -> bool:
             return name.startswith(AUDIO_FREE)
+
         assert {n: h for n, h in hashes.items() if audio_free(n)} == {
-            n: h for n, h in golden.items() if audio_free(n)}
-        pytest.skip(f"audio-derived files not compared: built with {versions}, the golden "
-                    f"list with {golden_versions}")
+            n: h for n, h in golden.items() if audio_free(n)
+        }
+        pytest.skip(
+            f"audio-derived files not compared: built with {versions}, the golden "
+            f"list with {golden_versions}"
+        )
     assert sorted(hashes) == sorted(golden), "the set of output files changed"
     changed = sorted(name for name in hashes if hashes[name] != golden[name])
-    kinds = Counter(name.rsplit("/", 1)[-1] if name.startswith("episodes/") else name
-                    for name in changed)
-    assert not changed, (f"{len(changed)} outputs changed ({dict(sorted(kinds.items()))}): "
-                         f"{', '.join(changed[:12])}")
+    kinds = Counter(
+        name.rsplit("/", 1)[-1] if name.startswith("episodes/") else name for name in changed
+    )
+    assert not changed, (
+        f"{len(changed)} outputs changed ({dict(sorted(kinds.items()))}): {', '.join(changed[:12])}"
+    )
 
 
 def test_golden_list_names_every_kind_of_output() -> None:
     """The stored list covers each artefact a build publishes (so the slow test means it)."""
     _, golden = read_golden()
     names = list(golden)
-    for pattern in ("scripts/", "/lesson.mp3", "/transcript.vtt", "/chapters.json",
-                    "/build.json", "/index.html", "feeds/companion.xml", "feeds/course.xml",
-                    "upload:feeds/companion.xml", "upload:feeds/course.xml", "index.html"):
+    for pattern in (
+        "scripts/",
+        "/lesson.mp3",
+        "/transcript.vtt",
+        "/chapters.json",
+        "/build.json",
+        "/index.html",
+        "feeds/companion.xml",
+        "feeds/course.xml",
+        "upload:feeds/companion.xml",
+        "upload:feeds/course.xml",
+        "index.html",
+    ):
         assert any(pattern in name for name in names), pattern

@@ -125,10 +125,17 @@ def test_repo_sample_link_points_at_packaged_feed(sample_feed: Path) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["anchor_basuke.xml", "megaphone_tokyo_pod_kyokakyoku.xml", "libsyn_bilingual_news.xml",
-     "buzzsprout_peapod.xml", "soundcloud_nextstepfm.xml", "art19_1865.xml",
-     "acast_sentimental_garbage.xml", "dw_langsam_gesprochene_nachrichten.xml",
-     "freedomcontroller_no_agenda.xml"],
+    [
+        "anchor_basuke.xml",
+        "megaphone_tokyo_pod_kyokakyoku.xml",
+        "libsyn_bilingual_news.xml",
+        "buzzsprout_peapod.xml",
+        "soundcloud_nextstepfm.xml",
+        "art19_1865.xml",
+        "acast_sentimental_garbage.xml",
+        "dw_langsam_gesprochene_nachrichten.xml",
+        "freedomcontroller_no_agenda.xml",
+    ],
 )
 def test_real_world_feeds_parse(name: str) -> None:
     path = shared_path("feeds", "real", name)

@@ -21,9 +21,12 @@ from companion.lessons import (
 from companion.models import LessonKind, Paragraph, Script, Section
 from tests.test_site import lesson
 
-SCRIPT = Script(slug="course-variance", title="Lesson 3: Variance",
-                sections=(Section("intro", "Introduction", (Paragraph("Hello."),)),),
-                topic_ids=("variance",))
+SCRIPT = Script(
+    slug="course-variance",
+    title="Lesson 3: Variance",
+    sections=(Section("intro", "Introduction", (Paragraph("Hello."),)),),
+    topic_ids=("variance",),
+)
 
 
 def stamp_file(workdir: Path, slug: str) -> Path:
@@ -38,8 +41,11 @@ def test_stamp_round_trips(tmp_path: Path) -> None:
     assert record["format"] == STAMP_FORMAT and record["key"] == "abc123"
     assert record["lesson"]["kind"] == "episode"
     assert record["lesson"]["published"] == "2024-01-01T08:00:00+00:00"
-    assert record["lesson"]["transcript"][0] == {"start": 0.0, "end": 2.5,
-                                                 "text": "Welcome to the lesson."}
+    assert record["lesson"]["transcript"][0] == {
+        "start": 0.0,
+        "end": 2.5,
+        "text": "Welcome to the lesson.",
+    }
 
 
 def test_a_stamp_of_the_previous_format_is_not_read(tmp_path: Path) -> None:
@@ -55,8 +61,12 @@ def test_a_stamp_of_the_previous_format_is_not_read(tmp_path: Path) -> None:
 def test_unreadable_stamps_are_none(tmp_path: Path) -> None:
     path = tmp_path / "build.json"
     assert read_stamp(path) is None  # missing
-    for text in ("{not json", "[]", '{"format": 99, "key": "k", "lesson": {}}',
-                 '{"format": 1, "key": "k", "lesson": {"slug": "x"}}'):
+    for text in (
+        "{not json",
+        "[]",
+        '{"format": 99, "key": "k", "lesson": {}}',
+        '{"format": 1, "key": "k", "lesson": {"slug": "x"}}',
+    ):
         path.write_text(text, "utf-8")
         assert read_stamp(path) is None, text
 
@@ -79,8 +89,7 @@ def test_course_lesson_is_of_the_course_kind() -> None:
 
 def test_executors_do_not_import_the_build() -> None:
     """No import cycle: the lesson job lives apart from the orchestration that runs it."""
-    code = ("import sys, companion.executors; "
-            "sys.exit('companion.build' in sys.modules)")
+    code = "import sys, companion.executors; sys.exit('companion.build' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -28,7 +28,11 @@ from tests.conftest import shared_path
 
 NS = publish.NAMESPACES
 TOPIC = Topic(
-    id="variance", title="Variance", area="statistics", aliases=("variance",), prerequisites=(),
+    id="variance",
+    title="Variance",
+    area="statistics",
+    aliases=("variance",),
+    prerequisites=(),
     explanation="Variance measures spread around the mean $\\mu$.",
     equations=(Equation("\\sigma^2 = \\frac{1}{n}\\sum_{i=1}^{n}(x_i - \\mu)^2",
                         "The average squared distance from the mean."),),
@@ -37,20 +41,33 @@ TOPIC = Topic(
     quizzes=(Quiz("Can variance be negative?", "No, it is an average of squares."),),
 )
 CATALOG = Catalog(topics=(TOPIC,))
-FEED = publish.FeedSettings(title="Test Companion", description="Lessons.",
-                            base_url="http://localhost:8000/", feed_path="feeds/companion.xml",
-                            author="Tester", owner_email="owner@example.org")
+FEED = publish.FeedSettings(
+    title="Test Companion",
+    description="Lessons.",
+    base_url="http://localhost:8000/",
+    feed_path="feeds/companion.xml",
+    author="Tester",
+    owner_email="owner@example.org",
+)
 
 
 def lesson(slug: str, day: int, size: int = 1000) -> Lesson:
     return Lesson(
-        slug=slug, guid=publish.lesson_guid(f"source-{slug}"), title=f"Math for {slug}",
-        summary=f"The math of {slug}.", published=datetime(2024, 1, day, 8, 0, tzinfo=UTC),
-        source_title=f"Episode {slug}", source_link=f"https://example.org/{slug}",
-        source_guid=f"source-{slug}", episode_number=day, topic_ids=("variance",),
-        duration=123.4, size=size,
+        slug=slug,
+        guid=publish.lesson_guid(f"source-{slug}"),
+        title=f"Math for {slug}",
+        summary=f"The math of {slug}.",
+        published=datetime(2024, 1, day, 8, 0, tzinfo=UTC),
+        source_title=f"Episode {slug}",
+        source_link=f"https://example.org/{slug}",
+        source_guid=f"source-{slug}",
+        episode_number=day,
+        topic_ids=("variance",),
+        duration=123.4,
+        size=size,
         chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")),
-        kind=LessonKind.EPISODE)
+        kind=LessonKind.EPISODE,
+    )
 
 
 LESSONS = [lesson("two", 2), lesson("one", 1)]
@@ -86,12 +103,17 @@ def test_channel_and_item_tags() -> None:
     assert channel is not None
     assert channel.findtext("language") == "en"
     assert channel.findtext(f"{{{NS['itunes']}}}explicit") == "false"
-    assert channel.find(f"{{{NS['itunes']}}}image").get("href") == \
-        "http://localhost:8000/feeds/cover.jpg"
-    assert channel.find(f"{{{NS['atom']}}}link").get("href") == \
+    assert (
+        channel.find(f"{{{NS['itunes']}}}image").get("href")
+        == "http://localhost:8000/feeds/cover.jpg"
+    )
+    assert (
+        channel.find(f"{{{NS['atom']}}}link").get("href")
+        == "http://localhost:8000/feeds/companion.xml"
+    )
+    assert channel.findtext(f"{{{NS['podcast']}}}guid") == publish.podcast_guid(
         "http://localhost:8000/feeds/companion.xml"
-    assert channel.findtext(f"{{{NS['podcast']}}}guid") == \
-        publish.podcast_guid("http://localhost:8000/feeds/companion.xml")
+    )
     assert channel.findtext("lastBuildDate") == "Tue, 02 Jan 2024 08:00:00 +0000"
     item = channel.find("item")
     assert item.findtext("guid") == publish.lesson_guid("source-two")
@@ -105,8 +127,10 @@ def test_channel_and_item_tags() -> None:
 
 
 def test_podcast_guid_matches_the_specification_example() -> None:
-    assert publish.podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml/") == \
-        "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    assert (
+        publish.podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml/")
+        == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )
 
 
 def test_lesson_guid_is_stable_and_distinct() -> None:
@@ -135,8 +159,9 @@ def test_feed_rules_checker_reports_no_errors(tmp_path: Path) -> None:
     checker = shared_path("tools", "podcast_feed_rules.py")
     feed_file = tmp_path / "companion.xml"
     feed_file.write_bytes(make_feed())
-    result = subprocess.run([sys.executable, str(checker), str(feed_file)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(feed_file)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("0 errors")
 

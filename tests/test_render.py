@@ -22,10 +22,17 @@ from tests.conftest import DATA, shared_path
 
 CATALOG = load_catalog()
 SHOW = Show("Tiny ML Show", "Host")
-EPISODE = Episode(guid="g-1", slug="ep-1-descent", title="Ep 1: Descent & Losses", number=1,
-                  published=datetime(2024, 1, 1, tzinfo=UTC), duration=None,
-                  description="We use gradient descent on a mean squared error loss.",
-                  link="https://example.org/1", audio_url="https://example.org/1.mp3")
+EPISODE = Episode(
+    guid="g-1",
+    slug="ep-1-descent",
+    title="Ep 1: Descent & Losses",
+    number=1,
+    published=datetime(2024, 1, 1, tzinfo=UTC),
+    duration=None,
+    description="We use gradient descent on a mean squared error loss.",
+    link="https://example.org/1",
+    audio_url="https://example.org/1.mp3",
+)
 GOLDEN = DATA / "golden" / "scripts" / "ep-1-descent.txt"
 
 
@@ -53,8 +60,10 @@ def test_sections_are_chapters_in_prerequisite_order() -> None:
     script = lesson("gradient-descent", "loss-functions")
     assert [(s.kind, s.title) for s in script.sections] == [
         ("intro", "Introduction"),
-        ("topic", "Loss Functions"), ("quiz", "Quiz: Loss Functions"),
-        ("topic", "Gradient Descent"), ("quiz", "Quiz: Gradient Descent"),
+        ("topic", "Loss Functions"),
+        ("quiz", "Quiz: Loss Functions"),
+        ("topic", "Gradient Descent"),
+        ("quiz", "Quiz: Gradient Descent"),
         ("recap", "Recap"),
     ]
     assert script.topic_ids == ("loss-functions", "gradient-descent")
@@ -89,8 +98,7 @@ def test_unmet_prerequisites_get_one_sentence() -> None:
     sentence = next(p.text for p in topic.paragraphs if "Gradient and Loss Functions" in p.text)
     assert "course feed" in sentence and len(re.split(r"(?<=[.!?])\s+", sentence)) == 1
     known = frozenset({"gradient", "loss-functions"})
-    topic = next(s for s in lesson("gradient-descent", known=known).sections
-                 if s.kind == "topic")
+    topic = next(s for s in lesson("gradient-descent", known=known).sections if s.kind == "topic")
     assert "builds on" not in topic.text
 
 
@@ -105,8 +113,10 @@ def test_long_lessons_shorten_later_topics() -> None:
 
 
 def test_speakable_replaces_symbols_and_urls() -> None:
-    assert render.speakable("R&D: 50% of x+y, see https://x.org/a") == \
-        "R and D: 50 percent of x plus y, see"
+    assert (
+        render.speakable("R&D: 50% of x+y, see https://x.org/a")
+        == "R and D: 50 percent of x plus y, see"
+    )
     assert render.spoken_list(["a", "b", "c"]) == "a, b and c"
     assert render.spoken_list(["Gradient", "Markov Chains", "Bias and Variance"]) == \
         "Gradient; Markov Chains; and Bias and Variance"
@@ -114,7 +124,8 @@ def test_speakable_replaces_symbols_and_urls() -> None:
 
 def test_template_override_comes_first(tmp_path: Path) -> None:
     (tmp_path / "lesson.txt.j2").write_text(
-        "@section intro Hello\nCustom intro for {{ episode_title }}.\n", "utf-8")
+        "@section intro Hello\nCustom intro for {{ episode_title }}.\n", "utf-8"
+    )
     env = render.environment(tmp_path)
     plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
     script = render.render_script(env, SHOW, EPISODE, plans, render.RenderSettings())
@@ -125,30 +136,34 @@ def test_undefined_variable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "lesson.txt.j2").write_text("@section intro Hi\n{{ nothing }}\n", "utf-8")
     plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
     with pytest.raises(RenderError, match=r"ep-1-descent: template lesson\.txt\.j2: 'nothing'"):
-        render.render_script(render.environment(tmp_path), SHOW, EPISODE, plans,
-                             render.RenderSettings())
+        render.render_script(
+            render.environment(tmp_path), SHOW, EPISODE, plans, render.RenderSettings()
+        )
 
 
 def test_leftover_tex_is_rejected_naming_the_fragment(tmp_path: Path) -> None:
     (tmp_path / "lesson.txt.j2").write_text("@section intro Hi\nSee x^2 here.\n", "utf-8")
     plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
     with pytest.raises(RenderError, match=r"section 'Hi' still holds TeX near 'See x\^2 here.'"):
-        render.render_script(render.environment(tmp_path), SHOW, EPISODE, plans,
-                             render.RenderSettings())
+        render.render_script(
+            render.environment(tmp_path), SHOW, EPISODE, plans, render.RenderSettings()
+        )
 
 
 def test_unknown_section_kind_is_rejected_naming_it(tmp_path: Path) -> None:
     (tmp_path / "lesson.txt.j2").write_text("@section outro Bye\nThat is all.\n", "utf-8")
     plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
     with pytest.raises(RenderError, match=r"ep-1-descent: unknown section kind 'outro'"):
-        render.render_script(render.environment(tmp_path), SHOW, EPISODE, plans,
-                             render.RenderSettings())
+        render.render_script(
+            render.environment(tmp_path), SHOW, EPISODE, plans, render.RenderSettings()
+        )
 
 
 def test_course_script_teaches_one_topic() -> None:
     topic = CATALOG.get("variance")
-    script = render.render_course_script(render.environment(), topic, 3, 40, CATALOG,
-                                         render.RenderSettings())
+    script = render.render_course_script(
+        render.environment(), topic, 3, 40, CATALOG, render.RenderSettings()
+    )
     assert script.slug == "course-variance"
     assert script.title == "Lesson 3: Variance and Standard Deviation"
     assert [s.kind for s in script.sections] == ["intro", "topic", "quiz", "recap"]

@@ -26,22 +26,34 @@ from tests.test_publish import CATALOG
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-FEEDS = [site.FeedLink("feeds/companion.xml", "Test Companion"),
-         site.FeedLink("feeds/course.xml", "Test Course")]
-CUES = [Cue(0.0, 2.5, "Welcome to the lesson."),
-        Cue(2.5, 6.0, "Sigma squared equals one over n times the sum.")]
+FEEDS = [
+    site.FeedLink("feeds/companion.xml", "Test Companion"),
+    site.FeedLink("feeds/course.xml", "Test Course"),
+]
+CUES = [
+    Cue(0.0, 2.5, "Welcome to the lesson."),
+    Cue(2.5, 6.0, "Sigma squared equals one over n times the sum."),
+]
 
 
 def lesson(slug: str, day: int, title: str = "") -> Lesson:
     return Lesson(
-        slug=slug, guid=publish.lesson_guid(f"source-{slug}"), title=title or f"Math for {slug}",
-        summary=f"The math of {slug}.", published=datetime(2024, 1, day, 8, 0, tzinfo=UTC),
-        source_title=f"Episode {slug}", source_link=f"https://example.org/{slug}",
-        source_guid=f"source-{slug}", episode_number=day, topic_ids=("variance",),
-        duration=123.4, size=4,
+        slug=slug,
+        guid=publish.lesson_guid(f"source-{slug}"),
+        title=title or f"Math for {slug}",
+        summary=f"The math of {slug}.",
+        published=datetime(2024, 1, day, 8, 0, tzinfo=UTC),
+        source_title=f"Episode {slug}",
+        source_link=f"https://example.org/{slug}",
+        source_guid=f"source-{slug}",
+        episode_number=day,
+        topic_ids=("variance",),
+        duration=123.4,
+        size=4,
         chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")),
         transcript=tuple(CUES),
-        kind=LessonKind.COURSE if slug.startswith("course-") else LessonKind.EPISODE)
+        kind=LessonKind.COURSE if slug.startswith("course-") else LessonKind.EPISODE,
+    )
 
 
 LESSONS = [lesson("two", 2), lesson("one", 1), lesson("course-variance", 3, "Course: Variance")]
@@ -100,8 +112,11 @@ def test_index_links_both_feeds_and_every_lesson(workdir: Path) -> None:
     alternates = [link["href"] for link in page.find("link") if link.get("rel") == "alternate"]
     assert alternates == ["feeds/companion.xml", "feeds/course.xml"]
     audios = page.find("audio")
-    assert [a["src"] for a in audios] == ["episodes/two/lesson.mp3", "episodes/one/lesson.mp3",
-                                          "episodes/course-variance/lesson.mp3"]
+    assert [a["src"] for a in audios] == [
+        "episodes/two/lesson.mp3",
+        "episodes/one/lesson.mp3",
+        "episodes/course-variance/lesson.mp3",
+    ]
     assert all("controls" in a and a["preload"] == "none" for a in audios)
     assert text.index("Math for two") < text.index("Math for one") < text.index("The course")
     assert 'href="episodes/one/index.html"' in text
@@ -157,8 +172,9 @@ def require_chromium() -> tuple[str, str]:
     """Debian's chromium and chromium-driver; in CI their absence is a failure, not a skip."""
     browser = shutil.which("chromium")
     driver = shutil.which("chromedriver")
-    missing = [name for name, path in (("chromium", browser), ("chromium-driver", driver))
-               if not path]
+    missing = [
+        name for name, path in (("chromium", browser), ("chromium-driver", driver)) if not path
+    ]
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -181,10 +197,18 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download anything
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1000,1400",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1000,1400",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
@@ -210,14 +234,18 @@ def test_lesson_page_renders_mathml_in_chromium(browser: Any, served: str) -> No
     driver.get(served + "episodes/one/index.html")
     run = driver.execute_script
     assert run("return document.querySelectorAll('math').length") > 0
-    box = run("const r = document.querySelector('ul math').getBoundingClientRect();"
-              "return [r.width, r.height];")
+    box = run(
+        "const r = document.querySelector('ul math').getBoundingClientRect();"
+        "return [r.width, r.height];"
+    )
     assert box[0] > 0 and box[1] > 0, f"MathML has no box: {box}"
     display = run("return getComputedStyle(document.querySelector('math')).display")
     assert "math" in display, f"math is not laid out as MathML (display: {display})"
-    top, bottom = run("const f = document.querySelector('mfrac');"
-                      "return [f.firstElementChild.getBoundingClientRect().bottom,"
-                      "        f.lastElementChild.getBoundingClientRect().top];")
+    top, bottom = run(
+        "const f = document.querySelector('mfrac');"
+        "return [f.firstElementChild.getBoundingClientRect().bottom,"
+        "        f.lastElementChild.getBoundingClientRect().top];"
+    )
     assert top <= bottom + 1, "the fraction's numerator is laid out above its denominator"
     visible = run("return document.body.innerText")
     for raw in ("\\", "\\frac", "$"):

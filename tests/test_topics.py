@@ -499,7 +499,8 @@ def test_non_ml_feeds_get_no_topics(catalog: Catalog, name: str) -> None:
     ],
 )
 def test_anchor_implications_count_alone_only_about_training(
-        catalog: Catalog, description: str, expected: list[str]) -> None:
+    catalog: Catalog, description: str, expected: list[str]
+) -> None:
     found = link(episode("An episode", description), catalog)
     assert [item.topic.id for item in found] == expected
     for item in found:
