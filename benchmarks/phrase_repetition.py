@@ -25,8 +25,12 @@ from companion.topics import link_episode, load_catalog
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", help="source feed path or URL (default: the bundled sample)")
-    parser.add_argument("--share", type=float, default=0.5,
-                        help="report sentences in more than this share of lessons")
+    parser.add_argument(
+        "--share",
+        type=float,
+        default=0.5,
+        help="report sentences in more than this share of lessons",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as workdir:
@@ -34,20 +38,30 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(Path(workdir), overrides)
         show, episodes = read_source(settings, datetime.now(UTC))
         catalog = load_catalog(settings.catalog)
-        links = {e.guid: link_episode(e, catalog, settings.episodes.get(e.guid))
-                 for e in episodes}
+        links = {e.guid: link_episode(e, catalog, settings.episodes.get(e.guid)) for e in episodes}
         env = render.environment(settings.templates_dir)
-        scripts = list(render.render_episodes(env, show, episodes, links, catalog,
-                                              render_settings(settings, show)).values())
+        scripts = list(
+            render.render_episodes(
+                env, show, episodes, links, catalog, render_settings(settings, show)
+            ).values()
+        )
     repeated = render.repeated_sentences(scripts, share=args.share)
     if args.json:
-        json.dump({"lessons": len(scripts), "share": args.share,
-                   "repeated": [{"sentence": s, "lessons": n} for s, n in repeated]},
-                  sys.stdout, indent=1)
+        json.dump(
+            {
+                "lessons": len(scripts),
+                "share": args.share,
+                "repeated": [{"sentence": s, "lessons": n} for s, n in repeated],
+            },
+            sys.stdout,
+            indent=1,
+        )
         print()
     else:
-        print(f"{len(scripts)} lessons; {len(repeated)} distinct sentences appear in more "
-              f"than {args.share:g} of them")
+        print(
+            f"{len(scripts)} lessons; {len(repeated)} distinct sentences appear in more "
+            f"than {args.share:g} of them"
+        )
         for sentence, count in repeated:
             print(f"  {count:3d}  {sentence}")
     return 0

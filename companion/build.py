@@ -145,9 +145,14 @@ def _build(
         course_scripts = render.render_course(env, topics, catalog, wording)
         total = len(course_scripts)
         seasons = course_seasons(topics)
-        jobs += [job_for(script, course_lesson(script, number, seasons[script.topic_ids[0]]),
-                         now - timedelta(minutes=total - number))  # lesson 1 is the oldest
-                 for number, script in enumerate(course_scripts, start=1)]
+        jobs += [
+            job_for(
+                script,
+                course_lesson(script, number, seasons[script.topic_ids[0]]),
+                now - timedelta(minutes=total - number),
+            )  # lesson 1 is the oldest
+            for number, script in enumerate(course_scripts, start=1)
+        ]
     for script in course_scripts:
         write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
     review_scripts: list[Script] = []
@@ -195,8 +200,11 @@ def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> lis
     """The episode feed (episode and review lessons, newest first) and the course feed."""
     title = feed_title(settings, show)
     author = feed_author(settings, show)
-    episode_lessons = [item for item in lessons if item.kind is LessonKind.EPISODE
-                       or (item.kind is LessonKind.REVIEW and settings.review)]
+    episode_lessons = [
+        item
+        for item in lessons
+        if item.kind is LessonKind.EPISODE or (item.kind is LessonKind.REVIEW and settings.review)
+    ]
     if settings.max_items:
         episode_lessons = episode_lessons[: settings.max_items]  # lessons are newest first
     course_lessons = sorted(
@@ -258,16 +266,26 @@ def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode,
     return show, episodes
 
 
-def render_reviews(env: jinja2.Environment, episodes: Sequence[Episode],
-                   scripts: Mapping[str, Script], catalog: Catalog,
-                   wording: render.RenderSettings, now: datetime
-                   ) -> list[tuple[review.ReviewPlan, Script]]:
+def render_reviews(
+    env: jinja2.Environment,
+    episodes: Sequence[Episode],
+    scripts: Mapping[str, Script],
+    catalog: Catalog,
+    wording: render.RenderSettings,
+    now: datetime,
+) -> list[tuple[review.ReviewPlan, Script]]:
     """The spaced review episodes of the episode lessons, in publishing order."""
-    records = [review.LessonRecord(scripts[e.guid].slug, e.guid, e.title, e.published,
-                                   scripts[e.guid].topic_ids)
-               for e in sorted(episodes, key=ingest.date_key) if e.guid in scripts]
-    return [(plan, render.render_review_script(env, plan, wording))
-            for plan in review.plan_reviews(records, catalog, now=now)]
+    records = [
+        review.LessonRecord(
+            scripts[e.guid].slug, e.guid, e.title, e.published, scripts[e.guid].topic_ids
+        )
+        for e in sorted(episodes, key=ingest.date_key)
+        if e.guid in scripts
+    ]
+    return [
+        (plan, render.render_review_script(env, plan, wording))
+        for plan in review.plan_reviews(records, catalog, now=now)
+    ]
 
 
 def render_settings(settings: Settings, show: Show) -> render.RenderSettings:

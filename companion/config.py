@@ -155,14 +155,31 @@ SETTINGS: tuple[Setting, ...] = (
         "Also build the course feed: one lesson per catalog topic, prerequisites first.",
     ),
     Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
-    Setting("review", bool, True, "Publish a spaced review episode in the companion feed after "
-            "every fifth lesson: questions on earlier lessons at growing distances."),
-    Setting("executor", str, "local", "Where lessons are synthesized: local (processes on "
-            "this machine) or dask (a Dask cluster, see Scaling out).", choices=EXECUTORS,
-            library_only=True),
-    Setting("scheduler", str, "", "Dask scheduler address, e.g. tcp://HOST:8786, for "
-            "executor dask (empty: a LocalCluster on this machine).", metavar="tcp://HOST:8786",
-            library_only=True),
+    Setting(
+        "review",
+        bool,
+        True,
+        "Publish a spaced review episode in the companion feed after "
+        "every fifth lesson: questions on earlier lessons at growing distances.",
+    ),
+    Setting(
+        "executor",
+        str,
+        "local",
+        "Where lessons are synthesized: local (processes on "
+        "this machine) or dask (a Dask cluster, see Scaling out).",
+        choices=EXECUTORS,
+        library_only=True,
+    ),
+    Setting(
+        "scheduler",
+        str,
+        "",
+        "Dask scheduler address, e.g. tcp://HOST:8786, for "
+        "executor dask (empty: a LocalCluster on this machine).",
+        metavar="tcp://HOST:8786",
+        library_only=True,
+    ),
 )
 SETTING = {setting.name: setting for setting in SETTINGS}
 

@@ -85,13 +85,18 @@ def _lesson(record: dict[str, Any]) -> Lesson:
         topic_ids=tuple(str(topic_id) for topic_id in record["topic_ids"]),
         duration=float(record["duration"]),
         size=int(record["size"]),
-        chapters=tuple(Chapter(float(c["start"]), float(c["end"]), str(c["title"]))
-                       for c in record["chapters"]),
-        transcript=tuple(Cue(float(c["start"]), float(c["end"]), str(c["text"]))
-                         for c in record["transcript"]),
+        chapters=tuple(
+            Chapter(float(c["start"]), float(c["end"]), str(c["title"])) for c in record["chapters"]
+        ),
+        transcript=tuple(
+            Cue(float(c["start"]), float(c["end"]), str(c["text"])) for c in record["transcript"]
+        ),
         questions=tuple(int(number) for number in record.get("questions", ())),
-        season=(Season(int(record["season"]["number"]), str(record["season"]["name"]))
-                if record.get("season") else None),
+        season=(
+            Season(int(record["season"]["number"]), str(record["season"]["name"]))
+            if record.get("season")
+            else None
+        ),
     )
 
 
@@ -145,21 +150,39 @@ def course_lesson(script: Script, number: int, season: Season | None = None) -> 
         kind=LessonKind.COURSE,
         title=script.title,
         summary=f"Lesson {number} of the math course: {script.title.split(': ', 1)[-1]}.",
-        published=None, source_title="", source_link="", source_guid="",
-        episode_number=number, topic_ids=script.topic_ids, season=season)
+        published=None,
+        source_title="",
+        source_link="",
+        source_guid="",
+        episode_number=number,
+        topic_ids=script.topic_ids,
+        season=season,
+    )
 
 
 def review_lesson(plan: ReviewPlan, script: Script) -> Lesson:
     """What the companion feed will say about a spaced review episode."""
     topics = ", ".join(question.topic.title for question in plan.questions)
     return Lesson(
-        slug=script.slug, guid=publish.lesson_guid(f"review:{plan.after.source_guid}"),
-        kind=LessonKind.REVIEW, title=script.title,
-        summary=(f"A short spaced review of lessons {plan.first_lesson} to {plan.last_lesson}: "
-                 f"{len(plan.questions)} questions, on {topics}."),
-        published=plan.published, source_title="", source_link="", source_guid="",
-        episode_number=None, topic_ids=script.topic_ids, duration=0.0, size=0, chapters=(),
-        questions=tuple(question.quiz_number for question in plan.questions))
+        slug=script.slug,
+        guid=publish.lesson_guid(f"review:{plan.after.source_guid}"),
+        kind=LessonKind.REVIEW,
+        title=script.title,
+        summary=(
+            f"A short spaced review of lessons {plan.first_lesson} to {plan.last_lesson}: "
+            f"{len(plan.questions)} questions, on {topics}."
+        ),
+        published=plan.published,
+        source_title="",
+        source_link="",
+        source_guid="",
+        episode_number=None,
+        topic_ids=script.topic_ids,
+        duration=0.0,
+        size=0,
+        chapters=(),
+        questions=tuple(question.quiz_number for question in plan.questions),
+    )
 
 
 # --- lesson jobs (run in worker processes) ---------------------------------------------------
@@ -203,10 +226,13 @@ class LessonJob:
 
     def is_current(self) -> bool:
         stamp = read_stamp(self.folder / layout.STAMP_NAME)
-        return (stamp is not None and stamp.key == self.key
-                and (self.folder / layout.MP3_NAME).is_file()
-                and stamp.lesson.title == self.lesson.title
-                and stamp.lesson.season == self.lesson.season)
+        return (
+            stamp is not None
+            and stamp.key == self.key
+            and (self.folder / layout.MP3_NAME).is_file()
+            and stamp.lesson.title == self.lesson.title
+            and stamp.lesson.season == self.lesson.season
+        )
 
 
 @dataclass(frozen=True, slots=True)

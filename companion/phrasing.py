@@ -24,19 +24,54 @@ from companion.errors import RenderError
 from companion.models import Episode, Evidence
 from companion.text import URL_IN_TEXT
 
-__all__ = ["NO_QUOTE", "Phrasebook", "Quote", "clean_for_speech", "clip_clause",
-           "episode_gist", "pick_variant", "quote_candidates", "spoken_quote"]
+__all__ = [
+    "NO_QUOTE",
+    "Phrasebook",
+    "Quote",
+    "clean_for_speech",
+    "clip_clause",
+    "episode_gist",
+    "pick_variant",
+    "quote_candidates",
+    "spoken_quote",
+]
 
 QUOTE_WORDS = 30  # the most words of the episode a lesson quotes at once
 
-_SYMBOL_WORDS = {"&": " and ", "%": " percent ", "+": " plus ", "=": " equals ", "@": " at ",
-                 "#": " number ", "/": " ", "|": " ", "~": " ", "*": " ", "<": " ", ">": " ",
-                 "\\": " ", "^": " ", "_": " ", "{": " ", "}": " ", "$": " ", "`": "",
-                 "(": ", ", ")": ", ", "[": ", ", "]": ", ", "\"": "", "“": "", "”": ""}
-_ABBREVIATIONS = ((re.compile(r"\be\.g\.,?", re.IGNORECASE), "for example,"),
-                  (re.compile(r"\bi\.e\.,?", re.IGNORECASE), "that is,"),
-                  (re.compile(r"\betc\.", re.IGNORECASE), "and so on."),
-                  (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"))
+_SYMBOL_WORDS = {
+    "&": " and ",
+    "%": " percent ",
+    "+": " plus ",
+    "=": " equals ",
+    "@": " at ",
+    "#": " number ",
+    "/": " ",
+    "|": " ",
+    "~": " ",
+    "*": " ",
+    "<": " ",
+    ">": " ",
+    "\\": " ",
+    "^": " ",
+    "_": " ",
+    "{": " ",
+    "}": " ",
+    "$": " ",
+    "`": "",
+    "(": ", ",
+    ")": ", ",
+    "[": ", ",
+    "]": ", ",
+    '"': "",
+    "“": "",
+    "”": "",
+}
+_ABBREVIATIONS = (
+    (re.compile(r"\be\.g\.,?", re.IGNORECASE), "for example,"),
+    (re.compile(r"\bi\.e\.,?", re.IGNORECASE), "that is,"),
+    (re.compile(r"\betc\.", re.IGNORECASE), "and so on."),
+    (re.compile(r"\bvs\.?(?=\s)", re.IGNORECASE), "versus"),
+)
 _MONEY = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)(\s?(?:[kKmMbB]n?|million|billion|thousand)\b)?")
 _BULLET = re.compile(r"^\s*(?:[-*•·>#]+|\d+[.)])\s+")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+|\s+(?=\()|\s[-–—]\s")
@@ -79,8 +114,9 @@ def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def clip_clause(text: str, anchor: str, max_words: int, *, min_words: int = 0,
-                after_first: bool = False) -> str:
+def clip_clause(
+    text: str, anchor: str, max_words: int, *, min_words: int = 0, after_first: bool = False
+) -> str:
     """The clauses of ``text`` around ``anchor``: at most ``max_words`` words.
 
     A text that fits is kept whole, unless ``min_words`` asks for just the clause of the
@@ -96,7 +132,7 @@ def clip_clause(text: str, anchor: str, max_words: int, *, min_words: int = 0,
     first = last = _clause_index(text, clauses, anchor)
 
     def joined(lo: int, hi: int) -> str:
-        return _trim(" ".join(clauses[lo: hi + 1]))
+        return _trim(" ".join(clauses[lo : hi + 1]))
 
     def weak_start(lo: int) -> bool:  # a relative clause makes a poor opening
         return bool(_RELATIVE.match(clauses[lo].strip()))
@@ -114,8 +150,13 @@ def clip_clause(text: str, anchor: str, max_words: int, *, min_words: int = 0,
             break
     chosen = joined(first, last)
     if _words(chosen) > max_words or _words(chosen) < min_words:
-        chosen = _trim(_word_window(text if _words(chosen) < min_words else chosen, anchor,
-                                    max_words if _words(chosen) > max_words else min_words + 1))
+        chosen = _trim(
+            _word_window(
+                text if _words(chosen) < min_words else chosen,
+                anchor,
+                max_words if _words(chosen) > max_words else min_words + 1,
+            )
+        )
     return chosen
 
 
@@ -128,9 +169,15 @@ def _word_window(text: str, anchor: str, size: int) -> str:
     ends naturally), else the first ones, else those around it."""
     tokens = text.split()
     keys = anchor.lower().split()
-    hit = next((i for i in range(len(tokens)) if keys and
-                all(k in t.lower() for k, t in zip(keys, tokens[i: i + len(keys)], strict=False))),
-               0)
+    hit = next(
+        (
+            i
+            for i in range(len(tokens))
+            if keys
+            and all(k in t.lower() for k, t in zip(keys, tokens[i : i + len(keys)], strict=False))
+        ),
+        0,
+    )
     end = hit + max(1, len(keys))
     if end >= len(tokens) - size + 1 or not keys:
         begin = max(0, len(tokens) - size) if keys else 0
@@ -138,7 +185,7 @@ def _word_window(text: str, anchor: str, size: int) -> str:
         begin = 0
     else:
         begin = max(0, hit - size // 3)
-    window = " ".join(tokens[begin: begin + size])
+    window = " ".join(tokens[begin : begin + size])
     while _words(window) > size and " " in window:
         window = window.rsplit(" ", 1)[0]
     return window
@@ -181,8 +228,9 @@ def quote_candidates(evidence: Sequence[Evidence], description: str) -> tuple[Qu
         if item.field == "title":
             titles.append(Quote("title", cleaned, anchor))
             pattern = re.compile(r"(?<!\w)" + re.escape(anchor) + r"(?!\w)", re.IGNORECASE)
-            found += [Quote("description", s, anchor) for s in sentences
-                      if anchor and pattern.search(s)]
+            found += [
+                Quote("description", s, anchor) for s in sentences if anchor and pattern.search(s)
+            ]
         else:
             found.append(Quote("description", cleaned, anchor))
     found.sort(key=lambda quote: _words(quote.sentence) < 5)  # a bare heading quotes poorly
@@ -209,9 +257,15 @@ def spoken_quote(quote: Quote, max_words: int = QUOTE_WORDS, *, tight: int = 0) 
     if tight >= 3:
         return _sentence(_trim(_word_window(quote.sentence, quote.anchor, 8)))
     if tight:
-        return _sentence(clip_clause(quote.sentence, quote.anchor,
-                                     min(max_words, TIGHT_WORDS), min_words=5,
-                                     after_first=tight >= 2))
+        return _sentence(
+            clip_clause(
+                quote.sentence,
+                quote.anchor,
+                min(max_words, TIGHT_WORDS),
+                min_words=5,
+                after_first=tight >= 2,
+            )
+        )
     return _sentence(clip_clause(quote.sentence, quote.anchor, max_words))
 
 
@@ -248,8 +302,11 @@ class Phrasebook:
             raise RenderError(f"{name}: not valid TOML: {error}") from None
         slots: dict[str, tuple[str, ...]] = {}
         for slot, variants in data.items():
-            if not isinstance(variants, list) or not variants or \
-                    not all(isinstance(v, str) and v.strip() for v in variants):
+            if (
+                not isinstance(variants, list)
+                or not variants
+                or not all(isinstance(v, str) and v.strip() for v in variants)
+            ):
                 raise RenderError(f"{name}: {slot!r} must be a list of non-empty strings")
             slots[slot] = tuple(" ".join(v.split()) for v in variants)
         return cls(slots, name)
@@ -269,8 +326,9 @@ class Phrasebook:
         for variant in variants:  # every wording, not just the one picked, so errors show early
             missing = _fields(variant) - fields.keys()
             if missing:
-                raise RenderError(f"{self.name}: {slot!r}: no value for "
-                                  f"{{{sorted(missing)[0]}}} in {variant!r}")
+                raise RenderError(
+                    f"{self.name}: {slot!r}: no value for {{{sorted(missing)[0]}}} in {variant!r}"
+                )
         try:
             return pick_variant(variants, key, slot, position).format(**fields)
         except (IndexError, ValueError) as error:

@@ -147,12 +147,23 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     if lesson.episode_number is not None:
         _text(item, f"{it}episode", str(lesson.episode_number))
     ET.SubElement(item, f"{it}image", {"href": feed.base_url + feed.image_path})
-    ET.SubElement(item, f"{pc}transcript",
-                  {"url": media_url(feed.base_url, lesson.slug, layout.TRANSCRIPT_NAME),
-                   "type": "text/vtt", "language": feed.language})
-    ET.SubElement(item, f"{pc}chapters",
-                  {"url": media_url(feed.base_url, lesson.slug, layout.CHAPTERS_NAME),
-                   "type": "application/json+chapters"})
+    ET.SubElement(
+        item,
+        f"{pc}transcript",
+        {
+            "url": media_url(feed.base_url, lesson.slug, layout.TRANSCRIPT_NAME),
+            "type": "text/vtt",
+            "language": feed.language,
+        },
+    )
+    ET.SubElement(
+        item,
+        f"{pc}chapters",
+        {
+            "url": media_url(feed.base_url, lesson.slug, layout.CHAPTERS_NAME),
+            "type": "application/json+chapters",
+        },
+    )
     if season is not None:
         _text(item, f"{pc}season", str(season.number), name=season.name)
 
@@ -290,9 +301,11 @@ def _review_notes_html(lesson: Lesson, catalog: Catalog) -> str:
         topic = catalog.get(topic_id)
         quiz = topic.quizzes[number] if number < len(topic.quizzes) else topic.quiz
         key = topic.equations[0]
-        parts.append(f"<li><strong>{html.escape(topic.title)}.</strong> "
-                     f"{_prose_html(quiz.question)} <em>Answer:</em> {_prose_html(quiz.answer)}"
-                     f"{mathml(key.latex, 'block')}{_prose_html(key.meaning)}</li>")
+        parts.append(
+            f"<li><strong>{html.escape(topic.title)}.</strong> "
+            f"{_prose_html(quiz.question)} <em>Answer:</em> {_prose_html(quiz.answer)}"
+            f"{mathml(key.latex, 'block')}{_prose_html(key.meaning)}</li>"
+        )
     parts.append("</ol>")
     return "\n".join(parts)
 

@@ -105,8 +105,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.globals["phrases"] = phrases
 
     @jinja2.pass_context
-    def say(context: jinja2.runtime.Context, slot: str, position: int = 0,
-            **fields: object) -> str:
+    def say(context: jinja2.runtime.Context, slot: str, position: int = 0, **fields: object) -> str:
         """A connective sentence: the wording the lesson's key and the position pick."""
         return phrases.say(str(context["lesson_key"]), slot, position, **fields)
 
@@ -154,8 +153,9 @@ def spoken_number(value: int) -> str:
 # --- planning -------------------------------------------------------------------------------
 
 
-def plan_topics(links: Sequence[TopicLink], catalog: Catalog, known: frozenset[str]
-                ) -> tuple[TopicPlan, ...]:
+def plan_topics(
+    links: Sequence[TopicLink], catalog: Catalog, known: frozenset[str]
+) -> tuple[TopicPlan, ...]:
     """Order linked topics prerequisites-first, each taught in full, each with its quote."""
     order = {topic.id: index for index, topic in enumerate(catalog.topics)}
     ordered = sorted(links, key=lambda link: order.get(link.topic.id, len(order)))
@@ -177,12 +177,16 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def script_sentences(script: Script) -> list[str]:
     """The sentences a script speaks, in order."""
-    return [sentence for section in script.sections for paragraph in section.paragraphs
-            for sentence in _SENTENCE_END.split(paragraph.text) if sentence]
+    return [
+        sentence
+        for section in script.sections
+        for paragraph in section.paragraphs
+        for sentence in _SENTENCE_END.split(paragraph.text)
+        if sentence
+    ]
 
 
-def repeated_sentences(scripts: Sequence[Script], share: float = 0.5
-                       ) -> list[tuple[str, int]]:
+def repeated_sentences(scripts: Sequence[Script], share: float = 0.5) -> list[tuple[str, int]]:
     """Distinct sentences spoken in more than ``share`` of the scripts, most common first.
 
     A listener who hears several lessons notices these; the phrasing test keeps them few.
@@ -270,8 +274,9 @@ class SpokenQuote:
     text: str
 
 
-def topic_quotes(gist_text: str, plans: Sequence[TopicPlan], episode: Episode,
-                 phrases: Phrasebook) -> dict[str, SpokenQuote]:
+def topic_quotes(
+    gist_text: str, plans: Sequence[TopicPlan], episode: Episode, phrases: Phrasebook
+) -> dict[str, SpokenQuote]:
     """How each topic section opens: the episode's words where the topic was found.
 
     A topic is quoted from a sentence the listener has not heard yet in this lesson (in the
@@ -295,19 +300,24 @@ _SHINGLE = 6  # words in a row that make a sentence "already heard"
 
 def _shingles(text: str) -> set[tuple[str, ...]]:
     words = re.findall(r"[a-z0-9]+", text.lower())
-    return {tuple(words[i: i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
+    return {tuple(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
 
 
-def _choose_quote(candidates: Sequence[Quote], heard: set[tuple[str, ...]], spoken: set[str],
-                  phrases: Phrasebook) -> SpokenQuote:
+def _choose_quote(
+    candidates: Sequence[Quote], heard: set[tuple[str, ...]], spoken: set[str], phrases: Phrasebook
+) -> SpokenQuote:
     descriptions = [c for c in candidates if c.source == "description"]
     for quote in descriptions:
         if not _shingles(quote.sentence) & heard:
-            return SpokenQuote("quote", phrasing.spoken_quote(quote, phrases.room("quote",
-                                                                                  "quote")))
+            return SpokenQuote(
+                "quote", phrasing.spoken_quote(quote, phrases.room("quote", "quote"))
+            )
     room = phrases.room("quote_again", "quote")
-    again = [SpokenQuote("quote_again", phrasing.spoken_quote(quote, room, tight=tight))
-             for tight in (1, 2) for quote in descriptions]
+    again = [
+        SpokenQuote("quote_again", phrasing.spoken_quote(quote, room, tight=tight))
+        for tight in (1, 2)
+        for quote in descriptions
+    ]
     for candidate in again:
         if candidate.text not in spoken:
             return candidate
@@ -320,14 +330,22 @@ def _choose_quote(candidates: Sequence[Quote], heard: set[tuple[str, ...]], spok
     return SpokenQuote("quote_none", "")
 
 
-def render_review_script(env: jinja2.Environment, plan: ReviewPlan, settings: RenderSettings
-                         ) -> Script:
+def render_review_script(
+    env: jinja2.Environment, plan: ReviewPlan, settings: RenderSettings
+) -> Script:
     """A spaced review episode: each planned question, a pause to think, the answer."""
     questions = [
-        {"title": speakable(q.topic.title), "text": q.quiz.question, "answer": q.quiz.answer,
-         "meaning": q.topic.equations[0].meaning, "topic": q.topic,
-         "episode": speakable(q.lesson_title), "when": lessons_back(q.lessons_back)}
-        for q in plan.questions]
+        {
+            "title": speakable(q.topic.title),
+            "text": q.quiz.question,
+            "answer": q.quiz.answer,
+            "meaning": q.topic.equations[0].meaning,
+            "topic": q.topic,
+            "episode": speakable(q.lesson_title),
+            "when": lessons_back(q.lessons_back),
+        }
+        for q in plan.questions
+    ]
     context = {
         "lesson_key": plan.slug,
         "companion_title": speakable(settings.companion_title),
@@ -338,8 +356,12 @@ def render_review_script(env: jinja2.Environment, plan: ReviewPlan, settings: Re
         "slow": SLOW_RATE,
     }
     text = _render(env, "review.txt.j2", context, plan.slug)
-    return Script(slug=plan.slug, title=review_title(plan), sections=parse_marked_text(
-        text, plan.slug), topic_ids=tuple(q.topic.id for q in plan.questions))
+    return Script(
+        slug=plan.slug,
+        title=review_title(plan),
+        sections=parse_marked_text(text, plan.slug),
+        topic_ids=tuple(q.topic.id for q in plan.questions),
+    )
 
 
 # A review question gets a longer time to think than a lesson's: the quiz pause, a short nudge
@@ -358,8 +380,14 @@ def lessons_back(count: int) -> str:
     return f"{spoken_number(count)} lessons back"
 
 
-def render_course_script(env: jinja2.Environment, topic: Topic, number: int, total: int,
-                         catalog: Catalog, settings: RenderSettings) -> Script:
+def render_course_script(
+    env: jinja2.Environment,
+    topic: Topic,
+    number: int,
+    total: int,
+    catalog: Catalog,
+    settings: RenderSettings,
+) -> Script:
     """The course lesson that teaches one catalog topic in full."""
     prerequisites = tuple(catalog.get(p) for p in topic.prerequisites if p in catalog)
     plan = TopicPlan(topic, 1, True, (), ())  # the course teaches prerequisites first

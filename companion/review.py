@@ -66,8 +66,9 @@ class ReviewPlan:
         return f"review-{self.number:03d}"
 
 
-def plan_reviews(lessons: Sequence[LessonRecord], catalog: Catalog, *,
-                 now: datetime | None = None) -> tuple[ReviewPlan, ...]:
+def plan_reviews(
+    lessons: Sequence[LessonRecord], catalog: Catalog, *, now: datetime | None = None
+) -> tuple[ReviewPlan, ...]:
     """Every review of ``lessons`` (oldest first): one after each EVERY-th lesson."""
     last_asked: dict[str, int] = {}  # topic id -> quiz number a review asked last
     turn: dict[str, int] = {}  # lesson slug -> how many times a review took a topic from it
@@ -80,16 +81,25 @@ def plan_reviews(lessons: Sequence[LessonRecord], catalog: Catalog, *,
         if not questions:
             continue
         following = lessons[position] if position < len(lessons) else None
-        plans.append(ReviewPlan(
-            number=position // EVERY, after=lesson,
-            first_lesson=max(1, position - max(q.lessons_back for q in questions) + 1),
-            last_lesson=position, questions=tuple(questions),
-            published=_review_date(lesson, following, now)))
+        plans.append(
+            ReviewPlan(
+                number=position // EVERY,
+                after=lesson,
+                first_lesson=max(1, position - max(q.lessons_back for q in questions) + 1),
+                last_lesson=position,
+                questions=tuple(questions),
+                published=_review_date(lesson, following, now),
+            )
+        )
     return tuple(plans)
 
 
-def _questions(history: Sequence[LessonRecord], catalog: Catalog, last_asked: dict[str, int],
-               turn: dict[str, int]) -> list[Question]:
+def _questions(
+    history: Sequence[LessonRecord],
+    catalog: Catalog,
+    last_asked: dict[str, int],
+    turn: dict[str, int],
+) -> list[Question]:
     chosen: list[Question] = []
     asked: set[str] = set()
 
@@ -138,8 +148,9 @@ def _next_quiz(topic: Topic, last: int | None) -> int | None:
     return last + 1
 
 
-def _review_date(lesson: LessonRecord, following: LessonRecord | None,
-                 now: datetime | None) -> datetime | None:
+def _review_date(
+    lesson: LessonRecord, following: LessonRecord | None, now: datetime | None
+) -> datetime | None:
     """A day after the lesson it follows, or halfway to the next lesson if that is sooner."""
     if lesson.published is None:
         return None

@@ -35,8 +35,15 @@ from companion.models import (
 if TYPE_CHECKING:
     from companion.config import EpisodeOverride
 
-__all__ = ["AREA_NAMES", "course_seasons", "link", "link_episode", "load_catalog",
-           "order_by_prerequisites", "topological_order"]
+__all__ = [
+    "AREA_NAMES",
+    "course_seasons",
+    "link",
+    "link_episode",
+    "load_catalog",
+    "order_by_prerequisites",
+    "topological_order",
+]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
 # Each area of the taxonomy and its name for listeners (a season of the course feed).
@@ -308,12 +315,15 @@ def course_seasons(topics: Sequence[Topic]) -> dict[str, Season]:
     numbers: dict[str, int] = {}
     for topic in topics:
         numbers.setdefault(topic.area, len(numbers) + 1)
-    return {topic.id: Season(numbers[topic.area], AREA_NAMES.get(topic.area, topic.area))
-            for topic in topics}
+    return {
+        topic.id: Season(numbers[topic.area], AREA_NAMES.get(topic.area, topic.area))
+        for topic in topics
+    }
 
 
-def link_episode(episode: Episode, catalog: Catalog,
-                 override: EpisodeOverride | None = None) -> tuple[TopicLink, ...]:
+def link_episode(
+    episode: Episode, catalog: Catalog, override: EpisodeOverride | None = None
+) -> tuple[TopicLink, ...]:
     """The linker's topics, with a workdir's pins and exclusions for the episode applied."""
     links = link(episode, catalog)
     if override is None:

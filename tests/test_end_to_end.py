@@ -147,7 +147,8 @@ def test_lesson_scripts_are_written_for_the_ear(sample_build: tuple[Path, BuildR
 
 
 def test_review_episodes_are_short_quizzes_with_chapters(
-        sample_build: tuple[Path, BuildReport]) -> None:
+    sample_build: tuple[Path, BuildReport],
+) -> None:
     workdir, _ = sample_build
     lessons = {lesson.slug: lesson for lesson in read_lessons(workdir)}
     parsed = feedparser.parse((workdir / "feeds" / "companion.xml").read_bytes())
@@ -178,9 +179,20 @@ def test_dev_gold_linking_f1(tmp_path: Path) -> None:
     )
     predictions = tmp_path / "predictions.json"
     predictions.write_text(result.stdout, "utf-8")
-    scored = subprocess.run([sys.executable, str(scorer), str(gold), str(predictions), "--json",
-                             "--taxonomy", str(shared_path("topics", "taxonomy_v2.json"))],
-                            capture_output=True, text=True, check=True)
+    scored = subprocess.run(
+        [
+            sys.executable,
+            str(scorer),
+            str(gold),
+            str(predictions),
+            "--json",
+            "--taxonomy",
+            str(shared_path("topics", "taxonomy_v2.json")),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     scores = json.loads(scored.stdout)
     micro = scores.get("micro", scores)
     assert micro["f1"] >= 0.7, scores

@@ -34,10 +34,15 @@ TOPIC = Topic(
     aliases=("variance",),
     prerequisites=(),
     explanation="Variance measures spread around the mean $\\mu$.",
-    equations=(Equation("\\sigma^2 = \\frac{1}{n}\\sum_{i=1}^{n}(x_i - \\mu)^2",
-                        "The average squared distance from the mean."),),
-    example=WorkedExample("For 1 and 3 the mean is 2 and the variance is 1.",
-                          "((1-2)**2 + (3-2)**2) / 2", 1.0),
+    equations=(
+        Equation(
+            "\\sigma^2 = \\frac{1}{n}\\sum_{i=1}^{n}(x_i - \\mu)^2",
+            "The average squared distance from the mean.",
+        ),
+    ),
+    example=WorkedExample(
+        "For 1 and 3 the mean is 2 and the variance is 1.", "((1-2)**2 + (3-2)**2) / 2", 1.0
+    ),
     quizzes=(Quiz("Can variance be negative?", "No, it is an average of squares."),),
 )
 CATALOG = Catalog(topics=(TOPIC,))
@@ -174,16 +179,28 @@ def course_feed_v2() -> tuple[bytes, Catalog]:
 
     catalog = load_catalog()
     seasons = course_seasons(catalog.topics)
-    lessons = [replace(course_lesson(Script(f"course-{topic.id}", f"Lesson {number}: "
-                                            f"{topic.title}", (), (topic.id,)), number,
-                                     seasons[topic.id]),
-                       published=datetime(2024, 1, 1, 0, number % 60, tzinfo=UTC),
-                       duration=100.0, size=1000)
-               for number, topic in enumerate(catalog.topics, start=1)]
-    course = publish.FeedSettings(title="Course", description="The course.",
-                                  base_url="http://localhost:8000/", feed_path="feeds/course.xml",
-                                  author="Tester", owner_email="owner@example.org",
-                                  episode_type="serial")
+    lessons = [
+        replace(
+            course_lesson(
+                Script(f"course-{topic.id}", f"Lesson {number}: {topic.title}", (), (topic.id,)),
+                number,
+                seasons[topic.id],
+            ),
+            published=datetime(2024, 1, 1, 0, number % 60, tzinfo=UTC),
+            duration=100.0,
+            size=1000,
+        )
+        for number, topic in enumerate(catalog.topics, start=1)
+    ]
+    course = publish.FeedSettings(
+        title="Course",
+        description="The course.",
+        base_url="http://localhost:8000/",
+        feed_path="feeds/course.xml",
+        author="Tester",
+        owner_email="owner@example.org",
+        episode_type="serial",
+    )
     return publish.feed_xml(course, lessons, {}), catalog
 
 
@@ -211,8 +228,12 @@ def test_course_feed_v2_has_every_topic_in_order_with_seasons_by_area(tmp_path: 
     assert parsed.entries[0].itunes_season == "1"
     checker = shared_path("tools", "podcast_feed_rules.py")
     (tmp_path / "course.xml").write_bytes(data)
-    result = subprocess.run([sys.executable, str(checker), str(tmp_path / "course.xml")],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(tmp_path / "course.xml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings", result.stdout
 
 

@@ -37,9 +37,14 @@ GOLDEN = DATA / "golden" / "scripts" / "ep-1-descent.txt"
 
 
 def links(*topic_ids: str) -> tuple[TopicLink, ...]:
-    return tuple(TopicLink(CATALOG.get(t), 1.0, (Evidence("description", t.replace("-", " "),
-                                                            EPISODE.description),))
-                 for t in topic_ids)
+    return tuple(
+        TopicLink(
+            CATALOG.get(t),
+            1.0,
+            (Evidence("description", t.replace("-", " "), EPISODE.description),),
+        )
+        for t in topic_ids
+    )
 
 
 def lesson(*topic_ids: str, minutes: float = 6.0, known: frozenset[str] = frozenset()):
@@ -118,8 +123,10 @@ def test_speakable_replaces_symbols_and_urls() -> None:
         == "R and D: 50 percent of x plus y, see"
     )
     assert render.spoken_list(["a", "b", "c"]) == "a, b and c"
-    assert render.spoken_list(["Gradient", "Markov Chains", "Bias and Variance"]) == \
-        "Gradient; Markov Chains; and Bias and Variance"
+    assert (
+        render.spoken_list(["Gradient", "Markov Chains", "Bias and Variance"])
+        == "Gradient; Markov Chains; and Bias and Variance"
+    )
 
 
 def test_template_override_comes_first(tmp_path: Path) -> None:
@@ -183,37 +190,50 @@ DESCRIPTION = (
     "library, from the smallest research prototype to the biggest production system.\n"
     "The error is a mean squared error loss, averaged over 10,000 examples for $5 of compute."
 )
-RICH = Episode(guid="g-2", slug="ep-2-learning", title="Ep 2: How Models Learn", number=2,
-               published=datetime(2024, 1, 2, tzinfo=UTC), duration=None,
-               description=DESCRIPTION, link="", audio_url="")
+RICH = Episode(
+    guid="g-2",
+    slug="ep-2-learning",
+    title="Ep 2: How Models Learn",
+    number=2,
+    published=datetime(2024, 1, 2, tzinfo=UTC),
+    duration=None,
+    description=DESCRIPTION,
+    link="",
+    audio_url="",
+)
 WORD = re.compile(r"[a-z0-9]+")
 
 
 def _grams(text: str, n: int) -> set[tuple[str, ...]]:
     words = WORD.findall(text.lower().replace("&", " and "))
-    return {tuple(words[i: i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def quotes_source(section_text: str, episode: Episode) -> bool:
     """The issue's check: 5 words in a row of the description (or the whole short title)."""
     title_words = min(5, len(WORD.findall(episode.title.lower())))
-    return bool(_grams(section_text, 5) & _grams(episode.description, 5)
-                or _grams(section_text, title_words) & _grams(episode.title, title_words))
+    return bool(
+        _grams(section_text, 5) & _grams(episode.description, 5)
+        or _grams(section_text, title_words) & _grams(episode.title, title_words)
+    )
 
 
 def rich_lesson(evidence: dict[str, tuple[Evidence, ...]]):
     found = tuple(TopicLink(CATALOG.get(t), 1.0, ev) for t, ev in evidence.items())
     plans = render.plan_topics(found, CATALOG, frozenset())
-    return render.render_lesson(render.environment(), SHOW, RICH, plans,
-                                render.RenderSettings(companion_title="Tiny Math"))
+    return render.render_lesson(
+        render.environment(), SHOW, RICH, plans, render.RenderSettings(companion_title="Tiny Math")
+    )
 
 
 def test_each_topic_section_opens_with_the_episode_words() -> None:
     lines = DESCRIPTION.splitlines()
-    script = rich_lesson({
-        "gradient-descent": (Evidence("description", "gradient descent", lines[1]),),
-        "loss-functions": (Evidence("description", "mean squared error", lines[2]),),
-    })
+    script = rich_lesson(
+        {
+            "gradient-descent": (Evidence("description", "gradient descent", lines[1]),),
+            "loss-functions": (Evidence("description", "mean squared error", lines[2]),),
+        }
+    )
     for section in (s for s in script.sections if s.kind == "topic"):
         opening = section.paragraphs[0].text
         assert quotes_source(opening, RICH), opening
@@ -226,25 +246,54 @@ def test_each_topic_section_opens_with_the_episode_words() -> None:
 
 
 def test_intro_says_what_the_episode_is_about_from_its_description() -> None:
-    script = rich_lesson({"gradient-descent": (Evidence("description", "gradient descent",
-                                                        DESCRIPTION.splitlines()[1]),)})
+    script = rich_lesson(
+        {
+            "gradient-descent": (
+                Evidence("description", "gradient descent", DESCRIPTION.splitlines()[1]),
+            )
+        }
+    )
     assert "How models learn, step by step." in script.sections[0].text
-    bare = Episode(guid="g-3", slug="ep-3", title="Gradient Descent Explained", number=3,
-                   published=None, duration=None, description="", link="", audio_url="")
-    plans = render.plan_topics((TopicLink(CATALOG.get("gradient-descent"), 2.0, (
-        Evidence("title", "Gradient Descent", bare.title),)),), CATALOG, frozenset())
-    script = render.render_lesson(render.environment(), SHOW, bare, plans,
-                                  render.RenderSettings())
-    assert "no description" in script.sections[0].text or \
-        "without a description" in script.sections[0].text
+    bare = Episode(
+        guid="g-3",
+        slug="ep-3",
+        title="Gradient Descent Explained",
+        number=3,
+        published=None,
+        duration=None,
+        description="",
+        link="",
+        audio_url="",
+    )
+    plans = render.plan_topics(
+        (
+            TopicLink(
+                CATALOG.get("gradient-descent"),
+                2.0,
+                (Evidence("title", "Gradient Descent", bare.title),),
+            ),
+        ),
+        CATALOG,
+        frozenset(),
+    )
+    script = render.render_lesson(render.environment(), SHOW, bare, plans, render.RenderSettings())
+    assert (
+        "no description" in script.sections[0].text
+        or "without a description" in script.sections[0].text
+    )
     opening = script.sections[1].paragraphs[0].text
     assert "title" in opening and "Gradient Descent Explained" in opening  # said plainly
     assert quotes_source(opening, bare)
 
 
 def test_a_title_mention_is_found_in_the_description_too() -> None:
-    script = rich_lesson({"loss-functions": (Evidence("title", "mean squared error",
-                                                      "Mean squared error, explained"),)})
+    script = rich_lesson(
+        {
+            "loss-functions": (
+                Evidence("title", "mean squared error", "Mean squared error, explained"),
+            )
+        }
+    )
     opening = script.sections[1].paragraphs[0].text
     assert "title" not in opening and "averaged over 10000 examples" in opening
 
@@ -256,10 +305,12 @@ def test_a_topic_pinned_by_hand_says_so() -> None:
 
 def test_a_sentence_is_not_quoted_twice_in_full() -> None:
     line = DESCRIPTION.splitlines()[1]
-    script = rich_lesson({
-        "gradient-descent": (Evidence("description", "gradient descent", line),),
-        "vectorization": (Evidence("description", "deep learning library", line),),
-    })
+    script = rich_lesson(
+        {
+            "gradient-descent": (Evidence("description", "gradient descent", line),),
+            "vectorization": (Evidence("description", "deep learning library", line),),
+        }
+    )
     first, second = (s.paragraphs[0].text for s in script.sections if s.kind == "topic")
     assert quotes_source(first, RICH) and quotes_source(second, RICH)
     body = second.split(": ", 1)[1]
@@ -267,11 +318,14 @@ def test_a_sentence_is_not_quoted_twice_in_full() -> None:
 
 
 def test_clean_for_speech_and_clip_clause() -> None:
-    assert phrasing.clean_for_speech("- **Bold** (i.e. strong) & 50% at https://x.org/a, "
-                                     "e.g. $1,200") == \
-        "Bold, that is, strong, and 50 percent at for example, 1200 dollars"
-    text = ("Alpha beta gamma delta, epsilon zeta eta theta iota, kappa lambda mu nu xi, "
-            "omicron pi rho sigma tau, upsilon phi chi psi omega.")
+    assert (
+        phrasing.clean_for_speech("- **Bold** (i.e. strong) & 50% at https://x.org/a, e.g. $1,200")
+        == "Bold, that is, strong, and 50 percent at for example, 1200 dollars"
+    )
+    text = (
+        "Alpha beta gamma delta, epsilon zeta eta theta iota, kappa lambda mu nu xi, "
+        "omicron pi rho sigma tau, upsilon phi chi psi omega."
+    )
     clipped = phrasing.clip_clause(text, "mu nu", 10)
     assert "mu nu" in clipped and len(clipped.split()) <= 10
     assert phrasing.clip_clause("Short and sweet.", "sweet", 10) == "Short and sweet."
@@ -284,10 +338,20 @@ def test_variants_are_stable_and_neighbours_differ() -> None:
     variants = ("a", "b", "c", "d")
     picked = [phrasing.pick_variant(variants, "lesson-1", "slot", n) for n in range(4)]
     assert sorted(picked) == list(variants)  # consecutive positions never repeat
-    code = ("from companion.phrasing import pick_variant as p; "
-            "print(p(tuple('abcdefg'), 'lesson-1', 'slot'))")
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           env={"PYTHONHASHSEED": seed}, check=True).stdout for seed in "12"}
+    code = (
+        "from companion.phrasing import pick_variant as p; "
+        "print(p(tuple('abcdefg'), 'lesson-1', 'slot'))"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": seed},
+            check=True,
+        ).stdout
+        for seed in "12"
+    }
     assert len(runs) == 1  # not Python's salted hash()
     assert lesson("gradient-descent").to_text() == lesson("gradient-descent").to_text()
 
@@ -308,11 +372,12 @@ def test_phrasebook_errors_name_the_slot(tmp_path: Path) -> None:
 def test_phrases_can_be_overridden(tmp_path: Path) -> None:
     packaged = (Path(render.__file__).parent / "templates" / "phrases.toml").read_text("utf-8")
     (tmp_path / "phrases.toml").write_text(
-        re.sub(r"(?m)^goodbye = \[.*?\]", 'goodbye = ["So long."]', packaged, flags=re.S),
-        "utf-8")
+        re.sub(r"(?m)^goodbye = \[.*?\]", 'goodbye = ["So long."]', packaged, flags=re.S), "utf-8"
+    )
     plans = render.plan_topics(links("gradient-descent"), CATALOG, frozenset())
-    script = render.render_lesson(render.environment(tmp_path), SHOW, EPISODE, plans,
-                                  render.RenderSettings())
+    script = render.render_lesson(
+        render.environment(tmp_path), SHOW, EPISODE, plans, render.RenderSettings()
+    )
     assert script.to_text().rstrip().endswith("So long.")
 
 
@@ -320,8 +385,9 @@ def sample_scripts(tmp_path: Path) -> list:
     settings = load_settings(tmp_path, {})
     show, episodes = read_source(settings, datetime(2025, 1, 1, tzinfo=UTC))
     found = {e.guid: link_episode(e, CATALOG) for e in episodes}
-    scripts = render.render_episodes(render.environment(), show, episodes, found, CATALOG,
-                                     render_settings(settings, show))
+    scripts = render.render_episodes(
+        render.environment(), show, episodes, found, CATALOG, render_settings(settings, show)
+    )
     return [(e, scripts[e.guid]) for e in episodes if e.guid in scripts]
 
 
@@ -341,8 +407,9 @@ def test_sample_scripts_pass_check_script(tmp_path: Path) -> None:
     folder.mkdir()
     for _, script in sample_scripts(tmp_path):
         (folder / f"{script.slug}.txt").write_text(script.to_text(), "utf-8")
-    done = subprocess.run([sys.executable, str(tool), str(folder), "--json"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(tool), str(folder), "--json"], capture_output=True, text=True
+    )
     report = json.loads(done.stdout)
     failed = {name: r for name, r in report["files"].items() if not r["pass"]}
     assert done.returncode == 0 and not failed, failed

@@ -20,17 +20,26 @@ START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 
 def lessons(count: int, per_lesson: int = 2) -> list[LessonRecord]:
     """``count`` weekly lessons, each on ``per_lesson`` topics, cycling through the catalog."""
-    return [LessonRecord(slug=f"ep-{n}", source_guid=f"g-{n}", title=f"Episode {n}",
-                         published=START + timedelta(weeks=n),
-                         topic_ids=tuple(TOPIC_IDS[(n * per_lesson + k) % len(TOPIC_IDS)]
-                                         for k in range(per_lesson)))
-            for n in range(1, count + 1)]
+    return [
+        LessonRecord(
+            slug=f"ep-{n}",
+            source_guid=f"g-{n}",
+            title=f"Episode {n}",
+            published=START + timedelta(weeks=n),
+            topic_ids=tuple(
+                TOPIC_IDS[(n * per_lesson + k) % len(TOPIC_IDS)] for k in range(per_lesson)
+            ),
+        )
+        for n in range(1, count + 1)
+    ]
 
 
 def test_a_review_after_every_fifth_lesson() -> None:
     plans = plan_reviews(lessons(12), CATALOG)
     assert [(p.number, p.after.slug, p.slug) for p in plans] == [
-        (1, "ep-5", "review-001"), (2, "ep-10", "review-002")]
+        (1, "ep-5", "review-001"),
+        (2, "ep-10", "review-002"),
+    ]
     assert plan_reviews(lessons(4), CATALOG) == ()
 
 
@@ -73,8 +82,9 @@ def test_the_schedule_is_deterministic_and_stable_as_lessons_arrive() -> None:
 
 def test_a_review_is_dated_between_its_lesson_and_the_next() -> None:
     history = lessons(6)
-    history[5] = LessonRecord("ep-6", "g-6", "Episode 6", history[4].published +
-                              timedelta(hours=4), history[5].topic_ids)
+    history[5] = LessonRecord(
+        "ep-6", "g-6", "Episode 6", history[4].published + timedelta(hours=4), history[5].topic_ids
+    )
     plan = plan_reviews(history, CATALOG)[0]
     assert plan.published == history[4].published + timedelta(hours=2)
     alone = plan_reviews(lessons(5), CATALOG, now=START + timedelta(weeks=5, hours=1))[0]
@@ -82,17 +92,34 @@ def test_a_review_is_dated_between_its_lesson_and_the_next() -> None:
 
 
 def test_few_topics_still_make_four_questions_and_one_question_topics_are_skipped() -> None:
-    history = [LessonRecord(f"ep-{n}", f"g-{n}", f"Episode {n}", START + timedelta(days=n),
-                            ("vectors", "dot-product")) for n in range(1, 6)]
+    history = [
+        LessonRecord(
+            f"ep-{n}",
+            f"g-{n}",
+            f"Episode {n}",
+            START + timedelta(days=n),
+            ("vectors", "dot-product"),
+        )
+        for n in range(1, 6)
+    ]
     plan = plan_reviews(history, CATALOG)[0]
     asked = [(q.topic.id, q.quiz_number) for q in plan.questions]
     assert len(asked) == 4 and len(set(asked)) == 4  # two topics: two questions each
     assert {number for _, number in asked} == {1, 2}
     topic = CATALOG.get("vectors")
-    single = Catalog(topics=(type(topic)(**{**{f: getattr(topic, f) for f in topic.__slots__},
-                                            "quizzes": topic.quizzes[:1]}),))
-    assert plan_reviews([LessonRecord(f"e{n}", "g", "E", None, ("vectors",))
-                         for n in range(5)], single) == ()
+    single = Catalog(
+        topics=(
+            type(topic)(
+                **{**{f: getattr(topic, f) for f in topic.__slots__}, "quizzes": topic.quizzes[:1]}
+            ),
+        )
+    )
+    assert (
+        plan_reviews(
+            [LessonRecord(f"e{n}", "g", "E", None, ("vectors",)) for n in range(5)], single
+        )
+        == ()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +136,10 @@ def test_review_script_has_chapters_pauses_and_answers(review_script) -> None:
     kinds = [s.kind for s in script.sections]
     assert kinds == ["intro"] + ["quiz"] * len(plan.questions) + ["recap"]
     for section, question in zip(script.sections[1:-1], plan.questions, strict=True):
-        assert section.title == f"Question {plan.questions.index(question) + 1}: " \
-                                f"{question.topic.title}"
+        assert (
+            section.title == f"Question {plan.questions.index(question) + 1}: "
+            f"{question.topic.title}"
+        )
         texts = [p.text for p in section.paragraphs]
         assert question.quiz.question in texts
         thinking = texts.index(question.quiz.question)
@@ -147,11 +176,13 @@ def test_the_sample_gets_a_review_after_lessons_five_and_ten(tmp_path) -> None:
     env = render.environment()
     wording = render_settings(settings, show)
     scripts = render.render_episodes(env, show, episodes, links, CATALOG, wording)
-    reviews = render_reviews(env, episodes, scripts, CATALOG, wording, datetime(2030, 1, 1,
-                                                                                 tzinfo=UTC))
+    reviews = render_reviews(
+        env, episodes, scripts, CATALOG, wording, datetime(2030, 1, 1, tzinfo=UTC)
+    )
     assert [script.slug for _, script in reviews] == ["review-001", "review-002"]
-    assert render_reviews(env, episodes, scripts, CATALOG, wording, START) == \
-        render_reviews(env, episodes, scripts, CATALOG, wording, START)  # deterministic
+    assert render_reviews(env, episodes, scripts, CATALOG, wording, START) == render_reviews(
+        env, episodes, scripts, CATALOG, wording, START
+    )  # deterministic
 
 
 def test_review_false_leaves_reviews_out_of_the_feed(tmp_path) -> None:
@@ -165,12 +196,25 @@ def test_review_false_leaves_reviews_out_of_the_feed(tmp_path) -> None:
     script = render.render_review_script(render.environment(), plan, render.RenderSettings())
     reviewed = review_lesson(plan, script)
     assert reviewed.kind is LessonKind.REVIEW and reviewed.questions == tuple(
-        q.quiz_number for q in plan.questions)
+        q.quiz_number for q in plan.questions
+    )
     assert reviewed.guid == publish.lesson_guid("review:g-5")
-    episode = Lesson(slug="ep-5", guid="g", kind=LessonKind.EPISODE, title="Math for 5",
-                     summary="s", published=START, source_title="Episode 5", source_link="",
-                     source_guid="g-5", episode_number=5, topic_ids=("vectors",),
-                     duration=60.0, size=1, chapters=())
+    episode = Lesson(
+        slug="ep-5",
+        guid="g",
+        kind=LessonKind.EPISODE,
+        title="Math for 5",
+        summary="s",
+        published=START,
+        source_title="Episode 5",
+        source_link="",
+        source_guid="g-5",
+        episode_number=5,
+        topic_ids=("vectors",),
+        duration=60.0,
+        size=1,
+        chapters=(),
+    )
     show = Show(title="Show", author="Host")
     for review_on, titles in ((True, {"Math for 5", script.title}), (False, {"Math for 5"})):
         settings = load_settings(tmp_path, {"review": review_on, "course": False})
