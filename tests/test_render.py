@@ -425,4 +425,4 @@ def test_real_show_notes_are_quoted_cleanly(tmp_path: Path) -> None:
             assert quotes_source(section.text, episode), (script.slug, section.topic_id)
             opening = section.paragraphs[0].text
             assert len(WORD.findall(opening.lower())) <= 30, opening
-            assert not re.search(r"https?:|www\\.|[*#|<>=]", opening), opening
+            assert not re.search(r"https?:|www\.|[*#|<>=]", opening), opening
