@@ -381,8 +381,8 @@ def test_phrases_can_be_overridden(tmp_path: Path) -> None:
     assert script.to_text().rstrip().endswith("So long.")
 
 
-def sample_scripts(tmp_path: Path) -> list:
-    settings = load_settings(tmp_path, {})
+def sample_scripts(tmp_path: Path, source: str = "") -> list:
+    settings = load_settings(tmp_path, {"source": source} if source else {})
     show, episodes = read_source(settings, datetime(2025, 1, 1, tzinfo=UTC))
     found = {e.guid: link_episode(e, CATALOG) for e in episodes}
     scripts = render.render_episodes(
@@ -413,3 +413,16 @@ def test_sample_scripts_pass_check_script(tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     failed = {name: r for name, r in report["files"].items() if not r["pass"]}
     assert done.returncode == 0 and not failed, failed
+
+
+def test_real_show_notes_are_quoted_cleanly(tmp_path: Path) -> None:
+    """The dev feed's real MLG show notes (markdown lists, URLs, arrows): every topic section
+    still opens with at least five words of its episode, and reads as plain speech."""
+    pairs = sample_scripts(tmp_path, str(shared_path("topics", "dev_feed.xml")))
+    assert len(pairs) >= 9
+    for episode, script in pairs:
+        for section in (s for s in script.sections if s.kind == "topic"):
+            assert quotes_source(section.text, episode), (script.slug, section.topic_id)
+            opening = section.paragraphs[0].text
+            assert len(WORD.findall(opening.lower())) <= 30, opening
+            assert not re.search(r"https?:|www\.|[*#|<>=]", opening), opening
