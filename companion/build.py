@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from companion import artwork, executors, ingest, layout, publish, render, site, synth
+import jinja2
+
+from companion import artwork, executors, ingest, layout, publish, render, review, site, synth
 from companion.config import Settings, sample_feed_path
 from companion.errors import ConfigError
 from companion.events import (
@@ -38,9 +40,10 @@ from companion.lessons import (
     episode_lesson,
     read_lessons,
     read_stamp,
+    review_lesson,
 )
 from companion.models import Catalog, Episode, Lesson, LessonKind, Script, Show
-from companion.topics import link_episode, load_catalog
+from companion.topics import course_seasons, link_episode, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +144,23 @@ def _build(
         topics = catalog.topics[: settings.course_topics or None]
         course_scripts = render.render_course(env, topics, catalog, wording)
         total = len(course_scripts)
+        seasons = course_seasons(topics)
         jobs += [
             job_for(
-                script, course_lesson(script, number), now - timedelta(minutes=total - number)
+                script,
+                course_lesson(script, number, seasons[script.topic_ids[0]]),
+                now - timedelta(minutes=total - number),
             )  # lesson 1 is the oldest
             for number, script in enumerate(course_scripts, start=1)
         ]
     for script in course_scripts:
         write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    review_scripts: list[Script] = []
+    if settings.review and not only:
+        for plan, script in render_reviews(env, episodes, scripts, catalog, wording, now):
+            review_scripts.append(script)
+            jobs.append(job_for(script, review_lesson(plan, script), now))
+            write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
     pending = []
     for job in jobs:
         if not force and job.is_current():
@@ -161,6 +173,7 @@ def _build(
     if prune:
         keep = {e.slug for e in episodes if e.guid in scripts}
         keep |= {script.slug for script in course_scripts} if settings.course else set()
+        keep |= {script.slug for script in review_scripts}
         _prune(workdir, keep)
     lessons = read_lessons(workdir)
     report.audio_seconds = sum(lesson.duration for lesson in lessons)
@@ -187,7 +200,11 @@ def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> lis
     """The episode feed (episode and review lessons, newest first) and the course feed."""
     title = feed_title(settings, show)
     author = feed_author(settings, show)
-    episode_lessons = [item for item in lessons if item.kind is not LessonKind.COURSE]
+    episode_lessons = [
+        item
+        for item in lessons
+        if item.kind is LessonKind.EPISODE or (item.kind is LessonKind.REVIEW and settings.review)
+    ]
     if settings.max_items:
         episode_lessons = episode_lessons[: settings.max_items]  # lessons are newest first
     course_lessons = sorted(
@@ -247,6 +264,28 @@ def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode,
         newest = sorted(episodes, key=ingest.date_key, reverse=True)[: settings.limit]
         episodes = tuple(e for e in episodes if e in newest)
     return show, episodes
+
+
+def render_reviews(
+    env: jinja2.Environment,
+    episodes: Sequence[Episode],
+    scripts: Mapping[str, Script],
+    catalog: Catalog,
+    wording: render.RenderSettings,
+    now: datetime,
+) -> list[tuple[review.ReviewPlan, Script]]:
+    """The spaced review episodes of the episode lessons, in publishing order."""
+    records = [
+        review.LessonRecord(
+            scripts[e.guid].slug, e.guid, e.title, e.published, scripts[e.guid].topic_ids
+        )
+        for e in sorted(episodes, key=ingest.date_key)
+        if e.guid in scripts
+    ]
+    return [
+        (plan, render.render_review_script(env, plan, wording))
+        for plan in review.plan_reviews(records, catalog, now=now)
+    ]
 
 
 def render_settings(settings: Settings, show: Show) -> render.RenderSettings:

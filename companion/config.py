@@ -156,6 +156,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
     Setting(
+        "review",
+        bool,
+        True,
+        "Publish a spaced review episode in the companion feed after "
+        "every fifth lesson: questions on earlier lessons at growing distances.",
+    ),
+    Setting(
         "executor",
         str,
         "local",
@@ -203,6 +210,7 @@ class Settings:
     catalog: Path | None
     course: bool
     course_topics: int
+    review: bool
     episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
     executor: ExecutorName = "local"
     scheduler: str = ""
@@ -457,6 +465,7 @@ def _settings(
         catalog=Path(values["catalog"]) if values["catalog"] else None,
         course=values["course"],
         course_topics=values["course_topics"],
+        review=values["review"],
         episodes=episodes,
         executor=values["executor"],
         scheduler=scheduler,

@@ -28,9 +28,11 @@ from companion.models import (
     LessonKind,
     Pronunciation,
     Script,
+    Season,
     Show,
     Voice,
 )
+from companion.review import ReviewPlan
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,12 @@ def _lesson(record: dict[str, Any]) -> Lesson:
         transcript=tuple(
             Cue(float(c["start"]), float(c["end"]), str(c["text"])) for c in record["transcript"]
         ),
+        questions=tuple(int(number) for number in record.get("questions", ())),
+        season=(
+            Season(int(record["season"]["number"]), str(record["season"]["name"]))
+            if record.get("season")
+            else None
+        ),
     )
 
 
@@ -133,8 +141,8 @@ def episode_lesson(episode: Episode, script: Script, show: Show) -> Lesson:
     )
 
 
-def course_lesson(script: Script, number: int) -> Lesson:
-    """What the course feed will say about its lesson `number` (undated)."""
+def course_lesson(script: Script, number: int, season: Season | None = None) -> Lesson:
+    """What the course feed will say about its lesson `number` (undated), in `season`."""
     topic_id = script.topic_ids[0]
     return Lesson(
         slug=script.slug,
@@ -148,6 +156,32 @@ def course_lesson(script: Script, number: int) -> Lesson:
         source_guid="",
         episode_number=number,
         topic_ids=script.topic_ids,
+        season=season,
+    )
+
+
+def review_lesson(plan: ReviewPlan, script: Script) -> Lesson:
+    """What the companion feed will say about a spaced review episode."""
+    topics = ", ".join(question.topic.title for question in plan.questions)
+    return Lesson(
+        slug=script.slug,
+        guid=publish.lesson_guid(f"review:{plan.after.source_guid}"),
+        kind=LessonKind.REVIEW,
+        title=script.title,
+        summary=(
+            f"A short spaced review of lessons {plan.first_lesson} to {plan.last_lesson}: "
+            f"{len(plan.questions)} questions, on {topics}."
+        ),
+        published=plan.published,
+        source_title="",
+        source_link="",
+        source_guid="",
+        episode_number=None,
+        topic_ids=script.topic_ids,
+        duration=0.0,
+        size=0,
+        chapters=(),
+        questions=tuple(question.quiz_number for question in plan.questions),
     )
 
 
@@ -197,6 +231,7 @@ class LessonJob:
             and stamp.key == self.key
             and (self.folder / layout.MP3_NAME).is_file()
             and stamp.lesson.title == self.lesson.title
+            and stamp.lesson.season == self.lesson.season
         )
 
 

@@ -72,7 +72,20 @@ class Topic:
     explanation: str  # one paragraph written for the ear; may hold inline $...$ math
     equations: tuple[Equation, ...]
     example: WorkedExample
-    quiz: Quiz
+    quizzes: tuple[Quiz, ...]  # at least one; lessons ask the first, reviews the others
+
+    @property
+    def quiz(self) -> Quiz:
+        """The topic's first quiz question, the one its lessons ask."""
+        return self.quizzes[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Season:
+    """A season of the course feed: one area of the catalog."""
+
+    number: int  # from 1, in the order the course reaches the areas
+    name: str  # e.g. "Linear Algebra"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,3 +237,5 @@ class Lesson:
     size: int = 0  # bytes of lesson.mp3
     chapters: tuple[Chapter, ...] = ()
     transcript: tuple[Cue, ...] = ()  # one cue per spoken sentence
+    questions: tuple[int, ...] = ()  # a review: the quiz question asked for each topic_ids entry
+    season: Season | None = None  # a course lesson: the season (area) it belongs to

@@ -25,7 +25,7 @@ from latex2mathml.converter import convert as latex_to_mathml
 from companion import __version__, layout
 from companion.files import write_if_changed, write_json
 from companion.mathspeech import verbalize_inline
-from companion.models import Catalog, Chapter, Cue, Lesson
+from companion.models import Catalog, Chapter, Cue, Lesson, LessonKind
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -76,7 +76,8 @@ def media_url(base_url: str, slug: str, name: str) -> str:
 
 
 def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: Mapping[str, str]) -> bytes:
-    """The RSS document; `notes` maps a lesson slug to its HTML show notes."""
+    """The RSS document; `notes` maps a lesson slug to its HTML show notes. A lesson with a
+    season (a course lesson: its area) gets itunes:season and a named podcast:season."""
     it, pc, atom = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast", "atom"))
     rss = ET.Element("rss", {"version": "2.0"})
     channel = ET.SubElement(rss, "channel")
@@ -116,6 +117,7 @@ def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: Mapping[str, 
 
 
 def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str) -> None:
+    season = lesson.season
     it, pc = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast"))
     item = ET.SubElement(channel, "item")
     _text(item, "title", lesson.title)
@@ -139,7 +141,9 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
     _text(item, f"{it}title", lesson.title)
     _text(item, f"{it}duration", str(round(lesson.duration)))
     _text(item, f"{it}explicit", "false")
-    _text(item, f"{it}episodeType", "full")
+    _text(item, f"{it}episodeType", "bonus" if lesson.kind is LessonKind.REVIEW else "full")
+    if season is not None:
+        _text(item, f"{it}season", str(season.number))
     if lesson.episode_number is not None:
         _text(item, f"{it}episode", str(lesson.episode_number))
     ET.SubElement(item, f"{it}image", {"href": feed.base_url + feed.image_path})
@@ -160,6 +164,8 @@ def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: s
             "type": "application/json+chapters",
         },
     )
+    if season is not None:
+        _text(item, f"{pc}season", str(season.number), name=season.name)
 
 
 # --- the published feeds and their record -------------------------------------------------
@@ -258,6 +264,8 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
 
 def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
     """HTML show notes: the source episode, then each topic's equations as MathML."""
+    if lesson.kind is LessonKind.REVIEW:
+        return _review_notes_html(lesson, catalog)
     parts: list[str] = []
     if lesson.source_title:
         source = html.escape(lesson.source_title)
@@ -281,6 +289,24 @@ def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
             f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "
             f"<em>Answer:</em> {_prose_html(topic.quiz.answer)}</p>"
         )
+    return "\n".join(parts)
+
+
+def _review_notes_html(lesson: Lesson, catalog: Catalog) -> str:
+    """A review's notes: each question with its answer, and the topic's key equation."""
+    parts = [f"<p>{html.escape(lesson.summary)}</p>", "<ol>"]
+    for topic_id, number in zip(lesson.topic_ids, lesson.questions, strict=False):
+        if topic_id not in catalog:
+            continue
+        topic = catalog.get(topic_id)
+        quiz = topic.quizzes[number] if number < len(topic.quizzes) else topic.quiz
+        key = topic.equations[0]
+        parts.append(
+            f"<li><strong>{html.escape(topic.title)}.</strong> "
+            f"{_prose_html(quiz.question)} <em>Answer:</em> {_prose_html(quiz.answer)}"
+            f"{mathml(key.latex, 'block')}{_prose_html(key.meaning)}</li>"
+        )
+    parts.append("</ol>")
     return "\n".join(parts)
 
 

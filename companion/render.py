@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jinja2
 
+from companion import phrasing
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
 from companion.mathspeech import verbalize, verbalize_inline
@@ -24,6 +25,7 @@ from companion.models import (
     SECTION_KINDS,
     Catalog,
     Episode,
+    Evidence,
     Paragraph,
     Script,
     Section,
@@ -32,6 +34,8 @@ from companion.models import (
     Topic,
     TopicLink,
 )
+from companion.phrasing import Phrasebook, Quote
+from companion.review import ReviewPlan
 from companion.text import URL_IN_TEXT
 
 SLOW_RATE = 0.85
@@ -76,6 +80,7 @@ class TopicPlan:
     full: bool  # False: trimmed to the idea and one equation to fit the lesson's length
     mentions: tuple[str, ...]  # the phrases the episode used
     unmet_prerequisites: tuple[Topic, ...]  # not taught here or in an earlier lesson
+    evidence: tuple[Evidence, ...] = ()  # where the episode names the topic
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
@@ -96,7 +101,25 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["speakable"] = speakable
     env.filters["spoken_list"] = spoken_list
     env.filters["spoken_number"] = spoken_number
+    phrases = load_phrases(env)
+    env.globals["phrases"] = phrases
+
+    @jinja2.pass_context
+    def say(context: jinja2.runtime.Context, slot: str, position: int = 0, **fields: object) -> str:
+        """A connective sentence: the wording the lesson's key and the position pick."""
+        return phrases.say(str(context["lesson_key"]), slot, position, **fields)
+
+    env.globals["say"] = say
     return env
+
+
+def load_phrases(env: jinja2.Environment) -> Phrasebook:
+    """The phrasebook of templates/phrases.toml (a templates_dir may override it)."""
+    try:
+        source, filename, _ = env.loader.get_source(env, "phrases.toml")  # type: ignore[union-attr]
+    except jinja2.TemplateNotFound:
+        raise RenderError("phrases.toml: not found among the templates") from None
+    return Phrasebook.from_toml(source, filename or "phrases.toml")
 
 
 # --- small pure helpers used by templates ---------------------------------------------------
@@ -111,8 +134,10 @@ def speakable(text: str) -> str:
 
 
 def spoken_list(items: Iterable[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
+    """'a', 'a and b', 'a, b and c'; 'a; b and c; and d' when an item holds its own 'and'."""
     words = [item for item in items if item]
+    if any(" and " in word for word in words) and len(words) > 1:
+        return "; ".join(words[:-1]) + "; and " + words[-1]
     if len(words) <= 2:
         return " and ".join(words)
     return ", ".join(words[:-1]) + " and " + words[-1]
@@ -131,7 +156,7 @@ def spoken_number(value: int) -> str:
 def plan_topics(
     links: Sequence[TopicLink], catalog: Catalog, known: frozenset[str]
 ) -> tuple[TopicPlan, ...]:
-    """Order linked topics prerequisites-first, each taught in full."""
+    """Order linked topics prerequisites-first, each taught in full, each with its quote."""
     order = {topic.id: index for index, topic in enumerate(catalog.topics)}
     ordered = sorted(links, key=lambda link: order.get(link.topic.id, len(order)))
     taught: set[str] = set(known)
@@ -142,9 +167,36 @@ def plan_topics(
             catalog.get(p) for p in topic.prerequisites if p not in taught and p in catalog
         )
         mentions = tuple(dict.fromkeys(e.phrase for e in link.evidence if e.phrase))
-        plans.append(TopicPlan(topic, number, True, mentions[:2], unmet))
+        plans.append(TopicPlan(topic, number, True, mentions[:2], unmet, link.evidence))
         taught.add(topic.id)
     return tuple(plans)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def script_sentences(script: Script) -> list[str]:
+    """The sentences a script speaks, in order."""
+    return [
+        sentence
+        for section in script.sections
+        for paragraph in section.paragraphs
+        for sentence in _SENTENCE_END.split(paragraph.text)
+        if sentence
+    ]
+
+
+def repeated_sentences(scripts: Sequence[Script], share: float = 0.5) -> list[tuple[str, int]]:
+    """Distinct sentences spoken in more than ``share`` of the scripts, most common first.
+
+    A listener who hears several lessons notices these; the phrasing test keeps them few.
+    """
+    counts: dict[str, int] = {}
+    for script in scripts:
+        for sentence in set(script_sentences(script)):
+            counts[sentence] = counts.get(sentence, 0) + 1
+    limit = share * len(scripts)
+    return sorted(((s, n) for s, n in counts.items() if n > limit), key=lambda sn: (-sn[1], sn[0]))
 
 
 def spoken_seconds(script: Script, words_per_minute: int) -> float:
@@ -192,10 +244,15 @@ def render_script(
     settings: RenderSettings,
 ) -> Script:
     """The lesson for one episode, with the topics as planned."""
+    phrases: Phrasebook = env.globals["phrases"]  # type: ignore[assignment]
+    gist = phrasing.spoken_quote(phrasing.episode_gist(episode), phrases.room("gist", "gist"))
     context = {
+        "lesson_key": episode.slug,
         "companion_title": speakable(settings.companion_title),
         "show_title": speakable(show.title),
         "episode_title": speakable(episode.title),
+        "gist": gist,
+        "quotes": topic_quotes(gist, plans, episode, phrases),
         "topics": plans,
         "quiz_pause": settings.quiz_pause,
         "slow": SLOW_RATE,
@@ -210,6 +267,119 @@ def render_script(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SpokenQuote:
+    slot: str  # the phrase that attributes it: quote, quote_again, quote_same, quote_title or
+    # quote_none (see phrases.toml)
+    text: str
+
+
+def topic_quotes(
+    gist_text: str, plans: Sequence[TopicPlan], episode: Episode, phrases: Phrasebook
+) -> dict[str, SpokenQuote]:
+    """How each topic section opens: the episode's words where the topic was found.
+
+    A topic is quoted from a sentence the listener has not heard yet in this lesson (in the
+    introduction or for an earlier topic) when it can be; otherwise by just the clause that
+    names it, so no sentence is heard twice.
+    """
+    heard = _shingles(gist_text)
+    spoken = {gist_text}
+    quotes: dict[str, SpokenQuote] = {}
+    for plan in plans:
+        candidates = phrasing.quote_candidates(plan.evidence, episode.description)
+        chosen = _choose_quote(candidates, heard, spoken, phrases)
+        quotes[plan.topic.id] = chosen
+        spoken.add(chosen.text)
+        heard |= _shingles(chosen.text)
+    return quotes
+
+
+_SHINGLE = 6  # words in a row that make a sentence "already heard"
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
+
+
+def _choose_quote(
+    candidates: Sequence[Quote], heard: set[tuple[str, ...]], spoken: set[str], phrases: Phrasebook
+) -> SpokenQuote:
+    descriptions = [c for c in candidates if c.source == "description"]
+    for quote in descriptions:
+        if not _shingles(quote.sentence) & heard:
+            return SpokenQuote(
+                "quote", phrasing.spoken_quote(quote, phrases.room("quote", "quote"))
+            )
+    room = phrases.room("quote_again", "quote")
+    again = [
+        SpokenQuote("quote_again", phrasing.spoken_quote(quote, room, tight=tight))
+        for tight in (1, 2)
+        for quote in descriptions
+    ]
+    for candidate in again:
+        if candidate.text not in spoken:
+            return candidate
+    titles = [c for c in candidates if c.source == "title"]
+    if titles and not descriptions:
+        text = phrasing.spoken_quote(titles[0], phrases.room("quote_title", "quote"))
+        return SpokenQuote("quote_title", text.rstrip("."))
+    if descriptions:
+        return SpokenQuote("quote_same", phrasing.spoken_quote(descriptions[0], tight=3))
+    return SpokenQuote("quote_none", "")
+
+
+def render_review_script(
+    env: jinja2.Environment, plan: ReviewPlan, settings: RenderSettings
+) -> Script:
+    """A spaced review episode: each planned question, a pause to think, the answer."""
+    questions = [
+        {
+            "title": speakable(q.topic.title),
+            "text": q.quiz.question,
+            "answer": q.quiz.answer,
+            "meaning": q.topic.equations[0].meaning,
+            "topic": q.topic,
+            "episode": speakable(q.lesson_title),
+            "when": lessons_back(q.lessons_back),
+        }
+        for q in plan.questions
+    ]
+    context = {
+        "lesson_key": plan.slug,
+        "companion_title": speakable(settings.companion_title),
+        "number": plan.number,
+        "questions": questions,
+        "quiz_pause": settings.quiz_pause,
+        "nudge_pause": NUDGE_PAUSE,
+        "slow": SLOW_RATE,
+    }
+    text = _render(env, "review.txt.j2", context, plan.slug)
+    return Script(
+        slug=plan.slug,
+        title=review_title(plan),
+        sections=parse_marked_text(text, plan.slug),
+        topic_ids=tuple(q.topic.id for q in plan.questions),
+    )
+
+
+# A review question gets a longer time to think than a lesson's: the quiz pause, a short nudge
+# ("take another moment"), and this many seconds more; no silence passes 3 seconds.
+NUDGE_PAUSE = 1.5
+
+
+def review_title(plan: ReviewPlan) -> str:
+    return f"Review {plan.number}: lessons {plan.first_lesson} to {plan.last_lesson}"
+
+
+def lessons_back(count: int) -> str:
+    """'the last lesson', 'two lessons back' ..."""
+    if count <= 1:
+        return "the last lesson"
+    return f"{spoken_number(count)} lessons back"
+
+
 def render_course_script(
     env: jinja2.Environment,
     topic: Topic,
@@ -222,6 +392,7 @@ def render_course_script(
     prerequisites = tuple(catalog.get(p) for p in topic.prerequisites if p in catalog)
     plan = TopicPlan(topic, 1, True, (), ())  # the course teaches prerequisites first
     context = {
+        "lesson_key": f"course-{topic.id}",
         "prerequisites": prerequisites,
         "companion_title": speakable(settings.companion_title),
         "topic": plan,

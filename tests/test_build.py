@@ -157,6 +157,7 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     assert parsed.feed.itunes_type == "serial"
     titles = [entry.title for entry in parsed.entries]
     assert titles == ["Lesson 1: Sets and Functions", "Lesson 2: Summation Notation"]
+    assert [entry.itunes_season for entry in parsed.entries] == ["1", "1"]  # Discrete Math
     for slug in ("course-sets-and-functions", "course-summation-notation"):
         assert (tmp_path / "scripts" / f"{slug}.txt").is_file()
         assert (tmp_path / "episodes" / slug / "lesson.mp3").is_file()

@@ -40,6 +40,8 @@ def test_sample_builds_a_lesson_per_math_episode(sample_build: tuple[Path, Build
     assert report.exit_code == 0, report.failed
     episode_lessons = [slug for slug in report.built if not slug.startswith("course-")]
     assert len(episode_lessons) >= 8
+    reviews = [slug for slug in episode_lessons if slug.startswith("review-")]
+    assert reviews == ["review-001", "review-002"]  # after lessons 5 and 10
     assert len(report.skipped_no_math) >= 2
     assert report.published == len(episode_lessons)
     assert report.course_published == 3
@@ -146,9 +148,33 @@ def test_lesson_scripts_are_written_for_the_ear(sample_build: tuple[Path, BuildR
     assert result.returncode == 0, result.stdout
 
 
+def test_review_episodes_are_short_quizzes_with_chapters(
+    sample_build: tuple[Path, BuildReport],
+) -> None:
+    workdir, _ = sample_build
+    lessons = {lesson.slug: lesson for lesson in read_lessons(workdir)}
+    parsed = feedparser.parse((workdir / "feeds" / "companion.xml").read_bytes())
+    entries = {entry.title: entry for entry in parsed.entries}
+    guids = [entry.id for entry in parsed.entries]
+    assert len(set(guids)) == len(guids)
+    for slug in ("review-001", "review-002"):
+        lesson = lessons[slug]
+        assert 2 * 60 <= probe_duration(workdir / "episodes" / slug / "lesson.mp3") <= 4 * 60
+        questions = [c.title for c in lesson.chapters if c.title.startswith("Question ")]
+        assert 4 <= len(questions) <= 6 and len(lesson.chapters) == len(questions) + 2
+        assert (workdir / "episodes" / slug / "transcript.vtt").is_file()
+        chapters = json.loads((workdir / "episodes" / slug / "chapters.json").read_text("utf-8"))
+        assert [c["title"] for c in chapters["chapters"]] == [c.title for c in lesson.chapters]
+        entry = entries[lesson.title]
+        assert entry.itunes_episodetype == "bonus"
+        assert "Answer:" in entry.summary
+    order = [entry.title.split(":")[0] for entry in reversed(parsed.entries)]  # oldest first
+    assert order.index("Review 1") == 5 and order.index("Review 2") == 11
+
+
 def test_dev_gold_linking_f1(tmp_path: Path) -> None:
     feed = shared_path("topics", "dev_feed.xml")
-    gold = shared_path("topics", "gold_dev.json")
+    gold = shared_path("topics", "gold_dev_v2.json")
     scorer = shared_path("tools", "score_links.py")
     result = CliRunner().invoke(
         cli, ["topics", "--source", str(feed), "--json"], catch_exceptions=False
@@ -156,7 +182,15 @@ def test_dev_gold_linking_f1(tmp_path: Path) -> None:
     predictions = tmp_path / "predictions.json"
     predictions.write_text(result.stdout, "utf-8")
     scored = subprocess.run(
-        [sys.executable, str(scorer), str(gold), str(predictions), "--json"],
+        [
+            sys.executable,
+            str(scorer),
+            str(gold),
+            str(predictions),
+            "--json",
+            "--taxonomy",
+            str(shared_path("topics", "taxonomy_v2.json")),
+        ],
         capture_output=True,
         text=True,
         check=True,
