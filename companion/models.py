@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal, get_args
+
+from companion import layout
+
+SectionKind = Literal["intro", "topic", "quiz", "recap"]
+SECTION_KINDS: tuple[SectionKind, ...] = get_args(SectionKind)
+EvidenceField = Literal["title", "description"]
+# hibari (the default) and piper are neural (companion/engines.py); espeak-ng is its command line
+Engine = Literal["hibari", "piper", "espeak-ng", "pyttsx3"]
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 # --- ingest ---------------------------------------------------------------------------
 
@@ -13,10 +24,6 @@ class Show:
     """The source podcast, as its feed describes it."""
 
     title: str
-    link: str
-    description: str
-    language: str
-    image_url: str
     author: str
 
 
@@ -68,7 +75,20 @@ class Topic:
     explanation: str  # one paragraph written for the ear; may hold inline $...$ math
     equations: tuple[Equation, ...]
     example: WorkedExample
-    quiz: Quiz
+    quizzes: tuple[Quiz, ...]  # at least one; lessons ask the first, reviews the others
+
+    @property
+    def quiz(self) -> Quiz:
+        """The topic's first quiz question, the one its lessons ask."""
+        return self.quizzes[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Season:
+    """A season of the course feed: one area of the catalog."""
+
+    number: int  # from 1, in the order the course reaches the areas
+    name: str  # e.g. "Linear Algebra"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +134,7 @@ class Catalog:
 class Evidence:
     """Why a topic was linked: the phrase found and the sentence it came from."""
 
-    field: str  # "title" or "description"
+    field: EvidenceField  # where the phrase was found
     phrase: str  # the text as it appears in the episode
     sentence: str  # the sentence around it
     via: str = ""  # the implying concept, when the link came through an implication
@@ -143,7 +163,7 @@ class Paragraph:
 class Section:
     """One chapter of a lesson."""
 
-    kind: str  # "intro", "topic", "quiz" or "recap"
+    kind: SectionKind
     title: str  # the chapter title
     paragraphs: tuple[Paragraph, ...]
     topic_id: str = ""
@@ -166,10 +186,6 @@ class Script:
         """The spoken text, one paragraph per block, sections separated by two blank lines."""
         return "\n\n\n".join(section.text for section in self.sections) + "\n"
 
-    @property
-    def word_count(self) -> int:
-        return sum(len(section.text.split()) for section in self.sections)
-
 
 # --- synthesize and publish -----------------------------------------------------------
 
@@ -178,10 +194,10 @@ class Script:
 class Voice:
     """How lessons are spoken; part of every audio stamp."""
 
-    name: str = ""  # the engine's voice ("" : its default, see engines.DEFAULT_VOICES)
+    name: str = ""  # the engine's voice ("": its default, see engines.DEFAULT_VOICES)
     rate: int = 165  # words per minute
     pitch: int = 50  # 0-99
-    engine: str = "hibari"  # one of engines.ENGINES
+    engine: Engine = "hibari"
     sentence_gap: float = 0.4  # seconds between sentences (each utterance trimmed first)
     section_gap: float = 1.0  # seconds between chapters
     second: str = ""  # a Piper voice that asks the quiz questions ("joe", a .onnx path; "": off)
@@ -203,12 +219,21 @@ class Cue:
     text: str
 
 
+class LessonKind(StrEnum):
+    """What a lesson teaches, and so which feed publishes it."""
+
+    EPISODE = "episode"  # the math of one source episode (the companion feed)
+    COURSE = "course"  # one catalog topic in full (the course feed)
+    REVIEW = "review"  # spaced review of earlier lessons (the companion feed)
+
+
 @dataclass(frozen=True, slots=True)
 class Lesson:
     """A finished lesson on disk, as recorded in its build.json stamp."""
 
     slug: str
     guid: str  # the published guid; never changes for the same source episode
+    kind: LessonKind
     title: str
     summary: str  # plain text
     published: datetime | None
@@ -217,27 +242,26 @@ class Lesson:
     source_guid: str
     episode_number: int | None
     topic_ids: tuple[str, ...]
-    duration: float  # seconds
-    size: int  # bytes of its MP3
-    chapters: tuple[Chapter, ...]
-    key: str  # the content hash of everything the audio was made from
+    # Known once the audio exists:
+    duration: float = 0.0  # seconds
+    size: int = 0  # bytes of its MP3
+    chapters: tuple[Chapter, ...] = ()
+    transcript: tuple[Cue, ...] = ()  # one cue per spoken sentence
+    questions: tuple[int, ...] = ()  # a review: the quiz question asked for each topic_ids entry
+    season: Season | None = None  # a course lesson: the season (area) it belongs to
+    # The first hex digits of the lesson's content hash, in the names of its files: published
+    # files never change in place, a changed lesson gets new files (and a new enclosure) under
+    # the same guid.
+    media_tag: str = ""
 
-    # Published files never change in place: their names carry the lesson's content hash,
-    # so a changed lesson gets new files (and a new enclosure) under the same guid.
     @property
     def audio_file(self) -> str:
-        return media_names(self.key)[0]
+        return layout.media_names(self.media_tag)[0]
 
     @property
     def transcript_file(self) -> str:
-        return media_names(self.key)[1]
+        return layout.media_names(self.media_tag)[1]
 
     @property
     def chapters_file(self) -> str:
-        return media_names(self.key)[2]
-
-
-def media_names(key: str) -> tuple[str, str, str]:
-    """(MP3, transcript, chapters) file names of a lesson whose content hash is `key`."""
-    tag = key[:8]
-    return f"lesson-{tag}.mp3", f"transcript-{tag}.vtt", f"chapters-{tag}.json"
+        return layout.media_names(self.media_tag)[2]

@@ -8,9 +8,10 @@ synthesizer gets the same words with pronunciations from the catalog's lexicon
     ipa       IPA phonemes inline as ``[[ ... ]]``, for Piper (espeak-ng's IPA alphabet)
     misaki    phonemes inline as ``[word](/.../)``, for hibari (Kokoro's misaki alphabet)
 
-Entries marked ``math = true`` (letter names) apply only inside an equation's reading,
-which the render stage records as character spans of each paragraph: there "a" is the
-letter, in prose it is the article.
+Entries marked ``math = true`` (letter names) apply inside an equation's reading, which the
+render stage records as character spans of each paragraph: there "a" is the letter, in prose
+it is the article. In prose such an entry applies only to a capital letter standing alone
+inside a sentence ("the chance of A given B"): a capital "A" there is never the article.
 """
 
 from __future__ import annotations
@@ -33,9 +34,23 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 # IPA (as espeak-ng and Piper write it) -> misaki, the alphabet of Kokoro and hibari:
 # diphthongs and affricates are single letters there.
-_MISAKI = (("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("əʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"),
-           ("tʃ", "ʧ"), ("dʒ", "ʤ"), ("ɾ", "T"), ("ː", ""), ("ɚ", "əɹ"), ("ɝ", "ɜɹ"),
-           ("g", "ɡ"), ("r", "ɹ"), ("ʲ", ""))
+_MISAKI = (
+    ("eɪ", "A"),
+    ("aɪ", "I"),
+    ("oʊ", "O"),
+    ("əʊ", "O"),
+    ("aʊ", "W"),
+    ("ɔɪ", "Y"),
+    ("tʃ", "ʧ"),
+    ("dʒ", "ʤ"),
+    ("ɾ", "T"),
+    ("ː", ""),
+    ("ɚ", "əɹ"),
+    ("ɝ", "ɜɹ"),
+    ("g", "ɡ"),
+    ("r", "ɹ"),
+    ("ʲ", ""),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +105,11 @@ def sentences(paragraph: Paragraph) -> list[Sentence]:
         if not words:
             continue
         first = start + lead
-        spans = tuple((max(a, first) - first, min(b, first + len(words)) - first)
-                      for a, b in paragraph.math if a < first + len(words) and b > first)
+        spans = tuple(
+            (max(a, first) - first, min(b, first + len(words)) - first)
+            for a, b in paragraph.math
+            if a < first + len(words) and b > first
+        )
         found.append(Sentence(words, spans))
     return found
 
@@ -137,15 +155,19 @@ def to_misaki(ipa: str) -> str:
     return ipa
 
 
-def _matches(text: str, spans: Sequence[tuple[int, int]], lexicon: Sequence[Pronunciation]
-             ) -> list[tuple[int, int, Pronunciation]]:
+def _matches(
+    text: str, spans: Sequence[tuple[int, int]], lexicon: Sequence[Pronunciation]
+) -> list[tuple[int, int, Pronunciation]]:
     """Non-overlapping lexicon matches, earliest first; longer words win at one position."""
     found: list[tuple[int, int, Pronunciation]] = []
     for entry in sorted(lexicon, key=lambda e: -len(e.word)):
         for match in _pattern(entry.word).finditer(text):
             start, end = match.span()
             inside = any(a <= start and end <= b for a, b in spans)
-            if entry.math and (not inside or _is_article(text, start, end)):
+            if entry.math and not (
+                (inside and not _is_article(text, start, end))
+                or (not inside and _is_letter_in_prose(text, start, end))
+            ):
                 continue
             if any(start < e and s < end for s, e, _ in found):
                 continue
@@ -157,6 +179,15 @@ def _matches(text: str, spans: Sequence[tuple[int, int]], lexicon: Sequence[Pron
 def _pattern(word: str) -> re.Pattern[str]:
     # whole words: not inside another word, nor glued to a dotted abbreviation ("i.i.d.")
     return re.compile(r"(?<![\w.\-])" + re.escape(word) + r"(?![\w\-]|\.\w)", re.IGNORECASE)
+
+
+def _is_letter_in_prose(text: str, start: int, end: int) -> bool:
+    """Whether prose names a letter here: a lone capital that does not start a clause."""
+    word = text[start:end]
+    if len(word) != 1 or not word.isupper():
+        return False
+    before = text[:start].rstrip()
+    return bool(before) and before[-1] not in ".!?:;\"'“‘(["
 
 
 def _is_article(text: str, start: int, end: int) -> bool:
@@ -198,9 +229,15 @@ def respellings(lexicon: Sequence[Pronunciation]) -> tuple[str, ...]:
     An acronym spelled as its letters ("M S E" for MSE) is left out: the math engine writes
     abbreviations inside equations that way (its reading style, e.g. "T P over ...").
     """
-    return tuple(sorted({entry.say for entry in lexicon
-                         if entry.say.lower() != entry.word.lower()
-                         and not _spelled_letters(entry)}))
+    return tuple(
+        sorted(
+            {
+                entry.say
+                for entry in lexicon
+                if entry.say.lower() != entry.word.lower() and not _spelled_letters(entry)
+            }
+        )
+    )
 
 
 def _spelled_letters(entry: Pronunciation) -> bool:
@@ -210,5 +247,8 @@ def _spelled_letters(entry: Pronunciation) -> bool:
 
 def find_respellings(text: str, lexicon: Sequence[Pronunciation]) -> list[str]:
     """Respellings made for a synthesizer that appear in `text` (which people read)."""
-    return [say for say in respellings(lexicon)
-            if re.search(r"(?<![\w\-])" + re.escape(say) + r"(?![\w\-])", text)]
+    return [
+        say
+        for say in respellings(lexicon)
+        if re.search(r"(?<![\w\-])" + re.escape(say) + r"(?![\w\-])", text)
+    ]

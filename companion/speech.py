@@ -39,23 +39,29 @@ def say_paragraph(text: str, latex: bool) -> Paragraph:
     except MathSpeechError as error:
         raise ConfigError(f"say: {error}") from None
     words, math = strip_math_markers(" ".join(marked.split()))
+    if not words.endswith((".", "!", "?")):
+        words += "."  # said as a whole sentence, as in a lesson (not trailing off)
     return Paragraph(words, pause_after=0.0, math=math)
 
 
-def say(text: str, output: Path, voice: Voice, *, latex: bool = False,
-        catalog: Path | None = None) -> SayResult:
+def say(
+    text: str, output: Path, voice: Voice, *, latex: bool = False, catalog: Path | None = None
+) -> SayResult:
     """Write `text` spoken by `voice` to `output` (.mp3 or .wav)."""
     from companion.topics import load_catalog
 
     if output.suffix.lower() not in (".mp3", ".wav"):
         raise ConfigError(f"{output}: the file name must end in .mp3 or .wav")
+    if not 80 <= voice.rate <= 400:
+        raise ConfigError(f"rate: {voice.rate} is out of range (80 to 400)")
     voice, note = engines.resolve(voice)
     synth.require_tools(voice.engine)
     synth.check_voice(voice)
     lexicon = load_catalog(catalog, check_speech=False).lexicon
     paragraph = say_paragraph(text, latex)
-    given = " ".join(spoken for _, spoken in synth.spoken_sentences(paragraph, lexicon,
-                                                                      voice.engine))
+    given = " ".join(
+        spoken for _, spoken in synth.spoken_sentences(paragraph, lexicon, voice.engine)
+    )
     speaker = synth.make_speaker(voice)
     with tempfile.TemporaryDirectory(prefix="companion-say-") as tmp:
         section = Section("intro", "say", (paragraph,))
@@ -63,16 +69,35 @@ def say(text: str, output: Path, voice: Voice, *, latex: bool = False,
         output.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(output) as temp:
             _encode(audio.wav, temp, output.suffix.lower())
-    return SayResult(round(audio.duration, 2), voice.engine, voice.name, given,
-                     (note,) if note else ())
+    return SayResult(
+        round(audio.duration, 2), voice.engine, voice.name, given, (note,) if note else ()
+    )
 
 
 def _encode(wav: Path, out: Path, suffix: str) -> None:
-    codec = (["-c:a", "libmp3lame", "-b:a", synth.MP3_BITRATE, "-f", "mp3"] if suffix == ".mp3"
-             else ["-c:a", "pcm_s16le", "-f", "wav"])
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
-               "-af", synth.LOUDNESS_FILTER, "-ar", str(synth.FRAME_RATE), "-ac", "1", *codec,
-               str(out)]
+    codec = (
+        ["-c:a", "libmp3lame", "-b:a", synth.MP3_BITRATE, "-f", "mp3"]
+        if suffix == ".mp3"
+        else ["-c:a", "pcm_s16le", "-f", "wav"]
+    )
+    command = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(wav),
+        "-af",
+        synth.LOUDNESS_FILTER,
+        "-ar",
+        str(synth.FRAME_RATE),
+        "-ac",
+        "1",
+        *codec,
+        str(out),
+    ]
     result = subprocess.run(command, capture_output=True, check=False, timeout=300)
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines()

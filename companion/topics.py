@@ -1,7 +1,7 @@
 """The math topic catalog: loading, validation and prerequisite ordering.
 
 The catalog lives in ``companion/data/topics.toml``. It holds one ``[[topics]]`` table per
-math topic (aliases, a spoken explanation, 1-3 equations, a worked example and a quiz), an
+math topic (aliases, a spoken explanation, 1-3 equations, a worked example and quiz questions), an
 ``[[implications]]`` table (ML concepts whose mention implies math topics, and ambiguous
 words that only count next to a clear mention; ``topics = []`` marks a name that must not
 link, such as the "maximum entropy" classifier) and a ``[[lexicon]]`` of pronunciation fixes.
@@ -12,38 +12,55 @@ Linking episodes to topics is done by :func:`companion.linking.link`, re-exporte
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.errors import CatalogError, MathSpeechError
 from companion.linking import link
 from companion.models import (
     Catalog,
+    Episode,
     Equation,
     Implication,
     Pronunciation,
     Quiz,
+    Season,
     Topic,
+    TopicLink,
     WorkedExample,
 )
 
-__all__ = ["link", "load_catalog", "order_by_prerequisites", "topological_order"]
+if TYPE_CHECKING:
+    from companion.config import EpisodeOverride
+
+__all__ = [
+    "AREA_NAMES",
+    "course_seasons",
+    "link",
+    "link_episode",
+    "load_catalog",
+    "order_by_prerequisites",
+    "topological_order",
+]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
-_AREAS = frozenset(
-    {
-        "linear-algebra",
-        "calculus",
-        "probability",
-        "statistics",
-        "optimization",
-        "information-theory",
-        "discrete",
-        "numerics",
-    }
-)
+# Each area of the taxonomy and its name for listeners (a season of the course feed).
+AREA_NAMES = {
+    "discrete": "Discrete Math",
+    "linear-algebra": "Linear Algebra",
+    "calculus": "Calculus",
+    "probability": "Probability",
+    "statistics": "Statistics",
+    "optimization": "Optimization",
+    "information-theory": "Information Theory",
+    "numerics": "Numerical Computing",
+    "neural-networks": "Neural Networks",
+    "learning-algorithms": "Learning Algorithms",
+    "reinforcement-learning": "Reinforcement Learning",
+    "generative-models": "Generative Models",
+}
 
 
 def load_catalog(path: Path | None = None, *, check_speech: bool = True) -> Catalog:
@@ -122,7 +139,9 @@ def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
-def _str_list(entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool) -> tuple:
+def _str_list(
+    entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool
+) -> tuple[str, ...]:
     value = entry.get(key, [] if allow_empty else None)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")
@@ -145,7 +164,7 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
     where = f"{name}: topic {ident!r}" if isinstance(ident, str) else f"{name}: topics[{index}]"
     for key in _TOPIC_TEXT_KEYS:
         _text(entry, key, where)
-    if entry["area"] not in _AREAS:
+    if entry["area"] not in AREA_NAMES:
         raise CatalogError(f"{where}: unknown area {entry['area']!r}")
     equations_raw = entry.get("equations")
     if not isinstance(equations_raw, list) or not 1 <= len(equations_raw) <= 3:
@@ -160,7 +179,7 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
     result = example.get("result")
     if isinstance(result, bool) or not isinstance(result, int | float):
         raise CatalogError(f"{where}: example 'result' must be a number")
-    quiz = _table(entry, "quiz", where)
+    quizzes = _quizzes(entry, where)
     return Topic(
         id=entry["id"].strip(),
         title=entry["title"].strip(),
@@ -174,11 +193,27 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
             expression=_text(example, "expression", f"{where}: example"),
             result=float(result),
         ),
-        quiz=Quiz(
-            question=_text(quiz, "question", f"{where}: quiz"),
-            answer=_text(quiz, "answer", f"{where}: quiz"),
-        ),
+        quizzes=quizzes,
     )
+
+
+def _quizzes(entry: Mapping[str, Any], where: str) -> tuple[Quiz, ...]:
+    """``[[topics.quiz]]`` tables (or one ``[topics.quiz]`` table), each a question and answer."""
+    raw = entry.get("quiz")
+    tables = [raw] if isinstance(raw, Mapping) else raw
+    if not isinstance(tables, list) or not tables:
+        raise CatalogError(f"{where}: needs at least one [[topics.quiz]]")
+    quizzes = []
+    for number, table in enumerate(tables, start=1):
+        quiz_where = f"{where}: quiz {number}"
+        if not isinstance(table, Mapping):
+            raise CatalogError(f"{quiz_where} is not a table")
+        question = _text(table, "question", quiz_where)
+        quizzes.append(Quiz(question, _text(table, "answer", quiz_where)))
+    questions = [quiz.question.lower() for quiz in quizzes]
+    if len(set(questions)) < len(questions):
+        raise CatalogError(f"{where}: the same quiz question twice")
+    return tuple(quizzes)
 
 
 def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> Implication:
@@ -205,8 +240,9 @@ def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
     where = f"{name}: lexicon {word!r}"
     unknown = set(entry) - {"word", "say", "ipa", "math"}
     if unknown:
-        raise CatalogError(f"{where}: unknown key {sorted(unknown)[0]!r} "
-                           "(use word, say, ipa, math)")
+        raise CatalogError(
+            f"{where}: unknown key {sorted(unknown)[0]!r} (use word, say, ipa, math)"
+        )
     ipa = entry.get("ipa", "")
     if not isinstance(ipa, str) or any(mark in ipa for mark in "[]/"):
         raise CatalogError(f"{where}: 'ipa' must be a string of phonemes without [ ] or /")
@@ -224,7 +260,7 @@ def _check_speakable(topics: Iterable[Topic], name: str) -> None:
     for topic in topics:
         for number, equation in enumerate(topic.equations, start=1):
             try:
-                words = verbalize(equation.latex)
+                words = verbalize(equation.latex, strict=True)
             except MathSpeechError as exc:
                 raise CatalogError(
                     f"{name}: topic {topic.id!r}: equation {number} {equation.latex!r} "
@@ -280,3 +316,33 @@ def order_by_prerequisites(topic_ids: Iterable[str], catalog: Catalog) -> list[T
             raise CatalogError(f"topic {topic_id!r}: not in the catalog")
         wanted.add(topic_id)
     return topological_order(t for t in catalog.topics if t.id in wanted)
+
+
+def course_seasons(topics: Sequence[Topic]) -> dict[str, Season]:
+    """A season per area for the course's topics in course order: topic id -> Season.
+
+    Seasons are numbered by the area's first lesson, so season 1 holds lesson 1, and podcast
+    apps can group a 74-lesson course by area while the lessons keep prerequisite order.
+    """
+    numbers: dict[str, int] = {}
+    for topic in topics:
+        numbers.setdefault(topic.area, len(numbers) + 1)
+    return {
+        topic.id: Season(numbers[topic.area], AREA_NAMES.get(topic.area, topic.area))
+        for topic in topics
+    }
+
+
+def link_episode(
+    episode: Episode, catalog: Catalog, override: EpisodeOverride | None = None
+) -> tuple[TopicLink, ...]:
+    """The linker's topics, with a workdir's pins and exclusions for the episode applied."""
+    links = link(episode, catalog)
+    if override is None:
+        return links
+    kept = [item for item in links if item.topic.id not in override.exclude]
+    present = {item.topic.id for item in kept}
+    for topic_id in override.pin:
+        if topic_id not in present:
+            kept.insert(0, TopicLink(catalog.get(topic_id), 1.0, ()))
+    return tuple(kept[:5])

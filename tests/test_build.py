@@ -11,9 +11,10 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from companion.build import build, read_lessons
+from companion.build import build
 from companion.config import load_settings
 from companion.errors import ConfigError
+from companion.lessons import read_lessons
 from tests.conftest import DATA, media
 
 TINY_FEED = DATA / "feeds" / "two_episodes.xml"
@@ -23,7 +24,6 @@ FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
 def settings_for(workdir: Path, **options: object):
     defaults = {"source": str(TINY_FEED), "jobs": 1, "course": False}
     return load_settings(workdir, {**defaults, **options})
-
 
 
 def run(workdir: Path, **kwargs: object):
@@ -133,6 +133,7 @@ def test_only_unknown_episode_is_an_error(built: Path) -> None:
         run(built, only=["nothing"])
 
 
+@pytest.mark.slow
 def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     source = str(DATA / "feeds" / "two_math.xml")
@@ -147,6 +148,7 @@ def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> Non
             assert mine.name == theirs.name and mine.read_bytes() == theirs.read_bytes(), name
 
 
+@pytest.mark.slow
 def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) -> None:
     report = run(tmp_path, options={"course": True, "course_topics": 2})
     assert report.exit_code == 0, report.failed
@@ -155,6 +157,7 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     assert parsed.feed.itunes_type == "serial"
     titles = [entry.title for entry in parsed.entries]
     assert titles == ["Lesson 1: Sets and Functions", "Lesson 2: Summation Notation"]
+    assert [entry.itunes_season for entry in parsed.entries] == ["1", "1"]  # Discrete Math
     for slug in ("course-sets-and-functions", "course-summation-notation"):
         assert (tmp_path / "scripts" / f"{slug}.txt").is_file()
         assert media(tmp_path / "episodes" / slug).is_file()
@@ -163,12 +166,16 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     dates = [entry.published_parsed for entry in parsed.entries]
     assert dates == sorted(dates)
     before = (tmp_path / "feeds" / "course.xml").read_bytes()
-    again = run(tmp_path, options={"course": True, "course_topics": 2},
-                clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
+    again = run(
+        tmp_path,
+        options={"course": True, "course_topics": 2},
+        clock=lambda: datetime(2030, 1, 1, tzinfo=UTC),
+    )
     assert again.built == []
     assert (tmp_path / "feeds" / "course.xml").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_max_items_caps_the_feed_at_the_newest(tmp_path: Path, audio_tools: None) -> None:
     source = str(DATA / "feeds" / "two_math.xml")
     report = run(tmp_path, options={"source": source, "max_items": 1})
@@ -181,8 +188,7 @@ def test_max_items_caps_the_feed_at_the_newest(tmp_path: Path, audio_tools: None
 def test_a_changed_lesson_keeps_its_guid_and_gets_new_files(built: Path) -> None:
     folder = built / "episodes" / "ep-2-gradient-descent-friends"
     before = feedparser.parse((built / "feeds" / "companion.xml").read_bytes()).entries[0]
-    old = {name: media(folder, name) for name in ("lesson.mp3", "transcript.vtt",
-                                                  "chapters.json")}
+    old = {name: media(folder, name) for name in ("lesson.mp3", "transcript.vtt", "chapters.json")}
     report = run(built, options={"title": "Renamed Companion"})  # a new album tag
     assert report.built == ["ep-2-gradient-descent-friends"]
     after = feedparser.parse((built / "feeds" / "companion.xml").read_bytes()).entries[0]
@@ -191,3 +197,4 @@ def test_a_changed_lesson_keeps_its_guid_and_gets_new_files(built: Path) -> None
     assert all(new[name].name != old[name].name for name in old)
     assert after.enclosures[0].href.endswith("/" + new["lesson.mp3"].name)
     assert before.enclosures[0].href.endswith("/" + old["lesson.mp3"].name)
+    assert int(after.enclosures[0].length) == new["lesson.mp3"].stat().st_size

@@ -15,7 +15,7 @@ import pytest
 
 from companion import engines, pronounce, synth
 from companion.mathspeech import verbalize
-from companion.models import Voice
+from companion.models import Engine, Voice
 from companion.topics import load_catalog
 from tests.conftest import DATA, require_audio_tools
 
@@ -45,13 +45,13 @@ def test_every_catalog_equation_is_plain_words() -> None:
 
 
 def _espeak_phonemes(text: str) -> str:
-    return subprocess.run(["espeak-ng", "-q", "-x", "-v", "en-us", text], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["espeak-ng", "-q", "-x", "-v", "en-us", text], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 LEXICON = load_catalog(check_speech=False).lexicon
-INSTALLED = [engine for engine in engines.ENGINES
-             if next(s for s in engines.statuses() if s.engine == engine).installed]
+INSTALLED = [status.engine for status in engines.statuses() if status.installed]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def speakers() -> dict[str, synth.Speaker]:
 
 @pytest.mark.parametrize("engine", INSTALLED)
 def test_every_lexicon_entry_is_spoken_by_each_installed_engine(
-        engine: str, speakers: dict[str, synth.Speaker], tmp_path: Path) -> None:
+    engine: Engine, speakers: dict[str, synth.Speaker], tmp_path: Path
+) -> None:
     speaker = speakers[engine]
     style = engines.PRONUNCIATION[engine]
     for entry in LEXICON:
@@ -72,11 +73,12 @@ def test_every_lexicon_entry_is_spoken_by_each_installed_engine(
         assert given != words or entry.say == entry.word, (engine, entry.word)
         wav = tmp_path / "entry.wav"
         speaker.speak(given, wav)
-        with wave.open(str(wav)) as handle:
+        with wave.open(str(wav), "rb") as handle:
             assert handle.getnframes() > 0.3 * handle.getframerate(), (engine, entry.word)
         if engine == "hibari":  # the model really read the lexicon's phonemes
-            phonemes = speaker.model.g2p(given)  # type: ignore[attr-defined]
+            model = speaker.model  # type: ignore[attr-defined]
+            phonemes = model.g2p(given)
             assert pronounce.to_misaki(entry.ipa) in phonemes, (entry.word, phonemes)
-            assert set(pronounce.to_misaki(entry.ipa)) <= set(speaker.model.vocab), entry.word  # type: ignore[attr-defined]
+            assert set(pronounce.to_misaki(entry.ipa)) <= set(model.vocab), entry.word
         if engine == "espeak-ng" and entry.say != entry.word:
             assert _espeak_phonemes(given) != _espeak_phonemes(words), entry.word

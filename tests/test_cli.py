@@ -20,8 +20,9 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["serve"], ["topics"], ["speak-math"],
-                                     ["voices"]])
+@pytest.mark.parametrize(
+    "command", [[], ["build"], ["serve"], ["topics"], ["speak-math"], ["voices"]]
+)
 def test_every_command_has_help(runner: CliRunner, command: list[str]) -> None:
     result = runner.invoke(cli, [*command, "--help"], catch_exceptions=False)
     assert result.exit_code == 0
@@ -42,15 +43,33 @@ def test_speak_math_prints_words(runner: CliRunner) -> None:
 
 
 def test_speak_math_jsonl_keeps_going_after_an_error(runner: CliRunner) -> None:
-    lines = [json.dumps({"id": "a", "latex": "\\frac{1}{2}"}),
-             json.dumps({"id": "b", "latex": "\\frac{1}"}),
-             json.dumps({"id": "c", "latex": "y = mx + b"})]
+    lines = [
+        json.dumps({"id": "a", "latex": "\\frac{1}{2}"}),
+        json.dumps({"id": "b", "latex": "\\frac{1}"}),
+        json.dumps({"id": "c", "latex": "y = mx + b"}),
+    ]
     result = runner.invoke(cli, ["speak-math", "--jsonl"], input="\n".join(lines) + "\n")
     outputs = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in outputs] == ["a", "b", "c"]
     assert "speech" in outputs[0] and "speech" in outputs[2]
     assert "error" in outputs[1] and "speech" not in outputs[1]
     assert result.exit_code == 1
+
+
+def test_speak_math_unknown_command_warns_and_strict_fails(runner: CliRunner) -> None:
+    lenient = runner.invoke(cli, ["speak-math", "\\vv{x} + 1"])
+    assert lenient.exit_code == 0
+    assert lenient.stdout == "x plus one\n"
+    assert lenient.stderr == (
+        "warning: \\vv{x} + 1: unsupported command \\vv at position 0; read as its argument\n"
+    )
+    strict = runner.invoke(cli, ["speak-math", "--strict", "\\vv{x} + 1"])
+    assert strict.exit_code == 1
+    assert strict.stderr == "Error: \\vv{x} + 1: unsupported command \\vv at position 0\n"
+    lines = runner.invoke(
+        cli, ["speak-math", "--jsonl", "--strict"], input='{"id": "a", "latex": "\\\\vv{x}"}\n'
+    )
+    assert lines.exit_code == 1 and '"error"' in lines.stdout
 
 
 def test_speak_math_malformed_is_one_line_error(runner: CliRunner) -> None:
@@ -61,8 +80,9 @@ def test_speak_math_malformed_is_one_line_error(runner: CliRunner) -> None:
 
 
 def test_topics_json_lists_every_episode(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["topics", "--source", str(TINY_FEED), "--json"],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        cli, ["topics", "--source", str(TINY_FEED), "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0
     links = json.loads(result.stdout)
     assert set(links) == {"tiny-2", next(k for k in links if k.startswith("companion-"))}
@@ -83,15 +103,17 @@ def test_topics_table_shows_evidence(runner: CliRunner) -> None:
         (["topics", "--source", "nope.xml"], "Error: nope.xml: no such feed file"),
         (["build", "--source", "nope.xml"], "Error: nope.xml: no such feed file"),
         (["build", "--base-url", "ftp://x"], "Error: base_url: 'ftp://x' must start with"),
-        (["build", "--engine", "espeak-ng", "--voice", "no-such-voice"],
-         "Error: voice 'no-such-voice': not installed"),
+        (
+            ["build", "--engine", "espeak-ng", "--voice", "no-such-voice"],
+            "Error: voice 'no-such-voice': not installed",
+        ),
         (["build", "--voice", "emma"], "Error: voice 'emma': not available offline"),
     ],
 )
-def test_bad_input_is_one_line_error(runner: CliRunner, tmp_path: Path, args: list[str],
-                                     message: str) -> None:
-    result = runner.invoke(cli, [*args, "--workdir", str(tmp_path)] if args[0] == "build"
-                           else args)
+def test_bad_input_is_one_line_error(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(cli, [*args, "--workdir", str(tmp_path)] if args[0] == "build" else args)
     assert result.exit_code == 1
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1

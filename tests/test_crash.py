@@ -31,8 +31,10 @@ import pytest
 
 from companion.build import build
 from companion.config import load_settings
-from companion.models import media_names
+from companion.layout import media_names
 from tests.conftest import DATA, require_audio_tools
+
+pytestmark = pytest.mark.slow  # kills real builds at many moments
 
 TWO_MATH = DATA / "feeds" / "two_math.xml"
 BASE_URL = "http://localhost:8000/"
@@ -88,12 +90,22 @@ cli(args=sys.argv[1:], prog_name="companion")
 
 
 def build_args(workdir: Path, source: Path, config: Path) -> list[str]:
-    return ["build", "--workdir", str(workdir), "--source", str(source), "--jobs", "1",
-            "--config", str(config)]
+    return [
+        "build",
+        "--workdir",
+        str(workdir),
+        "--source",
+        str(source),
+        "--jobs",
+        "1",
+        "--config",
+        str(config),
+    ]
 
 
-def start_build(workdir: Path, source: Path, config: Path, *,
-                kill_mode: str = "") -> subprocess.Popen[bytes]:
+def start_build(
+    workdir: Path, source: Path, config: Path, *, kill_mode: str = ""
+) -> subprocess.Popen[bytes]:
     """A build in its own session (process group), as a user's shell would start it."""
     if kill_mode:
         command = [sys.executable, "-c", KILL_DRIVER]
@@ -101,9 +113,13 @@ def start_build(workdir: Path, source: Path, config: Path, *,
     else:
         command = [sys.executable, "-m", "companion"]
         env = dict(os.environ)
-    return subprocess.Popen(command + build_args(workdir, source, config), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command + build_args(workdir, source, config),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -113,8 +129,7 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.communicate(timeout=TIMEOUT)
 
 
-def wait_for(process: subprocess.Popen[bytes], condition: Callable[[], bool],
-             what: str) -> None:
+def wait_for(process: subprocess.Popen[bytes], condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not condition():
         if process.poll() is not None:
@@ -126,9 +141,13 @@ def wait_for(process: subprocess.Popen[bytes], condition: Callable[[], bool],
 
 
 def run_cli(workdir: Path, source: Path, config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "companion",
-                           *build_args(workdir, source, config)],
-                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "companion", *build_args(workdir, source, config)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def resume(workdir: Path, config: Path):
@@ -144,18 +163,36 @@ def cached_pairs(workdir: Path) -> set[str]:
 
 def local_path(workdir: Path, url: str) -> Path:
     assert url.startswith(BASE_URL), url
-    relative = url[len(BASE_URL):]
+    relative = url[len(BASE_URL) :]
     assert ".part" not in relative, f"the feed references a temporary file: {url}"
     return workdir / relative
 
 
 def assert_complete_mp3(path: Path) -> None:
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
-                            "-of", "default=noprint_wrappers=1:nokey=1", str(path)],
-                           capture_output=True, text=True, timeout=60, check=False)
+    probe = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "default=noprint_wrappers=1:nokey=1",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert probe.returncode == 0 and float(probe.stdout.strip()) > 0, (path, probe.stderr)
-    decode = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null",
-                             "-"], capture_output=True, text=True, timeout=60, check=False)
+    decode = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert decode.returncode == 0 and decode.stderr.strip() == "", (path, decode.stderr)
 
 
@@ -171,8 +208,10 @@ def assert_feed_consistent(workdir: Path, *, exact_lengths: bool = True) -> list
     assert not parsed.bozo, parsed.get("bozo_exception")
     items = root.findall("./channel/item")
     assert len(parsed.entries) == len(items) >= 1
-    images = [root.find(f"./channel/{ITUNES}image").get("href"),
-              root.findtext("./channel/image/url")]
+    images = [
+        root.find(f"./channel/{ITUNES}image").get("href"),
+        root.findtext("./channel/image/url"),
+    ]
     for url in images:
         assert local_path(workdir, url).is_file(), url
     slugs = []
@@ -238,9 +277,11 @@ def test_kill_during_synthesis(previous: dict[str, Path], workdir: Path) -> None
     before_cache = cached_pairs(workdir)
     process = start_build(workdir, TWO_MATH, config)
     cache = workdir / ".cache" / "sections"
-    wait_for(process, lambda: len(cached_pairs(workdir) - before_cache) >= 1
-             or any(cache.glob("*.part")),
-             "the first new section in the cache")
+    wait_for(
+        process,
+        lambda: len(cached_pairs(workdir) - before_cache) >= 1 or any(cache.glob("*.part")),
+        "the first new section in the cache",
+    )
     kill_group(process)
     assert not list((workdir / "episodes" / NEW).glob("lesson-*.mp3"))
     assert feed_bytes(workdir) == before_feed
@@ -343,8 +384,9 @@ def test_kills_at_a_spread_of_moments(previous: dict[str, Path], tmp_path: Path)
 
 
 @pytest.fixture(scope="module")
-def rebuilt_killed_before_feed(previous: dict[str, Path],
-                               tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rebuilt_killed_before_feed(
+    previous: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """Every lesson is rebuilt (a new feed title is a new album tag and cover, from cached
     sections); the build is killed once they are done, before the feed is written: the state
     a kill at any moment after the first lesson's MP3 was replaced leaves behind."""
@@ -359,23 +401,26 @@ def rebuilt_killed_before_feed(previous: dict[str, Path],
 
 
 def test_rebuilt_lessons_killed_before_the_feed_are_complete(
-        previous: dict[str, Path], rebuilt_killed_before_feed: Path) -> None:
+    previous: dict[str, Path], rebuilt_killed_before_feed: Path
+) -> None:
     folder = Path("episodes", OLD)
     old = {path.name for path in (previous["workdir"] / folder).glob("lesson-*.mp3")}
     now = {path.name for path in (rebuilt_killed_before_feed / folder).glob("lesson-*.mp3")}
     assert len(old) == 1 and len(now) == 2 and old < now  # the new MP3 beside the old one
-    assert (feed_bytes(rebuilt_killed_before_feed) == feed_bytes(previous["workdir"]))
+    assert feed_bytes(rebuilt_killed_before_feed) == feed_bytes(previous["workdir"])
     assert assert_feed_consistent(rebuilt_killed_before_feed, exact_lengths=False) == [OLD]
 
 
 def test_rebuilt_lessons_killed_before_the_feed_match_the_old_feed(
-        rebuilt_killed_before_feed: Path) -> None:
+    rebuilt_killed_before_feed: Path,
+) -> None:
     """Media names carry the content hash: the old feed still names the old, whole MP3."""
     assert assert_feed_consistent(rebuilt_killed_before_feed, exact_lengths=True) == [OLD]
 
 
 def test_the_next_build_publishes_the_new_files_and_removes_the_old(
-        previous: dict[str, Path], rebuilt_killed_before_feed: Path, tmp_path: Path) -> None:
+    previous: dict[str, Path], rebuilt_killed_before_feed: Path, tmp_path: Path
+) -> None:
     workdir = tmp_path / "resumed"
     shutil.copytree(rebuilt_killed_before_feed, workdir, symlinks=True)
     config = workdir.parent / "retitled.toml"
@@ -383,7 +428,9 @@ def test_the_next_build_publishes_the_new_files_and_removes_the_old(
     result = run_cli(workdir, previous["one_math"], config)
     assert result.returncode == 0, result.stderr
     assert assert_feed_consistent(workdir, exact_lengths=True) == [OLD]
-    assert len(list((workdir / "episodes" / OLD).glob("lesson-*.mp3"))) == 1
+    folder = workdir / "episodes" / OLD
+    for pattern in ("lesson-*.mp3", "transcript-*.vtt", "chapters-*.json"):
+        assert len(list(folder.glob(pattern))) == 1, pattern
 
 
 # --- the lock -----------------------------------------------------------------------------
@@ -396,8 +443,9 @@ def lock_pid(workdir: Path) -> str:
         return ""
 
 
-def test_a_second_build_on_the_same_workdir_exits_at_once(previous: dict[str, Path],
-                                                          workdir: Path) -> None:
+def test_a_second_build_on_the_same_workdir_exits_at_once(
+    previous: dict[str, Path], workdir: Path
+) -> None:
     config = previous["config"]
     first = start_build(workdir, TWO_MATH, config)
     try:
@@ -421,16 +469,19 @@ def test_a_second_build_on_the_same_workdir_exits_at_once(previous: dict[str, Pa
     assert sorted(assert_feed_consistent(workdir)) == [OLD, NEW]
 
 
-def test_a_killed_build_does_not_block_the_next(previous: dict[str, Path],
-                                                 workdir: Path) -> None:
+def test_a_killed_build_does_not_block_the_next(previous: dict[str, Path], workdir: Path) -> None:
     config = previous["config"]
     process = start_build(workdir, TWO_MATH, config)
     wait_for(process, lambda: lock_pid(workdir) == str(process.pid), "the build's lock")
     kill_group(process)
     assert lock_pid(workdir) == str(process.pid)  # the file stays; the kernel lock does not
-    result = subprocess.run([sys.executable, "-m", "companion",
-                             *build_args(workdir, previous["one_math"], config)],
-                            capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "companion", *build_args(workdir, previous["one_math"], config)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "0 built, 1 unchanged, 0 failed" in result.stderr
     assert assert_feed_consistent(workdir) == [OLD]

@@ -33,11 +33,14 @@ def test_hibari_speaks_and_repeats_the_same_bytes_in_another_process(tmp_path: P
     speaker.speak(text, tmp_path / "b.wav")
     assert frames(tmp_path / "a.wav") > 24000
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
-    code = ("import sys; from pathlib import Path; from companion import synth; "
-            "from companion.models import Voice; "
-            "synth.make_speaker(Voice()).speak(sys.argv[1], Path(sys.argv[2]))")
-    subprocess.run([sys.executable, "-c", code, text, str(tmp_path / "c.wav")], check=True,
-                   timeout=120)
+    code = (
+        "import sys; from pathlib import Path; from companion import synth; "
+        "from companion.models import Voice; "
+        "synth.make_speaker(Voice()).speak(sys.argv[1], Path(sys.argv[2]))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, text, str(tmp_path / "c.wav")], check=True, timeout=120
+    )
     assert (tmp_path / "c.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
 
 
@@ -69,10 +72,10 @@ def test_a_changed_model_file_is_a_one_line_error_naming_it(tmp_path: Path) -> N
 
 
 def test_without_hibari_the_default_falls_back_to_espeak_ng(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     real = engines.importable
-    monkeypatch.setattr(engines, "importable", lambda module: module != "hibari"
-                        and real(module))
+    monkeypatch.setattr(engines, "importable", lambda module: module != "hibari" and real(module))
     voice, note = engines.resolve(Voice(rate=150))
     assert (voice.engine, voice.name, voice.rate) == ("espeak-ng", "en-us", 150)
     assert "\n" not in note and note.startswith("hibari: not installed (pip install")
@@ -81,12 +84,25 @@ def test_without_hibari_the_default_falls_back_to_espeak_ng(
 
 def test_without_hibari_say_says_so_in_one_line_and_uses_espeak_ng(tmp_path: Path) -> None:
     require_audio_tools()
-    code = ("import sys; import importlib.util as u; real = u.find_spec; "
-            "u.find_spec = lambda name, *a: None if name == 'hibari' else real(name, *a); "
-            "from companion.cli import cli; cli(sys.argv[1:])")
+    code = (
+        "import sys; import importlib.util as u; real = u.find_spec; "
+        "u.find_spec = lambda name, *a: None if name == 'hibari' else real(name, *a); "
+        "from companion.cli import cli; cli(sys.argv[1:])"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", code, "say", "The fallback still speaks.", "-o",
-         str(tmp_path / "fallback.mp3")], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-c",
+            code,
+            "say",
+            "The fallback still speaks.",
+            "-o",
+            str(tmp_path / "fallback.mp3"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "hibari: not installed" in result.stderr
     assert "espeak-ng voice en-us" in result.stderr
@@ -126,13 +142,26 @@ def test_voices_lists_each_engine() -> None:
 def test_say_writes_a_playable_file_for_an_equation(tmp_path: Path) -> None:
     require_audio_tools()
     out = tmp_path / "bayes.mp3"
-    result = CliRunner().invoke(cli, ["say", r"P(A \mid B) = \frac{P(B \mid A) P(A)}{P(B)}",
-                                      "--latex", "-o", str(out)])
+    result = CliRunner().invoke(
+        cli, ["say", r"P(A \mid B) = \frac{P(B \mid A) P(A)}{P(B)}", "--latex", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "P of [A](/ˈA/) given B" in result.output
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                            "default=noprint_wrappers=1:nokey=1", str(out)],
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "default=noprint_wrappers=1:nokey=1",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert float(probe.stdout) > 2
 
 

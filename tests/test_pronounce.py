@@ -36,6 +36,12 @@ def test_the_letter_a_is_a_letter_only_inside_an_equation() -> None:
     assert pronounce.render(sentence, (LETTER_A,), "ipa").count("[[ ˈeɪ ]]") == 2
 
 
+def test_a_capital_letter_inside_a_prose_sentence_is_a_letter() -> None:
+    given = pronounce.render("A chance of A given B. Given A: A Tour of A.", (LETTER_A,), "respell")
+    assert given == "A chance of eh given B. Given eh: A Tour of eh."
+    assert pronounce.render("the chance of a coin", (LETTER_A,), "ipa") == "the chance of a coin"
+
+
 def test_article_nouns_come_from_the_math_vocabulary() -> None:
     assert {"subset", "superset"} <= pronounce.article_nouns()
 
@@ -49,10 +55,14 @@ def test_sentences_carry_their_own_spans() -> None:
 
 def test_whole_words_and_dotted_abbreviations() -> None:
     lexicon = (RELU, IID)
-    assert pronounce.render("ReLUs and relu, i.i.d. samples.", lexicon, "respell") == \
-        "ReLUs and ray loo, I I D samples."
-    assert pronounce.render("Samples are i.i.d.", lexicon, "misaki") == \
-        "Samples are [i.i.d.](/ˌIˌIdˈi/)"
+    assert (
+        pronounce.render("ReLUs and relu, i.i.d. samples.", lexicon, "respell")
+        == "ReLUs and ray loo, I I D samples."
+    )
+    assert (
+        pronounce.render("Samples are i.i.d.", lexicon, "misaki")
+        == "Samples are [i.i.d.](/ˌIˌIdˈi/)"
+    )
 
 
 def test_ipa_becomes_misaki_for_hibari() -> None:
@@ -69,6 +79,17 @@ def test_respellings_are_found_in_text_people_read() -> None:
 
 def test_catalog_lexicon_covers_the_issue_list() -> None:
     words = {entry.word.lower() for entry in load_catalog(check_speech=False).lexicon}
-    assert {"a", "alpha", "theta", "xi", "argmax", "softmax", "relu", "i.i.d.", "i-th",
-            "mse", "bernoulli"} <= words
+    assert {
+        "a",
+        "alpha",
+        "theta",
+        "xi",
+        "argmax",
+        "softmax",
+        "relu",
+        "i.i.d.",
+        "i-th",
+        "mse",
+        "bernoulli",
+    } <= words
     assert all(entry.ipa for entry in load_catalog(check_speech=False).lexicon)

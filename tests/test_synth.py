@@ -18,10 +18,15 @@ VOICE = Voice()  # the default engine: hibari's bundled voice
 ESPEAK = Voice(name="en-us", engine="espeak-ng")
 SECTIONS = (
     Section("intro", "Introduction", (Paragraph("Welcome. This is a short test lesson."),)),
-    Section("topic", "Gradient Descent", (
-        Paragraph("The gradient points uphill. So we step the other way.", 0.5),
-        Paragraph("w equals w minus eta times the gradient.", 1.0, rate=0.85),
-    ), "gradient-descent"),
+    Section(
+        "topic",
+        "Gradient Descent",
+        (
+            Paragraph("The gradient points uphill. So we step the other way.", 0.5),
+            Paragraph("w equals w minus eta times the gradient.", 1.0, rate=0.85),
+        ),
+        "gradient-descent",
+    ),
     Section("recap", "Recap", (Paragraph("That is all for today."),)),
 )
 
@@ -37,19 +42,29 @@ def _synthesize_all(cache: Path) -> list[synth.SectionAudio]:
 
 
 def test_sentences_are_split_for_cues() -> None:
-    assert synth.split_sentences("One. Two!  Three? 3.5 stays") == ["One.", "Two!", "Three?",
-                                                                     "3.5 stays"]
+    assert synth.split_sentences("One. Two!  Three? 3.5 stays") == [
+        "One.",
+        "Two!",
+        "Three?",
+        "3.5 stays",
+    ]
 
 
 def test_each_sentence_gets_the_pronunciations_of_its_engine() -> None:
     lexicon = (Pronunciation("ReLU", "ray loo", "ɹˈeɪluː"),)
-    paragraph = Paragraph("Apply ReLU. Then relu again.")
+    paragraph = Paragraph("Apply ReLU. Then relu again, not ReLUs.")
     assert synth.spoken_sentences(paragraph, lexicon, "espeak-ng") == [
-        ("Apply ReLU.", "Apply ray loo."), ("Then relu again.", "Then ray loo again.")]
+        ("Apply ReLU.", "Apply ray loo."),
+        ("Then relu again, not ReLUs.", "Then ray loo again, not ReLUs."),
+    ]
     assert synth.spoken_sentences(paragraph, lexicon, "hibari")[0] == (
-        "Apply ReLU.", "Apply [ReLU](/ɹˈAlu/).")
+        "Apply ReLU.",
+        "Apply [ReLU](/ɹˈAlu/).",
+    )
     assert synth.spoken_sentences(paragraph, lexicon, "piper")[1] == (
-        "Then relu again.", "Then [[ ɹˈeɪluː ]] again.")
+        "Then relu again, not ReLUs.",
+        "Then [[ ɹˈeɪluː ]] again, not ReLUs.",
+    )
 
 
 def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> None:
@@ -57,9 +72,11 @@ def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> N
     first, made = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, speaker)
     assert made
     assert first.duration > 3
-    assert [cue.text for cue in first.cues] == ["The gradient points uphill.",
-                                                "So we step the other way.",
-                                                "w equals w minus eta times the gradient."]
+    assert [cue.text for cue in first.cues] == [
+        "The gradient points uphill.",
+        "So we step the other way.",
+        "w equals w minus eta times the gradient.",
+    ]
     assert all(a.end <= b.start for a, b in zip(first.cues, first.cues[1:], strict=False))
     again, made_again = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, speaker)
     assert not made_again
@@ -76,8 +93,9 @@ def test_espeak_output_is_deterministic(audio_tools: None, tmp_path: Path) -> No
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
 
 
-def test_lesson_mp3_has_tags_chapters_and_expected_length(audio_tools: None, cache: Path,
-                                                          tmp_path: Path) -> None:
+def test_lesson_mp3_has_tags_chapters_and_expected_length(
+    audio_tools: None, cache: Path, tmp_path: Path
+) -> None:
     audios = _synthesize_all(cache)
     mp3 = tmp_path / "lesson.mp3"
     tags = synth.LessonTags("Math for Test", "Tester", "Test Companion")
@@ -91,8 +109,12 @@ def test_lesson_mp3_has_tags_chapters_and_expected_length(audio_tools: None, cac
     assert str(id3["TIT2"]) == "Math for Test"
     assert str(id3["TPE1"]) == "Tester"
     assert str(id3["TALB"]) == "Test Companion"
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(mp3)],
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(mp3)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     chapters = json.loads(probe.stdout)["chapters"]
     assert [c["tags"]["title"] for c in chapters] == ["Introduction", "Gradient Descent", "Recap"]
     for probed, made in zip(chapters, result.chapters, strict=True):
@@ -150,11 +172,27 @@ def test_voices_lists_english_voices(audio_tools: None) -> None:
 
 def _speech_onsets(mp3: Path) -> list[float]:
     """Where speech resumes after each pause, from ffmpeg's silencedetect on the MP3."""
-    result = subprocess.run(["ffmpeg", "-nostdin", "-i", str(mp3), "-af",
-                             "silencedetect=noise=-45dB:d=0.25", "-f", "null", "-"],
-                            capture_output=True, text=True, check=True)
-    return [float(line.split("silence_end: ")[1].split()[0])
-            for line in result.stderr.splitlines() if "silence_end: " in line]
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-i",
+            str(mp3),
+            "-af",
+            "silencedetect=noise=-45dB:d=0.25",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [
+        float(line.split("silence_end: ")[1].split()[0])
+        for line in result.stderr.splitlines()
+        if "silence_end: " in line
+    ]
 
 
 def test_transcript_cues_match_the_audio(audio_tools: None, cache: Path, tmp_path: Path) -> None:
@@ -178,18 +216,22 @@ def test_mbrola_voice_when_installed(audio_tools: None, cache: Path, tmp_path: P
     audio, _ = synth.synthesize_section(SECTIONS[1], voice, (), cache, synth.make_speaker(voice))
     import wave
 
-    with wave.open(str(audio.wav)) as handle:
+    with wave.open(str(audio.wav), "rb") as handle:
         assert handle.getframerate() == synth.FRAME_RATE
     # Real speech length, not 16 kHz samples played at 22.05 kHz (which would be ~28% short).
-    espeak, _ = synth.synthesize_section(SECTIONS[1], ESPEAK, (), cache,
-                                         synth.make_speaker(ESPEAK))
+    espeak, _ = synth.synthesize_section(SECTIONS[1], ESPEAK, (), cache, synth.make_speaker(ESPEAK))
     assert 0.7 < audio.duration / espeak.duration < 1.4
 
 
-QUIZ = Section("quiz", "Quiz: Bayes", (
-    Paragraph("Quick check. What is P of A given B?", 1.0, second_voice=True),
-    Paragraph("Here is the answer. It is P of A and B over P of B."),
-), "bayes-theorem")
+QUIZ = Section(
+    "quiz",
+    "Quiz: Bayes",
+    (
+        Paragraph("Quick check. What is P of A given B?", 1.0, second_voice=True),
+        Paragraph("Here is the answer. It is P of A and B over P of B."),
+    ),
+    "bayes-theorem",
+)
 
 
 def test_second_voice_asks_the_quiz_question_at_the_narrators_level(cache: Path) -> None:
@@ -206,7 +248,7 @@ def test_second_voice_asks_the_quiz_question_at_the_narrators_level(cache: Path)
     assert both.wav != alone.wav  # the second voice is part of the section's key
     assert [cue.text for cue in both.cues] == [cue.text for cue in alone.cues]
     audio = AudioSegment.from_wav(str(both.wav))
-    levels = [audio[round(cue.start * 1000):round(cue.end * 1000)].dBFS for cue in both.cues]
+    levels = [audio[round(cue.start * 1000) : round(cue.end * 1000)].dBFS for cue in both.cues]
     assert max(levels) - min(levels) < 1.5, levels  # loudness-matched voices
     again, made = synth.synthesize_section(QUIZ, voice, (), cache, narrator, second)
     assert not made and again == both

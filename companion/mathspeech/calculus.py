@@ -51,13 +51,13 @@ class CalculusReader:
             if node.func is None:
                 return f"the {nth}{kind} with respect to {wrt} of"
             return f"the {nth}{kind} of {self.read(node.func)} with respect to {wrt}"
-        power = node.order.text if isinstance(node.order, Num) else ""
-        top = d + (" " + V.SQUARED.get(power, "to the " + order) if order else "")
+        order_text = node.order.text if isinstance(node.order, Num) else ""
+        top = d + (" " + V.SQUARED.get(order_text, "to the " + order) if order else "")
         bottom = []
-        for var, power in zip(variables, node.powers, strict=True):
+        for var, var_power in zip(variables, node.powers, strict=True):
             piece = f"{d} {var}"
-            if power is not None:
-                piece = self.power(piece, Sym("x", "latin"), power, False)
+            if var_power is not None:
+                piece = self.power(piece, Sym("x", "latin"), var_power, False)
             bottom.append(piece)
         return f"{top} {self.read(node.func)} over {' '.join(bottom)}"
 
@@ -70,6 +70,12 @@ class CalculusReader:
         sub, sup = node.sub, node.sup
         if node.op in ("lim", "limsup", "liminf") and sub is not None:
             text += " as " + self.read_script(sub)
+        elif isinstance(sub, Seq) and sup is not None:  # \substack{i=1 \\ j \neq i}
+            conditions = and_list([self.read_script(i) for i in sub.items[1:]])
+            text += (
+                f" from {self.read_script(sub.items[0])} to {self.read_script(sup)}, "
+                f"with {conditions},"
+            )
         elif sub is not None and sup is not None:
             text += f" from {self.read_script(sub)} to {self.read_script(sup)}"
         elif sub is not None:
@@ -91,9 +97,14 @@ class CalculusReader:
     # ------------------------------------------------------------- fractions
     def read_frac(self, node: Frac) -> str:
         num, den = node.num, node.den
-        if isinstance(num, Num) and isinstance(den, Num) and num.text.isdigit() and (
-                den.text.isdigit() and int(den.text) in V.FRACTION_NAMES
-                and 0 < int(num.text) < 20):
+        if (
+            isinstance(num, Num)
+            and isinstance(den, Num)
+            and num.text.isdigit()
+            and (
+                den.text.isdigit() and int(den.text) in V.FRACTION_NAMES and 0 < int(num.text) < 20
+            )
+        ):
             one, many = V.FRACTION_NAMES[int(den.text)]
             return f"{V.number_words(num.text)} {one if num.text == '1' else many}"
         top, bottom = self.read(num), self.read(den)
@@ -102,15 +113,24 @@ class CalculusReader:
             return f"the fraction with numerator {top} and denominator {bottom}{end}"
         if is_sum(den):
             bottom = "the quantity " + bottom
-        elif isinstance(den, Product) and len(den.factors) == 2 and not self.brief and (
-                " times " in bottom):
+        elif (
+            isinstance(den, Product)
+            and len(den.factors) == 2
+            and not self.brief
+            and (" times " in bottom)
+        ):
             bottom = "the product of " + " and ".join(self.read(f) for f in den.factors)
         if is_sum(num):
-            return (f"the quantity {top}, over {bottom}" if self.brief
-                    else f"the quantity {top}, all over {bottom}")
-        simple = len(top.split()) <= 3 and not isinstance(
-            num, Apply | BigOp | Prefix | Frac) and not (isinstance(num, Product) and any(
-                num.ops))
+            return (
+                f"the quantity {top}, over {bottom}"
+                if self.brief
+                else f"the quantity {top}, all over {bottom}"
+            )
+        simple = (
+            len(top.split()) <= 3
+            and not isinstance(num, Apply | BigOp | Prefix | Frac)
+            and not (isinstance(num, Product) and any(num.ops))
+        )
         if simple or self.brief:
             return f"{top} over {bottom}"
         return f"{top}, all over {bottom}"

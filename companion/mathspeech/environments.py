@@ -40,10 +40,14 @@ class EnvironmentParser:
     def seq(self) -> Node:  # pragma: no cover
         raise NotImplementedError
 
+    def degrade(self, message: str, fallback: str = "") -> None:  # pragma: no cover
+        raise NotImplementedError
+
     def env_name(self, cmd: Token) -> str:
         if self.peek().kind != LBRACE:
-            raise self.error(f"\\{cmd.value} needs an environment name (at position "
-                             f"{self.peek().pos})")
+            raise self.error(
+                f"\\{cmd.value} needs an environment name (at position {self.peek().pos})"
+            )
         self.take()
         parts = []
         while self.peek().kind in (LETTER, SYM) and self.peek().kind != RBRACE:
@@ -59,7 +63,8 @@ class EnvironmentParser:
             self.group_tokens_skip()
         lines = env in V.LINE_ENVS
         if env not in V.MATRIX_ENVS and env not in V.CASES_ENVS and not lines:
-            raise self.error(f"unsupported environment {env} at position {begin.pos}")
+            self.degrade(f"unsupported environment {env} at position {begin.pos}", "read as lines")
+            lines = True
         saved, self.closers, self.integral = (self.closers, self.integral), [], 0
         rows: list[tuple[Node | None, ...]] = []
         cells: list[Node | None] = []
@@ -83,8 +88,15 @@ class EnvironmentParser:
                         if not self.ends_seq(self.peek()):
                             cells.append(self.seq())
                     merged = [c for c in cells if c is not None]
-                    cells = [merged[0] if len(merged) == 1 else Seq(tuple(merged), ("",) * (
-                        len(merged) - 1))] if merged else [None]
+                    cells = (
+                        [
+                            merged[0]
+                            if len(merged) == 1
+                            else Seq(tuple(merged), ("",) * (len(merged) - 1))
+                        ]
+                        if merged
+                        else [None]
+                    )
             tok = self.take()
             if tok.kind == EOF:
                 raise self.error(f"\\begin{{{env}}} at position {begin.pos} is never ended")
@@ -97,8 +109,10 @@ class EnvironmentParser:
             if self.is_cmd(tok, "end"):
                 end = self.env_name(tok)
                 if end != env:
-                    raise self.error(f"\\begin{{{env}}} at position {begin.pos} ended by "
-                                     f"\\end{{{end}}} at position {tok.pos}")
+                    raise self.error(
+                        f"\\begin{{{env}}} at position {begin.pos} ended by "
+                        f"\\end{{{end}}} at position {tok.pos}"
+                    )
                 break
             raise self.unexpected(tok)
         if any(c is not None for c in cells):

@@ -133,6 +133,7 @@ class Product:
 class Relation:
     parts: tuple[Node | None, ...]
     rels: tuple[str, ...]
+    labels: tuple[Node | None, ...] = ()  # a label set over a relation: \overset{def}{=}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,28 @@ class Lines:
 
 
 Node = (
-    Empty | Num | Sym | Name | Text | Font | Accent | Scripts | Factorial | Frac | Deriv | Root
-    | Binom | Fenced | Apply | BigOp | Prefix | Sum | Product | Relation | Seq | Matrix | Cases
+    Empty
+    | Num
+    | Sym
+    | Name
+    | Text
+    | Font
+    | Accent
+    | Scripts
+    | Factorial
+    | Frac
+    | Deriv
+    | Root
+    | Binom
+    | Fenced
+    | Apply
+    | BigOp
+    | Prefix
+    | Sum
+    | Product
+    | Relation
+    | Seq
+    | Matrix
+    | Cases
     | Lines
 )
