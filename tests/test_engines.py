@@ -175,6 +175,19 @@ def test_say_rejects_bad_input_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x.mp3").exists()
 
 
+def test_say_reads_an_equation_as_a_lesson_does() -> None:
+    from companion.speech import say_paragraph
+
+    equation = say_paragraph(r"P(A \mid B)", latex=True, equation_rate=0.8)
+    assert (equation.text, equation.rate) == ("P of A given B.", 0.8)
+    assert [equation.text[a:b] for a, b in equation.math] == ["P of A given B"]
+    prose = say_paragraph("Is it A? Yes", latex=False)
+    assert (prose.text, prose.rate, prose.math) == ("Is it A? Yes.", 1.0, ())
+    runner = CliRunner()
+    slow = runner.invoke(cli, ["say", "x", "--equation-rate", "2", "-o", "x.mp3"])
+    assert slow.exit_code == 1 and "equation_rate: 2.0 is out of range" in slow.output
+
+
 def test_an_absent_second_voice_is_off_with_a_note(tmp_path: Path) -> None:
     voice, note = engines.resolve(Voice(second=str(tmp_path / "missing.onnx")))
     assert voice.second == "" and voice.engine == "hibari"

@@ -10,7 +10,7 @@ import pytest
 from mutagen.id3 import ID3
 from pydub import AudioSegment
 
-from companion import synth
+from companion import pronounce, synth
 from companion.errors import SynthError
 from companion.models import Paragraph, Pronunciation, Section, Voice
 
@@ -42,7 +42,8 @@ def _synthesize_all(cache: Path) -> list[synth.SectionAudio]:
 
 
 def test_sentences_are_split_for_cues() -> None:
-    assert synth.split_sentences("One. Two!  Three? 3.5 stays") == [
+    sentences = pronounce.sentences(Paragraph("One. Two!  Three? 3.5 stays"))
+    assert [sentence.text for sentence in sentences] == [
         "One.",
         "Two!",
         "Three?",
