@@ -175,23 +175,43 @@ class BuildProgress:
 @click.option("--source", required=True, help="Feed file path or http(s) URL.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.')
+@click.option("--explain", "explain_guid", metavar="GUID",
+              help="Show every candidate topic of one episode: score, evidence, and why it "
+                   "was kept or dropped.")
+@click.option("--transcripts/--no-transcripts", default=True, show_default=True,
+              help="Fetch each episode's podcast:transcript and podcast:chapters and link on "
+                   "them too.")
 @click.option("--max-feed-bytes", type=int, default=20_000_000, show_default=True,
-              help="Refuse larger feeds.")
+              help="Refuse larger feeds (and larger transcripts or chapters).")
 @click.option("--max-episodes", type=int, default=0, show_default=True,
               help="Read at most the newest N episodes, with a warning (0: no limit).")
 @logging_options
-def topics(source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, verbose: int,
-           quiet: bool) -> None:
+def topics(source: str, as_json: bool, explain_guid: str | None, transcripts: bool,
+           max_feed_bytes: int, max_episodes: int, verbose: int, quiet: bool) -> None:
     """Link each episode of a feed to math topics, with the evidence."""
+    from companion.episode_words import fetch_words
     from companion.ingest import load_feed
+    from companion.linking import describe, explain
     from companion.topics import link, load_catalog
 
     _setup_logging(verbose, quiet)
     with user_errors():
         _show, episodes = load_feed(source, max_bytes=max_feed_bytes,
                                     max_episodes=max_episodes)
+        if explain_guid is not None:
+            episodes = tuple(e for e in episodes if e.guid == explain_guid)
+            if not episodes:
+                raise CompanionError(f"{source}: no episode with the guid {explain_guid!r}")
         catalog = load_catalog()
-        links = {episode.guid: link(episode, catalog) for episode in episodes}
+        words = fetch_words(episodes, max_bytes=max_feed_bytes) if transcripts else {}
+        if explain_guid is not None:
+            episode = episodes[0]
+            click.echo(f"{episode.title}  [{episode.guid}]")
+            for line in describe(explain(episode, catalog, words.get(episode.guid))):
+                click.echo(line)
+            return
+        links = {episode.guid: link(episode, catalog, words.get(episode.guid))
+                 for episode in episodes}
     if as_json:
         click.echo(json.dumps({guid: [item.topic.id for item in found]
                                for guid, found in links.items()}, indent=2))
@@ -203,7 +223,8 @@ def topics(source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, v
             click.echo("    (no math)")
         for item in found:
             evidence = item.evidence[0] if item.evidence else None
-            why = (f'"{evidence.phrase}"' + (f" via {evidence.via}" if evidence.via else "")
+            why = (f'"{evidence.phrase}" ({evidence.field})'
+                   + (f" via {evidence.via}" if evidence.via else "")
                    if evidence else "pinned")
             click.echo(f"    {item.topic.id:<28} {item.score:5.2f}  {why}")
             if evidence and verbose:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from companion.errors import CatalogError
+from companion.linking import MAX_TOPICS
 from companion.models import Catalog, Episode
 from companion.topics import link, load_catalog, order_by_prerequisites
 
@@ -363,7 +364,7 @@ def test_max_topics_and_determinism(catalog: Catalog) -> None:
         "Eigenvalues and the standard deviation."
     )
     first = link(episode("Everything", text), catalog)
-    assert len(first) == 5
+    assert len(first) == MAX_TOPICS
     assert first == link(episode("Everything", text), catalog)
     assert [lk.score for lk in first] == sorted((lk.score for lk in first), reverse=True)
     assert len(link(episode("Everything", text), catalog, max_topics=2)) == 2

@@ -1,0 +1,312 @@
+"""Link an episode to the math topics its own words name or clearly explain.
+
+The rules, each one a sentence a reader can check (the words they use live in the catalog,
+``companion/data/topics.toml``: aliases, ``[[implications]]`` and the ``[linking]`` cues):
+
+* Text is normalized before matching: case, plurals and simple inflections, hyphens versus
+  spaces versus one word, possessives. Web addresses are ignored. The longest phrase wins,
+  so "stochastic gradient descent" is not also "gradient descent".
+* **Where** a phrase stands decides its weight: the title weighs most, then a chapter title
+  or a heading of the notes, then a glossary line ("Gradient descent: ..."), then a sentence,
+  and least an item of an enumeration ("models like A, B or C"). The transcript counts
+  little per mention, so only a topic discussed again and again links from it alone.
+* **What** the phrase is decides the rest. An alias or a ``term`` names the math ("gradient
+  descent", "averaging the squared errors"). A ``method`` is a named algorithm or product
+  ("LSTM", "k-means"): named in passing (one item of a list, or once in a sentence that does
+  not explain it) it does not pull in its math. A ``hint`` is an ambiguous word ("matrix",
+  "calculus") that counts only in an episode that names some topic clearly; an ``anchor``
+  hint (a training method) also counts alone in a sentence about training.
+* A topic word inside a longer name is not the topic: a blocker declared in the catalog
+  ("gradient boosting", "maximum entropy"), or a capitalized name that ends in a model word
+  ("Bayesian Information Criterion").
+* No evidence: a sponsor read, a guest bio, a link list (the lines under a "Resources"
+  heading), notes about another episode ("Next episode: ..."), a negated mention ("without
+  any calculus").
+* A topic's score adds its mentions, best first, each worth half the one before; the
+  transcript adds up to TRANSCRIPT_CAP. Topics at or over MIN_SCORE are kept, best first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from companion.linking.match import Entry, Found, Index, find_mentions, vocabulary
+from companion.linking.text import (
+    Cues,
+    Passage,
+    chapter_passages,
+    description_passages,
+    normalize_tokens,
+    stem,
+    title_passages,
+    transcript_passages,
+)
+from companion.models import Catalog, Episode, EpisodeWords, Evidence, Topic, TopicLink
+
+__all__ = [
+    "MAX_TOPICS",
+    "MIN_SCORE",
+    "Candidate",
+    "Mention",
+    "clock",
+    "describe",
+    "explain",
+    "link",
+    "normalize_tokens",
+    "stem",
+]
+
+MIN_SCORE = 0.5
+MAX_TOPICS = 8
+TRANSCRIPT_CAP = 1.0  # the most a transcript alone adds to a topic
+DECAY = 0.5  # each further mention is worth this much of the one before
+MAX_EVIDENCE = 3
+# The weight of one mention, by what the phrase is and where it stands.
+WEIGHTS: dict[str, dict[str, float]] = {
+    "term": {
+        "title": 2.0,
+        "chapter": 1.5,
+        "heading": 1.5,
+        "glossary": 1.25,
+        "prose": 1.0,
+        "listed": 0.75,
+        "transcript": 0.25,
+    },
+    "method": {
+        "title": 2.0,
+        "chapter": 1.5,
+        "heading": 1.5,
+        "glossary": 1.25,
+        "explained": 1.0,
+        "prose": 0.4,
+        "listed": 0.0,
+        "transcript": 0.15,
+    },
+    "hint": {
+        "title": 0.75,
+        "chapter": 0.6,
+        "heading": 0.6,
+        "glossary": 0.5,
+        "prose": 0.5,
+        "listed": 0.5,
+        "transcript": 0.1,
+    },
+    "branch": {
+        "title": 0.75,
+        "chapter": 0.6,
+        "heading": 0.6,
+        "glossary": 0.5,
+        "prose": 0.5,
+        "listed": 0.0,
+        "transcript": 0.05,
+    },
+}
+# Where a mention of each kind makes an episode "about math" on its own; hints, branches and
+# methods named in passing only count in an episode that has such a mention.
+CLEAR = {
+    "alias": frozenset(WEIGHTS["term"]),
+    "term": frozenset(WEIGHTS["term"]),
+    "anchor": frozenset(WEIGHTS["term"]),
+    "method": frozenset({"title", "chapter", "heading", "glossary", "explained"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One phrase found for a topic, what it weighs, and why."""
+
+    evidence: Evidence
+    kind: str  # "alias", "term", "method", "hint" or "anchor"
+    place: str  # "title", "heading", "glossary", "prose", "explained", "listed", ...
+    weight: float
+    note: str  # why it does not count, or "" when it does
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A topic the episode's words touch, with the decision about it."""
+
+    topic: Topic
+    score: float
+    kept: bool
+    reason: str
+    mentions: tuple[Mention, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    catalog: Catalog
+    index: Index
+    cues: Cues
+
+
+_COMPILED: dict[int, _Compiled] = {}
+
+
+def _compiled(catalog: Catalog) -> _Compiled:
+    cached = _COMPILED.get(id(catalog))
+    if cached is not None and cached.catalog is catalog:
+        return cached
+    if len(_COMPILED) > 8:
+        _COMPILED.clear()
+    made = _Compiled(catalog, vocabulary(catalog), Cues.compile(catalog.cues))
+    _COMPILED[id(catalog)] = made
+    return made
+
+
+def passages(
+    episode: Episode, catalog: Catalog, words: EpisodeWords | None = None
+) -> list[Passage]:
+    """The episode's text as passages: title, description, chapter titles, transcript."""
+    cues = _compiled(catalog).cues
+    found = title_passages(episode.title) + description_passages(episode.description, cues)
+    if words is not None:
+        found += chapter_passages([(c.start, c.title) for c in words.chapters], cues)
+        found += transcript_passages(words.transcript, cues, words.untimed_text)
+    return found
+
+
+def _weigh(item: Found) -> Mention:
+    entry: Entry = item.entry
+    kind = entry.kind
+    strength = "term" if kind in ("alias", "term") else kind
+    if item.training:  # an anchor (a training method) in a sentence about training
+        kind, strength = "anchor", "term"
+    place = "explained" if strength == "method" and item.explained else item.place
+    table = WEIGHTS[strength]
+    weight = table.get(place, table.get("prose", 0.0))
+    note = item.excluded
+    if not note and weight == 0.0:
+        note = (
+            "a branch of math named in a list"
+            if strength == "branch"
+            else "named in passing (one item of a list)"
+        )
+    return Mention(item.evidence, kind, place, 0.0 if note else weight, note)
+
+
+def explain(
+    episode: Episode,
+    catalog: Catalog,
+    words: EpisodeWords | None = None,
+    *,
+    max_topics: int = MAX_TOPICS,
+) -> tuple[Candidate, ...]:
+    """Every topic the episode's words touch, kept ones first, with scores and reasons."""
+    compiled = _compiled(catalog)
+    found = find_mentions(passages(episode, catalog, words), compiled.index, compiled.cues)
+    by_topic: dict[str, list[Mention]] = {}
+    for item in found:
+        mention = _weigh(item)
+        for topic_id in item.entry.topics:
+            if topic_id in catalog:
+                by_topic.setdefault(topic_id, []).append(mention)
+    scores = {t: _score(ms) for t, ms in by_topic.items()}
+    clear = {
+        t: _score([m for m in ms if m.place in CLEAR.get(m.kind, ())]) for t, ms in by_topic.items()
+    }
+    mathy = any(s >= MIN_SCORE - 1e-9 for s in clear.values())
+    position = {t.id: i for i, t in enumerate(catalog.topics)}
+    ranked = sorted(by_topic, key=lambda t: (-scores[t], position[t]))
+    candidates: list[Candidate] = []
+    kept = 0
+    for topic_id in ranked:
+        score = round(scores[topic_id], 3)
+        mentions = by_topic[topic_id]
+        if not any(m.weight for m in mentions):
+            reason = "dropped: no mention counts"
+        elif score < MIN_SCORE - 1e-9:
+            reason = f"dropped: score {score:g} is under {MIN_SCORE:g}"
+        elif not mathy:
+            reason = (
+                "dropped: only hints or mentions in passing; nothing in the episode "
+                "names a topic clearly"
+            )
+        elif kept >= max_topics:
+            reason = f"dropped: over the limit of {max_topics} topics"
+        else:
+            kept += 1
+            reason = f"kept: score {score:g} reaches {MIN_SCORE:g}"
+        ordered = sorted(mentions, key=lambda m: (-m.weight, _order(m)))
+        candidates.append(
+            Candidate(
+                catalog.get(topic_id), score, reason.startswith("kept"), reason, tuple(ordered)
+            )
+        )
+    candidates.sort(key=lambda c: not c.kept)
+    return tuple(candidates)
+
+
+def _order(mention: Mention) -> tuple[int, float]:
+    field_rank = {"title": 0, "description": 1, "chapter": 2, "transcript": 3}
+    start = mention.evidence.start
+    return field_rank.get(mention.evidence.field, 4), start if start is not None else 0.0
+
+
+def _score(mentions: Sequence[Mention]) -> float:
+    notes = sorted((m.weight for m in mentions if m.evidence.field != "transcript"), reverse=True)
+    spoken = sum(m.weight for m in mentions if m.evidence.field == "transcript")
+    return sum(w * DECAY**i for i, w in enumerate(notes)) + min(TRANSCRIPT_CAP, spoken)
+
+
+def evidence_of(candidate: Candidate) -> tuple[Evidence, ...]:
+    """Up to MAX_EVIDENCE counted mentions, best first, and the earliest timed one."""
+    chosen: list[Evidence] = []
+    seen: set[tuple[str, str, str]] = set()
+    counted = [m for m in candidate.mentions if m.weight > 0]
+    for mention in counted:
+        ev = mention.evidence
+        key = (ev.field, ev.phrase.lower(), ev.via)
+        if key not in seen and len(chosen) < MAX_EVIDENCE:
+            seen.add(key)
+            chosen.append(ev)
+    timed = [m.evidence for m in counted if m.evidence.start is not None]
+    if timed and not any(ev.start is not None for ev in chosen):
+        chosen.append(min(timed, key=lambda ev: ev.start or 0.0))
+    return tuple(chosen)
+
+
+def link(
+    episode: Episode,
+    catalog: Catalog,
+    words: EpisodeWords | None = None,
+    *,
+    max_topics: int = MAX_TOPICS,
+) -> tuple[TopicLink, ...]:
+    """The topics ``episode`` touches, best first, each with the evidence that justifies it."""
+    if max_topics <= 0:
+        return ()
+    return tuple(
+        TopicLink(c.topic, c.score, evidence_of(c))
+        for c in explain(episode, catalog, words, max_topics=max_topics)
+        if c.kept
+    )
+
+
+def clock(seconds: float) -> str:
+    """12:05 or 1:02:03."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def describe(candidates: Sequence[Candidate], *, width: int = 100) -> list[str]:
+    """Lines that show each candidate, its score, decision and every mention."""
+    if not candidates:
+        return ["  (no catalog phrase in the title, notes, chapters or transcript)"]
+    lines: list[str] = []
+    for c in candidates:
+        verdict = "KEPT" if c.kept else "DROPPED"
+        lines.append(f"  {verdict:<8}{c.topic.id:<30}{c.score:6.2f}  {c.reason}")
+        for m in c.mentions:
+            ev = m.evidence
+            where = ev.field + (f" {clock(ev.start)}" if ev.start is not None else "")
+            kind = m.kind + (f" via {ev.via!r}" if ev.via else "")
+            status = f"not counted: {m.note}" if m.note else m.place
+            lines.append(f"      {m.weight:5.2f}  {where:<18}{status:<12} {kind}: {ev.phrase!r}")
+            sentence = " ".join(ev.sentence.split())
+            if len(sentence) > width:
+                sentence = sentence[: width - 3] + "..."
+            lines.append(f"             in: {sentence}")
+    return lines
