@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from companion import artwork, ingest, publish, render, site, synth
 from companion.config import Settings, sample_feed_path
+from companion.episode_words import fetch_words
 from companion.errors import CompanionError, ConfigError
 from companion.files import (
     atomic_write,
@@ -25,10 +26,12 @@ from companion.files import (
     write_if_changed,
     write_json,
 )
+from companion.linking import MAX_TOPICS
 from companion.models import (
     Catalog,
     Chapter,
     Episode,
+    EpisodeWords,
     Lesson,
     Pronunciation,
     Script,
@@ -138,7 +141,10 @@ def _build(settings: Settings, *, force: bool, only: Collection[str], prune: boo
     _check_overrides(settings, catalog)
     lexicon = catalog.lexicon
 
-    links = {episode.guid: link_episode(episode, catalog, settings) for episode in episodes}
+    words = fetch_words(episodes, max_bytes=settings.max_feed_bytes,
+                        cache_dir=workdir / HTTP_CACHE_DIR) if settings.transcripts else {}
+    links = {episode.guid: link_episode(episode, catalog, settings, words.get(episode.guid))
+             for episode in episodes}
     for episode in episodes:
         on_event(BuildEvent("linked", episode.slug,
                             ", ".join(link.topic.id for link in links[episode.guid])))
@@ -259,9 +265,10 @@ def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode,
     return show, episodes
 
 
-def link_episode(episode: Episode, catalog: Catalog, settings: Settings) -> tuple[TopicLink, ...]:
+def link_episode(episode: Episode, catalog: Catalog, settings: Settings,
+                 words: EpisodeWords | None = None) -> tuple[TopicLink, ...]:
     """The linker's topics, with the workdir's pins and exclusions applied."""
-    links = link(episode, catalog)
+    links = link(episode, catalog, words)
     override = settings.episodes.get(episode.guid)
     if override is None:
         return links
@@ -270,7 +277,7 @@ def link_episode(episode: Episode, catalog: Catalog, settings: Settings) -> tupl
     for topic_id in override.pin:
         if topic_id not in present:
             kept.insert(0, TopicLink(catalog.get(topic_id), 1.0, ()))
-    return tuple(kept[:5])
+    return tuple(kept[:MAX_TOPICS])
 
 
 def render_scripts(settings: Settings, show: Show, episodes: Sequence[Episode],

@@ -71,6 +71,9 @@ workdir_option = click.option(
 @click.option("--lesson-minutes", type=float, help="Target lesson length [default: 6].")
 @click.option("--quiz-pause", type=float, help="Seconds to think before a quiz answer.")
 @click.option("--max-feed-bytes", type=int, help="Refuse larger source feeds [default: 20 MB].")
+@click.option("--transcripts/--no-transcripts", default=None,
+              help="Link on each episode's podcast:transcript and podcast:chapters too "
+              "[default: on].")
 @click.option("--max-episodes", type=int, help="Read at most the newest N episodes of the "
               "source feed, with a warning [default: no limit].")
 @click.option("--executor", type=click.Choice(["local", "dask"]),

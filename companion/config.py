@@ -62,6 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
             "prerequisites first."),
     Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
     Setting("catalog", str, "", "A topic catalog (TOML) to use instead of the built-in one."),
+    Setting("transcripts", bool, True, "Fetch each episode's podcast:transcript and "
+            "podcast:chapters, when the source feed has them, and link topics on them too."),
     Setting("executor", str, "local", "Where lessons are synthesized: local (processes on "
             "this machine) or dask (a Dask cluster, see Scaling out)."),
     Setting("scheduler", str, "", "Dask scheduler address, e.g. tcp://HOST:8786, for "
@@ -100,6 +102,7 @@ class Settings:
     executor: str = "local"
     scheduler: str = ""
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
+    transcripts: bool = True  # read the episodes' own transcripts and chapters
 
     @property
     def uses_sample(self) -> bool:
@@ -253,6 +256,7 @@ def _settings(workdir: Path, values: dict[str, Any],
         executor=values["executor"],
         scheduler=scheduler,
         cache_dir=cache_dir,
+        transcripts=values["transcripts"],
     )
 
 

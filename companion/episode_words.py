@@ -220,7 +220,7 @@ def parse_json_transcript(text: str, source: str) -> tuple[Cue, ...]:
 class _HtmlTranscript(HTMLParser):
     """Podcasting 2.0 HTML transcripts: <time>0:00</time> opens a timed paragraph."""
 
-    _SKIP = frozenset({"script", "style", "head", "template"})
+    _SKIP = frozenset({"script", "style", "head", "template", "cite"})  # cite: a speaker
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -120,8 +120,7 @@ class _Scanner(defusedxml.expatreader.DefusedExpatParser):
         elif self.depth == MAX_DEPTH + 1:
             self._cut_start = self._parser.CurrentByteIndex
         for key, value in attrs.items():  # the prefixes bound to the Podcasting 2.0 namespace
-            if key.startswith("xmlns:") and "podcast" in value.lower() \
-                    and "itunes" not in value.lower():
+            if key.startswith("xmlns:") and "podcastindex" in value.lower():
                 self._podcast_prefixes.add(key[6:])
         prefix, _, local = name.rpartition(":")
         if local in ("item", "entry") and not self._item_depth:

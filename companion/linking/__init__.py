@@ -71,7 +71,7 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "glossary": 1.25,
         "prose": 1.0,
         "listed": 0.75,
-        "transcript": 0.25,
+        "transcript": 0.2,
     },
     "method": {
         "title": 2.0,
@@ -81,7 +81,7 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "explained": 1.0,
         "prose": 0.4,
         "listed": 0.0,
-        "transcript": 0.15,
+        "transcript": 0.1,
     },
     "hint": {
         "title": 0.75,
