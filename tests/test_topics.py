@@ -301,15 +301,16 @@ def test_normalization(catalog: Catalog, text: str, topic: str) -> None:
 
 def test_implication_records_via(catalog: Catalog) -> None:
     links = link(
-        episode("Classifiers", "We train logistic regression with a cost function."), catalog
+        episode("Classifiers", "Logistic regression, which squashes a score into a "
+                "probability, is trained with a cost function."), catalog
     )
     found = {lk.topic.id: lk for lk in links}
     assert "logistic-function" in found and "loss-functions" in found
     evidence = found["logistic-function"].evidence[0]
     assert evidence.via == "logistic regression"
-    assert evidence.phrase == "logistic regression"
+    assert evidence.phrase == "Logistic regression"
     assert evidence.field == "description"
-    assert evidence.sentence == "We train logistic regression with a cost function."
+    assert evidence.sentence.startswith("Logistic regression, which squashes a score")
 
 
 def test_hints_alone_do_not_link(catalog: Catalog) -> None:

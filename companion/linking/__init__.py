@@ -77,7 +77,6 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "title": 2.0,
         "chapter": 1.5,
         "heading": 1.5,
-        "glossary": 1.25,
         "explained": 1.0,
         "prose": 0.4,
         "listed": 0.0,
@@ -108,7 +107,7 @@ CLEAR = {
     "alias": frozenset(WEIGHTS["term"]),
     "term": frozenset(WEIGHTS["term"]),
     "anchor": frozenset(WEIGHTS["term"]),
-    "method": frozenset({"title", "chapter", "heading", "glossary", "explained"}),
+    "method": frozenset({"title", "chapter", "heading", "explained"}),
 }
 
 
@@ -173,7 +172,9 @@ def _weigh(item: Found) -> Mention:
     strength = "term" if kind in ("alias", "term") else kind
     if item.training:  # an anchor (a training method) in a sentence about training
         kind, strength = "anchor", "term"
-    place = "explained" if strength == "method" and item.explained else item.place
+    place = item.place
+    if strength == "method" and place in ("prose", "glossary"):  # what matters is whether
+        place = "explained" if item.explained else "prose"  # the text explains the method
     table = WEIGHTS[strength]
     weight = table.get(place, table.get("prose", 0.0))
     note = item.excluded

@@ -22,11 +22,13 @@ __all__ = ["Entry", "Found", "find_mentions", "vocabulary"]
 NEGATION_WINDOW = 5  # tokens before a mention that may hold a negation cue
 NAME_RUN = 3  # words after a topic phrase that may finish a longer name ("... Learning Machine")
 LISTED_EXTRA_WORDS = 3  # a list item is the mention and at most this many other words
+LIST_ITEMS = 3  # short pieces that make a clause an enumeration
 GLOSSARY_LEAD = 2  # words before a mention that still make it a line's label
 
 _CLAUSE_BREAK = re.compile(r"[;:()\[\]{}!?|]|\*\*|->|=>|\s[-–—]\s|[-–—]\s")
 _LIST_SEPARATOR = re.compile(r",|\s(?:and|or|nor|&|v|vs\.?|versus)\s|/", re.IGNORECASE)
 _LABEL_END = re.compile(r"^\s*(?:\([^)]{0,40}\)\s*)?(?::|\s[-–—]\s|[-–—]\s)")
+_RELATIVE = frozenset({"which", "that", "who", "whose", "where", "when", "because"})
 _CLAUSE_WORDS = frozenset(
     stem(w) for w in ("but", "however", "although", "though", "whereas", "yet")
 )
@@ -41,6 +43,7 @@ class Entry:
 
 
 Index = dict[str, list[tuple[tuple[str, ...], Entry]]]
+_STRENGTH = ("blocker", "alias", "term", "method", "hint", "branch")
 
 
 def _keys(phrase: str) -> set[tuple[str, ...]]:
@@ -115,9 +118,11 @@ def _in_passage(passage: Passage, index: Index, cues: Cues) -> list[Found]:
             continue
         for i in range(start, end):
             taken[i] = (start, end)
-        for entry in entries:
-            if entry.kind == "blocker":
+        seen: set[str] = set()  # one mention per topic per span: the strongest entry's
+        for entry in sorted(entries, key=lambda e: _STRENGTH.index(e.kind)):
+            if entry.kind == "blocker" or set(entry.topics) <= seen:
                 continue
+            seen.update(entry.topics)
             out.append(_found(entry, passage, start, end, cues, ""))
     return out
 
@@ -135,7 +140,7 @@ def _found(
     if not excluded:
         excluded = _exclusion(passage, stems, start, end, entry, cues)
     place = _place(passage, stems, start, end, cues)
-    explained = place == "prose" and cues.explaining.find(stems, end) >= 0
+    explained = place in ("prose", "glossary") and cues.explaining.find(stems, end) >= 0
     training = entry.anchor and cues.training.find(stems) >= 0
     return Found(entry, passage, evidence, place, explained, excluded, training)
 
@@ -207,7 +212,13 @@ def _place(passage: Passage, stems: list[str], start: int, end: int, cues: Cues)
 
 
 def _listed(passage: Passage, stems: list[str], start: int, end: int, cues: Cues) -> bool:
-    """One item of an enumeration: "models like A, B, or C", "LSTM v CNN, hypers, ..."."""
+    """One item of an enumeration: "models like A, B, or C", "LSTM v CNN, hypers, ...".
+
+    The clause around the mention is cut at commas, "and", "or", "vs" and slashes. It is an
+    enumeration when the mention's piece is short and at least LIST_ITEMS pieces are short
+    (a relative clause, ", which ...", is no item), or when two short pieces follow an
+    examples cue ("such as", "like").
+    """
     text, tokens = passage.text, passage.tokens
     a, b = tokens[start][1], tokens[end - 1][2]
     left = max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, a)), default=0)
@@ -217,20 +228,30 @@ def _listed(passage: Passage, stems: list[str], start: int, end: int, cues: Cues
     cuts = [0] + [m.end() for m in _LIST_SEPARATOR.finditer(clause)] + [len(clause) + 1]
     parts = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)]
     parts = [(x, y) for x, y in parts if clause[x:y].strip(" ,/&")]
-    if len(parts) < 2:
-        return False
     rel = a - left
     here = next((n for n, (x, y) in enumerate(parts) if x <= rel < y), None)
-    if here is None:
+    if len(parts) < 2 or here is None:
         return False
-    part = clause[parts[here][0] : parts[here][1]]
-    short = len(words_of(part)) <= (end - start) + LISTED_EXTRA_WORDS
+
     clause_tokens = [t for t in tokens if left <= t[1] < right]
     first = tokens.index(clause_tokens[0]) if clause_tokens else start
     opener = cues.examples.find(stems, first, start)
-    if opener >= 0:
-        opener_at = tokens[opener][1] - left
-        after = [p for p in parts if p[1] > opener_at]
-        if len(after) >= 2:
-            return True
-    return len(parts) >= 3 and short
+    opener_at = tokens[opener][1] - left if opener >= 0 else -1
+
+    def short(n: int) -> bool:
+        x, y = parts[n]
+        if n == here and x <= opener_at < y:  # "models like A": the item starts after "like"
+            x = rel
+        words = words_of(clause[x:y])
+        extra = (end - start) if n == here else 0
+        return (
+            bool(words)
+            and words[0].lower() not in _RELATIVE
+            and len(words) <= extra + LISTED_EXTRA_WORDS + (0 if n == here else 2)
+        )
+
+    if not short(here):
+        return False
+    if opener >= 0 and sum(short(n) for n, p in enumerate(parts) if p[1] > opener_at) >= 2:
+        return True
+    return sum(short(n) for n in range(len(parts))) >= LIST_ITEMS
