@@ -91,7 +91,12 @@ class Topic:
     explanation: str  # one paragraph written for the ear; may hold inline $...$ math
     equations: tuple[Equation, ...]
     example: WorkedExample
-    quiz: Quiz
+    quizzes: tuple[Quiz, ...]  # at least one; lessons ask the first, reviews the others
+
+    @property
+    def quiz(self) -> Quiz:
+        """The topic's first quiz question, the one its lessons ask."""
+        return self.quizzes[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The math topic catalog: loading, validation and prerequisite ordering.
 
 The catalog lives in ``companion/data/topics.toml``. It holds one ``[[topics]]`` table per
-math topic (aliases, a spoken explanation, 1-3 equations, a worked example and a quiz), an
+math topic (aliases, a spoken explanation, 1-3 equations, a worked example and quiz questions), an
 ``[[implications]]`` table (ML concepts whose mention implies math topics, and ambiguous
 words that only count next to a clear mention; ``topics = []`` marks a name that must not
 link, such as the "maximum entropy" classifier) and a ``[[lexicon]]`` of pronunciation fixes.
@@ -44,6 +44,10 @@ _AREAS = frozenset(
         "information-theory",
         "discrete",
         "numerics",
+        "neural-networks",
+        "learning-algorithms",
+        "reinforcement-learning",
+        "generative-models",
     }
 )
 
@@ -164,7 +168,7 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
     result = example.get("result")
     if isinstance(result, bool) or not isinstance(result, int | float):
         raise CatalogError(f"{where}: example 'result' must be a number")
-    quiz = _table(entry, "quiz", where)
+    quizzes = _quizzes(entry, where)
     return Topic(
         id=entry["id"].strip(),
         title=entry["title"].strip(),
@@ -178,11 +182,27 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
             expression=_text(example, "expression", f"{where}: example"),
             result=float(result),
         ),
-        quiz=Quiz(
-            question=_text(quiz, "question", f"{where}: quiz"),
-            answer=_text(quiz, "answer", f"{where}: quiz"),
-        ),
+        quizzes=quizzes,
     )
+
+
+def _quizzes(entry: Mapping[str, Any], where: str) -> tuple[Quiz, ...]:
+    """``[[topics.quiz]]`` tables (or one ``[topics.quiz]`` table), each a question and answer."""
+    raw = entry.get("quiz")
+    tables = [raw] if isinstance(raw, Mapping) else raw
+    if not isinstance(tables, list) or not tables:
+        raise CatalogError(f"{where}: needs at least one [[topics.quiz]]")
+    quizzes = []
+    for number, table in enumerate(tables, start=1):
+        quiz_where = f"{where}: quiz {number}"
+        if not isinstance(table, Mapping):
+            raise CatalogError(f"{quiz_where} is not a table")
+        question = _text(table, "question", quiz_where)
+        quizzes.append(Quiz(question, _text(table, "answer", quiz_where)))
+    questions = [quiz.question.lower() for quiz in quizzes]
+    if len(set(questions)) < len(questions):
+        raise CatalogError(f"{where}: the same quiz question twice")
+    return tuple(quizzes)
 
 
 def _parse_implication(entry: Any, name: str, index: int, known: set[str]

@@ -32,7 +32,7 @@ TOPIC = Topic(
                         "The average squared distance from the mean."),),
     example=WorkedExample("For 1 and 3 the mean is 2 and the variance is 1.",
                           "((1-2)**2 + (3-2)**2) / 2", 1.0),
-    quiz=Quiz("Can variance be negative?", "No, it is an average of squares."),
+    quizzes=(Quiz("Can variance be negative?", "No, it is an average of squares."),),
 )
 CATALOG = Catalog(topics=(TOPIC,))
 FEED = publish.FeedSettings(title="Test Companion", description="Lessons.",
