@@ -56,17 +56,26 @@ def _keys(phrase: str) -> set[tuple[str, ...]]:
 
 
 def vocabulary(catalog: Catalog) -> Index:
-    """Every catalog phrase, indexed by its first stem."""
+    """Every catalog phrase, indexed by its first stem.
+
+    An implication that repeats a topic's alias says how that alias counts: "LSTM" is an
+    alias of recurrent networks, and an implication of kind "method" makes it a method.
+    """
     index: Index = {}
-    entries: list[Entry] = []
-    for topic in catalog.topics:
-        entries.extend(Entry("alias", (topic.id,), alias) for alias in topic.aliases)
+    entries: list[tuple[tuple[str, ...], Entry]] = []
+    declared: set[tuple[tuple[str, ...], str]] = set()
     for imp in catalog.implications:
         kind = imp.kind if imp.topics else "blocker"
-        entries.append(Entry(kind, imp.topics, imp.concept, imp.anchor))
-    for entry in entries:
-        for key in _keys(entry.phrase):
-            index.setdefault(key[0], []).append((key, entry))
+        for key in _keys(imp.concept):
+            entries.append((key, Entry(kind, imp.topics, imp.concept, imp.anchor)))
+            declared.update((key, topic_id) for topic_id in imp.topics)
+    for topic in catalog.topics:
+        for alias in topic.aliases:
+            for key in _keys(alias):
+                if (key, topic.id) not in declared:
+                    entries.append((key, Entry("alias", (topic.id,), alias)))
+    for key, entry in entries:
+        index.setdefault(key[0], []).append((key, entry))
     return index
 
 
@@ -102,6 +111,7 @@ def _in_passage(passage: Passage, index: Index, cues: Cues) -> list[Found]:
         return []
     taken: dict[int, tuple[int, int]] = {}
     out: list[Found] = []
+    placed: list[tuple[int, int, Found]] = []
     for start, end in sorted(spans, key=lambda se: (se[0] - se[1], se[0])):
         owner = next((taken[i] for i in range(start, end) if i in taken), None)
         entries = spans[(start, end)]
@@ -123,8 +133,24 @@ def _in_passage(passage: Passage, index: Index, cues: Cues) -> list[Found]:
             if entry.kind == "blocker" or set(entry.topics) <= seen:
                 continue
             seen.update(entry.topics)
-            out.append(_found(entry, passage, start, end, cues, ""))
-    return out
+            placed.append((start, end, _found(entry, passage, start, end, cues, "")))
+    return out + _without_bracketed_repeats(passage, placed)
+
+
+def _without_bracketed_repeats(
+    passage: Passage, placed: list[tuple[int, int, Found]]
+) -> list[Found]:
+    """ "recurrent neural networks (RNNs)": a name repeated in brackets is one mention."""
+    text, tokens = passage.text, passage.tokens
+    kept = []
+    for start, end, found in placed:
+        gap = text[tokens[start - 1][2] : tokens[start][1]] if start else ""
+        repeat = gap.strip().endswith("(") and any(
+            e == start and set(f.entry.topics) & set(found.entry.topics) for _s, e, f in placed
+        )
+        if not repeat:
+            kept.append(found)
+    return kept
 
 
 def _found(
