@@ -218,3 +218,47 @@ def test_an_unknown_cue_list_is_named(tmp_path: Path) -> None:
     path.write_text(text, "utf-8")
     with pytest.raises(CatalogError, match=r"\[linking\]: unknown key 'sponsors'"):
         load_catalog(path, check_speech=False)
+
+
+# --- version 2 topics: named methods and products -------------------------------------------
+
+
+@pytest.mark.parametrize(("title", "text", "absent"), [
+    ("Project: a trading bot", "We will use models such as LSTM recurrent neural networks and "
+     "convolutional neural networks, and compare tanh v relu, hypers, batch sizes.",
+     {"recurrent-networks", "convolution", "activation-functions"}),
+    ("Emotions in faces", "We review clustering methods including K-means clustering, "
+     "Spectral Clustering, and Stochastic Neighborhood Embedding.",
+     {"k-means-clustering", "embeddings"}),
+    ("Large Language Models 2", "Agents, benchmarks and prompt engineering for large language "
+     "models.", {"language-modeling"}),
+    ("NLP packages: transformers, spaCy, NLTK", "Which library for which job.", {"attention"}),
+    ("Guessing games", "This approach is a variation of the widely used machine learning "
+     "method of Expectation-Maximization.", {"gaussian-mixtures-and-em"}),
+])
+def test_methods_and_products_named_in_passing(catalog: Catalog, title: str, text: str,
+                                               absent: set[str]) -> None:
+    assert not absent & set(ids(title, text, catalog))
+
+
+@pytest.mark.parametrize(("title", "text", "present"), [
+    ("Deep NLP", "Recurrent neural networks (RNNs) loop back onto previous steps to handle "
+     "sequences over time; an LSTM cell has a forget gate.", "recurrent-networks"),
+    ("Transformers", "The attention mechanism compares embeddings using dot products.",
+     "attention"),
+    ("Trees", "Entropy is a measure of unpredictability, and a decision tree splits on the "
+     "feature with the most information gain.", "decision-trees"),
+    ("k-Nearest Neighbors", "It finds the k closest examples under a distance function.",
+     "k-nearest-neighbors"),
+])
+def test_methods_that_the_episode_explains(catalog: Catalog, title: str, text: str,
+                                           present: str) -> None:
+    assert present in ids(title, text, catalog)
+
+
+def test_a_name_repeated_in_brackets_is_one_mention(catalog: Catalog) -> None:
+    found = {c.topic.id: c for c in explain(episode(
+        "Translation", "These employ recurrent neural networks (RNNs) to translate."),
+        catalog)}
+    assert len(found["recurrent-networks"].mentions) == 1
+    assert not found["recurrent-networks"].kept

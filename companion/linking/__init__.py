@@ -62,44 +62,20 @@ MAX_TOPICS = 8
 TRANSCRIPT_CAP = 1.0  # the most a transcript alone adds to a topic
 DECAY = 0.5  # each further mention is worth this much of the one before
 MAX_EVIDENCE = 3
-# The weight of one mention, by what the phrase is and where it stands.
+# The weight of one mention, by what the phrase is (rows) and where it stands (columns):
+# an alias or term, a named method ("explained": in a sentence that goes on to explain it),
+# an ambiguous hint, a branch of math.
+_PLACES = ("title", "chapter", "heading", "glossary", "explained", "prose", "listed", "transcript")
+# fmt: off
+_TABLE = {  #  title chapter heading glossary explained prose listed transcript
+    "term":   (2.0,  1.5,    1.5,    1.25,    1.0,      1.0,  0.75,  0.2),
+    "method": (2.0,  1.5,    1.5,    0.4,     1.0,      0.4,  0.0,   0.1),
+    "hint":   (0.75, 0.6,    0.6,    0.5,     0.5,      0.5,  0.5,   0.1),
+    "branch": (0.75, 0.6,    0.6,    0.5,     0.5,      0.5,  0.0,   0.05),
+}
+# fmt: on
 WEIGHTS: dict[str, dict[str, float]] = {
-    "term": {
-        "title": 2.0,
-        "chapter": 1.5,
-        "heading": 1.5,
-        "glossary": 1.25,
-        "prose": 1.0,
-        "listed": 0.75,
-        "transcript": 0.2,
-    },
-    "method": {
-        "title": 2.0,
-        "chapter": 1.5,
-        "heading": 1.5,
-        "explained": 1.0,
-        "prose": 0.4,
-        "listed": 0.0,
-        "transcript": 0.1,
-    },
-    "hint": {
-        "title": 0.75,
-        "chapter": 0.6,
-        "heading": 0.6,
-        "glossary": 0.5,
-        "prose": 0.5,
-        "listed": 0.5,
-        "transcript": 0.1,
-    },
-    "branch": {
-        "title": 0.75,
-        "chapter": 0.6,
-        "heading": 0.6,
-        "glossary": 0.5,
-        "prose": 0.5,
-        "listed": 0.0,
-        "transcript": 0.05,
-    },
+    kind: dict(zip(_PLACES, row, strict=True)) for kind, row in _TABLE.items()
 }
 # Where a mention of each kind makes an episode "about math" on its own; hints, branches and
 # methods named in passing only count in an episode that has such a mention.

@@ -143,7 +143,7 @@ def _without_bracketed_repeats(
     """ "recurrent neural networks (RNNs)": a name repeated in brackets is one mention."""
     text, tokens = passage.text, passage.tokens
     kept = []
-    for start, end, found in placed:
+    for start, _end, found in placed:
         gap = text[tokens[start - 1][2] : tokens[start][1]] if start else ""
         repeat = gap.strip().endswith("(") and any(
             e == start and set(f.entry.topics) & set(found.entry.topics) for _s, e, f in placed

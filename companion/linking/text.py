@@ -264,6 +264,8 @@ def _heading_zone(stems: Sequence[str], cues: Cues) -> str:
         return "sponsor"
     if cues.bio.find(stems) >= 0:
         return "bio"
+    if cues.other_episodes.find(stems) >= 0:
+        return "other episode"
     return ""
 
 
