@@ -321,7 +321,7 @@ def test_normalization(catalog: Catalog, text: str, topic: str) -> None:
 
 def test_implication_records_via(catalog: Catalog) -> None:
     links = link(
-        episode("Classifiers", "Logistic regression, which squashes a score into a "
+        episode("Classifiers", "Logistic regression, which turns a score into a "
                 "probability, is trained with a cost function."), catalog
     )
     found = {lk.topic.id: lk for lk in links}
@@ -330,7 +330,7 @@ def test_implication_records_via(catalog: Catalog) -> None:
     assert evidence.via == "logistic regression"
     assert evidence.phrase == "Logistic regression"
     assert evidence.field == "description"
-    assert evidence.sentence.startswith("Logistic regression, which squashes a score")
+    assert evidence.sentence.startswith("Logistic regression, which turns a score")
 
 
 def test_hints_alone_do_not_link(catalog: Catalog) -> None:
