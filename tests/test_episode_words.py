@@ -205,14 +205,15 @@ def test_best_type_first_then_the_next_one(
     feed: Path, server: Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     found = episodes_of(feed)
-    words = fetch_words([found["ep-vtt"], found["ep-fallback"]], fetcher=quick_fetch)
+    words = fetch_words([found["ep-vtt"], found["ep-fallback"]], fetcher=quick_fetch, jobs=1)
     assert words["ep-vtt"].transcript_url.endswith("/episode.vtt")  # VTT beats SRT
     assert [c.title for c in words["ep-vtt"].chapters][2] == "Gradient descent, step by step"
     fallback = words["ep-fallback"]
     assert fallback.transcript_url.endswith("/episode.srt")
     assert fallback.chapters == ()
-    fetched = [path for path, _ in server.requests]
-    assert "/episode.srt" not in fetched[:2] and "/missing-other.vtt" not in fetched
+    assert [path for path, _ in server.requests] == [
+        "/episode.vtt", "/chapters.json",  # the SRT is never needed
+        "/broken.vtt", "/episode.srt", "/broken_chapters.json"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(
         "'A broken caption file': transcript " in w and "/broken.vtt: no WebVTT cue" in w
