@@ -195,6 +195,8 @@ def explain(
             reason = "dropped: no mention counts"
         elif score < MIN_SCORE - 1e-9:
             reason = f"dropped: score {score:g} is under {MIN_SCORE:g}"
+        elif _only_named_in_passing(mentions):
+            reason = "dropped: a method named in passing and never explained"
         elif not mathy:
             reason = (
                 "dropped: only hints or mentions in passing; nothing in the episode "
@@ -213,6 +215,12 @@ def explain(
         )
     candidates.sort(key=lambda c: not c.kept)
     return tuple(candidates)
+
+
+def _only_named_in_passing(mentions: Sequence[Mention]) -> bool:
+    """Every counted mention names a method in a sentence that does not explain it."""
+    counted = [m for m in mentions if m.weight > 0]
+    return all(m.kind == "method" and m.place == "prose" for m in counted)
 
 
 def _order(mention: Mention) -> tuple[int, float]:
