@@ -84,10 +84,14 @@ def transcript_format(attachment: Attachment) -> str:
     return next((name for ext, name in _EXTENSIONS.items() if path.endswith(ext)), "")
 
 
-def _rank(attachment: Attachment) -> int:
+def _rank(attachment: Attachment) -> tuple[int, int]:
+    """English (or unmarked) transcripts first, the catalog's phrases being English; then by
+    format, best first."""
+    language = attachment.language.lower()
+    foreign = 0 if not language or language == "en" or language.startswith("en-") else 1
     name = transcript_format(attachment)
     order = [n for n, _ in FORMATS]
-    return order.index(name) if name in order else len(order)
+    return foreign, order.index(name) if name in order else len(order)
 
 
 def _decode(data: bytes) -> str:

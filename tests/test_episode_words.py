@@ -28,7 +28,7 @@ from companion.episode_words import (
     parse_transcript,
     transcript_format,
 )
-from companion.fetch import fetch_feed
+from companion.fetch import FetchResult, fetch_feed
 from companion.ingest import parse_feed
 from companion.linking import explain, link
 from companion.models import Attachment, Cue, Episode, EpisodeWords, Evidence, TopicLink
@@ -360,3 +360,22 @@ def test_cli_explain_and_json_with_transcripts(feed: Path) -> None:
     result = runner.invoke(cli, ["topics", "--source", str(feed), "--explain", "nope"])
     assert result.exit_code == 1
     assert result.stderr.strip() == f"Error: {feed}: no episode with the guid 'nope'"
+
+
+def test_english_first_then_the_best_format() -> None:
+    asked: list[str] = []
+    files = {"https://example.org/es.vtt": b"WEBVTT\n\n00:01.000 --> 00:02.000\nhola\n",
+             "https://example.org/en.srt": (DATA / "episode.srt").read_bytes(),
+             "https://example.org/en.txt": b"plain words"}
+
+    def fetcher(url: str, **_: object) -> FetchResult:
+        asked.append(url)
+        return FetchResult(files[url], False, url)
+
+    episode = Episode("g", "s", "T", None, None, None, "", "", "", transcript_files=(
+        Attachment("https://example.org/es.vtt", "text/vtt", "es"),
+        Attachment("https://example.org/en.txt", "text/plain", "en-US"),
+        Attachment("https://example.org/en.srt", "application/srt", "en")))
+    words = fetch_words([episode], fetcher=fetcher)["g"]
+    assert asked == ["https://example.org/en.srt"]
+    assert words.transcript_url == "https://example.org/en.srt"
