@@ -63,6 +63,9 @@ def test_a_link_list_is_no_evidence(catalog: Catalog) -> None:
             "- The book Linear Regression in Practice")
     assert ids("Hiring", text, catalog) == []
     assert notes_of("Hiring", text, catalog, "chain-rule") == ["in a link list"]
+    after = text + ("\nIn the second half we explain how gradient descent walks downhill on "
+                    "the cost function, one small step at a time.")
+    assert ids("Hiring", after, catalog) == ["gradient-descent", "loss-functions"]
 
 
 @pytest.mark.parametrize("text", [

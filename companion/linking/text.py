@@ -41,6 +41,7 @@ _IRREGULAR = {
 }
 _VOWELS = frozenset("aeiouy")
 HEADING_MAX_WORDS = 6
+LIST_LINE_WORDS = 15  # a line this long, without a bullet, is prose, not an item of a list
 TRANSCRIPT_WINDOW_WORDS = 45  # a transcript without punctuation is cut into windows this long
 SPONSOR_SPAN_SECONDS = 75.0  # a sponsor read in a transcript lasts about this long
 
@@ -240,8 +241,14 @@ def description_passages(
             section_zone = _heading_zone(stems, cues)
             passages.append(_passage(field, line, "heading", section_zone, True, start, order))
             continue
-        zone = section_zone
         line_stems = [t[0] for t in normalize_tokens(line)]
+        if (
+            section_zone in ("links", "other episode")
+            and not bullet
+            and len(line_stems) >= LIST_LINE_WORDS
+        ):
+            section_zone = ""  # a paragraph of prose ends a list of links or episodes
+        zone = section_zone
         if cues.other_episodes.find(line_stems, 0, min(3, len(line_stems))) == 0:
             zone = zone or "other episode"
         for s_no, sentence in enumerate(_sentences(line)):
