@@ -32,8 +32,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from companion import synth
-from companion.build import render_scripts
+from companion import render, synth
+from companion.build import render_settings
 from companion.config import load_settings
 from companion.ingest import load_feed
 from companion.topics import link, load_catalog
@@ -50,20 +50,26 @@ def make_feed(path: Path, episodes: int) -> None:
     for index in range(episodes):
         chosen = [topics[(index * 7 + k * 11) % len(topics)] for k in range(2 + index % 2)]
         names = ", ".join(topic.aliases[0] if topic.aliases else topic.title for topic in chosen)
-        description = (f"This episode works through {names}, with examples from real models. "
-                       "We explain each idea step by step.")
+        description = (
+            f"This episode works through {names}, with examples from real models. "
+            "We explain each idea step by step."
+        )
         date = format_datetime(start + timedelta(days=index))
         items.append(
             f"<item><title>Bench {index:03d}: {escape(names)}</title>"
-            f"<guid isPermaLink=\"false\">bench-{index:03d}</guid><pubDate>{date}</pubDate>"
+            f'<guid isPermaLink="false">bench-{index:03d}</guid><pubDate>{date}</pubDate>'
             f"<description>{escape(description)}</description>"
-            f"<enclosure url=\"https://example.org/{index}.mp3\" length=\"1\" "
-            "type=\"audio/mpeg\"/></item>")
+            f'<enclosure url="https://example.org/{index}.mp3" length="1" '
+            'type="audio/mpeg"/></item>'
+        )
     path.write_text(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>"
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
         "<title>Bench Show</title><link>https://example.org/</link>"
         "<description>Generated for the build benchmark.</description><language>en</language>"
-        + "".join(items) + "</channel></rss>\n", "utf-8")
+        + "".join(items)
+        + "</channel></rss>\n",
+        "utf-8",
+    )
 
 
 @dataclass(frozen=True)
@@ -76,18 +82,21 @@ class ChildRun:
     stderr: str
 
 
-_MEASURE = ("import resource, subprocess, sys, time\n"
-            "t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); "
-            "e = time.perf_counter() - t\n"
-            "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-            "print(f'{e:.3f} {u.ru_utime + u.ru_stime:.3f} {u.ru_maxrss / 1024:.1f}'); "
-            "sys.exit(r.returncode)")
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); r = subprocess.run(sys.argv[1:]); "
+    "e = time.perf_counter() - t\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(f'{e:.3f} {u.ru_utime + u.ru_stime:.3f} {u.ru_maxrss / 1024:.1f}'); "
+    "sys.exit(r.returncode)"
+)
 
 
 def measure(command: list[str]) -> ChildRun:
     """Run `command` and measure it; a failing command stops the benchmark."""
-    result = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} failed: {result.stderr.strip()}")
     wall, cpu, peak = result.stdout.split()[-3:]
@@ -96,8 +105,22 @@ def measure(command: list[str]) -> ChildRun:
 
 def run_build(workdir: Path, feed: Path, jobs: int, *extra: str) -> tuple[float, float, str]:
     """Wall seconds, peak RSS of the children in MB, and the summary line."""
-    run = measure([sys.executable, "-m", "companion", "build", "--workdir", str(workdir),
-                   "--source", str(feed), "--jobs", str(jobs), "-q", *extra])
+    run = measure(
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "build",
+            "--workdir",
+            str(workdir),
+            "--source",
+            str(feed),
+            "--jobs",
+            str(jobs),
+            "-q",
+            *extra,
+        ]
+    )
     lines = run.stderr.strip().splitlines()
     return run.wall, run.peak_mb, lines[-1] if lines else ""
 
@@ -108,7 +131,11 @@ def cost_floor(workdir: Path, feed: Path, jobs: int) -> tuple[float, int]:
     show, episodes = load_feed(feed)
     catalog = load_catalog()
     links = {episode.guid: link(episode, catalog) for episode in episodes}
-    scripts = list(render_scripts(settings, show, episodes, links, catalog).values())
+    scripts = list(
+        render.render_episodes(
+            render.environment(), show, episodes, links, catalog, render_settings(settings, show)
+        ).values()
+    )
     floor_dir = workdir / "floor"
     floor_dir.mkdir(parents=True, exist_ok=True)
     voice = settings.voice
@@ -118,17 +145,50 @@ def cost_floor(workdir: Path, feed: Path, jobs: int) -> tuple[float, int]:
         wavs = []
         for number, section in enumerate(script.sections):
             wav = floor_dir / f"{index}-{number}.wav"
-            subprocess.run(["espeak-ng", "-v", voice.name, "-s", str(voice.rate), "-p",
-                            str(voice.pitch), "-w", str(wav), "--stdin"],
-                           input=section.text.encode(), check=True)
+            subprocess.run(
+                [
+                    "espeak-ng",
+                    "-v",
+                    voice.name,
+                    "-s",
+                    str(voice.rate),
+                    "-p",
+                    str(voice.pitch),
+                    "-w",
+                    str(wav),
+                    "--stdin",
+                ],
+                input=section.text.encode(),
+                check=True,
+            )
             wavs.append(wav)
         inputs = [arg for wav in wavs for arg in ("-i", str(wav))]
-        concat = "".join(f"[{i}:a]" for i in range(len(wavs))) + \
-            f"concat=n={len(wavs)}:v=0:a=1,{synth.LOUDNESS_FILTER}"
-        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *inputs,
-                        "-filter_complex", concat, "-ar", "22050", "-ac", "1", "-c:a",
-                        "libmp3lame", "-b:a", "64k", str(floor_dir / f"{index}.mp3")],
-                       check=True)
+        concat = (
+            "".join(f"[{i}:a]" for i in range(len(wavs)))
+            + f"concat=n={len(wavs)}:v=0:a=1,{synth.LOUDNESS_FILTER}"
+        )
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                *inputs,
+                "-filter_complex",
+                concat,
+                "-ar",
+                "22050",
+                "-ac",
+                "1",
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "64k",
+                str(floor_dir / f"{index}.mp3"),
+            ],
+            check=True,
+        )
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -142,8 +202,9 @@ def edit_one_topic(workdir: Path) -> tuple[Path, str]:
     text = packaged.read_text("utf-8")
     topic_id = "gradient-descent"
     head, tail = text.split(f'id = "{topic_id}"', 1)
-    tail = re.sub(r"(explanation = (?:\"\"\"|'''|\"|'))", r"\1Here is a fresh start. ",
-                  tail, count=1)
+    tail = re.sub(
+        r"(explanation = (?:\"\"\"|'''|\"|'))", r"\1Here is a fresh start. ", tail, count=1
+    )
     edited = workdir / "edited-topics.toml"
     edited.write_text(head + f'id = "{topic_id}"' + tail, "utf-8")
     return edited, topic_id
@@ -167,9 +228,8 @@ def main() -> None:
     cold2, peak2, _ = run_build(base / "jobs2", feed, 2, *common)
     noop, _, summary_noop = run_build(base / "jobs2", feed, 2, *common)
     edited, topic_id = edit_one_topic(base)
-    (base / "edit.toml").write_text(f"course = false\ncatalog = \"{edited}\"\n", "utf-8")
-    edit, _, summary_edit = run_build(base / "jobs2", feed, 2, "--config",
-                                      str(base / "edit.toml"))
+    (base / "edit.toml").write_text(f'course = false\ncatalog = "{edited}"\n', "utf-8")
+    edit, _, summary_edit = run_build(base / "jobs2", feed, 2, "--config", str(base / "edit.toml"))
     share = _topic_share(base / "jobs2", topic_id)
 
     cpu = platform.processor() or platform.machine()
@@ -178,13 +238,17 @@ def main() -> None:
     print()
     print("| measure | seconds | ratio |")
     print("| --- | --- | --- |")
-    print(f"| (a) cost floor: espeak-ng CLI to WAV + 1 ffmpeg per lesson, 1 process | "
-          f"{floor_seconds:.1f} | 1.00 |")
+    print(
+        f"| (a) cost floor: espeak-ng CLI to WAV + 1 ffmpeg per lesson, 1 process | "
+        f"{floor_seconds:.1f} | 1.00 |"
+    )
     print(f"| (b) build --jobs 1, cold | {cold1:.1f} | (b)/(a) = {cold1 / floor_seconds:.2f} |")
     print(f"| (c) build --jobs 2, cold | {cold2:.1f} | (b)/(c) = {cold1 / cold2:.2f} |")
     print(f"| (d) no-op rebuild | {noop:.2f} | |")
-    print(f"| (e) rebuild after editing topic {topic_id} | {edit:.1f} | (e)/(c) = "
-          f"{edit / cold2:.2f}; lessons with the topic: {share:.0%} |")
+    print(
+        f"| (e) rebuild after editing topic {topic_id} | {edit:.1f} | (e)/(c) = "
+        f"{edit / cold2:.2f}; lessons with the topic: {share:.0%} |"
+    )
     print(f"| (f) peak RSS, --jobs 1 / --jobs 2 | {peak1:.0f} MB / {peak2:.0f} MB | |")
     print()
     print(f"no-op: {summary_noop}")

@@ -39,9 +39,12 @@ def make_feeds(base: Path, shows: int, episodes: int) -> list[Path]:
     for number in range(shows):
         path = base / f"show-{number + 1}.xml"
         chosen = items[number::shows]
-        path.write_text(head.replace("<title>Bench Show</title>",
-                                     f"<title>Bench Show {number + 1}</title>")
-                        + "".join(chosen) + tail, "utf-8")
+        path.write_text(
+            head.replace("<title>Bench Show</title>", f"<title>Bench Show {number + 1}</title>")
+            + "".join(chosen)
+            + tail,
+            "utf-8",
+        )
         feeds.append(path)
     return feeds
 
@@ -62,8 +65,11 @@ def run_build(workdir: Path) -> tuple[float, float, str]:
 
 
 def same_output(one: Path, two: Path) -> bool:
-    names = sorted(p.relative_to(one) for p in one.glob("shows/*/*/**/*")
-                   if p.is_file() and p.suffix in (".mp3", ".xml", ".json", ".vtt", ".txt"))
+    names = sorted(
+        p.relative_to(one)
+        for p in one.glob("shows/*/*/**/*")
+        if p.is_file() and p.suffix in (".mp3", ".xml", ".json", ".vtt", ".txt")
+    )
     same, different, errors = filecmp.cmpfiles(one, two, [str(n) for n in names], shallow=False)
     return bool(same) and not different and not errors
 
@@ -74,8 +80,11 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the workdirs")
-    parser.add_argument("--dask-first", action="store_true",
-                        help="run the Dask build before the local one (order effects)")
+    parser.add_argument(
+        "--dask-first",
+        action="store_true",
+        help="run the Dask build before the local one (order effects)",
+    )
     args = parser.parse_args()
     base = args.workdir or Path(tempfile.mkdtemp(prefix="companion-bench-dask-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -94,27 +103,39 @@ def main() -> None:
 
     cpu_name = platform.processor() or platform.machine()
     print(f"Machine: {os.cpu_count()} cores, {cpu_name}, Python {platform.python_version()}")
-    print(f"Library: {args.shows} shows x {args.episodes} episodes, {lessons} lessons, "
-          f"{minutes:.1f} minutes of lesson audio; byte-identical outputs: {identical}")
+    print(
+        f"Library: {args.shows} shows x {args.episodes} episodes, {lessons} lessons, "
+        f"{minutes:.1f} minutes of lesson audio; byte-identical outputs: {identical}"
+    )
     print()
     print("| run | wall s | CPU s | CPU s per audio minute |")
     print("| --- | --- | --- | --- |")
-    print(f"| local `--jobs 2`, cold | {local_wall:.1f} | {local_cpu:.1f} | "
-          f"{local_cpu / minutes:.2f} |")
-    print(f"| Dask LocalCluster, 2 workers x 1 thread, cold | {dask_wall:.1f} | {dask_cpu:.1f} | "
-          f"{dask_cpu / minutes:.2f} |")
-    print(f"| overhead ratio (Dask / local) | {dask_wall / local_wall:.2f} | "
-          f"{dask_cpu / local_cpu:.2f} | |")
+    print(
+        f"| local `--jobs 2`, cold | {local_wall:.1f} | {local_cpu:.1f} | "
+        f"{local_cpu / minutes:.2f} |"
+    )
+    print(
+        f"| Dask LocalCluster, 2 workers x 1 thread, cold | {dask_wall:.1f} | {dask_cpu:.1f} | "
+        f"{dask_cpu / minutes:.2f} |"
+    )
+    print(
+        f"| overhead ratio (Dask / local) | {dask_wall / local_wall:.2f} | "
+        f"{dask_cpu / local_cpu:.2f} | |"
+    )
     print()
     per_minute = local_cpu / minutes
     per_lesson = local_cpu / lessons
-    print(f"Capacity: {per_minute:.2f} CPU s per minute of lesson audio "
-          f"({per_lesson:.1f} CPU s per lesson of {minutes / lessons:.1f} min).")
+    print(
+        f"Capacity: {per_minute:.2f} CPU s per minute of lesson audio "
+        f"({per_lesson:.1f} CPU s per lesson of {minutes / lessons:.1f} min)."
+    )
     for shows, per_day in ((10, 1), (100, 2), (1000, 3)):
         cpu_day = shows * per_day * (minutes / lessons) * per_minute
-        print(f"  {shows} shows x {per_day} new episodes/day: {cpu_day / 3600:.1f} CPU hours "
-              f"a day; {max(1, -(-cpu_day // 3600)):.0f} single-thread workers finish it "
-              "within an hour")
+        print(
+            f"  {shows} shows x {per_day} new episodes/day: {cpu_day / 3600:.1f} CPU hours "
+            f"a day; {max(1, -(-cpu_day // 3600)):.0f} single-thread workers finish it "
+            "within an hour"
+        )
     print()
     print(f"local: {local_summary}")
     print(f"dask:  {dask_summary}")

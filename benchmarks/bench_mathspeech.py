@@ -51,8 +51,10 @@ def main() -> None:
     print(f"equations: {len(eqs)}  runs: {len(runs)}")
     print(f"time for {len(eqs)} equations: median {median:.3f} s, best {best:.3f} s")
     print(f"equations per second: {len(eqs) / median:,.0f}")
-    print(f"per equation: {ms:.3f} ms; SRE ClearSpeak median {SRE_MS_PER_EQUATION} ms "
-          f"-> {SRE_MS_PER_EQUATION / ms:.0f}x faster")
+    print(
+        f"per equation: {ms:.3f} ms; SRE ClearSpeak median {SRE_MS_PER_EQUATION} ms "
+        f"-> {SRE_MS_PER_EQUATION / ms:.0f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -16,14 +16,27 @@ def cover_jpeg(title: str, subtitle: str) -> bytes:
     draw = ImageDraw.Draw(image)
     for y in range(COVER_SIZE):
         shade = y / COVER_SIZE
-        draw.line([(0, y), (COVER_SIZE, y)],
-                  fill=(int(18 + 30 * shade), int(42 + 60 * shade), int(84 + 70 * shade)))
+        draw.line(
+            [(0, y), (COVER_SIZE, y)],
+            fill=(int(18 + 30 * shade), int(42 + 60 * shade), int(84 + 70 * shade)),
+        )
     # A summation sign drawn as strokes, so no font with Greek letters is needed.
     left, top, right, bottom = 760, 150, 1220, 620
     middle = ((left + right) // 2 - 40, (top + bottom) // 2)
-    draw.line([(right, top + 60), (right, top), (left, top), middle, (left, bottom),
-               (right, bottom), (right, bottom - 60)],
-              fill=(255, 196, 61), width=56, joint="curve")
+    draw.line(
+        [
+            (right, top + 60),
+            (right, top),
+            (left, top),
+            middle,
+            (left, bottom),
+            (right, bottom),
+            (right, bottom - 60),
+        ],
+        fill=(255, 196, 61),
+        width=56,
+        joint="curve",
+    )
     title_font = ImageFont.load_default(size=118)
     lines = textwrap.wrap(title, width=16)[:4]
     y = 760

@@ -38,15 +38,24 @@ def _program(tool: str) -> CheckResult:
 def _voices(settings: Settings) -> CheckResult:
     english = synth.list_voices()
     if not english:
-        return CheckResult("voices", False, "no English espeak-ng voices",
-                           "install it with: apt-get install -y espeak-ng")
+        return CheckResult(
+            "voices",
+            False,
+            "no English espeak-ng voices",
+            "install it with: apt-get install -y espeak-ng",
+        )
     try:
         synth.check_voice(settings.voice)
     except CompanionError as error:
-        return CheckResult("voices", False, str(error),
-                           "pick one from `companion voices` (set voice in companion.toml)")
-    return CheckResult("voices", True, f"{len(english)} English voices; using "
-                       f"{settings.voice.name!r}")
+        return CheckResult(
+            "voices",
+            False,
+            str(error),
+            "pick one from `companion voices` (set voice in companion.toml)",
+        )
+    return CheckResult(
+        "voices", True, f"{len(english)} English voices; using {settings.voice.name!r}"
+    )
 
 
 def _workdir(settings: Settings) -> CheckResult:
@@ -58,8 +67,12 @@ def _workdir(settings: Settings) -> CheckResult:
         with tempfile.NamedTemporaryFile(dir=probe_dir, prefix=".companion-check-"):
             pass
     except OSError as error:
-        return CheckResult("workdir", False, f"{workdir}: not writable ({error.strerror})",
-                           "choose another --workdir or fix its permissions")
+        return CheckResult(
+            "workdir",
+            False,
+            f"{workdir}: not writable ({error.strerror})",
+            "choose another --workdir or fix its permissions",
+        )
     state = "exists" if workdir.exists() else "will be created"
     free = shutil.disk_usage(probe_dir).free // 2**20
     return CheckResult("workdir", True, f"{workdir} ({state}, {free} MiB free)")
@@ -72,5 +85,4 @@ def _catalog(settings: Settings) -> CheckResult:
         catalog = load_catalog(settings.catalog)
     except CompanionError as error:
         return CheckResult("catalog", False, str(error), "fix the topic named in the message")
-    return CheckResult("catalog", True, f"{len(catalog.topics)} topics, every equation "
-                       "speakable")
+    return CheckResult("catalog", True, f"{len(catalog.topics)} topics, every equation speakable")

@@ -13,8 +13,10 @@ from typing import Any
 
 import click
 
-from companion import __version__
+from companion import __version__, layout
+from companion.config import SETTING, SETTINGS, Setting
 from companion.errors import CompanionError
+from companion.events import BuildEvent, Built, Failed, FeedWritten, Linked, Started, Unchanged
 
 VERBOSITY = ("brief", "normal", "verbose")
 
@@ -30,13 +32,15 @@ def user_errors() -> Iterator[None]:
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr,
-                        force=True)
+    logging.basicConfig(
+        level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True
+    )
 
 
 def logging_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary.")(
-        command)
+        command
+    )
     return click.option("-v", "--verbose", count=True, help="More detail on stderr.")(command)
 
 
@@ -47,50 +51,73 @@ def cli() -> None:
 
 
 workdir_option = click.option(
-    "--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-    show_default=True, help="Folder for scripts/, episodes/ and feeds/.")
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for scripts/, episodes/ and feeds/.",
+)
+
+
+def setting_option(
+    setting: Setting, *, with_default: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The command-line option of a setting, with its help from the settings table.
+
+    Without `with_default` the option is None when not given, so companion.toml decides.
+    """
+    declaration = [
+        f"{setting.option}/--no-{setting.option[2:]}" if setting.kind is bool else setting.option,
+        setting.name,
+    ]
+    kind: Any = click.Choice(setting.choices) if setting.choices else setting.kind
+    shown = f" [default: {setting.default_text}]" if setting.default_text else ""
+    return click.option(
+        *declaration,
+        type=None if setting.kind is bool else kind,
+        default=setting.default if with_default else None,
+        metavar=setting.metavar or None,
+        help=setting.help + shown,
+    )
+
+
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every setting of the table as an option (overriding companion.toml)."""
+    for setting in reversed(SETTINGS):
+        command = setting_option(setting)(command)
+    return command
 
 
 @cli.command()
-@click.option("--source", help="Source feed: a file path or http(s) URL (default: the bundled "
-              "Machine Learning Guide sample).")
 @workdir_option
-@click.option("--base-url", help="Public URL of the workdir [default: http://localhost:8000/].")
-@click.option("--limit", type=int, help="Only the newest N episodes.")
-@click.option("--only", multiple=True, help="Rebuild only this episode (guid or slug); "
-              "repeatable.")
+@settings_options
+@click.option("--only", multiple=True, help="Rebuild only this episode (guid or slug); repeatable.")
 @click.option("--force", is_flag=True, help="Ignore the stamps and redo every lesson.")
 @click.option("--prune", is_flag=True, help="Remove lessons whose episode left the source feed.")
-@click.option("--max-items", type=int, help="Publish only the newest N episode lessons.")
-@click.option("--jobs", type=int, help="Lessons synthesized in parallel [default: CPU cores].")
-@click.option("--voice", help="espeak-ng voice, see `companion voices` [default: en-us].")
-@click.option("--rate", type=int, help="Words per minute [default: 165].")
-@click.option("--pitch", type=int, help="Voice pitch 0-99 [default: 50].")
-@click.option("--engine", type=click.Choice(["espeak-ng", "pyttsx3"]),
-              help="Speech engine [default: espeak-ng].")
-@click.option("--lesson-minutes", type=float, help="Target lesson length [default: 6].")
-@click.option("--quiz-pause", type=float, help="Seconds to think before a quiz answer.")
-@click.option("--max-feed-bytes", type=int, help="Refuse larger source feeds [default: 20 MB].")
-@click.option("--transcripts/--no-transcripts", default=None,
-              help="Link on each episode's podcast:transcript and podcast:chapters too "
-              "[default: on].")
-@click.option("--max-episodes", type=int, help="Read at most the newest N episodes of the "
-              "source feed, with a warning [default: no limit].")
-@click.option("--executor", type=click.Choice(["local", "dask"]),
-              help="Synthesize in local processes or on a Dask cluster [default: local].")
-@click.option("--scheduler", metavar="tcp://HOST:8786", help="Dask scheduler for --executor "
-              "dask [default: start a LocalCluster on this machine].")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file [default: WORKDIR/companion.toml].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file [default: WORKDIR/companion.toml].",
+)
 @logging_options
-def build(workdir: Path, only: tuple[str, ...], force: bool, prune: bool,
-          config_path: Path | None, verbose: int, quiet: bool, **options: Any) -> None:
+def build(
+    workdir: Path,
+    only: tuple[str, ...],
+    force: bool,
+    prune: bool,
+    config_path: Path | None,
+    verbose: int,
+    quiet: bool,
+    **options: Any,
+) -> None:
     """Turn the source feed into spoken MP3 lessons and a podcast feed, incrementally.
 
     With [[show]] entries in companion.toml, build every show into shows/<slug>/.
     """
     from companion.build import build as run_build
-    from companion.library import Library, build_library, load_workdir
+    from companion.config import Library, load_workdir
+    from companion.library import build_library
 
     _setup_logging(verbose, quiet)
     with user_errors():
@@ -99,24 +126,29 @@ def build(workdir: Path, only: tuple[str, ...], force: bool, prune: bool,
         if isinstance(loaded, Library):
             if only:
                 raise click.UsageError("--only: not supported for a library of shows")
-            report: Any = build_library(loaded, force=force, prune=prune,
-                                        on_event=progress.show)
+            report: Any = build_library(loaded, force=force, prune=prune, on_event=progress.show)
         else:
-            report = run_build(loaded, force=force, only=only, prune=prune,
-                               on_event=progress.show)
+            report = run_build(loaded, force=force, only=only, prune=prune, on_event=progress.show)
     progress.close()
     click.echo(report.summary(), err=True)
     shown = report.index_path if isinstance(loaded, Library) else report.feed_path
     if shown is not None and not quiet:
-        click.echo(f"{'Shows' if isinstance(loaded, Library) else 'Feed'}: {shown}  (serve it "
-                   f"with: companion serve --workdir {workdir})", err=True)
+        click.echo(
+            f"{'Shows' if isinstance(loaded, Library) else 'Feed'}: {shown}  (serve it "
+            f"with: companion serve --workdir {workdir})",
+            err=True,
+        )
     sys.exit(report.exit_code)
 
 
 @cli.command()
 @workdir_option
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file [default: WORKDIR/companion.toml].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file [default: WORKDIR/companion.toml].",
+)
 @logging_options
 def refresh(workdir: Path, config_path: Path | None, verbose: int, quiet: bool) -> None:
     """Fetch every show's feed (conditional GET) and rebuild the shows that changed.
@@ -144,29 +176,38 @@ class BuildProgress:
         self.interactive = sys.stderr.isatty()
         self.bar: Any = None
 
-    def show(self, event: Any) -> None:
-        if self.quiet and event.kind != "failed":
+    def show(self, event: BuildEvent) -> None:
+        if self.quiet and not isinstance(event, Failed):
             return
-        if event.kind == "linked":
-            if self.verbose:
-                click.echo(f"  linked     {event.slug}: {event.message or 'no math'}", err=True)
-        elif event.kind == "started":
-            if self.interactive and self.bar is None and event.total:
-                self.bar = click.progressbar(length=event.total, label="Synthesizing",
-                                             file=sys.stderr)
-                self.bar.__enter__()
-        elif event.kind in ("built", "failed", "unchanged"):
-            if self.bar is not None and event.kind != "unchanged":
-                self.bar.update(1)
-            if event.kind != "unchanged" or self.verbose:
-                detail = f"  {event.message}" if event.message else ""
-                counter = f"[{event.done}/{event.total}] " if event.total else ""
-                line = f"  {event.kind:<10} {counter}{event.slug}{detail}"
-                if self.bar is None:
-                    click.echo(line, err=True)
-        elif event.kind == "feed":
-            self.close()
-            click.echo(f"Wrote {event.message} ({event.total} lessons)", err=True)
+        match event:
+            case Linked(slug, topic_ids):
+                if self.verbose:
+                    click.echo(
+                        f"  linked     {slug}: {', '.join(topic_ids) or 'no math'}", err=True
+                    )
+            case Started(total=total):
+                if self.interactive and self.bar is None and total:
+                    self.bar = click.progressbar(
+                        length=total, label="Synthesizing", file=sys.stderr
+                    )
+                    self.bar.__enter__()
+            case Built(slug, duration, done, total):
+                self._lesson_line("built", slug, f"{duration / 60:.1f} min", done, total)
+            case Failed(slug, message, done, total):
+                self._lesson_line("failed", slug, message, done, total)
+            case Unchanged(slug):
+                if self.verbose and self.bar is None:
+                    click.echo(f"  {'unchanged':<10} {slug}", err=True)
+            case FeedWritten(path, lessons):
+                self.close()
+                click.echo(f"Wrote {path} ({lessons} lessons)", err=True)
+
+    def _lesson_line(self, what: str, slug: str, detail: str, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            return
+        counter = f"[{done}/{total}] " if total else ""
+        click.echo(f"  {what:<10} {counter}{slug}{f'  {detail}' if detail else ''}", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -176,21 +217,33 @@ class BuildProgress:
 
 @cli.command()
 @click.option("--source", required=True, help="Feed file path or http(s) URL.")
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.')
-@click.option("--explain", "explain_guid", metavar="GUID",
-              help="Show every candidate topic of one episode: score, evidence, and why it "
-                   "was kept or dropped.")
-@click.option("--transcripts/--no-transcripts", default=True, show_default=True,
-              help="Fetch each episode's podcast:transcript and podcast:chapters and link on "
-                   "them too.")
-@click.option("--max-feed-bytes", type=int, default=20_000_000, show_default=True,
-              help="Refuse larger feeds (and larger transcripts or chapters).")
-@click.option("--max-episodes", type=int, default=0, show_default=True,
-              help="Read at most the newest N episodes, with a warning (0: no limit).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.',
+)
+@click.option(
+    "--explain",
+    "explain_guid",
+    metavar="GUID",
+    help="Show every candidate topic of one episode: its score, each mention, and why it was "
+    "kept or dropped.",
+)
+@setting_option(SETTING["transcripts"], with_default=True)
+@setting_option(SETTING["max_feed_bytes"], with_default=True)
+@setting_option(SETTING["max_episodes"], with_default=True)
 @logging_options
-def topics(source: str, as_json: bool, explain_guid: str | None, transcripts: bool,
-           max_feed_bytes: int, max_episodes: int, verbose: int, quiet: bool) -> None:
+def topics(
+    source: str,
+    as_json: bool,
+    explain_guid: str | None,
+    transcripts: bool,
+    max_feed_bytes: int,
+    max_episodes: int,
+    verbose: int,
+    quiet: bool,
+) -> None:
     """Link each episode of a feed to math topics, with the evidence."""
     from companion.episode_words import fetch_words
     from companion.ingest import load_feed
@@ -199,8 +252,7 @@ def topics(source: str, as_json: bool, explain_guid: str | None, transcripts: bo
 
     _setup_logging(verbose, quiet)
     with user_errors():
-        _show, episodes = load_feed(source, max_bytes=max_feed_bytes,
-                                    max_episodes=max_episodes)
+        _show, episodes = load_feed(source, max_bytes=max_feed_bytes, max_episodes=max_episodes)
         if explain_guid is not None:
             episodes = tuple(e for e in episodes if e.guid == explain_guid)
             if not episodes:
@@ -213,11 +265,15 @@ def topics(source: str, as_json: bool, explain_guid: str | None, transcripts: bo
             for line in describe(explain(episode, catalog, words.get(episode.guid))):
                 click.echo(line)
             return
-        links = {episode.guid: link(episode, catalog, words.get(episode.guid))
-                 for episode in episodes}
+        links = {
+            episode.guid: link(episode, catalog, words.get(episode.guid)) for episode in episodes
+        }
     if as_json:
-        click.echo(json.dumps({guid: [item.topic.id for item in found]
-                               for guid, found in links.items()}, indent=2))
+        click.echo(
+            json.dumps(
+                {guid: [item.topic.id for item in found] for guid, found in links.items()}, indent=2
+            )
+        )
         return
     for episode in episodes:
         found = links[episode.guid]
@@ -226,9 +282,12 @@ def topics(source: str, as_json: bool, explain_guid: str | None, transcripts: bo
             click.echo("    (no math)")
         for item in found:
             evidence = item.evidence[0] if item.evidence else None
-            why = (f'"{evidence.phrase}" ({evidence.field})'
-                   + (f" via {evidence.via}" if evidence.via else "")
-                   if evidence else "pinned")
+            why = (
+                f'"{evidence.phrase}" ({evidence.field})'
+                + (f" via {evidence.via}" if evidence.via else "")
+                if evidence
+                else "pinned"
+            )
             click.echo(f"    {item.topic.id:<28} {item.score:5.2f}  {why}")
             if evidence and verbose:
                 click.echo(f"        {evidence.sentence}")
@@ -236,8 +295,11 @@ def topics(source: str, as_json: bool, explain_guid: str | None, transcripts: bo
 
 @cli.command("speak-math")
 @click.argument("latex", required=False)
-@click.option("--jsonl", is_flag=True, help='Read {"id", "latex"} lines on stdin; print '
-              '{"id", "speech"} (or {"id", "error"}) lines.')
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read {"id", "latex"} lines on stdin; print {"id", "speech"} (or {"id", "error"}) lines.',
+)
 @click.option("--verbosity", type=click.Choice(VERBOSITY), default="normal", show_default=True)
 def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
     """Print the spoken form of a LaTeX equation."""
@@ -271,25 +333,35 @@ def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
 
 @cli.command()
 @workdir_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0: every interface, for a phone).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every interface, for a phone).",
+)
 @click.option("--port", type=int, default=8000, show_default=True)
 def serve(workdir: Path, host: str, port: int) -> None:
     """Serve the workdir over HTTP so a podcast app can subscribe."""
-    from companion.serve import feed_base_url, is_loopback, make_server
+    from companion.publish import read_published
+    from companion.serve import is_loopback, make_server
 
     with user_errors():
         server = make_server(workdir, host, port)
-    bound_host, bound_port = server.server_address[:2]
+    address, bound_port = server.server_address[:2]
+    bound_host = address if isinstance(address, str) else address.decode()
     shown = "localhost" if bound_host in ("127.0.0.1", "0.0.0.0") else bound_host
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     click.echo(f"Serving {workdir.resolve()} on http://{bound_host}:{bound_port}/", err=True)
-    click.echo(f"Subscribe to http://{shown}:{bound_port}/feeds/companion.xml", err=True)
-    published = feed_base_url(workdir / "feeds" / "companion.xml")
+    click.echo(f"Subscribe to http://{shown}:{bound_port}/{layout.FEED_PATH}", err=True)
+    record = read_published(workdir)
+    published = record.base_url if record else ""
     if published and urllib.parse.urlsplit(published).port not in (bound_port, None):
-        click.echo(f"Warning: the feed's URLs start with {published}, not this server's port "
-                   f"{bound_port}; rebuild with --base-url or serve with --port.", err=True)
+        click.echo(
+            f"Warning: the feed's URLs start with {published}, not this server's port "
+            f"{bound_port}; rebuild with --base-url or serve with --port.",
+            err=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -300,8 +372,12 @@ def serve(workdir: Path, host: str, port: int) -> None:
 
 @cli.command()
 @workdir_option
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file [default: WORKDIR/companion.toml].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file [default: WORKDIR/companion.toml].",
+)
 def check(workdir: Path, config_path: Path | None) -> None:
     """Check everything a build needs; exit status 1 if anything is missing."""
     from companion.check import run_checks
@@ -315,28 +391,35 @@ def check(workdir: Path, config_path: Path | None) -> None:
         if not result.ok:
             click.echo(f"     {'':<10} fix: {result.fix}")
     failed = [result.name for result in results if not result.ok]
-    click.echo(f"{len(results) - len(failed)} ok, {len(failed)} missing"
-               + (f": {', '.join(failed)}" if failed else ""), err=True)
+    click.echo(
+        f"{len(results) - len(failed)} ok, {len(failed)} missing"
+        + (f": {', '.join(failed)}" if failed else ""),
+        err=True,
+    )
     sys.exit(1 if failed else 0)
 
 
 @cli.command()
-@click.option("--to", "target", required=True, metavar="s3://BUCKET/PREFIX",
-              help="Where to upload: a bucket and an optional key prefix.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="s3://BUCKET/PREFIX",
+    help="Where to upload: a bucket and an optional key prefix.",
+)
 @click.option("--endpoint-url", help="An S3-compatible endpoint (MinIO, R2, ...) instead of AWS.")
-@click.option("--base-url", help="Public URL of the uploaded files; the feeds' URLs are "
-              "rewritten to start with it.")
+@click.option(
+    "--base-url",
+    help="Public URL of the uploaded files; the feeds are made again with every URL under it.",
+)
 @workdir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file.")
-def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir: Path,
-            verbose: bool) -> None:
+def publish(
+    target: str, endpoint_url: str | None, base_url: str | None, workdir: Path, verbose: bool
+) -> None:
     """Upload the site, media and feeds to S3-compatible storage (changed files only)."""
-    from companion.upload import (
-        feed_base_url,
-        normalize_base_url,
-        parse_target,
-        publish_workdir,
-    )
+    from companion.publish import read_published
+    from companion.upload import normalize_base_url, parse_target, publish_workdir
 
     def show(relative: str, uploaded: bool) -> None:
         if verbose or uploaded:
@@ -345,17 +428,21 @@ def publish(target: str, endpoint_url: str | None, base_url: str | None, workdir
     with user_errors():
         where = parse_target(target)
         base_url = normalize_base_url(base_url) if base_url is not None else None
-    feed = workdir / "feeds" / "companion.xml"
-    old_base = feed_base_url(feed.read_bytes()) if feed.is_file() else ""
+    record = read_published(workdir)
+    old_base = record.base_url if record else ""
     if base_url is None and ("://localhost" in old_base or "://127.0.0.1" in old_base):
-        click.echo(f"Warning: the feed's URLs start with {old_base}; pass --base-url with the "
-                   "public URL of the upload.", err=True)
+        click.echo(
+            f"Warning: the feed's URLs start with {old_base}; pass --base-url with the "
+            "public URL of the upload.",
+            err=True,
+        )
     with user_errors():
-        report = publish_workdir(workdir, where, endpoint_url=endpoint_url,
-                                 base_url=base_url, on_file=show)
+        report = publish_workdir(
+            workdir, where, endpoint_url=endpoint_url, base_url=base_url, on_file=show
+        )
     click.echo(report.summary())
-    if base_url is not None and feed.is_file():
-        click.echo(f"Subscribe to {base_url}feeds/companion.xml", err=True)
+    if base_url is not None and record is not None:
+        click.echo(f"Subscribe to {base_url}{layout.FEED_PATH}", err=True)
 
 
 @cli.command()

@@ -23,19 +23,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from companion import synth
-from companion.build import STAMP_NAME, JobResult, LessonJob, run_lesson_job
+from companion import layout, synth
 from companion.config import Settings
 from companion.errors import CompanionError, ConfigError, SynthError
 from companion.files import atomic_write
+from companion.lessons import JobResult, LessonJob, failed_job, run_lesson_job
 
 log = logging.getLogger(__name__)
 
-LESSON_FILES = ("lesson.mp3", "transcript.vtt", "chapters.json", STAMP_NAME)  # stamp last
 LOCAL_CLUSTER_WORKERS = 2
 CONNECT_TIMEOUT = "15s"
-DASK_MISSING = ("--executor dask: Dask is not installed (pip install 'companion[dask]', "
-                "or pip install 'dask[distributed]')")
+DASK_MISSING = (
+    "--executor dask: Dask is not installed (pip install 'companion[dask]', "
+    "or pip install 'dask[distributed]')"
+)
 
 
 class Executor(Protocol):
@@ -64,7 +65,12 @@ class LocalExecutor:
             yield from (run_lesson_job(job) for job in jobs)
             return
         with ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs))) as pool:
-            yield from pool.map(run_lesson_job, jobs)
+            futures = [pool.submit(run_lesson_job, job) for job in jobs]
+            for job, future in zip(jobs, futures, strict=True):
+                try:
+                    yield future.result()
+                except Exception as error:  # e.g. a worker process died: this lesson fails
+                    yield failed_job(job.slug, error, "worker process")
 
     def close(self) -> None:
         return None
@@ -85,7 +91,7 @@ class RemoteJob:
 @dataclass(frozen=True, slots=True)
 class RemoteResult:
     result: JobResult
-    files: dict[str, bytes]  # lesson folder file name -> bytes (LESSON_FILES)
+    files: dict[str, bytes]  # lesson folder file name -> bytes (layout.LESSON_FILES)
     made: dict[str, bytes]  # section cache entries this task synthesized
 
 
@@ -110,9 +116,11 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
     missing = sorted(synth.missing_tools(remote.job.voice.engine))
     if missing:
         packages = sorted({"ffmpeg" if tool.startswith("ff") else tool for tool in missing})
-        raise SynthError(f"{', '.join(missing)}: not installed on Dask worker "
-                         f"{socket.gethostname()} (pid {os.getpid()}); install with: "
-                         f"apt-get install -y {' '.join(packages)}")
+        raise SynthError(
+            f"{', '.join(missing)}: not installed on Dask worker "
+            f"{socket.gethostname()} (pid {os.getpid()}); install with: "
+            f"apt-get install -y {' '.join(packages)}"
+        )
     with tempfile.TemporaryDirectory(prefix="companion-task-") as tmp:
         root = Path(tmp)
         cache = root / "cache"
@@ -126,9 +134,12 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
         result = run_lesson_job(job)
         if result.error:
             return RemoteResult(result, {}, {})
-        files = {name: (job.folder / name).read_bytes() for name in LESSON_FILES}
-        made = {path.name: path.read_bytes() for path in sorted(cache.iterdir())
-                if path.name not in remote.cached and not path.name.endswith(".part")}
+        files = {name: (job.folder / name).read_bytes() for name in layout.LESSON_FILES}
+        made = {
+            path.name: path.read_bytes()
+            for path in sorted(cache.iterdir())
+            if path.name not in remote.cached and not path.name.endswith(".part")
+        }
         return RemoteResult(result, files, made)
 
 
@@ -136,7 +147,7 @@ def store_remote_result(job: LessonJob, remote: RemoteResult) -> None:
     """Write a task's section cache entries, then its lesson files with the stamp last."""
     for name in sorted(remote.made, key=lambda name: name.endswith(".json")):  # wav first
         atomic_write(job.cache / name, remote.made[name])
-    for name in LESSON_FILES:
+    for name in layout.LESSON_FILES:
         atomic_write(job.folder / name, remote.files[name])
 
 
@@ -147,8 +158,9 @@ class DaskExecutor:
     `LocalCluster` of `workers` processes. Nothing is started before the first job.
     """
 
-    def __init__(self, scheduler: str | None = None, *, workers: int = LOCAL_CLUSTER_WORKERS
-                 ) -> None:
+    def __init__(
+        self, scheduler: str | None = None, *, workers: int = LOCAL_CLUSTER_WORKERS
+    ) -> None:
         self.scheduler = scheduler or None
         self.workers = workers
         self._client: Any = None
@@ -169,15 +181,20 @@ class DaskExecutor:
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
             logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO is chatty
         if self.scheduler is None:
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
-                                         silence_logs=logging.ERROR)
+            self._cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
             return Client(self._cluster)
         try:
             return Client(self.scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
-            raise CompanionError(f"{self.scheduler}: cannot reach the Dask scheduler "
-                                 f"({error})") from None
+            raise CompanionError(
+                f"{self.scheduler}: cannot reach the Dask scheduler ({error})"
+            ) from None
 
     def run(self, jobs: Sequence[LessonJob]) -> Iterator[JobResult]:
         from dask.distributed import as_completed
@@ -193,8 +210,12 @@ class DaskExecutor:
             job = pending.pop(0)
             with warnings.catch_warnings():  # cached WAVs make "large graph" payloads
                 warnings.simplefilter("ignore", UserWarning)
-                future = client.submit(run_remote_job, remote_payload(job), pure=False,
-                                       key=f"lesson-{job.script.slug}-{uuid.uuid4().hex[:12]}")
+                future = client.submit(
+                    run_remote_job,
+                    remote_payload(job),
+                    pure=False,
+                    key=f"lesson-{job.slug}-{uuid.uuid4().hex[:12]}",
+                )
             by_future[future] = job
             results.add(future)
 
@@ -209,14 +230,11 @@ class DaskExecutor:
 
     @staticmethod
     def _finish(job: LessonJob, future: Any) -> JobResult:
-        slug = job.script.slug
+        slug = job.slug
         try:
             remote: RemoteResult = future.result()
-        except CompanionError as error:
-            return JobResult(slug, error=str(error))
         except Exception as error:  # a lost worker or a broken task: this lesson fails
-            return JobResult(slug, error=f"{slug}: Dask task failed "
-                                         f"({type(error).__name__}: {error})")
+            return failed_job(slug, error, "Dask task")
         if not remote.result.error:
             store_remote_result(job, remote)
         return remote.result

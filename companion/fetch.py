@@ -31,8 +31,9 @@ CHUNK = 65536
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _FEED_TYPES = ("xml", "rss", "atom")
-FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-               "text/xml;q=0.9, */*;q=0.5")
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +67,18 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-def too_big(source: str, max_bytes: int, size: int | None = None, kind: str = "feed"
-            ) -> FeedError:
+def too_big(source: str, max_bytes: int, size: int | None = None, kind: str = "feed") -> FeedError:
     """The one-line error for a file over the size limit, naming the option that raises it."""
     what = f"{size} bytes, " if size is not None else ""
-    return FeedError(f"{source}: {kind} is {what}over the limit of {max_bytes} bytes "
-                     "(raise it with --max-feed-bytes)")
+    return FeedError(
+        f"{source}: {kind} is {what}over the limit of {max_bytes} bytes "
+        "(raise it with --max-feed-bytes)"
+    )
+
+
+def wait(seconds: float) -> None:
+    """Pause between attempts on the real clock (tests replace it to record the delays)."""
+    time.sleep(seconds)
 
 
 def fetch_feed(
@@ -84,7 +91,7 @@ def fetch_feed(
     total_timeout: float = 120.0,
     retries: int = 2,
     backoff: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     kind: str = "feed",
     accept: str = FEED_ACCEPT,
     expect: tuple[str, ...] = _FEED_TYPES,
@@ -93,10 +100,11 @@ def fetch_feed(
 
     `timeout` bounds each read, `connect_timeout` the connection, `total_timeout` one
     attempt; 5xx and 429 answers and network failures are retried `retries` times with
-    exponential backoff. With a `cache_dir`, the ETag / Last-Modified of the last answer
-    and its bytes are kept there, and a 304 answer returns those bytes with
-    `not_modified=True`. `kind` names the file in messages ("feed", "transcript"),
-    `accept` is the Accept header and `expect` the words a right Content-Type holds.
+    exponential backoff, waiting with `sleep` (default: `wait`). With a `cache_dir`, the
+    ETag / Last-Modified of the last answer and its bytes are kept there, and a 304 answer
+    returns those bytes with `not_modified=True`. `kind` names the file in messages
+    ("feed", "transcript"), `accept` is the Accept header and `expect` the words a right
+    Content-Type holds.
     """
     if not url.lower().startswith(("http://", "https://")):
         raise FeedError(f"{url}: only http and https URLs can be fetched")
@@ -110,37 +118,53 @@ def fetch_feed(
     attempt = 0
     while True:
         try:
-            final_url, response = _follow(url, headers, kind, max_bytes=max_bytes,
-                                          timeout=timeout, connect_timeout=connect_timeout,
-                                          total_timeout=total_timeout)
+            final_url, response = _follow(
+                url,
+                headers,
+                kind,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                total_timeout=total_timeout,
+            )
             break
         except _Retry as failure:
             if attempt >= retries:
                 raise FeedError(f"{url}: {failure} (after {attempt + 1} attempts)") from None
-            delay = backoff * (2 ** attempt)
+            delay = backoff * (2**attempt)
             if failure.retry_after is not None:
                 delay = max(delay, min(failure.retry_after, 60.0))
             log.warning("%s: %s; retrying in %.1f s", url, failure, delay)
-            sleep(delay)
+            (sleep or wait)(delay)
             attempt += 1
     if response.status == 304:
         if cached is None:
             raise FeedError(f"{url}: HTTP 304 Not Modified without a cached copy")
         log.info("%s: not modified since the last fetch", url)
-        return FetchResult(cached.data, True, final_url, cached.etag, cached.last_modified,
-                           cached.content_type)
+        return FetchResult(
+            cached.data, True, final_url, cached.etag, cached.last_modified, cached.content_type
+        )
     content_type = response.headers.get("content-type", "")
     if not any(word in content_type.lower() for word in expect):
-        log.warning("%s: served as %r, not as a %s; reading it anyway", url,
-                    content_type or "no Content-Type", kind)
-    result = FetchResult(response.body, False, final_url, response.headers.get("etag", ""),
-                         response.headers.get("last-modified", ""), content_type)
+        log.warning(
+            "%s: served as %r, not as a %s; reading it anyway",
+            url,
+            content_type or "no Content-Type",
+            kind,
+        )
+    result = FetchResult(
+        response.body,
+        False,
+        final_url,
+        response.headers.get("etag", ""),
+        response.headers.get("last-modified", ""),
+        content_type,
+    )
     _store_cache(cache_dir, url, result, kind)
     return result
 
 
-def _follow(url: str, headers: dict[str, str], kind: str, **limits: float
-            ) -> tuple[str, _Response]:
+def _follow(url: str, headers: dict[str, str], kind: str, **limits: float) -> tuple[str, _Response]:
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         response = _request(current, headers, kind, **limits)
@@ -173,9 +197,16 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def _request(url: str, headers: dict[str, str], kind: str, *, max_bytes: float,
-             timeout: float,
-             connect_timeout: float, total_timeout: float) -> _Response:
+def _request(
+    url: str,
+    headers: dict[str, str],
+    kind: str,
+    *,
+    max_bytes: float,
+    timeout: float,
+    connect_timeout: float,
+    total_timeout: float,
+) -> _Response:
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname:
         raise FeedError(f"{url}: no host in the URL")
@@ -183,11 +214,13 @@ def _request(url: str, headers: dict[str, str], kind: str, *, max_bytes: float,
     connection: http.client.HTTPConnection
     if parts.scheme.lower() == "https":
         connection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=connect_timeout,
-            context=ssl.create_default_context())
+            parts.hostname,
+            parts.port,
+            timeout=connect_timeout,
+            context=ssl.create_default_context(),
+        )
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port,
-                                                timeout=connect_timeout)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=connect_timeout)
     expired = threading.Event()
 
     def watchdog() -> None:  # ends a slow drip: shut the socket once the attempt is too long
@@ -208,8 +241,7 @@ def _request(url: str, headers: dict[str, str], kind: str, *, max_bytes: float,
         response = connection.getresponse()
         response_headers = {name.lower(): value for name, value in response.getheaders()}
         body = b""
-        if response.status not in _REDIRECTS and response.status != 304 \
-                and response.status < 400:
+        if response.status not in _REDIRECTS and response.status != 304 and response.status < 400:
             body = _read_body(url, response, response_headers, int(max_bytes), expired, kind)
         return _Response(response.status, response_headers, body)
     except FeedError:
@@ -230,14 +262,19 @@ def _reason(error: BaseException) -> str:
     return " ".join(text.split())[:200]
 
 
-def _read_body(url: str, response: http.client.HTTPResponse, headers: dict[str, str],
-               max_bytes: int, expired: threading.Event, kind: str) -> bytes:
+def _read_body(
+    url: str,
+    response: http.client.HTTPResponse,
+    headers: dict[str, str],
+    max_bytes: int,
+    expired: threading.Event,
+    kind: str,
+) -> bytes:
     declared = headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > max_bytes:
         raise too_big(url, max_bytes, int(declared), kind)
     encoding = headers.get("content-encoding", "").strip().lower()
-    inflater = zlib.decompressobj(wbits=47) if encoding in ("gzip", "x-gzip", "deflate") \
-        else None
+    inflater = zlib.decompressobj(wbits=47) if encoding in ("gzip", "x-gzip", "deflate") else None
     chunks: list[bytes] = []
     raw_total = total = 0
     while block := response.read1(CHUNK):
@@ -257,8 +294,7 @@ def _read_body(url: str, response: http.client.HTTPResponse, headers: dict[str, 
     return b"".join(chunks)
 
 
-def _inflate(url: str, inflater: zlib._Decompress, block: bytes, room: int, kind: str
-             ) -> bytes:
+def _inflate(url: str, inflater: zlib._Decompress, block: bytes, room: int, kind: str) -> bytes:
     """Decompress `block`, never producing more than `room` + 1 bytes (a gzip bomb stops)."""
     out: list[bytes] = []
     produced = 0
@@ -293,11 +329,20 @@ def _load_cache(cache_dir: Path | None, url: str) -> FetchResult | None:
         data = body_path.read_bytes()
     except (OSError, ValueError):
         return None
-    if not isinstance(meta, dict) or meta.get("url") != url \
-            or meta.get("sha256") != hashlib.sha256(data).hexdigest():
+    if (
+        not isinstance(meta, dict)
+        or meta.get("url") != url
+        or meta.get("sha256") != hashlib.sha256(data).hexdigest()
+    ):
         return None
-    return FetchResult(data, False, url, str(meta.get("etag", "")),
-                       str(meta.get("last_modified", "")), str(meta.get("content_type", "")))
+    return FetchResult(
+        data,
+        False,
+        url,
+        str(meta.get("etag", "")),
+        str(meta.get("last_modified", "")),
+        str(meta.get("content_type", "")),
+    )
 
 
 def _store_cache(cache_dir: Path | None, url: str, result: FetchResult, kind: str) -> None:
@@ -310,8 +355,18 @@ def _store_cache(cache_dir: Path | None, url: str, result: FetchResult, kind: st
         return
     try:
         atomic_write(body_path, result.data)  # the bytes first, then what validates them
-        atomic_write(meta_path, json.dumps({
-            "url": url, "etag": result.etag, "last_modified": result.last_modified,
-            "content_type": result.content_type, "sha256": result.sha256}, indent=1))
+        atomic_write(
+            meta_path,
+            json.dumps(
+                {
+                    "url": url,
+                    "etag": result.etag,
+                    "last_modified": result.last_modified,
+                    "content_type": result.content_type,
+                    "sha256": result.sha256,
+                },
+                indent=1,
+            ),
+        )
     except OSError as error:
         log.warning("%s: cannot remember the %s for conditional GET (%s)", url, kind, error)

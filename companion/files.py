@@ -88,8 +88,10 @@ def exclusive_lock(path: Path, what: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise CompanionError(f"{what}: another companion build is running (pid {holder}); "
-                                 "try again when it has finished") from None
+            raise CompanionError(
+                f"{what}: another companion build is running (pid {holder}); "
+                "try again when it has finished"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

@@ -28,8 +28,15 @@ from companion.text import plain_line as _plain
 
 log = logging.getLogger(__name__)
 
-__all__ = ["USER_AGENT", "FetchResult", "defuse", "fetch_source", "load_feed", "parse_feed",
-           "read_feed"]
+__all__ = [
+    "USER_AGENT",
+    "FetchResult",
+    "defuse",
+    "fetch_source",
+    "load_feed",
+    "parse_feed",
+    "read_feed",
+]
 
 DEFAULT_MAX_FEED_BYTES = 20_000_000
 MAX_TITLE_CHARS = 500
@@ -47,7 +54,10 @@ def is_url(source: str | Path) -> bool:
 
 
 def fetch_source(
-    source: str | Path, *, max_bytes: int = DEFAULT_MAX_FEED_BYTES, timeout: float = 20.0,
+    source: str | Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_FEED_BYTES,
+    timeout: float = 20.0,
     cache_dir: Path | None = None,
 ) -> FetchResult:
     """The bytes of a feed file or http(s) URL, at most `max_bytes`.
@@ -56,8 +66,7 @@ def fetch_source(
     answered 304, and `data` is then the remembered copy. A file is never `not_modified`.
     """
     if is_url(source):
-        return fetch_feed(str(source), cache_dir=cache_dir, max_bytes=max_bytes,
-                          timeout=timeout)
+        return fetch_feed(str(source), cache_dir=cache_dir, max_bytes=max_bytes, timeout=timeout)
     path = Path(source)
     if not path.is_file():
         raise FeedError(f"{source}: no such feed file")
@@ -72,7 +81,10 @@ def fetch_source(
 
 
 def read_feed(
-    source: str | Path, *, max_bytes: int = DEFAULT_MAX_FEED_BYTES, timeout: float = 20.0,
+    source: str | Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_FEED_BYTES,
+    timeout: float = 20.0,
     cache_dir: Path | None = None,
 ) -> bytes:
     """Read the raw bytes of a feed from a file path or an http(s) URL, at most `max_bytes`."""
@@ -82,7 +94,7 @@ def read_feed(
 # --- XML safety -------------------------------------------------------------------------
 
 
-class _Scanner(defusedxml.expatreader.DefusedExpatParser):
+class _Scanner(defusedxml.expatreader.DefusedExpatParser):  # type: ignore[misc]  # untyped
     """defusedxml's expat reader, used to find the root element and over-deep elements.
 
     defusedxml raises at the first entity declaration, before anything is expanded or
@@ -107,11 +119,13 @@ class _Scanner(defusedxml.expatreader.DefusedExpatParser):
         parser.EndElementHandler = self._end
         parser.CharacterDataHandler = None
 
-    def defused_external_entity_ref_handler(self, context: str | None, base: str | None,
-                                            sysid: str | None, pubid: str | None) -> int:
+    def defused_external_entity_ref_handler(
+        self, context: str | None, base: str | None, sysid: str | None, pubid: str | None
+    ) -> int:
         if context is None:  # the external DTD subset: declared entities are refused anyway
             return 1
-        return super().defused_external_entity_ref_handler(context, base, sysid, pubid)
+        refused: int = super().defused_external_entity_ref_handler(context, base, sysid, pubid)
+        return refused
 
     def _start(self, name: str, attrs: Any) -> None:
         self.depth += 1
@@ -162,7 +176,8 @@ def _scan(data: bytes, source: str) -> _Scanner:
     except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden):
         raise FeedError(
             f"{source}: the feed declares XML entities in a DTD; refused "
-            "(entity expansion and external entities are a known attack)") from None
+            "(entity expansion and external entities are a known attack)"
+        ) from None
     except (SAXException, ValueError, LookupError):
         pass  # not well-formed: feedparser reads what it can; the scan so far stands
     return scanner
@@ -181,11 +196,18 @@ def _without(data: bytes, cuts: list[tuple[int, int]]) -> bytes:
     return b"".join(pieces)
 
 
-_WIDE = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
-         (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
-         (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"),
-         (b"<\x00r\x00", "utf-16-le"), (b"\x00<\x00r", "utf-16-be"))
+_WIDE = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00r\x00", "utf-16-le"),
+    (b"\x00<\x00r", "utf-16-be"),
+)
 _DECLARATION = re.compile(rb"^<\?xml[^>]*\?>")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["'][^"']*["']""")
 
@@ -200,7 +222,7 @@ def _as_utf8(data: bytes, source: str) -> bytes:
             declaration = _DECLARATION.match(encoded)
             if declaration:
                 fixed = _ENCODING.sub(b'encoding="utf-8"', declaration.group(0))
-                encoded = fixed + encoded[declaration.end():]
+                encoded = fixed + encoded[declaration.end() :]
             return encoded
     return data
 
@@ -220,7 +242,7 @@ def _defuse(data: bytes, source: str) -> tuple[bytes, _Scanner]:
     """
     data = _as_utf8(data, source)
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     data = data.lstrip(b"\r\n\t ")
     declaration = _DECLARATION.match(data)
     keep = declaration.group(0) if declaration else b""
@@ -230,8 +252,10 @@ def _defuse(data: bytes, source: str) -> tuple[bytes, _Scanner]:
         first_element = re.search(rb"<\w", data)
         root = first_element.start() if first_element else 0
         if re.search(rb"<!\s*ENTITY", data[:root], re.IGNORECASE):
-            raise FeedError(f"{source}: the feed declares XML entities in a DTD that is not "
-                            "well-formed; refused")
+            raise FeedError(
+                f"{source}: the feed declares XML entities in a DTD that is not "
+                "well-formed; refused"
+            )
     if scan.cuts:
         log.warning("%s: elements nested deeper than %d levels dropped", source, MAX_DEPTH)
         data = _without(data, scan.cuts)
@@ -244,7 +268,11 @@ def _defuse(data: bytes, source: str) -> tuple[bytes, _Scanner]:
 
 
 def parse_feed(
-    data: bytes, source: str, *, now: datetime | None = None, max_episodes: int = 0,
+    data: bytes,
+    source: str,
+    *,
+    now: datetime | None = None,
+    max_episodes: int = 0,
 ) -> tuple[Show, tuple[Episode, ...]]:
     """Parse feed bytes into a Show and its usable episodes (in feed order).
 
@@ -260,8 +288,11 @@ def parse_feed(
         raise FeedError(f"{source}: not an RSS or Atom feed{detail}")
     entries = list(parsed.entries)
     if parsed.bozo:
-        log.warning("%s: feed is not well-formed (%s); reading what can be read",
-                    source, _one_line(str(parsed.get("bozo_exception"))))
+        log.warning(
+            "%s: feed is not well-formed (%s); reading what can be read",
+            source,
+            _one_line(str(parsed.get("bozo_exception"))),
+        )
         entries = _complete_entries(entries, clean, source)
     if not entries:
         raise FeedError(f"{source}: the feed has no items")
@@ -270,24 +301,33 @@ def parse_feed(
         else None
     episodes = _episodes(entries, source, now, attachments)
     if not episodes:
-        raise FeedError(f"{source}: the feed has no usable items (none has an http(s) audio "
-                        "enclosure)")
+        raise FeedError(
+            f"{source}: the feed has no usable items (none has an http(s) audio enclosure)"
+        )
     if 0 < max_episodes < len(episodes):
         newest = sorted(episodes, key=date_key, reverse=True)[:max_episodes]
-        log.warning("%s: kept the newest %d of %d episodes (--max-episodes %d)",
-                    source, max_episodes, len(episodes), max_episodes)
+        log.warning(
+            "%s: kept the newest %d of %d episodes (--max-episodes %d)",
+            source,
+            max_episodes,
+            len(episodes),
+            max_episodes,
+        )
         episodes = tuple(e for e in episodes if e in newest)
     return show, episodes
 
 
 def load_feed(
-    source: str | Path, *, max_bytes: int = DEFAULT_MAX_FEED_BYTES, max_episodes: int = 0,
-    now: datetime | None = None, cache_dir: Path | None = None,
+    source: str | Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_FEED_BYTES,
+    max_episodes: int = 0,
+    now: datetime | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[Show, tuple[Episode, ...]]:
     """read_feed + parse_feed; `now` defaults to the current time."""
     data = read_feed(source, max_bytes=max_bytes, cache_dir=cache_dir)
-    return parse_feed(data, str(source), now=now or datetime.now(UTC),
-                      max_episodes=max_episodes)
+    return parse_feed(data, str(source), now=now or datetime.now(UTC), max_episodes=max_episodes)
 
 
 def _one_line(text: str) -> str:
@@ -308,21 +348,17 @@ def _complete_entries(entries: list[Any], data: bytes, source: str) -> list[Any]
     if closed >= len(entries):
         return entries
     for entry in entries[closed:]:
-        log.warning("%s: episode %r is cut off (the feed is truncated); skipped",
-                    source, _plain(entry.get("title", ""))[:80] or "(untitled)")
+        log.warning(
+            "%s: episode %r is cut off (the feed is truncated); skipped",
+            source,
+            _plain(entry.get("title", ""))[:80] or "(untitled)",
+        )
     return entries[:closed]
 
 
 def _show(feed: Any) -> Show:
-    image = feed.get("image") or {}
     return Show(
         title=_plain(feed.get("title", ""))[:MAX_TITLE_CHARS] or "Untitled podcast",
-        link=_http_or_empty(feed.get("link", "")),
-        description=html_to_text(
-            (feed.get("subtitle", "") or feed.get("summary", ""))[:MAX_DESCRIPTION_HTML]
-        )[:MAX_DESCRIPTION_CHARS],
-        language=(feed.get("language") or "en").strip()[:35],
-        image_url=_http_or_empty(image.get("href", "") if hasattr(image, "get") else ""),
         author=_plain(feed.get("author", "") or feed.get("itunes_author", ""))[:MAX_TITLE_CHARS],
     )
 
@@ -335,18 +371,27 @@ def _episodes(entries: Sequence[Any], source: str, now: datetime | None,
     for number, entry in enumerate(entries):
         title = _plain(entry.get("title", ""))
         if len(title) > MAX_TITLE_CHARS:
-            log.warning("%s: title of episode %r truncated to %d characters",
-                        source, title[:80], MAX_TITLE_CHARS)
+            log.warning(
+                "%s: title of episode %r truncated to %d characters",
+                source,
+                title[:80],
+                MAX_TITLE_CHARS,
+            )
             title = title[:MAX_TITLE_CHARS]
         audio_url, length, why_not = _enclosure(entry)
         if not audio_url:
-            log.warning("%s: episode %r has no http(s) audio enclosure (%s); skipped",
-                        source, title, why_not)
+            log.warning(
+                "%s: episode %r has no http(s) audio enclosure (%s); skipped",
+                source,
+                title,
+                why_not,
+            )
             continue
         problem = _length_problem(length)
         if problem:
-            log.warning("%s: episode %r: enclosure length %s; length unknown",
-                        source, title, problem)
+            log.warning(
+                "%s: episode %r: enclosure length %s; length unknown", source, title, problem
+            )
         guid = _guid(entry, audio_url, title, source)
         if guid in seen_guids:
             log.warning("%s: episode %r repeats guid %r; kept the first", source, title, guid)
@@ -388,8 +433,7 @@ def _fallback_files(entry: Any) -> list[_Tagged]:
 
 def _with_slugs(episodes: list[Episode]) -> tuple[Episode, ...]:
     """Unique slugs given oldest first, so a new episode never takes an old one's slug."""
-    order = sorted(range(len(episodes)),
-                   key=lambda i: (date_key(episodes[i]), -i))
+    order = sorted(range(len(episodes)), key=lambda i: (date_key(episodes[i]), -i))
     used: set[str] = set()
     slugs: dict[int, str] = {}
     for i in order:
@@ -402,14 +446,18 @@ def _guid(entry: Any, audio_url: str, title: str, source: str) -> str:
     guid = (entry.get("id") or "").strip()
     if len(guid) > MAX_GUID_CHARS:
         derived = "companion-" + hashlib.sha256(guid.encode("utf-8")).hexdigest()[:16]
-        log.warning("%s: episode %r has a guid of %d characters; using %s",
-                    source, title, len(guid), derived)
+        log.warning(
+            "%s: episode %r has a guid of %d characters; using %s",
+            source,
+            title,
+            len(guid),
+            derived,
+        )
         return derived
     if guid:
         return guid
     derived = "companion-" + hashlib.sha256(audio_url.encode("utf-8")).hexdigest()[:16]
-    log.warning("%s: episode %r has no guid; using %s (from its audio URL)",
-                source, title, derived)
+    log.warning("%s: episode %r has no guid; using %s (from its audio URL)", source, title, derived)
     return derived
 
 
@@ -421,8 +469,12 @@ def _description(entry: Any, title: str, source: str) -> tuple[str, str]:
     html = html[:MAX_DESCRIPTION_HTML]
     text = html_to_text(html)
     if cut or len(text) > MAX_DESCRIPTION_CHARS:
-        log.warning("%s: description of episode %r truncated to %d characters",
-                    source, title, MAX_DESCRIPTION_CHARS)
+        log.warning(
+            "%s: description of episode %r truncated to %d characters",
+            source,
+            title,
+            MAX_DESCRIPTION_CHARS,
+        )
         text = text[:MAX_DESCRIPTION_CHARS]
     return text, sanitize_html(html)
 
@@ -433,8 +485,11 @@ _PLAYABLE = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 def _enclosure(entry: Any) -> tuple[str, Any, str]:
     """(http(s) URL, raw length, "") of the audio, or ("", None, why there is none)."""
     candidates = list(entry.get("enclosures") or [])
-    candidates += [{"href": m.get("url"), "type": m.get("type"), "length": m.get("filesize")}
-                   for m in entry.get("media_content") or [] if hasattr(m, "get")]
+    candidates += [
+        {"href": m.get("url"), "type": m.get("type"), "length": m.get("filesize")}
+        for m in entry.get("media_content") or []
+        if hasattr(m, "get")
+    ]
     fallback: tuple[str, Any] | None = None
     why = "no enclosure"
     for enclosure in candidates:
@@ -491,12 +546,20 @@ def _published(entry: Any, title: str, source: str, now: datetime | None) -> dat
             when = None
     if when is None:
         if raw:
-            log.warning("%s: episode %r has a date that cannot be read (%r); date unknown",
-                        source, title, _one_line(str(raw))[:60])
+            log.warning(
+                "%s: episode %r has a date that cannot be read (%r); date unknown",
+                source,
+                title,
+                _one_line(str(raw))[:60],
+            )
         return None
     if now is not None and when > now:
-        log.warning("%s: episode %r is dated in the future (%s); date unknown",
-                    source, title, when.isoformat())
+        log.warning(
+            "%s: episode %r is dated in the future (%s); date unknown",
+            source,
+            title,
+            when.isoformat(),
+        )
         return None
     return when
 

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal, get_args
+
+SectionKind = Literal["intro", "topic", "quiz", "recap"]
+SECTION_KINDS: tuple[SectionKind, ...] = get_args(SectionKind)
+EvidenceField = Literal["title", "description", "chapter", "transcript"]
+Engine = Literal["espeak-ng", "pyttsx3"]  # espeak-ng: the command line, deterministic
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 # --- ingest ---------------------------------------------------------------------------
 
@@ -13,10 +21,6 @@ class Show:
     """The source podcast, as its feed describes it."""
 
     title: str
-    link: str
-    description: str
-    language: str
-    image_url: str
     author: str
 
 
@@ -100,6 +104,14 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
+class Season:
+    """A season of the course feed: one area of the catalog."""
+
+    number: int  # from 1, in the order the course reaches the areas
+    name: str  # e.g. "Linear Algebra"
+
+
+@dataclass(frozen=True, slots=True)
 class Implication:
     """An ML concept whose mention implies math topics ("logistic regression" -> ...)."""
 
@@ -160,7 +172,7 @@ class Catalog:
 class Evidence:
     """Why a topic was linked: the phrase found and the sentence it came from."""
 
-    field: str  # "title", "description", "chapter" (a chapter title) or "transcript"
+    field: EvidenceField  # where the phrase was found (a chapter title, the transcript, ...)
     phrase: str  # the text as it appears in the episode
     sentence: str  # the sentence around it
     via: str = ""  # the implying concept, when the link came through an implication
@@ -188,7 +200,7 @@ class Paragraph:
 class Section:
     """One chapter of a lesson."""
 
-    kind: str  # "intro", "topic", "quiz" or "recap"
+    kind: SectionKind
     title: str  # the chapter title
     paragraphs: tuple[Paragraph, ...]
     topic_id: str = ""
@@ -211,10 +223,6 @@ class Script:
         """The spoken text, one paragraph per block, sections separated by two blank lines."""
         return "\n\n\n".join(section.text for section in self.sections) + "\n"
 
-    @property
-    def word_count(self) -> int:
-        return sum(len(section.text.split()) for section in self.sections)
-
 
 # --- synthesize and publish -----------------------------------------------------------
 
@@ -226,7 +234,7 @@ class Voice:
     name: str = "en-us"  # an espeak-ng voice (or mbrola voice such as mb-us1)
     rate: int = 165  # words per minute
     pitch: int = 50  # 0-99
-    engine: str = "espeak-ng"  # "espeak-ng" (CLI, deterministic) or "pyttsx3"
+    engine: Engine = "espeak-ng"
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,12 +253,21 @@ class Cue:
     text: str
 
 
+class LessonKind(StrEnum):
+    """What a lesson teaches, and so which feed publishes it."""
+
+    EPISODE = "episode"  # the math of one source episode (the companion feed)
+    COURSE = "course"  # one catalog topic in full (the course feed)
+    REVIEW = "review"  # spaced review of earlier lessons (the companion feed)
+
+
 @dataclass(frozen=True, slots=True)
 class Lesson:
     """A finished lesson on disk, as recorded in its build.json stamp."""
 
     slug: str
     guid: str  # the published guid; never changes for the same source episode
+    kind: LessonKind
     title: str
     summary: str  # plain text
     published: datetime | None
@@ -259,7 +276,10 @@ class Lesson:
     source_guid: str
     episode_number: int | None
     topic_ids: tuple[str, ...]
-    duration: float  # seconds
-    size: int  # bytes of lesson.mp3
-    chapters: tuple[Chapter, ...]
-    key: str  # the content hash of everything the audio was made from
+    # Known once the audio exists:
+    duration: float = 0.0  # seconds
+    size: int = 0  # bytes of lesson.mp3
+    chapters: tuple[Chapter, ...] = ()
+    transcript: tuple[Cue, ...] = ()  # one cue per spoken sentence
+    questions: tuple[int, ...] = ()  # a review: the quiz question asked for each topic_ids entry
+    season: Season | None = None  # a course lesson: the season (area) it belongs to

@@ -1,23 +1,31 @@
 """Publish: (FeedSettings, [Lesson]) -> RSS bytes; show notes, WebVTT and JSON chapters.
 
-Everything here is pure: the same lessons give the same bytes (no clock is read).
+The functions that make bytes are pure: the same lessons give the same bytes (no clock is
+read). `write_feeds` is the one writer of the feeds and of `.cache/published.json`, the
+record of what they publish (each feed's settings, its lessons in order, their show notes);
+`read_published` is that record's one reader, so that `companion publish --base-url` can
+make the feeds again for another URL and nothing parses a feed back.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, Literal
 
 from latex2mathml.converter import convert as latex_to_mathml
 
-from companion import __version__
+from companion import __version__, layout
+from companion.files import write_if_changed, write_json
 from companion.mathspeech import verbalize_inline
-from companion.models import Catalog, Chapter, Cue, Lesson
+from companion.models import Catalog, Chapter, Cue, Lesson, LessonKind
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -42,10 +50,10 @@ class FeedSettings:
     author: str
     owner_email: str
     language: str = "en"
-    image_path: str = "feeds/cover.jpg"
+    image_path: str = layout.COVER_PATH
     category: str = "Science"
     subcategory: str = "Mathematics"
-    episode_type: str = "episodic"  # "serial" for the course feed
+    episode_type: Literal["episodic", "serial"] = "episodic"  # serial: the course feed
 
     @property
     def feed_url(self) -> str:
@@ -64,11 +72,12 @@ def podcast_guid(feed_url: str) -> str:
 
 
 def media_url(base_url: str, slug: str, name: str) -> str:
-    return f"{base_url}episodes/{slug}/{name}"
+    return base_url + layout.lesson_path(slug, name)
 
 
-def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str]) -> bytes:
-    """The RSS document; `notes` maps a lesson slug to its HTML show notes."""
+def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: Mapping[str, str]) -> bytes:
+    """The RSS document; `notes` maps a lesson slug to its HTML show notes. A lesson with a
+    season (a course lesson: its area) gets itunes:season and a named podcast:season."""
     it, pc, atom = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast", "atom"))
     rss = ET.Element("rss", {"version": "2.0"})
     channel = ET.SubElement(rss, "channel")
@@ -80,8 +89,11 @@ def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str
     dates = [lesson.published for lesson in lessons if lesson.published]
     if dates:
         _text(channel, "lastBuildDate", format_datetime(max(dates)))
-    ET.SubElement(channel, f"{atom}link",
-                  {"href": feed.feed_url, "rel": "self", "type": "application/rss+xml"})
+    ET.SubElement(
+        channel,
+        f"{atom}link",
+        {"href": feed.feed_url, "rel": "self", "type": "application/rss+xml"},
+    )
     _text(channel, f"{it}author", feed.author)
     owner = ET.SubElement(channel, f"{it}owner")
     _text(owner, f"{it}name", feed.author)
@@ -100,36 +112,145 @@ def feed_xml(feed: FeedSettings, lessons: Sequence[Lesson], notes: dict[str, str
     for lesson in lessons:
         _item(channel, feed, lesson, notes.get(lesson.slug, ""))
     ET.indent(rss, space="  ")
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 def _item(channel: ET.Element, feed: FeedSettings, lesson: Lesson, notes_html: str) -> None:
+    season = lesson.season
     it, pc = (f"{{{NAMESPACES[p]}}}" for p in ("itunes", "podcast"))
     item = ET.SubElement(channel, "item")
     _text(item, "title", lesson.title)
     _text(item, "guid", lesson.guid, isPermaLink="false")
     if lesson.published:
         _text(item, "pubDate", format_datetime(lesson.published))
-    _text(item, "link", media_url(feed.base_url, lesson.slug, "index.html"))
+    _text(item, "link", media_url(feed.base_url, lesson.slug, layout.PAGE_NAME))
     description = notes_html if 0 < len(notes_html) <= MAX_DESCRIPTION else lesson.summary
     _text(item, "description", description[:MAX_DESCRIPTION])
     if notes_html:
         _text(item, f"{{{NAMESPACES['content']}}}encoded", notes_html)
-    ET.SubElement(item, "enclosure", {"url": media_url(feed.base_url, lesson.slug, "lesson.mp3"),
-                                      "length": str(lesson.size), "type": "audio/mpeg"})
+    ET.SubElement(
+        item,
+        "enclosure",
+        {
+            "url": media_url(feed.base_url, lesson.slug, layout.MP3_NAME),
+            "length": str(lesson.size),
+            "type": "audio/mpeg",
+        },
+    )
     _text(item, f"{it}title", lesson.title)
     _text(item, f"{it}duration", str(round(lesson.duration)))
     _text(item, f"{it}explicit", "false")
-    _text(item, f"{it}episodeType", "full")
+    _text(item, f"{it}episodeType", "bonus" if lesson.kind is LessonKind.REVIEW else "full")
+    if season is not None:
+        _text(item, f"{it}season", str(season.number))
     if lesson.episode_number is not None:
         _text(item, f"{it}episode", str(lesson.episode_number))
     ET.SubElement(item, f"{it}image", {"href": feed.base_url + feed.image_path})
-    ET.SubElement(item, f"{pc}transcript",
-                  {"url": media_url(feed.base_url, lesson.slug, "transcript.vtt"),
-                   "type": "text/vtt", "language": feed.language})
-    ET.SubElement(item, f"{pc}chapters",
-                  {"url": media_url(feed.base_url, lesson.slug, "chapters.json"),
-                   "type": "application/json+chapters"})
+    ET.SubElement(
+        item,
+        f"{pc}transcript",
+        {
+            "url": media_url(feed.base_url, lesson.slug, layout.TRANSCRIPT_NAME),
+            "type": "text/vtt",
+            "language": feed.language,
+        },
+    )
+    ET.SubElement(
+        item,
+        f"{pc}chapters",
+        {
+            "url": media_url(feed.base_url, lesson.slug, layout.CHAPTERS_NAME),
+            "type": "application/json+chapters",
+        },
+    )
+    if season is not None:
+        _text(item, f"{pc}season", str(season.number), name=season.name)
+
+
+# --- the published feeds and their record -------------------------------------------------
+
+PUBLISHED_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One feed to publish: its settings and its lessons, in feed order."""
+
+    settings: FeedSettings
+    lessons: tuple[Lesson, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedFeed:
+    """A feed as the last build published it: the lessons are named by slug."""
+
+    settings: FeedSettings
+    slugs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What the last build of a workdir published (`.cache/published.json`)."""
+
+    feeds: tuple[PublishedFeed, ...]
+    notes: Mapping[str, str]  # lesson slug -> show notes HTML
+
+    @property
+    def base_url(self) -> str:
+        """The base URL the feeds were written with ("" when nothing is published)."""
+        return self.feeds[0].settings.base_url if self.feeds else ""
+
+    def feed_xml(
+        self, feed: PublishedFeed, lessons: Mapping[str, Lesson], base_url: str | None = None
+    ) -> bytes:
+        """The feed's bytes again, under `base_url` when given; `lessons` are by slug."""
+        missing = [slug for slug in feed.slugs if slug not in lessons]
+        if missing:
+            raise KeyError(missing[0])
+        settings = feed.settings if base_url is None else replace(feed.settings, base_url=base_url)
+        return feed_xml(settings, [lessons[slug] for slug in feed.slugs], self.notes)
+
+
+def write_feeds(workdir: Path, feeds: Sequence[Feed], notes: Mapping[str, str]) -> None:
+    """Write every feed, then the record of what they publish (only when bytes change)."""
+    for feed in feeds:
+        write_if_changed(
+            workdir / feed.settings.feed_path, feed_xml(feed.settings, feed.lessons, notes)
+        )
+    slugs = [lesson.slug for feed in feeds for lesson in feed.lessons]
+    write_json(
+        workdir / layout.PUBLISHED_RECORD,
+        {
+            "format": PUBLISHED_FORMAT,
+            "feeds": [
+                {
+                    "settings": asdict(feed.settings),
+                    "slugs": [lesson.slug for lesson in feed.lessons],
+                }
+                for feed in feeds
+            ],
+            "notes": {slug: notes.get(slug, "") for slug in slugs},
+        },
+    )
+
+
+def read_published(workdir: Path) -> Published | None:
+    """The record the last build wrote; None when there is none or it cannot be read."""
+    try:
+        value: Any = json.loads((workdir / layout.PUBLISHED_RECORD).read_text("utf-8"))
+        if not isinstance(value, dict) or value.get("format") != PUBLISHED_FORMAT:
+            return None
+        feeds = tuple(
+            PublishedFeed(
+                FeedSettings(**item["settings"]), tuple(str(slug) for slug in item["slugs"])
+            )
+            for item in value["feeds"]
+        )
+        notes = {str(slug): str(text) for slug, text in value["notes"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return Published(feeds, notes)
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
@@ -143,6 +264,8 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
 
 def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
     """HTML show notes: the source episode, then each topic's equations as MathML."""
+    if lesson.kind is LessonKind.REVIEW:
+        return _review_notes_html(lesson, catalog)
     parts: list[str] = []
     if lesson.source_title:
         source = html.escape(lesson.source_title)
@@ -157,12 +280,33 @@ def show_notes_html(lesson: Lesson, catalog: Catalog) -> str:
         parts.append(f"<p>{_prose_html(topic.explanation)}</p>")
         parts.append("<ul>")
         for equation in topic.equations:
-            parts.append(f"<li>{mathml(equation.latex, 'block')}{_prose_html(equation.meaning)}"
-                         "</li>")
+            parts.append(
+                f"<li>{mathml(equation.latex, 'block')}{_prose_html(equation.meaning)}</li>"
+            )
         parts.append("</ul>")
         parts.append(f"<p><strong>Worked example.</strong> {_prose_html(topic.example.text)}</p>")
-        parts.append(f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "
-                     f"<em>Answer:</em> {_prose_html(topic.quiz.answer)}</p>")
+        parts.append(
+            f"<p><strong>Quiz.</strong> {_prose_html(topic.quiz.question)} "
+            f"<em>Answer:</em> {_prose_html(topic.quiz.answer)}</p>"
+        )
+    return "\n".join(parts)
+
+
+def _review_notes_html(lesson: Lesson, catalog: Catalog) -> str:
+    """A review's notes: each question with its answer, and the topic's key equation."""
+    parts = [f"<p>{html.escape(lesson.summary)}</p>", "<ol>"]
+    for topic_id, number in zip(lesson.topic_ids, lesson.questions, strict=False):
+        if topic_id not in catalog:
+            continue
+        topic = catalog.get(topic_id)
+        quiz = topic.quizzes[number] if number < len(topic.quizzes) else topic.quiz
+        key = topic.equations[0]
+        parts.append(
+            f"<li><strong>{html.escape(topic.title)}.</strong> "
+            f"{_prose_html(quiz.question)} <em>Answer:</em> {_prose_html(quiz.answer)}"
+            f"{mathml(key.latex, 'block')}{_prose_html(key.meaning)}</li>"
+        )
+    parts.append("</ol>")
     return "\n".join(parts)
 
 
@@ -186,8 +330,7 @@ def chapters_json(chapters: Sequence[Chapter], title: str) -> dict[str, object]:
     return {
         "version": "1.2.0",
         "title": title,
-        "chapters": [{"startTime": c.start, "endTime": c.end, "title": c.title}
-                     for c in chapters],
+        "chapters": [{"startTime": c.start, "endTime": c.end, "title": c.title} for c in chapters],
     }
 
 

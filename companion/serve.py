@@ -15,7 +15,6 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 from companion import __version__
 from companion.errors import CompanionError
@@ -67,6 +66,7 @@ class WorkdirHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
     root: Path
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler before parse_request
 
     def parse_request(self) -> bool:
         """Refuse long request lines and any method but GET and HEAD before reading on."""
@@ -115,8 +115,11 @@ class WorkdirHandler(BaseHTTPRequestHandler):
             return
         stat = path.stat()
         size = stat.st_size
-        etag = '"' + hashlib.sha256(
-            f"{path}:{size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32] + '"'
+        etag = (
+            '"'
+            + hashlib.sha256(f"{path}:{size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+            + '"'
+        )
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         headers = {
             "Content-Type": CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
@@ -137,8 +140,9 @@ class WorkdirHandler(BaseHTTPRequestHandler):
         if range_header:
             parsed = parse_range(range_header, size)
             if parsed is None:
-                self._error(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
-                            {"Content-Range": f"bytes */{size}"})
+                self._error(
+                    HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, {"Content-Range": f"bytes */{size}"}
+                )
                 return
             start, end = parsed
             status = HTTPStatus.PARTIAL_CONTENT
@@ -155,8 +159,10 @@ class WorkdirHandler(BaseHTTPRequestHandler):
     def _not_modified(self, etag: str, mtime: float) -> bool:
         if_none_match = self.headers.get("If-None-Match")
         if if_none_match is not None:
-            return etag in [tag.strip() for tag in if_none_match.split(",")] or \
-                if_none_match.strip() == "*"
+            return (
+                etag in [tag.strip() for tag in if_none_match.split(",")]
+                or if_none_match.strip() == "*"
+            )
         since = self.headers.get("If-Modified-Since")
         if since:
             try:
@@ -226,12 +232,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def feed_base_url(feed: Path) -> str:
-    """The base URL a published feed was built with (its channel link), or "" if unreadable."""
-    try:
-        channel = ET.parse(feed).getroot().find("channel")
-    except (OSError, ET.ParseError):
-        return ""
-    return (channel.findtext("link") or "").strip() if channel is not None else ""

@@ -9,9 +9,7 @@ same lessons give the same HTML.
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -20,19 +18,11 @@ from pathlib import Path
 
 import jinja2
 
-from companion import publish
+from companion import layout
 from companion.files import write_if_changed
-from companion.models import Catalog, Cue, Lesson
+from companion.models import Lesson, LessonKind
 
-INDEX_PATH = "index.html"
-CSS_PATH = "site/site.css"
-COVER_PATH = "feeds/cover.jpg"
-PAGE_NAME = "index.html"
-TRANSCRIPT_NAME = "transcript.vtt"
-COURSE_PREFIX = "course-"
 DEFAULT_TITLE = "Math Companion"
-
-_VTT_TIMING = re.compile(r"^(\S+)\s+-->\s+(\S+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,52 +43,74 @@ class LessonGroup:
 # --- pure page functions --------------------------------------------------------------------
 
 
-def index_html(lessons: Sequence[Lesson], feeds: Sequence[FeedLink], *, title: str = "",
-               language: str = "en", has_cover: bool = True) -> str:
+def index_html(
+    lessons: Sequence[Lesson],
+    feeds: Sequence[FeedLink],
+    *,
+    title: str = "",
+    language: str = "en",
+    has_cover: bool = True,
+) -> str:
     """The show page: subscribe links for `feeds`, then the lessons with audio players.
 
-    Episode lessons are listed newest first; course lessons (slug `course-...`) follow in
-    course order (their episode number).
+    Episode lessons are listed newest first; course lessons follow in course order (their
+    episode number).
     """
-    episodes = tuple(sorted((item for item in lessons if not item.slug.startswith(COURSE_PREFIX)),
-                            key=_newest_first))
-    course = tuple(sorted((item for item in lessons if item.slug.startswith(COURSE_PREFIX)),
-                          key=lambda item: (item.episode_number or 0, item.slug)))
+    episodes = tuple(
+        sorted((item for item in lessons if item.kind is not LessonKind.COURSE), key=_newest_first)
+    )
+    course = tuple(
+        sorted(
+            (item for item in lessons if item.kind is LessonKind.COURSE),
+            key=lambda item: (item.episode_number or 0, item.slug),
+        )
+    )
     groups = [LessonGroup("lessons", "Lessons", episodes)]
     if course:
         groups.append(LessonGroup("course", "The course", course))
-    return _environment().get_template("index.html.j2").render(
-        site_title=title or _site_title(feeds), language=language, feeds=feeds, root="",
-        css_path=CSS_PATH, cover_path=COVER_PATH, has_cover=has_cover, groups=groups)
+    return (
+        _environment()
+        .get_template("index.html.j2")
+        .render(
+            site_title=title or _site_title(feeds),
+            language=language,
+            feeds=feeds,
+            root="",
+            css_path=layout.CSS_PATH,
+            cover_path=layout.COVER_PATH,
+            has_cover=has_cover,
+            groups=groups,
+        )
+    )
 
 
-def lesson_html(lesson: Lesson, notes_html: str, cues: Sequence[Cue], *,
-                feeds: Sequence[FeedLink] = (), title: str = "", language: str = "en") -> str:
+def lesson_html(
+    lesson: Lesson,
+    notes_html: str,
+    *,
+    feeds: Sequence[FeedLink] = (),
+    title: str = "",
+    language: str = "en",
+) -> str:
     """A lesson's page (at episodes/<slug>/index.html); `notes_html` must be safe HTML."""
-    return _environment().get_template("lesson.html.j2").render(
-        lesson=lesson, notes_html=notes_html, cues=cues, feeds=feeds, root="../../",
-        css_path=CSS_PATH, site_title=title or _site_title(feeds), language=language)
+    return (
+        _environment()
+        .get_template("lesson.html.j2")
+        .render(
+            lesson=lesson,
+            notes_html=notes_html,
+            cues=lesson.transcript,
+            feeds=feeds,
+            root="../../",
+            css_path=layout.CSS_PATH,
+            site_title=title or _site_title(feeds),
+            language=language,
+        )
+    )
 
 
 def lesson_page_path(slug: str) -> str:
-    return f"episodes/{slug}/{PAGE_NAME}"
-
-
-def parse_webvtt(text: str) -> list[Cue]:
-    """The cues of a WebVTT file as `publish.webvtt` writes it; unreadable blocks are skipped."""
-    cues = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
-        lines = block.split("\n")
-        for index, line in enumerate(lines):
-            match = _VTT_TIMING.match(line.strip())
-            if not match:
-                continue
-            start, end = _vtt_seconds(match.group(1)), _vtt_seconds(match.group(2))
-            words = " ".join(part.strip() for part in lines[index + 1:] if part.strip())
-            if start is not None and end is not None and words:
-                cues.append(Cue(start, end, html.unescape(words)))
-            break
-    return cues
+    return layout.lesson_path(slug, layout.PAGE_NAME)
 
 
 def clock(seconds: float) -> str:
@@ -116,16 +128,21 @@ def stylesheet() -> str:
 # --- writing --------------------------------------------------------------------------------
 
 
-def write_site(workdir: Path, lessons: Sequence[Lesson], catalog: Catalog,
-               feeds: Sequence[FeedLink | tuple[str, str]], *, title: str = "",
-               language: str = "en") -> list[Path]:
+def write_site(
+    workdir: Path,
+    lessons: Sequence[Lesson],
+    notes: Mapping[str, str],
+    links: Sequence[FeedLink],
+    *,
+    title: str = "",
+    language: str = "en",
+) -> list[Path]:
     """Write index.html, the stylesheet and every lesson's page; return the files changed.
 
-    `feeds` are (path, title) pairs of the feeds just written, the companion feed first; the
-    show page is titled after the first one unless `title` is given. Call it after the feeds
-    are written. Each file is written atomically and only when its bytes change.
+    `notes` maps a lesson slug to its show notes HTML; `links` are the feeds just written,
+    the companion feed first; the show page is titled after the first one unless `title` is
+    given. Each file is written atomically and only when its bytes change.
     """
-    links = [item if isinstance(item, FeedLink) else FeedLink(*item) for item in feeds]
     site_title = title or _site_title(links)
     changed: list[Path] = []
 
@@ -134,22 +151,25 @@ def write_site(workdir: Path, lessons: Sequence[Lesson], catalog: Catalog,
         if write_if_changed(target, text):
             changed.append(target)
 
-    put(CSS_PATH, stylesheet())
+    put(layout.CSS_PATH, stylesheet())
     for lesson in lessons:
-        cues = read_transcript(workdir / "episodes" / lesson.slug / TRANSCRIPT_NAME)
-        notes = publish.show_notes_html(lesson, catalog)
-        put(lesson_page_path(lesson.slug),
-            lesson_html(lesson, notes, cues, feeds=links, title=site_title, language=language))
-    put(INDEX_PATH, index_html(lessons, links, title=site_title, language=language,
-                               has_cover=(workdir / COVER_PATH).is_file()))
+        put(
+            lesson_page_path(lesson.slug),
+            lesson_html(
+                lesson, notes.get(lesson.slug, ""), feeds=links, title=site_title, language=language
+            ),
+        )
+    put(
+        layout.INDEX_PATH,
+        index_html(
+            lessons,
+            links,
+            title=site_title,
+            language=language,
+            has_cover=(workdir / layout.COVER_PATH).is_file(),
+        ),
+    )
     return changed
-
-
-def read_transcript(path: Path) -> list[Cue]:
-    try:
-        return parse_webvtt(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return []
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -164,20 +184,6 @@ def _newest_first(lesson: Lesson) -> tuple[float, str]:
     return (-stamp, lesson.slug)
 
 
-def _vtt_seconds(value: str) -> float | None:
-    parts = value.split(":")
-    try:
-        numbers = [float(part) for part in parts]
-    except ValueError:
-        return None
-    if not 2 <= len(numbers) <= 3:
-        return None
-    seconds = 0.0
-    for number in numbers:
-        seconds = seconds * 60 + number
-    return seconds
-
-
 def _day(moment: datetime) -> str:
     return f"{moment:%B} {moment.day}, {moment.year}"
 
@@ -185,9 +191,13 @@ def _day(moment: datetime) -> str:
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("companion", "templates/site"), autoescape=True,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined)
+        loader=jinja2.PackageLoader("companion", "templates/site"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["clock"] = clock
     env.filters["day"] = _day
     return env

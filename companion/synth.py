@@ -94,18 +94,30 @@ class EspeakSpeaker:
 
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
         words_per_minute = round(self.voice.rate * rate * self._rate_correction)
-        command = ["espeak-ng", "-v", self.voice.name, "-s", str(words_per_minute),
-                   "-p", str(self.voice.pitch), "-w", str(wav_path), "--stdin"]
+        command = [
+            "espeak-ng",
+            "-v",
+            self.voice.name,
+            "-s",
+            str(words_per_minute),
+            "-p",
+            str(self.voice.pitch),
+            "-w",
+            str(wav_path),
+            "--stdin",
+        ]
         try:
-            result = subprocess.run(command, input=text.encode("utf-8"), capture_output=True,
-                                    timeout=120, check=False)
+            result = subprocess.run(
+                command, input=text.encode("utf-8"), capture_output=True, timeout=120, check=False
+            )
         except FileNotFoundError:
             raise SynthError(f"espeak-ng: not installed ({INSTALL_HINTS['espeak-ng']})") from None
         if result.returncode != 0 or not _has_frames(wav_path):
             detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
             reason = detail[-1] if detail else f"exit status {result.returncode}"
-            raise SynthError(f"espeak-ng voice {self.voice.name!r}: no audio for "
-                             f"{text[:40]!r} ({reason})")
+            raise SynthError(
+                f"espeak-ng voice {self.voice.name!r}: no audio for {text[:40]!r} ({reason})"
+            )
 
 
 class Pyttsx3Speaker:
@@ -155,8 +167,11 @@ def installed_voice_names() -> set[str]:
     if shutil.which("espeak-ng") is None:
         return set()
     listing = "".join(  # plain --voices leaves out the mbrola voices
-        subprocess.run(["espeak-ng", option], capture_output=True, text=True, check=False,
-                       timeout=30).stdout for option in ("--voices", "--voices=mb"))
+        subprocess.run(
+            ["espeak-ng", option], capture_output=True, text=True, check=False, timeout=30
+        ).stdout
+        for option in ("--voices", "--voices=mb")
+    )
     names: set[str] = set()
     for line in listing.splitlines():
         fields = line.split()
@@ -165,8 +180,9 @@ def installed_voice_names() -> set[str]:
         language, voice_name, file = fields[1], fields[3], fields[4]
         if file.startswith("mb/") and not _mbrola_installed(file[3:]):
             continue
-        names.update({language.lower(), voice_name.lower(), file.lower(),
-                      file.split("/")[-1].lower()})
+        names.update(
+            {language.lower(), voice_name.lower(), file.lower(), file.split("/")[-1].lower()}
+        )
     return names
 
 
@@ -176,8 +192,9 @@ def check_voice(voice: Voice) -> None:
         return
     base = voice.name.split("+")[0].lower()
     if base not in installed_voice_names():
-        raise SynthError(f"voice {voice.name!r}: not installed for espeak-ng "
-                         "(list them with: companion voices)")
+        raise SynthError(
+            f"voice {voice.name!r}: not installed for espeak-ng (list them with: companion voices)"
+        )
 
 
 def make_speaker(voice: Voice) -> Speaker:
@@ -190,7 +207,7 @@ def make_speaker(voice: Voice) -> Speaker:
 
 def _has_frames(path: Path) -> bool:
     try:
-        with wave.open(str(path)) as handle:
+        with wave.open(str(path), "rb") as handle:
             return handle.getnframes() > 0
     except (OSError, EOFError, wave.Error):
         return False
@@ -226,20 +243,26 @@ class SectionAudio:
 def section_key(section: Section, voice: Voice, lexicon: Sequence[Pronunciation]) -> str:
     """Content hash of everything that decides a section's audio."""
     spoken = [(apply_lexicon(p.text, lexicon), p.pause_after, p.rate) for p in section.paragraphs]
-    return sha256_text(str(SYNTH_FORMAT), json.dumps(asdict(voice), sort_keys=True),
-                       json.dumps(spoken))
+    return sha256_text(
+        str(SYNTH_FORMAT), json.dumps(asdict(voice), sort_keys=True), json.dumps(spoken)
+    )
 
 
-def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunciation],
-                       cache_dir: Path, speaker: Speaker) -> tuple[SectionAudio, bool]:
+def synthesize_section(
+    section: Section,
+    voice: Voice,
+    lexicon: Sequence[Pronunciation],
+    cache_dir: Path,
+    speaker: Speaker,
+) -> tuple[SectionAudio, bool]:
     """The section's audio from the cache, or made now; True when it was synthesized."""
     key = section_key(section, voice, lexicon)
     wav_path = cache_dir / f"{key}.wav"
     meta_path = cache_dir / f"{key}.json"
     if wav_path.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text("utf-8"))
-        cues = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
-        return SectionAudio(wav_path, meta["duration"], cues), False
+        cached = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
+        return SectionAudio(wav_path, meta["duration"], cached), False
     audio, cues = _speak_paragraphs(section.paragraphs, voice, lexicon, speaker)
     with atomic_path(wav_path) as temp:
         audio.export(str(temp), format="wav")
@@ -250,9 +273,12 @@ def synthesize_section(section: Section, voice: Voice, lexicon: Sequence[Pronunc
     return SectionAudio(wav_path, duration, tuple(cues)), True
 
 
-def _speak_paragraphs(paragraphs: Sequence[Paragraph], voice: Voice,
-                      lexicon: Sequence[Pronunciation],
-                      speaker: Speaker) -> tuple[AudioSegment, list[Cue]]:
+def _speak_paragraphs(
+    paragraphs: Sequence[Paragraph],
+    voice: Voice,
+    lexicon: Sequence[Pronunciation],
+    speaker: Speaker,
+) -> tuple[AudioSegment, list[Cue]]:
     audio = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
     cues: list[Cue] = []
     with tempfile.TemporaryDirectory(prefix="companion-speak-") as tmp:
@@ -300,8 +326,13 @@ class LessonAudio:
     cues: tuple[Cue, ...]
 
 
-def assemble_lesson(sections: Sequence[Section], audios: Sequence[SectionAudio],
-                    tags: LessonTags, cover: Path | None, mp3_path: Path) -> LessonAudio:
+def assemble_lesson(
+    sections: Sequence[Section],
+    audios: Sequence[SectionAudio],
+    tags: LessonTags,
+    cover: Path | None,
+    mp3_path: Path,
+) -> LessonAudio:
     """Join section audio with pauses, normalize loudness, encode MP3 with tags and chapters."""
     require_tools()
     audio = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
@@ -310,8 +341,9 @@ def assemble_lesson(sections: Sequence[Section], audios: Sequence[SectionAudio],
     for index, (section, part) in enumerate(zip(sections, audios, strict=True)):
         start = len(audio) / 1000.0
         audio += AudioSegment.from_wav(str(part.wav))
-        cues.extend(Cue(round(start + c.start, 3), round(start + c.end, 3), c.text)
-                    for c in part.cues)
+        cues.extend(
+            Cue(round(start + c.start, 3), round(start + c.end, 3), c.text) for c in part.cues
+        )
         if index < len(sections) - 1:
             audio += _silence(SECTION_GAP)
         chapters.append(Chapter(round(start, 3), round(len(audio) / 1000.0, 3), section.title))
@@ -322,21 +354,58 @@ def assemble_lesson(sections: Sequence[Section], audios: Sequence[SectionAudio],
         metadata.write_text(ffmetadata(tags, chapters), "utf-8")
         with atomic_path(mp3_path) as temp:
             _encode(wav, metadata, cover, temp)
-    return LessonAudio(len(audio) / 1000.0, mp3_path.stat().st_size, tuple(chapters),
-                       tuple(cues))
+    return LessonAudio(len(audio) / 1000.0, mp3_path.stat().st_size, tuple(chapters), tuple(cues))
 
 
 def _encode(wav: Path, metadata: Path, cover: Path | None, out: Path) -> None:
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-i", str(wav), "-i", str(metadata)]
+    command = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(wav),
+        "-i",
+        str(metadata),
+    ]
     if cover is not None:
-        command += ["-i", str(cover), "-map", "0:a", "-map", "2:v", "-c:v", "copy",
-                    "-disposition:v", "attached_pic"]
+        command += [
+            "-i",
+            str(cover),
+            "-map",
+            "0:a",
+            "-map",
+            "2:v",
+            "-c:v",
+            "copy",
+            "-disposition:v",
+            "attached_pic",
+        ]
     else:
         command += ["-map", "0:a"]
-    command += ["-map_metadata", "1", "-map_chapters", "1", "-af", LOUDNESS_FILTER,
-                "-ar", str(FRAME_RATE), "-ac", "1", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE,
-                "-id3v2_version", "3", "-f", "mp3", str(out)]
+    command += [
+        "-map_metadata",
+        "1",
+        "-map_chapters",
+        "1",
+        "-af",
+        LOUDNESS_FILTER,
+        "-ar",
+        str(FRAME_RATE),
+        "-ac",
+        "1",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        MP3_BITRATE,
+        "-id3v2_version",
+        "3",
+        "-f",
+        "mp3",
+        str(out),
+    ]
     result = subprocess.run(command, capture_output=True, check=False, timeout=600)
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -346,13 +415,23 @@ def _encode(wav: Path, metadata: Path, cover: Path | None, out: Path) -> None:
 def ffmetadata(tags: LessonTags, chapters: Sequence[Chapter]) -> str:
     """An ffmpeg metadata file: tags plus chapters in time order."""
     lines = [";FFMETADATA1"]
-    for name, value in (("title", tags.title), ("artist", tags.artist), ("album", tags.album),
-                        ("genre", tags.genre), ("comment", tags.comment)):
+    for name, value in (
+        ("title", tags.title),
+        ("artist", tags.artist),
+        ("album", tags.album),
+        ("genre", tags.genre),
+        ("comment", tags.comment),
+    ):
         if value:
             lines.append(f"{name}={_escape_meta(value)}")
     for chapter in chapters:
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(chapter.start * 1000)}",
-                  f"END={round(chapter.end * 1000)}", f"title={_escape_meta(chapter.title)}"]
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={round(chapter.start * 1000)}",
+            f"END={round(chapter.end * 1000)}",
+            f"title={_escape_meta(chapter.title)}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -364,9 +443,21 @@ def _escape_meta(value: str) -> str:
 def probe_duration(path: Path) -> float:
     """The decoded duration of an audio file in seconds, from ffprobe."""
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-         "default=noprint_wrappers=1:nokey=1", str(path)],
-        capture_output=True, text=True, check=False, timeout=60)
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "default=noprint_wrappers=1:nokey=1",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     try:
         return float(result.stdout.strip())
     except ValueError:
@@ -377,8 +468,9 @@ def list_voices() -> list[tuple[str, str]]:
     """Installed English voices as (name, description), from espeak-ng."""
     if shutil.which("espeak-ng") is None:
         return []
-    result = subprocess.run(["espeak-ng", "--voices=en"], capture_output=True, text=True,
-                            check=False, timeout=30)
+    result = subprocess.run(
+        ["espeak-ng", "--voices=en"], capture_output=True, text=True, check=False, timeout=30
+    )
     voices: list[tuple[str, str]] = []
     for line in result.stdout.splitlines()[1:]:
         fields = line.split()
@@ -386,8 +478,9 @@ def list_voices() -> list[tuple[str, str]]:
             language, _gender, name, file = fields[1], fields[2], fields[3], fields[4]
             if file.startswith("mb/") and not _mbrola_installed(file[3:]):
                 continue
-            voices.append((file.split("/")[-1] if file.startswith("mb/") else language,
-                           f"{name} ({file})"))
+            voices.append(
+                (file.split("/")[-1] if file.startswith("mb/") else language, f"{name} ({file})")
+            )
     return voices
 
 

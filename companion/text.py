@@ -18,8 +18,27 @@ URL_IN_TEXT = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
 class _TextExtractor(HTMLParser):
-    _BLOCKS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
-                         "h6", "tr", "blockquote", "pre", "section", "article"})
+    _BLOCKS = frozenset(
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "ul",
+            "ol",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "tr",
+            "blockquote",
+            "pre",
+            "section",
+            "article",
+        }
+    )
     _SKIP = frozenset({"script", "style", "template", "noscript"})
 
     def __init__(self) -> None:
@@ -48,7 +67,9 @@ class _TextExtractor(HTMLParser):
 
 _ESCAPED_TAG = re.compile(
     r"</?(?:script|style|iframe|object|embed|svg|math|img|a|p|br|div|span|b|i|em|strong|ul|"
-    r"ol|li|h[1-6]|table|tr|td|blockquote|pre|code|font|center)\b[^<>]*>", re.IGNORECASE)
+    r"ol|li|h[1-6]|table|tr|td|blockquote|pre|code|font|center)\b[^<>]*>",
+    re.IGNORECASE,
+)
 
 
 def html_to_text(html: str) -> str:

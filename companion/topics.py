@@ -12,44 +12,58 @@ Linking episodes to topics is done by :func:`companion.linking.link`, re-exporte
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.errors import CatalogError, MathSpeechError
-from companion.linking import link
+from companion.linking import MAX_TOPICS, link
 from companion.models import (
     Catalog,
+    Episode,
+    EpisodeWords,
     Equation,
     Implication,
     LinkingCues,
     Pronunciation,
     Quiz,
+    Season,
     Topic,
+    TopicLink,
     WorkedExample,
 )
 
-__all__ = ["link", "load_catalog", "order_by_prerequisites", "topological_order"]
+if TYPE_CHECKING:
+    from companion.config import EpisodeOverride
+
+__all__ = [
+    "AREA_NAMES",
+    "course_seasons",
+    "link",
+    "link_episode",
+    "load_catalog",
+    "order_by_prerequisites",
+    "topological_order",
+]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
 _IMPLICATION_KINDS = ("hint", "branch", "term", "method")
-_AREAS = frozenset(
-    {
-        "linear-algebra",
-        "calculus",
-        "probability",
-        "statistics",
-        "optimization",
-        "information-theory",
-        "discrete",
-        "numerics",
-        "neural-networks",
-        "learning-algorithms",
-        "reinforcement-learning",
-        "generative-models",
-    }
-)
+# Each area of the taxonomy and its name for listeners (a season of the course feed).
+AREA_NAMES = {
+    "discrete": "Discrete Math",
+    "linear-algebra": "Linear Algebra",
+    "calculus": "Calculus",
+    "probability": "Probability",
+    "statistics": "Statistics",
+    "optimization": "Optimization",
+    "information-theory": "Information Theory",
+    "numerics": "Numerical Computing",
+    "neural-networks": "Neural Networks",
+    "learning-algorithms": "Learning Algorithms",
+    "reinforcement-learning": "Reinforcement Learning",
+    "generative-models": "Generative Models",
+}
 
 
 def load_catalog(path: Path | None = None, *, check_speech: bool = True) -> Catalog:
@@ -130,7 +144,9 @@ def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
-def _str_list(entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool) -> tuple:
+def _str_list(
+    entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool
+) -> tuple[str, ...]:
     value = entry.get(key, [] if allow_empty else None)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")
@@ -153,7 +169,7 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
     where = f"{name}: topic {ident!r}" if isinstance(ident, str) else f"{name}: topics[{index}]"
     for key in _TOPIC_TEXT_KEYS:
         _text(entry, key, where)
-    if entry["area"] not in _AREAS:
+    if entry["area"] not in AREA_NAMES:
         raise CatalogError(f"{where}: unknown area {entry['area']!r}")
     equations_raw = entry.get("equations")
     if not isinstance(equations_raw, list) or not 1 <= len(equations_raw) <= 3:
@@ -316,3 +332,37 @@ def order_by_prerequisites(topic_ids: Iterable[str], catalog: Catalog) -> list[T
             raise CatalogError(f"topic {topic_id!r}: not in the catalog")
         wanted.add(topic_id)
     return topological_order(t for t in catalog.topics if t.id in wanted)
+
+
+def course_seasons(topics: Sequence[Topic]) -> dict[str, Season]:
+    """A season per area for the course's topics in course order: topic id -> Season.
+
+    Seasons are numbered by the area's first lesson, so season 1 holds lesson 1, and podcast
+    apps can group a 74-lesson course by area while the lessons keep prerequisite order.
+    """
+    numbers: dict[str, int] = {}
+    for topic in topics:
+        numbers.setdefault(topic.area, len(numbers) + 1)
+    return {
+        topic.id: Season(numbers[topic.area], AREA_NAMES.get(topic.area, topic.area))
+        for topic in topics
+    }
+
+
+def link_episode(
+    episode: Episode,
+    catalog: Catalog,
+    override: EpisodeOverride | None = None,
+    words: EpisodeWords | None = None,
+) -> tuple[TopicLink, ...]:
+    """The linker's topics (on the episode's own `words` too, when there are some), with a
+    workdir's pins and exclusions for the episode applied."""
+    links = link(episode, catalog, words)
+    if override is None:
+        return links
+    kept = [item for item in links if item.topic.id not in override.exclude]
+    present = {item.topic.id for item in kept}
+    for topic_id in override.pin:
+        if topic_id not in present:
+            kept.insert(0, TopicLink(catalog.get(topic_id), 1.0, ()))
+    return tuple(kept[:MAX_TOPICS])

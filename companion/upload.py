@@ -2,7 +2,8 @@
 
 What is uploaded: finished lessons (every file of an `episodes/<slug>/` folder that has a
 `build.json` stamp, except the stamp itself), the site (`index.html`, `site/`), the cover
-`feeds/cover.jpg`, and the published feeds `feeds/companion.xml` and `feeds/course.xml`.
+`feeds/cover.jpg`, and the feeds the last build published (`feeds/companion.xml` and
+`feeds/course.xml`, as recorded in `.cache/published.json`).
 Never uploaded: `.cache/`, `scripts/`, `companion.toml`, the stamps, and any other file in
 `feeds/` (the source snapshot `source.xml`, a sample feed: not ours to republish). Stale
 remote objects are left in place (deleting a published MP3 would break podcast apps that
@@ -20,24 +21,20 @@ import hashlib
 import io
 import re
 import urllib.parse
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
-from xml.sax.saxutils import escape
 
-from companion import publish
-from companion.build import COURSE_FEED_PATH, COVER_PATH, FEED_PATH
+from companion import layout, publish
 from companion.errors import PublishError
 from companion.files import sha256_file
+from companion.lessons import read_lessons
 from companion.serve import CONTENT_TYPES
 
-STAMP_NAME = "build.json"
 PAGE_CACHE_CONTROL = "max-age=300"  # feeds and pages change; media under one URL does not
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_ATOM_LINK = f"{{{publish.NAMESPACES['atom']}}}link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +101,10 @@ class UploadReport:
 
     def summary(self) -> str:
         megabytes = self.bytes_uploaded / 1_000_000
-        return (f"Published to {self.target}: {len(self.uploaded)} uploaded, "
-                f"{len(self.unchanged)} unchanged ({megabytes:.1f} MB sent)")
+        return (
+            f"Published to {self.target}: {len(self.uploaded)} uploaded, "
+            f"{len(self.unchanged)} unchanged ({megabytes:.1f} MB sent)"
+        )
 
 
 def parse_target(url: str) -> Target:
@@ -113,8 +112,10 @@ def parse_target(url: str) -> Target:
     parts = urllib.parse.urlsplit(url)
     bucket = parts.netloc
     if parts.scheme != "s3" or not _BUCKET.match(bucket) or parts.query or parts.fragment:
-        raise PublishError(f"{url}: not an s3://bucket/prefix URL (bucket names are 3-63 "
-                           "lowercase letters, digits, dots and hyphens)")
+        raise PublishError(
+            f"{url}: not an s3://bucket/prefix URL (bucket names are 3-63 "
+            "lowercase letters, digits, dots and hyphens)"
+        )
     prefix = parts.path.strip("/")
     if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
         raise PublishError(f"{url}: the prefix must not hold empty, '.' or '..' parts")
@@ -136,83 +137,66 @@ def content_type(relative: str) -> str:
 
 
 def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
-    """The files to publish, in upload order; feeds rebased onto `base_url` when given."""
+    """The files to publish, in upload order; the feeds made again for `base_url` when given.
+
+    The feeds are those the last build wrote (`publish.read_published`): a feed for another
+    base URL is made from the same lessons and show notes, as `build --base-url` makes it.
+    """
+    published = publish.read_published(workdir)
+    if published is None or not published.feeds:
+        raise PublishError(f"{workdir}: no feed to publish (run companion build first)")
     found: list[str] = []
-    episodes = workdir / "episodes"
-    for stamp in sorted(episodes.glob(f"*/{STAMP_NAME}")) if episodes.is_dir() else ():
-        found += [_relative(workdir, path) for path in sorted(stamp.parent.iterdir())
-                  if _publishable(path) and path.name != STAMP_NAME]
-    # Only what a build publishes: feeds/ may also hold the source feed or a sample.
-    for relative in (COVER_PATH, FEED_PATH, COURSE_FEED_PATH):
-        if _publishable(workdir / relative):
-            found.append(relative)
-    site_dir = workdir / "site"
+    episodes = workdir / layout.EPISODES_DIR
+    for stamp in sorted(episodes.glob(f"*/{layout.STAMP_NAME}")) if episodes.is_dir() else ():
+        found += [
+            _relative(workdir, path)
+            for path in sorted(stamp.parent.iterdir())
+            if _publishable(path) and path.name != layout.STAMP_NAME
+        ]
+    if _publishable(workdir / layout.COVER_PATH):
+        found.append(layout.COVER_PATH)
+    site_dir = workdir / layout.SITE_DIR
     for path in sorted(site_dir.rglob("*")) if site_dir.is_dir() else ():
         if _publishable(path):
             found.append(_relative(workdir, path))
-    if (workdir / "index.html").is_file():
-        found.append("index.html")
-    if not any(relative.endswith(".xml") for relative in found):
-        raise PublishError(f"{workdir}: no feed to publish (run companion build first)")
-    items = []
-    for relative in sorted(found, key=_upload_rank):
-        path = workdir / relative
-        if base_url is not None and _is_feed(relative):
-            items.append(Item(relative, data=rebase_feed(path.read_bytes(), base_url, relative)))
-        else:
-            items.append(Item(relative, path=path))
-    return items
-
-
-def feed_base_url(data: bytes) -> str:
-    """The base URL a feed was written with (its channel <link>); "" when it has none."""
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError:
-        return ""
-    return (root.findtext("channel/link") or "").strip()
-
-
-def rebase_feed(data: bytes, base_url: str, name: str = "feed") -> bytes:
-    """The feed with every URL under its old base URL moved to `base_url`.
-
-    The result is the feed `companion build --base-url` would write: the podcast:guid is
-    recomputed from the new feed URL too.
-    """
-    new_base = normalize_base_url(base_url)
-    try:
-        channel = ET.fromstring(data).find("channel")
-    except ET.ParseError as error:
-        raise PublishError(f"{name}: not well-formed XML ({error})") from None
-    old_base = (channel.findtext("link") or "").strip() if channel is not None else ""
-    self_link = channel.find(_ATOM_LINK) if channel is not None else None
-    if not old_base.endswith("/") or self_link is None:
-        raise PublishError(f"{name}: not a companion feed (no channel link or atom:link self)")
-    old_feed_url = self_link.get("href", "")
-    new_feed_url = new_base + old_feed_url.removeprefix(old_base)
-    out = data.replace(escape(old_base).encode(), escape(new_base).encode())
-    old_guid = publish.podcast_guid(old_feed_url).encode()
-    return out.replace(old_guid, publish.podcast_guid(new_feed_url).encode())
+    if (workdir / layout.INDEX_PATH).is_file():
+        found.append(layout.INDEX_PATH)
+    items = [Item(relative, path=workdir / relative) for relative in found]
+    lessons = {lesson.slug: lesson for lesson in read_lessons(workdir)} if base_url else {}
+    for feed in published.feeds:
+        relative = feed.settings.feed_path
+        if base_url is None:
+            items.append(Item(relative, path=workdir / relative))
+            continue
+        try:
+            data = published.feed_xml(feed, lessons, normalize_base_url(base_url))
+        except KeyError as missing:
+            raise PublishError(
+                f"{relative}: lesson {missing.args[0]!r} is not complete on "
+                "disk (run companion build first)"
+            ) from None
+        items.append(Item(relative, data=data))
+    return sorted(items, key=lambda item: _upload_rank(item.relative))
 
 
 def _publishable(path: Path) -> bool:
-    return (path.is_file() and not path.name.startswith(".")
-            and not path.name.endswith(".part") and path.suffix.lower() in CONTENT_TYPES)
+    return (
+        path.is_file()
+        and not path.name.startswith(".")
+        and not path.name.endswith(".part")
+        and path.suffix.lower() in CONTENT_TYPES
+    )
 
 
 def _relative(workdir: Path, path: Path) -> str:
     return path.relative_to(workdir).as_posix()
 
 
-def _is_feed(relative: str) -> bool:
-    return relative.startswith("feeds/") and relative.endswith(".xml")
-
-
 def _upload_rank(relative: str) -> tuple[int, str]:
     """Media, then stylesheets, lesson pages, the show page; feeds last."""
-    if _is_feed(relative):
+    if relative.endswith(".xml"):
         rank = 4
-    elif relative == "index.html":
+    elif relative == layout.INDEX_PATH:
         rank = 3
     elif relative.endswith(".html"):
         rank = 2
@@ -226,22 +210,38 @@ def _upload_rank(relative: str) -> tuple[int, str]:
 # --- uploading --------------------------------------------------------------------------------
 
 
-def make_client(endpoint_url: str | None = None) -> Any:
-    """A boto3 S3 client; path-style addressing for a custom endpoint (MinIO, moto, ...)."""
+def make_client(endpoint_url: str | None = None, *, attempts: int = 3) -> Any:
+    """A boto3 S3 client; path-style addressing for a custom endpoint (MinIO, moto, ...).
+
+    A failed request is tried `attempts` times in all (botocore's standard retry mode).
+    """
     import boto3
     from botocore.config import Config
 
     session = boto3.session.Session()
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
-                    read_timeout=120,
-                    s3={"addressing_style": "path"} if endpoint_url else None)
-    return session.client("s3", endpoint_url=endpoint_url, config=config,
-                          region_name=session.region_name or "us-east-1")
+    config = Config(
+        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=120,
+        s3={"addressing_style": "path"} if endpoint_url else None,
+    )
+    return session.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        config=config,
+        region_name=session.region_name or "us-east-1",
+    )
 
 
-def publish_workdir(workdir: Path, target: Target | str, *, endpoint_url: str | None = None,
-                    base_url: str | None = None, client: Any = None,
-                    on_file: Callable[[str, bool], None] | None = None) -> UploadReport:
+def publish_workdir(
+    workdir: Path,
+    target: Target | str,
+    *,
+    endpoint_url: str | None = None,
+    base_url: str | None = None,
+    client: Any = None,
+    on_file: Callable[[str, bool], None] | None = None,
+) -> UploadReport:
     """Upload what changed in `workdir` to `target`; `on_file(relative, uploaded)` per file."""
     where = target if isinstance(target, Target) else parse_target(target)
     items = collect(workdir, base_url)
@@ -250,8 +250,12 @@ def publish_workdir(workdir: Path, target: Target | str, *, endpoint_url: str | 
         return upload_items(s3, where, items, on_file)
 
 
-def upload_items(s3: Any, target: Target, items: Sequence[Item],
-                 on_file: Callable[[str, bool], None] | None = None) -> UploadReport:
+def upload_items(
+    s3: Any,
+    target: Target,
+    items: Sequence[Item],
+    on_file: Callable[[str, bool], None] | None = None,
+) -> UploadReport:
     """Upload `items` in order, skipping those whose bytes the store already holds."""
     report = UploadReport(str(target))
     remote_sizes = dict(_list_sizes(s3, target))
@@ -263,8 +267,7 @@ def upload_items(s3: Any, target: Target, items: Sequence[Item],
             if on_file:
                 on_file(item.relative, False)
             continue
-        extra: dict[str, Any] = {"ContentType": item.content_type,
-                                 "Metadata": {"sha256": digest}}
+        extra: dict[str, Any] = {"ContentType": item.content_type, "Metadata": {"sha256": digest}}
         if item.relative.endswith((".xml", ".html", ".css")):
             extra["CacheControl"] = PAGE_CACHE_CONTROL
         with item.body() as body:
@@ -286,8 +289,10 @@ def _list_sizes(s3: Any, target: Target) -> Iterator[tuple[str, int]]:
 
 def _same(s3: Any, bucket: str, key: str, item: Item, digest: str) -> bool:
     head = s3.head_object(Bucket=bucket, Key=key)
-    return (head.get("Metadata", {}).get("sha256") == digest
-            and head.get("ContentType") == item.content_type)
+    return bool(
+        head.get("Metadata", {}).get("sha256") == digest
+        and head.get("ContentType") == item.content_type
+    )
 
 
 @contextmanager
@@ -305,8 +310,10 @@ def _store_errors(target: Target, endpoint_url: str | None) -> Iterator[None]:
     try:
         yield
     except (NoCredentialsError, PartialCredentialsError):
-        raise PublishError(f"{where}: no S3 credentials (set AWS_ACCESS_KEY_ID and "
-                           "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)") from None
+        raise PublishError(
+            f"{where}: no S3 credentials (set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+        ) from None
     except EndpointConnectionError:
         raise PublishError(f"{where}: cannot connect to the endpoint") from None
     except ClientError as error:

@@ -17,8 +17,10 @@ def shared_path(*parts: str) -> Path:
     """A path under ../shared, or a skip with the reason when it is absent (a user's clone)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: ../shared (dev data and checkers) is only beside CI "
-                    "and developer checkouts")
+        pytest.skip(
+            f"{path} is absent: ../shared (dev data and checkers) is only beside CI "
+            "and developer checkouts"
+        )
     return path
 
 
@@ -32,6 +34,16 @@ def require_audio_tools() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """No test waits on the real clock between fetch retries: the delays are recorded."""
+    from companion import fetch
+
+    waits: list[float] = []
+    monkeypatch.setattr(fetch, "wait", waits.append)
+    return waits
+
+
 @pytest.fixture
 def sample_feed() -> Path:
     return ROOT / "companion" / "data" / "mlg.xml"
@@ -43,5 +55,8 @@ def audio_tools() -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite golden files from the current output (review the diff)")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite golden files from the current output (review the diff)",
+    )

@@ -11,9 +11,10 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from companion.build import build, read_lessons
+from companion.build import build
 from companion.config import load_settings
 from companion.errors import ConfigError
+from companion.lessons import read_lessons
 from tests.conftest import DATA
 
 TINY_FEED = DATA / "feeds" / "two_episodes.xml"
@@ -23,7 +24,6 @@ FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
 def settings_for(workdir: Path, **options: object):
     defaults = {"source": str(TINY_FEED), "jobs": 1, "course": False}
     return load_settings(workdir, {**defaults, **options})
-
 
 
 def run(workdir: Path, **kwargs: object):
@@ -138,9 +138,11 @@ def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> Non
     first = run(one, options={"jobs": 1, "source": source})
     second = run(two, options={"jobs": 2, "source": source})
     assert sorted(first.built) == sorted(second.built) == ["dot-products", "sigmoid"]
-    names = ["feeds/companion.xml"] + [f"episodes/{slug}/{name}" for slug in first.built
-                                       for name in ("lesson.mp3", "transcript.vtt",
-                                                    "chapters.json")]
+    names = ["feeds/companion.xml"] + [
+        f"episodes/{slug}/{name}"
+        for slug in first.built
+        for name in ("lesson.mp3", "transcript.vtt", "chapters.json")
+    ]
     for name in names:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
@@ -153,6 +155,7 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     assert parsed.feed.itunes_type == "serial"
     titles = [entry.title for entry in parsed.entries]
     assert titles == ["Lesson 1: Sets and Functions", "Lesson 2: Summation Notation"]
+    assert [entry.itunes_season for entry in parsed.entries] == ["1", "1"]  # Discrete Math
     for slug in ("course-sets-and-functions", "course-summation-notation"):
         assert (tmp_path / "scripts" / f"{slug}.txt").is_file()
         assert (tmp_path / "episodes" / slug / "lesson.mp3").is_file()
@@ -161,8 +164,11 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     dates = [entry.published_parsed for entry in parsed.entries]
     assert dates == sorted(dates)
     before = (tmp_path / "feeds" / "course.xml").read_bytes()
-    again = run(tmp_path, options={"course": True, "course_topics": 2},
-                clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
+    again = run(
+        tmp_path,
+        options={"course": True, "course_topics": 2},
+        clock=lambda: datetime(2030, 1, 1, tzinfo=UTC),
+    )
     assert again.built == []
     assert (tmp_path / "feeds" / "course.xml").read_bytes() == before
 

@@ -42,12 +42,14 @@ def test_every_catalog_equation_is_plain_words() -> None:
 
 
 def _phonemes(text: str) -> str:
-    return subprocess.run(["espeak-ng", "-q", "-x", "-v", "en-us", text], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["espeak-ng", "-q", "-x", "-v", "en-us", text], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-@pytest.mark.parametrize("entry", load_catalog(check_speech=False).lexicon,
-                         ids=lambda entry: entry.word)
+@pytest.mark.parametrize(
+    "entry", load_catalog(check_speech=False).lexicon, ids=lambda entry: entry.word
+)
 def test_lexicon_entry_is_spoken_differently(entry: object, tmp_path: Path) -> None:
     require_audio_tools()
     word, say = entry.word, entry.say  # type: ignore[attr-defined]

@@ -33,13 +33,21 @@ def tools_dir(tmp_path: Path, tools: tuple[str, ...]) -> Path:
     return folder
 
 
-def companion(*args: str, path: Path | None = None,
-              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def companion(
+    *args: str, path: Path | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     if path is not None:
         env["PATH"] = str(path)
-    return subprocess.run([sys.executable, "-m", "companion", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=TIMEOUT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "companion", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def check_lines(output: str) -> dict[str, tuple[str, str, str]]:
@@ -67,19 +75,36 @@ def config(tmp_path: Path) -> Path:
 # --- build without the system programs ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("present", "named", "not_named"), [
-    ((), ("espeak-ng", "ffmpeg"), ()),
-    (("espeak-ng",), ("ffmpeg",), ("espeak-ng",)),
-    (("ffmpeg", "ffprobe"), ("espeak-ng",), ("ffmpeg",)),
-], ids=["neither", "no-ffmpeg", "no-espeak-ng"])
+@pytest.mark.parametrize(
+    ("present", "named", "not_named"),
+    [
+        ((), ("espeak-ng", "ffmpeg"), ()),
+        (("espeak-ng",), ("ffmpeg",), ("espeak-ng",)),
+        (("ffmpeg", "ffprobe"), ("espeak-ng",), ("ffmpeg",)),
+    ],
+    ids=["neither", "no-ffmpeg", "no-espeak-ng"],
+)
 def test_build_without_tools_fails_at_once_naming_the_package(
-        tmp_path: Path, config: Path, present: tuple[str, ...], named: tuple[str, ...],
-        not_named: tuple[str, ...]) -> None:
+    tmp_path: Path,
+    config: Path,
+    present: tuple[str, ...],
+    named: tuple[str, ...],
+    not_named: tuple[str, ...],
+) -> None:
     require_audio_tools()
     workdir = tmp_path / "work"
-    result = companion("build", "--workdir", str(workdir), "--source", str(TWO_MATH),
-                       "--jobs", "1", "--config", str(config),
-                       path=tools_dir(tmp_path, present))
+    result = companion(
+        "build",
+        "--workdir",
+        str(workdir),
+        "--source",
+        str(TWO_MATH),
+        "--jobs",
+        "1",
+        "--config",
+        str(config),
+        path=tools_dir(tmp_path, present),
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -109,13 +134,18 @@ def test_check_with_everything_present_passes(tmp_path: Path, config: Path) -> N
 
 
 def test_check_without_programs_lists_each_with_its_fix(tmp_path: Path, config: Path) -> None:
-    result = companion("check", "--workdir", str(tmp_path), "--config", str(config),
-                       path=tools_dir(tmp_path, ()))
+    result = companion(
+        "check", "--workdir", str(tmp_path), "--config", str(config), path=tools_dir(tmp_path, ())
+    )
     assert result.returncode == 1
     found = check_lines(result.stdout)
     assert list(found) == list(CHECKS)
-    for name, package in (("espeak-ng", "espeak-ng"), ("ffmpeg", "ffmpeg"),
-                          ("ffprobe", "ffmpeg"), ("voices", "espeak-ng")):
+    for name, package in (
+        ("espeak-ng", "espeak-ng"),
+        ("ffmpeg", "ffmpeg"),
+        ("ffprobe", "ffmpeg"),
+        ("voices", "espeak-ng"),
+    ):
         mark, _detail, fix = found[name]
         assert mark == "FAIL", name
         assert f"apt-get install -y {package}" in fix, (name, fix)
@@ -125,11 +155,16 @@ def test_check_without_programs_lists_each_with_its_fix(tmp_path: Path, config: 
 
 def test_check_without_ffmpeg_only(tmp_path: Path, config: Path) -> None:
     require_audio_tools()
-    result = companion("check", "--workdir", str(tmp_path), "--config", str(config),
-                       path=tools_dir(tmp_path, ("espeak-ng",)))
+    result = companion(
+        "check",
+        "--workdir",
+        str(tmp_path),
+        "--config",
+        str(config),
+        path=tools_dir(tmp_path, ("espeak-ng",)),
+    )
     assert result.returncode == 1
-    failed = {name for name, (mark, _d, _f) in check_lines(result.stdout).items()
-              if mark == "FAIL"}
+    failed = {name for name, (mark, _d, _f) in check_lines(result.stdout).items() if mark == "FAIL"}
     assert failed == {"ffmpeg", "ffprobe"}
 
 
@@ -155,8 +190,9 @@ def test_check_a_workdir_that_cannot_be_created(tmp_path: Path, config: Path) ->
     assert "missing: workdir" in result.stderr
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root writes into read-only folders")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders"
+)
 def test_check_a_read_only_workdir(tmp_path: Path, config: Path) -> None:
     workdir = tmp_path / "readonly"
     workdir.mkdir()
@@ -181,11 +217,17 @@ def test_check_a_workdir_a_build_would_create(tmp_path: Path, config: Path) -> N
 
 def test_check_a_broken_catalog(tmp_path: Path) -> None:
     catalog = tmp_path / "topics.toml"
-    catalog.write_text("[[topics]]\nid = \"broken\nname = \n", "utf-8")
+    catalog.write_text('[[topics]]\nid = "broken\nname = \n', "utf-8")
     config = tmp_path / "settings.toml"
     config.write_text('course = false\ncatalog = "topics.toml"\n', "utf-8")
-    result = companion("check", "--workdir", str(tmp_path / "work"), "--config", str(config),
-                       path=tools_dir(tmp_path, ()))
+    result = companion(
+        "check",
+        "--workdir",
+        str(tmp_path / "work"),
+        "--config",
+        str(config),
+        path=tools_dir(tmp_path, ()),
+    )
     assert result.returncode == 1
     found = check_lines(result.stdout)
     mark, detail, fix = found["catalog"]

@@ -20,8 +20,9 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["serve"], ["topics"], ["speak-math"],
-                                     ["voices"]])
+@pytest.mark.parametrize(
+    "command", [[], ["build"], ["serve"], ["topics"], ["speak-math"], ["voices"]]
+)
 def test_every_command_has_help(runner: CliRunner, command: list[str]) -> None:
     result = runner.invoke(cli, [*command, "--help"], catch_exceptions=False)
     assert result.exit_code == 0
@@ -42,9 +43,11 @@ def test_speak_math_prints_words(runner: CliRunner) -> None:
 
 
 def test_speak_math_jsonl_keeps_going_after_an_error(runner: CliRunner) -> None:
-    lines = [json.dumps({"id": "a", "latex": "\\frac{1}{2}"}),
-             json.dumps({"id": "b", "latex": "\\frac{1}"}),
-             json.dumps({"id": "c", "latex": "y = mx + b"})]
+    lines = [
+        json.dumps({"id": "a", "latex": "\\frac{1}{2}"}),
+        json.dumps({"id": "b", "latex": "\\frac{1}"}),
+        json.dumps({"id": "c", "latex": "y = mx + b"}),
+    ]
     result = runner.invoke(cli, ["speak-math", "--jsonl"], input="\n".join(lines) + "\n")
     outputs = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in outputs] == ["a", "b", "c"]
@@ -61,8 +64,9 @@ def test_speak_math_malformed_is_one_line_error(runner: CliRunner) -> None:
 
 
 def test_topics_json_lists_every_episode(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["topics", "--source", str(TINY_FEED), "--json"],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        cli, ["topics", "--source", str(TINY_FEED), "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0
     links = json.loads(result.stdout)
     assert set(links) == {"tiny-2", next(k for k in links if k.startswith("companion-"))}
@@ -86,10 +90,10 @@ def test_topics_table_shows_evidence(runner: CliRunner) -> None:
         (["build", "--voice", "no-such-voice"], "Error: voice 'no-such-voice': not installed"),
     ],
 )
-def test_bad_input_is_one_line_error(runner: CliRunner, tmp_path: Path, args: list[str],
-                                     message: str) -> None:
-    result = runner.invoke(cli, [*args, "--workdir", str(tmp_path)] if args[0] == "build"
-                           else args)
+def test_bad_input_is_one_line_error(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(cli, [*args, "--workdir", str(tmp_path)] if args[0] == "build" else args)
     assert result.exit_code == 1
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1

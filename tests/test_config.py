@@ -18,7 +18,7 @@ def write_config(workdir: Path, text: str) -> None:
 def test_defaults(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert settings.workdir == tmp_path.resolve()
-    assert settings.uses_sample
+    assert settings.source == ""  # the bundled sample
     assert settings.base_url == "http://localhost:8000/"
     assert settings.voice.name == "en-us"
     assert settings.lesson_minutes == 6.0
@@ -27,8 +27,10 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_file_then_options_take_precedence(tmp_path: Path) -> None:
-    write_config(tmp_path, 'title = "My Course"\nrate = 150\nbase_url = "https://x.org/c"\n'
-                 'lesson_minutes = 4\n')
+    write_config(
+        tmp_path,
+        'title = "My Course"\nrate = 150\nbase_url = "https://x.org/c"\nlesson_minutes = 4\n',
+    )
     settings = load_settings(tmp_path, {"rate": 180, "title": None})
     assert settings.title == "My Course"
     assert settings.voice.rate == 180

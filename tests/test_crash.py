@@ -86,12 +86,22 @@ cli(args=sys.argv[1:], prog_name="companion")
 
 
 def build_args(workdir: Path, source: Path, config: Path) -> list[str]:
-    return ["build", "--workdir", str(workdir), "--source", str(source), "--jobs", "1",
-            "--config", str(config)]
+    return [
+        "build",
+        "--workdir",
+        str(workdir),
+        "--source",
+        str(source),
+        "--jobs",
+        "1",
+        "--config",
+        str(config),
+    ]
 
 
-def start_build(workdir: Path, source: Path, config: Path, *,
-                kill_mode: str = "") -> subprocess.Popen[bytes]:
+def start_build(
+    workdir: Path, source: Path, config: Path, *, kill_mode: str = ""
+) -> subprocess.Popen[bytes]:
     """A build in its own session (process group), as a user's shell would start it."""
     if kill_mode:
         command = [sys.executable, "-c", KILL_DRIVER]
@@ -99,9 +109,13 @@ def start_build(workdir: Path, source: Path, config: Path, *,
     else:
         command = [sys.executable, "-m", "companion"]
         env = dict(os.environ)
-    return subprocess.Popen(command + build_args(workdir, source, config), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command + build_args(workdir, source, config),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -111,8 +125,7 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.communicate(timeout=TIMEOUT)
 
 
-def wait_for(process: subprocess.Popen[bytes], condition: Callable[[], bool],
-             what: str) -> None:
+def wait_for(process: subprocess.Popen[bytes], condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not condition():
         if process.poll() is not None:
@@ -124,9 +137,13 @@ def wait_for(process: subprocess.Popen[bytes], condition: Callable[[], bool],
 
 
 def run_cli(workdir: Path, source: Path, config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "companion",
-                           *build_args(workdir, source, config)],
-                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "companion", *build_args(workdir, source, config)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def resume(workdir: Path, config: Path):
@@ -142,18 +159,36 @@ def cached_pairs(workdir: Path) -> set[str]:
 
 def local_path(workdir: Path, url: str) -> Path:
     assert url.startswith(BASE_URL), url
-    relative = url[len(BASE_URL):]
+    relative = url[len(BASE_URL) :]
     assert ".part" not in relative, f"the feed references a temporary file: {url}"
     return workdir / relative
 
 
 def assert_complete_mp3(path: Path) -> None:
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
-                            "-of", "default=noprint_wrappers=1:nokey=1", str(path)],
-                           capture_output=True, text=True, timeout=60, check=False)
+    probe = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "default=noprint_wrappers=1:nokey=1",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert probe.returncode == 0 and float(probe.stdout.strip()) > 0, (path, probe.stderr)
-    decode = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null",
-                             "-"], capture_output=True, text=True, timeout=60, check=False)
+    decode = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert decode.returncode == 0 and decode.stderr.strip() == "", (path, decode.stderr)
 
 
@@ -169,8 +204,10 @@ def assert_feed_consistent(workdir: Path, *, exact_lengths: bool = True) -> list
     assert not parsed.bozo, parsed.get("bozo_exception")
     items = root.findall("./channel/item")
     assert len(parsed.entries) == len(items) >= 1
-    images = [root.find(f"./channel/{ITUNES}image").get("href"),
-              root.findtext("./channel/image/url")]
+    images = [
+        root.find(f"./channel/{ITUNES}image").get("href"),
+        root.findtext("./channel/image/url"),
+    ]
     for url in images:
         assert local_path(workdir, url).is_file(), url
     slugs = []
@@ -235,9 +272,11 @@ def test_kill_during_synthesis(previous: dict[str, Path], workdir: Path) -> None
     before_cache = cached_pairs(workdir)
     process = start_build(workdir, TWO_MATH, config)
     cache = workdir / ".cache" / "sections"
-    wait_for(process, lambda: len(cached_pairs(workdir) - before_cache) >= 1
-             or any(cache.glob("*.part")),
-             "the first new section in the cache")
+    wait_for(
+        process,
+        lambda: len(cached_pairs(workdir) - before_cache) >= 1 or any(cache.glob("*.part")),
+        "the first new section in the cache",
+    )
     kill_group(process)
     assert not (workdir / "episodes" / NEW / "lesson.mp3").exists()
     assert feed_bytes(workdir) == before_feed
@@ -340,8 +379,9 @@ def test_kills_at_a_spread_of_moments(previous: dict[str, Path], tmp_path: Path)
 
 
 @pytest.fixture(scope="module")
-def rebuilt_killed_before_feed(previous: dict[str, Path],
-                               tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rebuilt_killed_before_feed(
+    previous: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """Every lesson is rebuilt (a new feed title is a new album tag and cover, from cached
     sections); the build is killed once they are done, before the feed is written: the state
     a kill at any moment after the first lesson's MP3 was replaced leaves behind."""
@@ -356,20 +396,26 @@ def rebuilt_killed_before_feed(previous: dict[str, Path],
 
 
 def test_rebuilt_lessons_killed_before_the_feed_are_complete(
-        previous: dict[str, Path], rebuilt_killed_before_feed: Path) -> None:
+    previous: dict[str, Path], rebuilt_killed_before_feed: Path
+) -> None:
     mp3 = Path("episodes", OLD, "lesson.mp3")
-    assert (rebuilt_killed_before_feed / mp3).read_bytes() != (previous["workdir"] / mp3
-                                                               ).read_bytes()
-    assert (feed_bytes(rebuilt_killed_before_feed) == feed_bytes(previous["workdir"]))
+    assert (rebuilt_killed_before_feed / mp3).read_bytes() != (
+        previous["workdir"] / mp3
+    ).read_bytes()
+    assert feed_bytes(rebuilt_killed_before_feed) == feed_bytes(previous["workdir"])
     assert assert_feed_consistent(rebuilt_killed_before_feed, exact_lengths=False) == [OLD]
 
 
-@pytest.mark.xfail(strict=True, reason="lesson files keep fixed names (episodes/<slug>/"
-                   "lesson.mp3), so a rebuilt lesson replaces the published MP3 before the "
-                   "feed is rewritten: the old feed's enclosure length and duration describe "
-                   "the previous MP3 until the next build; needs versioned file names")
+@pytest.mark.xfail(
+    strict=True,
+    reason="lesson files keep fixed names (episodes/<slug>/"
+    "lesson.mp3), so a rebuilt lesson replaces the published MP3 before the "
+    "feed is rewritten: the old feed's enclosure length and duration describe "
+    "the previous MP3 until the next build; needs versioned file names",
+)
 def test_rebuilt_lessons_killed_before_the_feed_match_the_old_feed(
-        rebuilt_killed_before_feed: Path) -> None:
+    rebuilt_killed_before_feed: Path,
+) -> None:
     assert_feed_consistent(rebuilt_killed_before_feed, exact_lengths=True)
 
 
@@ -383,8 +429,9 @@ def lock_pid(workdir: Path) -> str:
         return ""
 
 
-def test_a_second_build_on_the_same_workdir_exits_at_once(previous: dict[str, Path],
-                                                          workdir: Path) -> None:
+def test_a_second_build_on_the_same_workdir_exits_at_once(
+    previous: dict[str, Path], workdir: Path
+) -> None:
     config = previous["config"]
     first = start_build(workdir, TWO_MATH, config)
     try:
@@ -408,16 +455,19 @@ def test_a_second_build_on_the_same_workdir_exits_at_once(previous: dict[str, Pa
     assert sorted(assert_feed_consistent(workdir)) == [OLD, NEW]
 
 
-def test_a_killed_build_does_not_block_the_next(previous: dict[str, Path],
-                                                 workdir: Path) -> None:
+def test_a_killed_build_does_not_block_the_next(previous: dict[str, Path], workdir: Path) -> None:
     config = previous["config"]
     process = start_build(workdir, TWO_MATH, config)
     wait_for(process, lambda: lock_pid(workdir) == str(process.pid), "the build's lock")
     kill_group(process)
     assert lock_pid(workdir) == str(process.pid)  # the file stays; the kernel lock does not
-    result = subprocess.run([sys.executable, "-m", "companion",
-                             *build_args(workdir, previous["one_math"], config)],
-                            capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "companion", *build_args(workdir, previous["one_math"], config)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "0 built, 1 unchanged, 0 failed" in result.stderr
     assert assert_feed_consistent(workdir) == [OLD]

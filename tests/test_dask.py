@@ -78,8 +78,7 @@ def test_local_cluster_output_is_byte_identical(local_build: Path, tmp_path: Pat
 
     executor = DaskExecutor(workers=2)
     try:
-        report = build(settings_for(tmp_path, executor="dask"), clock=_clock,
-                       executor=executor)
+        report = build(settings_for(tmp_path, executor="dask"), clock=_clock, executor=executor)
         assert len(executor.client.nthreads()) == 2
     finally:
         executor.close()
@@ -105,21 +104,43 @@ class Cluster:
         self.port = _free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.processes: list[subprocess.Popen[bytes]] = []
-        self._start(["scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-                     "--no-dashboard"], os.environ.copy(), "scheduler")
+        self._start(
+            ["scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"],
+            os.environ.copy(),
+            "scheduler",
+        )
 
     def _start(self, arguments: list[str], env: dict[str, str], name: str) -> None:
         log = (self.folder / f"{name}-{len(self.processes)}.log").open("wb")
-        self.processes.append(subprocess.Popen(
-            [sys.executable, "-m", "dask", *arguments], cwd=self.folder, env=env,
-            stdout=log, stderr=subprocess.STDOUT))
+        self.processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "dask", *arguments],
+                cwd=self.folder,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
 
     def add_worker(self, path: str | None = None) -> None:
         env = os.environ.copy()
         if path is not None:
             env["PATH"] = path
-        self._start(["worker", self.address, "--nworkers", "1", "--nthreads", "1",
-                     "--host", "127.0.0.1", "--no-dashboard"], env, "worker")
+        self._start(
+            [
+                "worker",
+                self.address,
+                "--nworkers",
+                "1",
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+            ],
+            env,
+            "worker",
+        )
 
     def wait_for_workers(self, count: int, timeout: float = 30.0) -> None:
         from dask.distributed import Client
@@ -128,8 +149,10 @@ class Cluster:
         with Client(self.address, timeout="20s") as client:
             while len(client.scheduler_info(n_workers=-1)["workers"]) < count:
                 if time.monotonic() > deadline:
-                    logs = "\n".join(p.read_text("utf-8", "replace")[-2000:]
-                                     for p in sorted(self.folder.glob("*.log")))
+                    logs = "\n".join(
+                        p.read_text("utf-8", "replace")[-2000:]
+                        for p in sorted(self.folder.glob("*.log"))
+                    )
                     raise AssertionError(f"{count} Dask workers did not start:\n{logs}")
                 time.sleep(0.2)
 
@@ -156,24 +179,39 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         started.close()
 
 
-def test_scheduler_and_two_workers_output_is_byte_identical(local_build: Path, tmp_path: Path,
-                                                             cluster: Cluster) -> None:
+def test_scheduler_and_two_workers_output_is_byte_identical(
+    local_build: Path, tmp_path: Path, cluster: Cluster
+) -> None:
     cluster.add_worker()
     cluster.add_worker()
     cluster.wait_for_workers(2)
     workdir = tmp_path / "work"
     (tmp_path / "companion.toml").write_text("course = false\njobs = 1\n", "utf-8")
-    result = CliRunner().invoke(cli, [
-        "build", "--workdir", str(workdir), "--source", SOURCE, "--executor", "dask",
-        "--scheduler", cluster.address, "--config", str(tmp_path / "companion.toml")],
-        catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            "--workdir",
+            str(workdir),
+            "--source",
+            SOURCE,
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.address,
+            "--config",
+            str(tmp_path / "companion.toml"),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "2 built, 0 unchanged, 0 failed" in result.stderr
     assert_identical(local_build, workdir)
 
 
 def test_worker_without_espeak_ng_fails_the_build_with_a_clear_error(
-        tmp_path: Path, cluster: Cluster) -> None:
+    tmp_path: Path, cluster: Cluster
+) -> None:
     require_audio_tools()
     bare = tmp_path / "bin"  # only python: no espeak-ng, ffmpeg or ffprobe on this PATH
     bare.mkdir()
@@ -182,10 +220,24 @@ def test_worker_without_espeak_ng_fails_the_build_with_a_clear_error(
     cluster.add_worker(path=str(bare))
     cluster.wait_for_workers(1)
     (tmp_path / "companion.toml").write_text("course = false\n", "utf-8")
-    result = CliRunner().invoke(cli, [
-        "build", "--workdir", str(tmp_path / "work"), "--source", SOURCE, "--executor", "dask",
-        "--scheduler", cluster.address, "--limit", "1", "--config",
-        str(tmp_path / "companion.toml")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--source",
+            SOURCE,
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.address,
+            "--limit",
+            "1",
+            "--config",
+            str(tmp_path / "companion.toml"),
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert "0 built, 0 unchanged, 1 failed" in result.stderr
     failed = [line for line in result.stderr.splitlines() if line.strip().startswith("failed")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 
 from companion.cli import cli
@@ -17,9 +18,35 @@ def test_every_command_is_in_the_readme(name: str) -> None:
     assert f"companion {name}" in README
 
 
-@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.name)
-def test_every_setting_is_in_the_readme(setting: object) -> None:
-    assert f"| `{setting.name}` |" in README  # type: ignore[attr-defined]
+def readme_settings() -> dict[str, tuple[str, str]]:
+    """The README's settings table: name -> (default, meaning), backticks removed."""
+    table = README.split("<!-- settings-table -->", 1)[1].strip().splitlines()
+    rows = {}
+    for line in table[2:]:
+        if not line.startswith("|"):
+            break
+        name, default, meaning = (
+            cell.strip().replace("`", "") for cell in line.strip().strip("|").split(" | ")
+        )
+        rows[name] = (default, meaning)
+    return rows
+
+
+def test_readme_settings_table_is_the_settings_table() -> None:
+    """Same settings, same order, same defaults and the same text as --help."""
+    assert list(readme_settings().items()) == [
+        (setting.name, (setting.default_text, setting.help)) for setting in SETTINGS
+    ]
+
+
+def test_build_options_are_the_settings_with_their_help() -> None:
+    options = {param.name: param for param in cli.commands["build"].params}
+    for setting in SETTINGS:
+        option = options[setting.name]
+        assert isinstance(option, click.Option) and option.help is not None
+        assert setting.option in option.opts
+        assert option.help.startswith(setting.help), setting.name
+        assert option.default is None  # not given: companion.toml or the default decides
 
 
 def test_readme_gives_the_two_commands() -> None:

@@ -16,9 +16,11 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
-from companion.build import BuildReport, build, read_lessons
+from companion.build import build
 from companion.cli import cli
 from companion.config import load_settings
+from companion.events import BuildReport
+from companion.lessons import read_lessons
 from companion.synth import SECTION_GAP, probe_duration
 from tests.conftest import require_audio_tools, shared_path
 
@@ -36,6 +38,8 @@ def test_sample_builds_a_lesson_per_math_episode(sample_build: tuple[Path, Build
     assert report.exit_code == 0, report.failed
     episode_lessons = [slug for slug in report.built if not slug.startswith("course-")]
     assert len(episode_lessons) >= 8
+    reviews = [slug for slug in episode_lessons if slug.startswith("review-")]
+    assert reviews == ["review-001", "review-002"]  # after lessons 5 and 10
     assert len(report.skipped_no_math) >= 2
     assert report.published == len(episode_lessons)
     assert report.course_published == 3
@@ -45,7 +49,8 @@ def test_sample_builds_a_lesson_per_math_episode(sample_build: tuple[Path, Build
 
 
 def test_every_mp3_decodes_with_the_length_of_its_sections(
-        sample_build: tuple[Path, BuildReport]) -> None:
+    sample_build: tuple[Path, BuildReport],
+) -> None:
     workdir, _ = sample_build
     for lesson in read_lessons(workdir):
         mp3 = workdir / "episodes" / lesson.slug / "lesson.mp3"
@@ -59,7 +64,8 @@ def test_every_mp3_decodes_with_the_length_of_its_sections(
 
 
 def test_feed_enclosures_point_at_existing_files_of_the_stated_length(
-        sample_build: tuple[Path, BuildReport]) -> None:
+    sample_build: tuple[Path, BuildReport],
+) -> None:
     workdir, report = sample_build
     parsed = feedparser.parse((workdir / "feeds" / "companion.xml").read_bytes())
     assert not parsed.bozo
@@ -74,29 +80,56 @@ def test_feed_enclosures_point_at_existing_files_of_the_stated_length(
 
 @pytest.mark.parametrize("feed", ["companion.xml", "course.xml"])
 def test_feed_rules_checker_finds_no_errors_or_warnings(
-        sample_build: tuple[Path, BuildReport], feed: str) -> None:
+    sample_build: tuple[Path, BuildReport], feed: str
+) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "podcast_feed_rules.py")
-    result = subprocess.run([sys.executable, str(checker), str(workdir / "feeds" / feed),
-                             "--workdir", str(workdir)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(workdir / "feeds" / feed), "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings"
 
 
-@pytest.mark.parametrize("thresholds", [
-    # the pipeline issue's floor
-    ["--lufs", "off", "--max-true-peak", "off", "--max-silence", "8", "--require-tags"],
-    # podcast loudness (-16 LUFS dual-mono, -1 dBTP), no dead air over 3 s, tags, cover, chapters
-    ["--dual-mono", "--lufs", "-16", "--lufs-tolerance", "1", "--max-true-peak", "-1",
-     "--max-silence", "3", "--require-tags", "--require-cover", "--min-chapters", "3"],
-], ids=["floor", "produced"])
-def test_check_mp3_passes_on_every_lesson(sample_build: tuple[Path, BuildReport],
-                                          thresholds: list[str]) -> None:
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        # the pipeline issue's floor
+        ["--lufs", "off", "--max-true-peak", "off", "--max-silence", "8", "--require-tags"],
+        # podcast loudness (-16 LUFS dual-mono, -1 dBTP), no dead air over 3 s,
+        # tags, cover, chapters
+        [
+            "--dual-mono",
+            "--lufs",
+            "-16",
+            "--lufs-tolerance",
+            "1",
+            "--max-true-peak",
+            "-1",
+            "--max-silence",
+            "3",
+            "--require-tags",
+            "--require-cover",
+            "--min-chapters",
+            "3",
+        ],
+    ],
+    ids=["floor", "produced"],
+)
+def test_check_mp3_passes_on_every_lesson(
+    sample_build: tuple[Path, BuildReport], thresholds: list[str]
+) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "check_mp3.py")
-    result = subprocess.run([sys.executable, str(checker), str(workdir / "episodes"),
-                             *thresholds], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(workdir / "episodes"), *thresholds],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failed" in result.stdout
 
@@ -104,21 +137,62 @@ def test_check_mp3_passes_on_every_lesson(sample_build: tuple[Path, BuildReport]
 def test_lesson_scripts_are_written_for_the_ear(sample_build: tuple[Path, BuildReport]) -> None:
     workdir, _ = sample_build
     checker = shared_path("tools", "check_script.py")
-    result = subprocess.run([sys.executable, str(checker), str(workdir / "scripts"), "--json"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(workdir / "scripts"), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
+
+
+def test_review_episodes_are_short_quizzes_with_chapters(
+    sample_build: tuple[Path, BuildReport],
+) -> None:
+    workdir, _ = sample_build
+    lessons = {lesson.slug: lesson for lesson in read_lessons(workdir)}
+    parsed = feedparser.parse((workdir / "feeds" / "companion.xml").read_bytes())
+    entries = {entry.title: entry for entry in parsed.entries}
+    guids = [entry.id for entry in parsed.entries]
+    assert len(set(guids)) == len(guids)
+    for slug in ("review-001", "review-002"):
+        lesson = lessons[slug]
+        assert 2 * 60 <= probe_duration(workdir / "episodes" / slug / "lesson.mp3") <= 4 * 60
+        questions = [c.title for c in lesson.chapters if c.title.startswith("Question ")]
+        assert 4 <= len(questions) <= 6 and len(lesson.chapters) == len(questions) + 2
+        assert (workdir / "episodes" / slug / "transcript.vtt").is_file()
+        chapters = json.loads((workdir / "episodes" / slug / "chapters.json").read_text("utf-8"))
+        assert [c["title"] for c in chapters["chapters"]] == [c.title for c in lesson.chapters]
+        entry = entries[lesson.title]
+        assert entry.itunes_episodetype == "bonus"
+        assert "Answer:" in entry.summary
+    order = [entry.title.split(":")[0] for entry in reversed(parsed.entries)]  # oldest first
+    assert order.index("Review 1") == 5 and order.index("Review 2") == 11
 
 
 def test_dev_gold_linking_f1(tmp_path: Path) -> None:
     feed = shared_path("topics", "dev_feed.xml")
-    gold = shared_path("topics", "gold_dev.json")
+    gold = shared_path("topics", "gold_dev_v2.json")
     scorer = shared_path("tools", "score_links.py")
-    result = CliRunner().invoke(cli, ["topics", "--source", str(feed), "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["topics", "--source", str(feed), "--json"], catch_exceptions=False
+    )
     predictions = tmp_path / "predictions.json"
     predictions.write_text(result.stdout, "utf-8")
-    scored = subprocess.run([sys.executable, str(scorer), str(gold), str(predictions), "--json"],
-                            capture_output=True, text=True, check=True)
+    scored = subprocess.run(
+        [
+            sys.executable,
+            str(scorer),
+            str(gold),
+            str(predictions),
+            "--json",
+            "--taxonomy",
+            str(shared_path("topics", "taxonomy_v2.json")),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     scores = json.loads(scored.stdout)
     micro = scores.get("micro", scores)
     assert micro["f1"] >= 0.7, scores

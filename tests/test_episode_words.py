@@ -31,7 +31,7 @@ from companion.episode_words import (
 from companion.fetch import FetchResult, fetch_feed
 from companion.ingest import parse_feed
 from companion.linking import explain, link
-from companion.models import Attachment, Cue, Episode, EpisodeWords, Evidence, TopicLink
+from companion.models import Attachment, Cue, Episode, EpisodeWords, Evidence, Show, TopicLink
 from companion.render import RenderSettings, environment, plan_topics, render_lesson
 from companion.topics import load_catalog
 
@@ -331,9 +331,7 @@ def test_the_lesson_says_where_to_listen() -> None:
     episode = Episode("g", "ep", "How models learn", None, None, None, "", "", "")
     plans = plan_topics(links, catalog, frozenset())
     assert plans[0].listen_at == "About fourteen minutes into the episode"
-    from companion.models import Show
-
-    show = Show("Learning Out Loud", "", "", "en", "", "")
+    show = Show("Learning Out Loud", "")
     script = render_lesson(environment(), show, episode, plans, RenderSettings())
     assert (
         "About fourteen minutes into the episode, you can hear it: gradient descent."

@@ -84,8 +84,9 @@ def with_port(name: str, port: int, tmp_path: Path) -> Path:
 # --- 1. hostile XML -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["billion_laughs.xml", "quadratic_blowup.xml", "xxe_file.xml",
-                                  "utf16_bomb.xml"])
+@pytest.mark.parametrize(
+    "name", ["billion_laughs.xml", "quadratic_blowup.xml", "xxe_file.xml", "utf16_bomb.xml"]
+)
 def test_entity_declarations_are_refused_quickly_in_bounded_memory(name: str) -> None:
     tracemalloc.start()
     started = time.monotonic()
@@ -102,21 +103,24 @@ def test_entity_declarations_are_refused_quickly_in_bounded_memory(name: str) ->
 def test_cli_refuses_a_bomb_with_one_line_and_exit_1() -> None:
     code, data, stderr = topics_cli("--source", str(HOSTILE / "quadratic_blowup.xml"))
     assert (code, data) == (1, None)
-    assert re.fullmatch(r"Error: \S+quadratic_blowup\.xml: the feed declares XML entities in a "
-                        r"DTD; refused \(.*\)\n", stderr)
+    assert re.fullmatch(
+        r"Error: \S+quadratic_blowup\.xml: the feed declares XML entities in a "
+        r"DTD; refused \(.*\)\n",
+        stderr,
+    )
 
 
 @pytest.mark.parametrize("name", ["xxe_http.xml", "xxe_parameter.xml"])
 def test_external_entities_are_refused_and_never_fetched(
-        name: str, listener: tuple[int, list[str]], tmp_path: Path) -> None:
+    name: str, listener: tuple[int, list[str]], tmp_path: Path
+) -> None:
     port, hits = listener
     with pytest.raises(FeedError, match=ENTITIES_REFUSED):
         load(with_port(name, port, tmp_path))
     assert hits == []
 
 
-def test_an_external_dtd_is_dropped_unread(listener: tuple[int, list[str]],
-                                           tmp_path: Path) -> None:
+def test_an_external_dtd_is_dropped_unread(listener: tuple[int, list[str]], tmp_path: Path) -> None:
     port, hits = listener
     _, episodes = load(with_port("external_dtd.xml", port, tmp_path))
     assert [e.guid for e in episodes] == ["h-1", "h-2"]
@@ -143,12 +147,16 @@ def test_entities_behind_a_malformed_prolog_are_refused() -> None:
 
 def test_deep_nesting_is_read_quickly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     depth = 100_000
-    item = ('<item><title>Deep</title><guid>deep</guid><enclosure url="https://example.org/d.mp3"'
-            ' length="1" type="audio/mpeg"/>' + "<x>" * depth + "deep" + "</x>" * depth
-            + "</item>")
+    item = (
+        '<item><title>Deep</title><guid>deep</guid><enclosure url="https://example.org/d.mp3"'
+        ' length="1" type="audio/mpeg"/>' + "<x>" * depth + "deep" + "</x>" * depth + "</item>"
+    )
     path = tmp_path / "deep.xml"
-    path.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Deep</title>'
-                    f"{item}</channel></rss>", "utf-8")
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Deep</title>'
+        f"{item}</channel></rss>",
+        "utf-8",
+    )
     started = time.monotonic()
     _, episodes = load(path)
     assert time.monotonic() - started < 5
@@ -169,33 +177,41 @@ def test_feed_over_max_feed_bytes_is_refused_naming_limit_and_option() -> None:
     code, data, stderr = topics_cli("--source", str(path), "--max-feed-bytes", "1000")
     assert (code, data) == (1, None)
     size = path.stat().st_size
-    assert stderr == (f"Error: {path}: feed is {size} bytes, over the limit of 1000 bytes "
-                      "(raise it with --max-feed-bytes)\n")
+    assert stderr == (
+        f"Error: {path}: feed is {size} bytes, over the limit of 1000 bytes "
+        "(raise it with --max-feed-bytes)\n"
+    )
 
 
 def test_max_episodes_keeps_the_newest_with_a_warning() -> None:
-    code, data, stderr = topics_cli("--source", str(HOSTILE / "five_episodes.xml"),
-                                    "--max-episodes", "2")
+    code, data, stderr = topics_cli(
+        "--source", str(HOSTILE / "five_episodes.xml"), "--max-episodes", "2"
+    )
     assert code == 0
     assert data is not None and list(data) == ["h-5", "h-4"]  # newest two, in feed order
     assert "kept the newest 2 of 5 episodes (--max-episodes 2)" in stderr
 
 
-def test_huge_description_is_truncated_with_a_warning(tmp_path: Path,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_huge_description_is_truncated_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     body = "<p>gradient descent " + "word " * 1_000_000 + "</p>"  # 5 MB
     path = tmp_path / "big.xml"
-    path.write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>'
-                    '<item><title>Huge notes</title><guid>big</guid><enclosure '
-                    'url="https://example.org/b.mp3" type="audio/mpeg"/><description><![CDATA['
-                    f"{body}]]></description></item></channel></rss>", "utf-8")
+    path.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>'
+        "<item><title>Huge notes</title><guid>big</guid><enclosure "
+        'url="https://example.org/b.mp3" type="audio/mpeg"/><description><![CDATA['
+        f"{body}]]></description></item></channel></rss>",
+        "utf-8",
+    )
     started = time.monotonic()
     _, (episode,) = load(path)
     assert time.monotonic() - started < 5
     assert len(episode.description) == ingest.MAX_DESCRIPTION_CHARS
     assert len(episode.description_html) < ingest.MAX_DESCRIPTION_HTML + 100
-    assert "big.xml: description of episode 'Huge notes' truncated to 20000 characters" \
-        in warnings(caplog)
+    assert "big.xml: description of episode 'Huge notes' truncated to 20000 characters" in warnings(
+        caplog
+    )
 
 
 # --- 3. messy real-world content -----------------------------------------------------------
@@ -206,11 +222,25 @@ def test_html_is_reduced_to_safe_text_and_sanitized_notes() -> None:
     assert [e.title for e in episodes] == ["Gradient descent", "Bayes", "Bold title"]
     first, second, _ = episodes
     assert first.description.splitlines() == ["We cover gradient descent.", "click notesx"]
-    assert '<a href="https://example.org/ok" rel="noopener noreferrer nofollow">notes</a>' \
+    assert (
+        '<a href="https://example.org/ok" rel="noopener noreferrer nofollow">notes</a>'
         in first.description_html
+    )
     assert second.description == "d Matrices."
-    tags = ("<script", "<iframe", "<style", "<svg", "<form", "<img", "javascript:", "data:",
-            " onerror", " onclick", " onload", " onmouseover")
+    tags = (
+        "<script",
+        "<iframe",
+        "<style",
+        "<svg",
+        "<form",
+        "<img",
+        "javascript:",
+        "data:",
+        " onerror",
+        " onclick",
+        " onload",
+        " onmouseover",
+    )
     for episode in episodes:
         for text in (episode.title, episode.description):
             for bad in (*tags, "alert(", "&lt;", "script"):
@@ -233,35 +263,49 @@ def test_latin1_declared_utf8_is_read_as_windows_1252(caplog: pytest.LogCaptureF
 
 
 @pytest.mark.parametrize("name", ["truncated.xml", "truncated_before_enclosure.xml"])
-def test_truncated_feed_keeps_complete_items_only(name: str,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_truncated_feed_keeps_complete_items_only(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
     _, episodes = load(name)
     assert [e.guid for e in episodes] == ["h-1", "h-2"]
-    assert f"{name}: episode 'Episode 3' is cut off (the feed is truncated); skipped" \
-        in warnings(caplog)
+    assert f"{name}: episode 'Episode 3' is cut off (the feed is truncated); skipped" in warnings(
+        caplog
+    )
 
 
 def test_atom_podcast(caplog: pytest.LogCaptureFixture) -> None:
     show, episodes = load("atom.xml")
     assert show.title == "Atom Show"
     assert [(e.guid, e.audio_url) for e in episodes] == [
-        ("urn:atom:2", "https://example.org/a2.mp3"), ("urn:atom:1", "https://example.org/a1.m4a")]
+        ("urn:atom:2", "https://example.org/a2.mp3"),
+        ("urn:atom:1", "https://example.org/a1.m4a"),
+    ]
     assert episodes[0].description == "Bayes theorem and priors."
     assert warnings(caplog) == [
-        "atom.xml: episode 'Atom Text Only' has no http(s) audio enclosure (no enclosure); skipped"]
+        "atom.xml: episode 'Atom Text Only' has no http(s) audio enclosure (no enclosure); skipped"
+    ]
 
 
 def test_enclosure_urls_must_be_http_audio(caplog: pytest.LogCaptureFixture) -> None:
     _, episodes = load("bad_enclosures.xml")
     assert [(e.guid, e.audio_url) for e in episodes] == [
-        ("h-8", "https://example.org/8.mp3"), ("h-9", "https://example.org/v.mp4"),
-        ("h-10", "https://example.org/m.mp3")]
-    reasons = ["its enclosure is a javascript: URL", "its enclosure is a data: URL",
-               "its enclosure is a file: URL", "its enclosure is a ftp: URL",
-               "its enclosure has no URL", "no enclosure", "its enclosure is image/jpeg, not audio"]
+        ("h-8", "https://example.org/8.mp3"),
+        ("h-9", "https://example.org/v.mp4"),
+        ("h-10", "https://example.org/m.mp3"),
+    ]
+    reasons = [
+        "its enclosure is a javascript: URL",
+        "its enclosure is a data: URL",
+        "its enclosure is a file: URL",
+        "its enclosure is a ftp: URL",
+        "its enclosure has no URL",
+        "no enclosure",
+        "its enclosure is image/jpeg, not audio",
+    ]
     assert warnings(caplog) == [
-        f"bad_enclosures.xml: episode 'Episode {n}' has no http(s) audio enclosure ({why}); "
-        "skipped" for n, why in enumerate(reasons, 1)]
+        f"bad_enclosures.xml: episode 'Episode {n}' has no http(s) audio enclosure ({why}); skipped"
+        for n, why in enumerate(reasons, 1)
+    ]
 
 
 def test_bad_enclosure_lengths_mean_unknown_length(caplog: pytest.LogCaptureFixture) -> None:
@@ -273,7 +317,8 @@ def test_bad_enclosure_lengths_mean_unknown_length(caplog: pytest.LogCaptureFixt
         "bad_lengths.xml: episode 'Episode 4': enclosure length 'abc' is not a number; "
         "length unknown",
         "bad_lengths.xml: episode 'Episode 5': enclosure length 99999999999999999999... is "
-        "absurdly large; length unknown"]
+        "absurdly large; length unknown",
+    ]
 
 
 def test_missing_and_duplicate_guids(caplog: pytest.LogCaptureFixture) -> None:
@@ -285,21 +330,26 @@ def test_missing_and_duplicate_guids(caplog: pytest.LogCaptureFixture) -> None:
     assert derived == [e.guid for e in load("guids.xml")[1][1:]]  # stable
     messages = warnings(caplog)
     assert "guids.xml: episode 'Episode 2' repeats guid 'same'; kept the first" in messages
-    assert f"guids.xml: episode 'Episode 6' repeats guid {derived[1]!r}; kept the first" \
-        in messages
+    assert f"guids.xml: episode 'Episode 6' repeats guid {derived[1]!r}; kept the first" in messages
 
 
 def test_future_and_unreadable_dates_become_unknown(caplog: pytest.LogCaptureFixture) -> None:
     _, episodes = load("dates.xml")
     dates = {e.guid: e.published for e in episodes}
-    assert dates == {"h-1": datetime(2024, 1, 1, 10, tzinfo=UTC), "h-2": None, "h-3": None,
-                     "h-4": None, "h-5": datetime(2024, 3, 5, 4, 40, 39, tzinfo=UTC),
-                     "h-6": datetime(2024, 1, 2, 10, tzinfo=UTC)}
+    assert dates == {
+        "h-1": datetime(2024, 1, 1, 10, tzinfo=UTC),
+        "h-2": None,
+        "h-3": None,
+        "h-4": None,
+        "h-5": datetime(2024, 3, 5, 4, 40, 39, tzinfo=UTC),
+        "h-6": datetime(2024, 1, 2, 10, tzinfo=UTC),
+    }
     assert warnings(caplog) == [
         "dates.xml: episode 'Episode 2' is dated in the future (2999-01-01T10:00:00+00:00); "
         "date unknown",
         "dates.xml: episode 'Episode 3' has a date that cannot be read ('not a date at all'); "
-        "date unknown"]
+        "date unknown",
+    ]
 
 
 def test_evil_titles_and_guids_give_safe_unique_stable_slugs(tmp_path: Path) -> None:
@@ -320,9 +370,11 @@ def test_evil_titles_and_guids_give_safe_unique_stable_slugs(tmp_path: Path) -> 
 
 def test_a_newer_episode_with_the_same_title_does_not_take_the_old_slug() -> None:
     data = (HOSTILE / "evil_titles.xml").read_bytes()
-    newer = (b'<item><title>Same Title</title><guid>new</guid><pubDate>Mon, 01 Jul 2024 '
-             b'10:00:00 +0000</pubDate><enclosure url="https://example.org/new.mp3" '
-             b'type="audio/mpeg"/></item>')
+    newer = (
+        b"<item><title>Same Title</title><guid>new</guid><pubDate>Mon, 01 Jul 2024 "
+        b'10:00:00 +0000</pubDate><enclosure url="https://example.org/new.mp3" '
+        b'type="audio/mpeg"/></item>'
+    )
     grown = data.replace(b"<item>", newer + b"<item>", 1)
     before = {e.guid: e.slug for e in ingest.parse_feed(data, "x", now=NOW)[1]}
     after = {e.guid: e.slug for e in ingest.parse_feed(grown, "x", now=NOW)[1]}
@@ -441,8 +493,7 @@ def bad_server() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
 
 
 def quick(url: str, **options: object) -> fetch.FetchResult:
-    settings: dict[str, object] = {"timeout": 1.0, "total_timeout": 2.0, "retries": 2,
-                                   "backoff": 0.01}
+    settings: dict[str, object] = {"timeout": 1.0, "total_timeout": 2.0, "retries": 2}
     settings.update(options)
     return fetch.fetch_feed(url, **settings)  # type: ignore[arg-type]
 
@@ -467,30 +518,44 @@ def test_conditional_get_costs_one_304(bad_server: tuple[str, list], tmp_path: P
     assert "if-none-match" not in log[0][1]
 
 
-def test_5xx_is_retried_with_backoff(bad_server: tuple[str, list],
-                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_5xx_is_retried_with_backoff(
+    bad_server: tuple[str, list], retry_waits: list[float]
+) -> None:
     base, log = bad_server
     assert quick(f"{base}/flaky.xml").data == FEED
-    assert len(log) == 2
-    with pytest.raises(FeedError, match=r"/always500\.xml: HTTP 500 Internal Server Error "
-                                        r"\(after 3 attempts\)$"):
+    assert len(log) == 2 and retry_waits == [1.0]
+    with pytest.raises(
+        FeedError,
+        match=r"/always500\.xml: HTTP 500 Internal Server Error "
+        r"\(after 3 attempts\)$",
+    ):
         quick(f"{base}/always500.xml")
-    assert len(log) == 5
+    assert len(log) == 5 and retry_waits == [1.0, 1.0, 2.0]
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("/loop.xml", r"/loop\.xml: more than 5 redirects; refused$"),
-    ("/to-file.xml", r"/to-file\.xml: redirected to a non-http\(s\) URL; refused$"),
-    ("/declared-huge.xml", r"/declared-huge\.xml: feed is 900000000 bytes, over the limit of "
-                           r"1000000 bytes \(raise it with --max-feed-bytes\)$"),
-    ("/endless.xml", r"/endless\.xml: feed is over the limit of 1000000 bytes \(raise it with "
-                     r"--max-feed-bytes\)$"),
-    ("/gzip-bomb.xml", r"/gzip-bomb\.xml: feed is over the limit of 1000000 bytes"),
-    ("/drip.xml", r"/drip\.xml: took longer than 1 s; gave up$"),
-    ("/nothing.xml", r"/nothing\.xml: HTTP 404 Not Found$"),
-])
-def test_misbehaving_servers_are_refused(bad_server: tuple[str, list], path: str,
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/loop.xml", r"/loop\.xml: more than 5 redirects; refused$"),
+        ("/to-file.xml", r"/to-file\.xml: redirected to a non-http\(s\) URL; refused$"),
+        (
+            "/declared-huge.xml",
+            r"/declared-huge\.xml: feed is 900000000 bytes, over the limit of "
+            r"1000000 bytes \(raise it with --max-feed-bytes\)$",
+        ),
+        (
+            "/endless.xml",
+            r"/endless\.xml: feed is over the limit of 1000000 bytes \(raise it with "
+            r"--max-feed-bytes\)$",
+        ),
+        ("/gzip-bomb.xml", r"/gzip-bomb\.xml: feed is over the limit of 1000000 bytes"),
+        ("/drip.xml", r"/drip\.xml: took longer than 1 s; gave up$"),
+        ("/nothing.xml", r"/nothing\.xml: HTTP 404 Not Found$"),
+    ],
+)
+def test_misbehaving_servers_are_refused(
+    bad_server: tuple[str, list], path: str, message: str
+) -> None:
     base, _ = bad_server
     started = time.monotonic()
     with pytest.raises(FeedError, match=message):
@@ -505,15 +570,18 @@ def test_a_silent_server_times_out(bad_server: tuple[str, list]) -> None:
     assert len(log) == 2
 
 
-def test_redirects_gzip_and_wrong_types_are_followed(bad_server: tuple[str, list],
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_redirects_gzip_and_wrong_types_are_followed(
+    bad_server: tuple[str, list], caplog: pytest.LogCaptureFixture
+) -> None:
     base, _ = bad_server
     redirected = quick(f"{base}/redirect.xml")
     assert (redirected.data, redirected.url) == (FEED, f"{base}/feed.xml")
     assert quick(f"{base}/gzip.xml").data == FEED
     assert quick(f"{base}/html-type.xml").data == FEED
-    assert f"{base}/html-type.xml: served as 'text/html', not as a feed; reading it anyway" \
+    assert (
+        f"{base}/html-type.xml: served as 'text/html', not as a feed; reading it anyway"
         in warnings(caplog)
+    )
 
 
 def test_cli_reads_a_url(bad_server: tuple[str, list]) -> None:
@@ -522,8 +590,9 @@ def test_cli_reads_a_url(bad_server: tuple[str, list]) -> None:
     assert code == 0 and data is not None and len(data) == 5
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed.xml",
-                                 "javascript:alert(1)//x"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.org/feed.xml", "javascript:alert(1)//x"]
+)
 def test_only_http_sources_are_fetched(url: str) -> None:
     with pytest.raises(FeedError):
         ingest.read_feed(url)

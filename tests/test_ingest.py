@@ -125,10 +125,17 @@ def test_repo_sample_link_points_at_packaged_feed(sample_feed: Path) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["anchor_basuke.xml", "megaphone_tokyo_pod_kyokakyoku.xml", "libsyn_bilingual_news.xml",
-     "buzzsprout_peapod.xml", "soundcloud_nextstepfm.xml", "art19_1865.xml",
-     "acast_sentimental_garbage.xml", "dw_langsam_gesprochene_nachrichten.xml",
-     "freedomcontroller_no_agenda.xml"],
+    [
+        "anchor_basuke.xml",
+        "megaphone_tokyo_pod_kyokakyoku.xml",
+        "libsyn_bilingual_news.xml",
+        "buzzsprout_peapod.xml",
+        "soundcloud_nextstepfm.xml",
+        "art19_1865.xml",
+        "acast_sentimental_garbage.xml",
+        "dw_langsam_gesprochene_nachrichten.xml",
+        "freedomcontroller_no_agenda.xml",
+    ],
 )
 def test_real_world_feeds_parse(name: str) -> None:
     path = shared_path("feeds", "real", name)
@@ -181,9 +188,10 @@ def test_reads_a_feed_over_http(feed_server: str) -> None:
     assert next(e.guid for e in episodes) == "tiny-2"
 
 
-def test_http_error_names_the_url(feed_server: str) -> None:
+def test_http_error_names_the_url(feed_server: str, retry_waits: list[float]) -> None:
     with pytest.raises(FeedError, match=r"/broken\.xml: HTTP 500"):
         ingest.load_feed(f"{feed_server}/broken.xml")
+    assert retry_waits == [1.0, 2.0]  # retried with backoff, without waiting in the test
 
 
 def test_non_http_url_schemes_are_refused() -> None:

@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from companion.cli import cli
+from companion.config import Library, load_workdir
 from companion.errors import ConfigError
 from companion.files import exclusive_lock
-from companion.library import Library, build_library, load_workdir, refresh
+from companion.library import build_library, refresh
 from tests.conftest import DATA
 
 TINY = DATA / "feeds" / "two_episodes.xml"
@@ -52,9 +53,11 @@ def test_single_show_workdir_is_not_a_library(tmp_path: Path) -> None:
 
 
 def test_show_settings_inherit_and_override(tmp_path: Path) -> None:
-    write_config(tmp_path, show("a", TINY) + show("b-2", "feeds/b.xml", 'voice = "en-gb"\n'),
-                 top='course = false\nvoice = "en-us"\nbase_url = "https://x.org/lib/"\n'
-                     'executor = "dask"\n')
+    write_config(
+        tmp_path,
+        show("a", TINY) + show("b-2", "feeds/b.xml", 'voice = "en-gb"\n'),
+        top='course = false\nvoice = "en-us"\nbase_url = "https://x.org/lib/"\nexecutor = "dask"\n',
+    )
     library = load_library(tmp_path)
     a, b = (entry.settings for entry in library.shows)
     assert [entry.slug for entry in library.shows] == ["a", "b-2"]
@@ -66,15 +69,18 @@ def test_show_settings_inherit_and_override(tmp_path: Path) -> None:
     assert a.executor == b.executor == "dask" and not a.course
 
 
-@pytest.mark.parametrize(("shows", "message"), [
-    (show("Bad Slug", TINY), r"show 1: slug: 'Bad Slug' must be lower-case"),
-    ('\n[[show]]\nslug = "a"\n', r"show 'a': source: required"),
-    (show("a", TINY, 'voise = "en"\n'), r"show 'a': unknown key 'voise'"),
-    (show("a", TINY, "jobs = 2\n"), r"show 'a': unknown key 'jobs'"),
-    (show("a", TINY) + show("a", TWO), r"show 'a': slug: used by two shows"),
-    (show("a", TINY, "rate = 5\n"), r"show 'a': rate: 5 is out of range"),
-    (show("a", TINY, 'course = "no"\n'), r"show 'a': .*'course' must be bool"),
-])
+@pytest.mark.parametrize(
+    ("shows", "message"),
+    [
+        (show("Bad Slug", TINY), r"show 1: slug: 'Bad Slug' must be lower-case"),
+        ('\n[[show]]\nslug = "a"\n', r"show 'a': source: required"),
+        (show("a", TINY, 'voise = "en"\n'), r"show 'a': unknown key 'voise'"),
+        (show("a", TINY, "jobs = 2\n"), r"show 'a': unknown key 'jobs'"),
+        (show("a", TINY) + show("a", TWO), r"show 'a': slug: used by two shows"),
+        (show("a", TINY, "rate = 5\n"), r"show 'a': rate: 5 is out of range"),
+        (show("a", TINY, 'course = "no"\n'), r"show 'a': .*'course' must be bool"),
+    ],
+)
 def test_show_errors_name_the_show_and_key(tmp_path: Path, shows: str, message: str) -> None:
     write_config(tmp_path, shows)
     with pytest.raises(ConfigError, match=message):
@@ -91,8 +97,12 @@ def test_source_at_top_of_a_library_is_an_error(tmp_path: Path) -> None:
 
 
 def test_library_layout_index_and_shared_cache(tmp_path: Path, audio_tools: None) -> None:
-    write_config(tmp_path, show("tiny", TINY) + show("tiny-copy", TINY)
-                 + show("renamed", TINY, 'title = "Renamed <Math> Hour"\n'))
+    write_config(
+        tmp_path,
+        show("tiny", TINY)
+        + show("tiny-copy", TINY)
+        + show("renamed", TINY, 'title = "Renamed <Math> Hour"\n'),
+    )
     report = build_library(load_library(tmp_path), clock=FIXED_CLOCK)
     assert report.exit_code == 0, report.failed
     first, copy, renamed = (report.shows[s] for s in ("tiny", "tiny-copy", "renamed"))
@@ -109,8 +119,13 @@ def test_library_layout_index_and_shared_cache(tmp_path: Path, audio_tools: None
 
     for slug in ("tiny", "tiny-copy", "renamed"):
         folder = tmp_path / "shows" / slug
-        for name in ("feeds/companion.xml", "index.html", f"scripts/{LESSON}.txt",
-                     f"episodes/{LESSON}/lesson.mp3", f"episodes/{LESSON}/build.json"):
+        for name in (
+            "feeds/companion.xml",
+            "index.html",
+            f"scripts/{LESSON}.txt",
+            f"episodes/{LESSON}/lesson.mp3",
+            f"episodes/{LESSON}/build.json",
+        ):
             assert (folder / name).is_file(), f"{slug}/{name}"
         assert not (folder / ".cache" / "sections").exists()
         feed = feedparser.parse((folder / "feeds" / "companion.xml").read_bytes())
@@ -132,8 +147,7 @@ def test_library_layout_index_and_shared_cache(tmp_path: Path, audio_tools: None
 
 def test_cli_builds_a_library(tmp_path: Path, audio_tools: None) -> None:
     write_config(tmp_path, show("one", TWO, "limit = 1\n"))
-    result = CliRunner().invoke(cli, ["build", "--workdir", str(tmp_path)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["build", "--workdir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "one/sigmoid" in result.stderr
     assert "1 shows: 1 built, 0 unchanged, 0 failed" in result.stderr
@@ -193,17 +207,19 @@ def feed_server() -> Iterator[FeedServer]:
 
 
 def run_refresh(workdir: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["refresh", "--workdir", str(workdir)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["refresh", "--workdir", str(workdir)], catch_exceptions=False)
     return result.exit_code, result.stdout.strip()
 
 
-SUMMARY = re.compile(r"^refresh: (\d+) shows, (\d+) changed, (\d+) rebuilt, (\d+) failed in "
-                     r"\d+\.\d s$")
+SUMMARY = re.compile(
+    r"^refresh: (\d+) shows, (\d+) changed, (\d+) rebuilt, (\d+) failed in "
+    r"\d+\.\d s$"
+)
 
 
-def test_refresh_rebuilds_only_changed_shows(tmp_path: Path, feed_server: FeedServer,
-                                             audio_tools: None) -> None:
+def test_refresh_rebuilds_only_changed_shows(
+    tmp_path: Path, feed_server: FeedServer, audio_tools: None
+) -> None:
     write_config(tmp_path, show("web", feed_server.url) + show("local", TINY))
     code, line = run_refresh(tmp_path)
     assert code == 0, line
@@ -219,8 +235,9 @@ def test_refresh_rebuilds_only_changed_shows(tmp_path: Path, feed_server: FeedSe
     assert feed_server.statuses == [200, 304, 304]
 
     before = local_stamp.stat().st_mtime_ns
-    changed = feed_server.body.replace(b"Gradient Descent &amp; Friends",
-                                       b"Gradient Descent, Revisited")
+    changed = feed_server.body.replace(
+        b"Gradient Descent &amp; Friends", b"Gradient Descent, Revisited"
+    )
     assert changed != feed_server.body
     feed_server.body = changed
     code, line = run_refresh(tmp_path)
@@ -232,8 +249,9 @@ def test_refresh_rebuilds_only_changed_shows(tmp_path: Path, feed_server: FeedSe
 
 
 def test_refresh_of_a_single_show_workdir(tmp_path: Path, audio_tools: None) -> None:
-    (tmp_path / "companion.toml").write_text(f'source = "{TINY}"\ncourse = false\njobs = 1\n',
-                                             "utf-8")
+    (tmp_path / "companion.toml").write_text(
+        f'source = "{TINY}"\ncourse = false\njobs = 1\n', "utf-8"
+    )
     first = refresh(tmp_path, clock=FIXED_CLOCK)
     assert (first.exit_code, first.changed, first.rebuilt) == (0, [""], ["."])
     assert (tmp_path / "episodes" / LESSON / "lesson.mp3").is_file()

@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ruff_finds_nothing() -> None:
     if importlib.util.find_spec("ruff") is None:
         pytest.skip("ruff is not installed (it comes with the [test] extra)")
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "companion", "tests",
-                             "benchmarks"], cwd=ROOT,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "companion", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout

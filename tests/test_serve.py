@@ -39,8 +39,9 @@ def server(workdir: Path) -> Iterator[tuple[str, int]]:
     instance.server_close()
 
 
-def request(address: tuple[str, int], method: str, path: str,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    address: tuple[str, int], method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection(*address, timeout=10)
     connection.request(method, path, headers=headers or {})
     response = connection.getresponse()
@@ -76,37 +77,54 @@ def test_head_sends_length_without_body(server: tuple[str, int]) -> None:
     assert body == b""
 
 
-@pytest.mark.parametrize(("header", "start", "end"),
-                         [("bytes=0-1", 0, 1), ("bytes=100-", 100, 10239),
-                          ("bytes=-10", 10230, 10239), ("bytes=10000-99999", 10000, 10239)])
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [
+        ("bytes=0-1", 0, 1),
+        ("bytes=100-", 100, 10239),
+        ("bytes=-10", 10230, 10239),
+        ("bytes=10000-99999", 10000, 10239),
+    ],
+)
 def test_byte_ranges(server: tuple[str, int], header: str, start: int, end: int) -> None:
-    status, headers, body = request(server, "GET", "/episodes/one/lesson.mp3",
-                                    {"Range": header})
+    status, headers, body = request(server, "GET", "/episodes/one/lesson.mp3", {"Range": header})
     assert status == 206
     assert headers["content-range"] == f"bytes {start}-{end}/{len(MP3_BYTES)}"
-    assert body == MP3_BYTES[start:end + 1]
+    assert body == MP3_BYTES[start : end + 1]
 
 
 def test_unsatisfiable_range_is_416(server: tuple[str, int]) -> None:
-    status, headers, _ = request(server, "GET", "/episodes/one/lesson.mp3",
-                                 {"Range": "bytes=20000-"})
+    status, headers, _ = request(
+        server, "GET", "/episodes/one/lesson.mp3", {"Range": "bytes=20000-"}
+    )
     assert status == 416
     assert headers["content-range"] == f"bytes */{len(MP3_BYTES)}"
 
 
 def test_conditional_get_answers_304(server: tuple[str, int]) -> None:
     _, headers, _ = request(server, "GET", "/feeds/companion.xml")
-    status, _, body = request(server, "GET", "/feeds/companion.xml",
-                              {"If-None-Match": headers["etag"]})
+    status, _, body = request(
+        server, "GET", "/feeds/companion.xml", {"If-None-Match": headers["etag"]}
+    )
     assert (status, body) == (304, b"")
-    status, _, _ = request(server, "GET", "/feeds/companion.xml",
-                           {"If-Modified-Since": headers["last-modified"]})
+    status, _, _ = request(
+        server, "GET", "/feeds/companion.xml", {"If-Modified-Since": headers["last-modified"]}
+    )
     assert status == 304
 
 
-@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt",
-                                  "/feeds/..%2f..%2fsecret.txt", "/feeds/escape.txt",
-                                  "/feeds/..\\..\\secret.txt", "/episodes/", "/nothing"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/feeds/..%2f..%2fsecret.txt",
+        "/feeds/escape.txt",
+        "/feeds/..\\..\\secret.txt",
+        "/episodes/",
+        "/nothing",
+    ],
+)
 def test_nothing_outside_the_workdir_and_no_listings(server: tuple[str, int], path: str) -> None:
     assert raw_request(server, path) == 404
 
@@ -140,14 +158,28 @@ def raw_exchange(address: tuple[str, int], data: bytes) -> bytes:
     return b"".join(chunks)
 
 
-@pytest.mark.parametrize("path", [
-    "/%2e%2e/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/feeds/%2e%2e/%2e%2e/secret.txt",
-    "/..%5c..%5csecret.txt", "/feeds%5c..%5c..%5csecret.txt", "//etc/passwd", "/etc/passwd",
-    "http://x/../secret.txt", "file:///etc/passwd", "secret.txt", "/C:/Windows/win.ini",
-    "/feeds/companion.xml%00.mp3", "/.cache/build.lock", "/%2ecache/build.lock",
-])
-def test_traversal_and_absolute_paths_are_refused(server: tuple[str, int], workdir: Path,
-                                                  path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/%2e%2e/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/feeds/%2e%2e/%2e%2e/secret.txt",
+        "/..%5c..%5csecret.txt",
+        "/feeds%5c..%5c..%5csecret.txt",
+        "//etc/passwd",
+        "/etc/passwd",
+        "http://x/../secret.txt",
+        "file:///etc/passwd",
+        "secret.txt",
+        "/C:/Windows/win.ini",
+        "/feeds/companion.xml%00.mp3",
+        "/.cache/build.lock",
+        "/%2ecache/build.lock",
+    ],
+)
+def test_traversal_and_absolute_paths_are_refused(
+    server: tuple[str, int], workdir: Path, path: str
+) -> None:
     (workdir / ".cache").mkdir()
     (workdir / ".cache" / "build.lock").write_text("x", "utf-8")
     assert raw_request(server, path) in (400, 404)
@@ -159,8 +191,11 @@ def test_absolute_form_request_inside_the_workdir_is_served(server: tuple[str, i
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "TRACE", "CONNECT", "PROPFIND", "BREW"])
 def test_every_other_method_is_405(server: tuple[str, int], method: str) -> None:
-    reply = raw_exchange(server, f"{method} /feeds/companion.xml HTTP/1.1\r\nHost: x\r\n"
-                                 "Content-Length: 5\r\n\r\nhello".encode())
+    reply = raw_exchange(
+        server,
+        f"{method} /feeds/companion.xml HTTP/1.1\r\nHost: x\r\n"
+        "Content-Length: 5\r\n\r\nhello".encode(),
+    )
     assert reply.startswith(b"HTTP/1.1 405 ")
     assert reply.count(b"HTTP/1.1") == 1  # the body was never read as a second request
 
@@ -186,21 +221,27 @@ def test_200_concurrent_range_requests_get_every_byte_right(workdir: Path) -> No
     thread.start()
     address = instance.server_address[:2]
     rng = random.Random(8)
-    ranges = [(start, min(len(audio) - 1, start + rng.randrange(1, 200_000)))
-              for start in (rng.randrange(len(audio)) for _ in range(200))]
+    ranges = [
+        (start, min(len(audio) - 1, start + rng.randrange(1, 200_000)))
+        for start in (rng.randrange(len(audio)) for _ in range(200))
+    ]
     barrier = threading.Barrier(200, timeout=20)
 
     def fetch(span: tuple[int, int]) -> bool:
         start, end = span
         connection = http.client.HTTPConnection(*address, timeout=30)
         barrier.wait()
-        connection.request("GET", "/episodes/one/big.mp3",
-                           headers={"Range": f"bytes={start}-{end}"})
+        connection.request(
+            "GET", "/episodes/one/big.mp3", headers={"Range": f"bytes={start}-{end}"}
+        )
         response = connection.getresponse()
         body = response.read()
         connection.close()
-        return (response.status == 206 and body == audio[start:end + 1]
-                and response.getheader("Content-Range") == f"bytes {start}-{end}/{len(audio)}")
+        return (
+            response.status == 206
+            and body == audio[start : end + 1]
+            and response.getheader("Content-Range") == f"bytes {start}-{end}/{len(audio)}"
+        )
 
     try:
         with ThreadPoolExecutor(max_workers=200) as pool:
@@ -219,7 +260,7 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
     import podcastparser
 
     from companion import publish
-    from companion.models import Chapter, Lesson
+    from companion.models import Chapter, Lesson, LessonKind
 
     root = tmp_path / "site"
     root.mkdir()
@@ -233,15 +274,32 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
         for day, slug in ((2, "two"), (1, "one")):
             (root / "episodes" / slug).mkdir(parents=True)
             (root / "episodes" / slug / "lesson.mp3").write_bytes(audio[day:])
-            lessons.append(Lesson(
-                slug=slug, guid=publish.lesson_guid(slug), title=f"Math for {slug}",
-                summary="s", published=datetime(2024, 1, day, tzinfo=UTC), source_title="",
-                source_link="", source_guid=slug, episode_number=day, topic_ids=(),
-                duration=60.0, size=len(audio) - day, chapters=(Chapter(0, 60, "All"),),
-                key="k"))
-        feed = publish.FeedSettings(title="Served", description="d", base_url=base,
-                                    feed_path="feeds/companion.xml", author="a",
-                                    owner_email="o@example.org")
+            lessons.append(
+                Lesson(
+                    slug=slug,
+                    guid=publish.lesson_guid(slug),
+                    title=f"Math for {slug}",
+                    summary="s",
+                    published=datetime(2024, 1, day, tzinfo=UTC),
+                    source_title="",
+                    source_link="",
+                    source_guid=slug,
+                    episode_number=day,
+                    topic_ids=(),
+                    duration=60.0,
+                    size=len(audio) - day,
+                    chapters=(Chapter(0, 60, "All"),),
+                    kind=LessonKind.EPISODE,
+                )
+            )
+        feed = publish.FeedSettings(
+            title="Served",
+            description="d",
+            base_url=base,
+            feed_path="feeds/companion.xml",
+            author="a",
+            owner_email="o@example.org",
+        )
         (root / "feeds").mkdir()
         (root / "feeds" / "companion.xml").write_bytes(publish.feed_xml(feed, lessons, {}))
 
@@ -258,7 +316,8 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
         pieces, start, step = [], 0, 100_000
         while start < enclosure["file_size"]:
             request = urllib.request.Request(
-                enclosure["url"], headers={"Range": f"bytes={start}-{start + step - 1}"})
+                enclosure["url"], headers={"Range": f"bytes={start}-{start + step - 1}"}
+            )
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.status == 206
                 pieces.append(response.read())
@@ -269,12 +328,20 @@ def test_a_podcast_client_subscribes_and_downloads_by_ranges(tmp_path: Path) -> 
         instance.server_close()
 
 
-def test_feed_base_url_reads_the_published_feed(tmp_path: Path) -> None:
-    from companion.serve import feed_base_url
+def test_published_base_url_is_read_from_the_record(tmp_path: Path) -> None:
+    from companion import publish
 
-    feed = tmp_path / "companion.xml"
-    feed.write_text("<rss><channel><link>http://localhost:8000/</link></channel></rss>", "utf-8")
-    assert feed_base_url(feed) == "http://localhost:8000/"
-    assert feed_base_url(tmp_path / "missing.xml") == ""
-    feed.write_text("<rss", "utf-8")
-    assert feed_base_url(feed) == ""
+    assert publish.read_published(tmp_path) is None  # nothing built
+    feed = publish.FeedSettings(
+        title="t",
+        description="d",
+        base_url="http://localhost:8000/",
+        feed_path="feeds/companion.xml",
+        author="a",
+        owner_email="o@x",
+    )
+    publish.write_feeds(tmp_path, [publish.Feed(feed, ())], {})
+    record = publish.read_published(tmp_path)
+    assert record is not None and record.base_url == "http://localhost:8000/"
+    (tmp_path / ".cache" / "published.json").write_text("{not json", "utf-8")
+    assert publish.read_published(tmp_path) is None

@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,28 +19,45 @@ from companion.models import (
     Chapter,
     Cue,
     Lesson,
+    LessonKind,
 )
 from companion.serve import make_server
 from tests.test_publish import CATALOG
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-FEEDS = [("feeds/companion.xml", "Test Companion"), ("feeds/course.xml", "Test Course")]
-CUES = [Cue(0.0, 2.5, "Welcome to the lesson."),
-        Cue(2.5, 6.0, "Sigma squared equals one over n times the sum.")]
+FEEDS = [
+    site.FeedLink("feeds/companion.xml", "Test Companion"),
+    site.FeedLink("feeds/course.xml", "Test Course"),
+]
+CUES = [
+    Cue(0.0, 2.5, "Welcome to the lesson."),
+    Cue(2.5, 6.0, "Sigma squared equals one over n times the sum."),
+]
 
 
 def lesson(slug: str, day: int, title: str = "") -> Lesson:
     return Lesson(
-        slug=slug, guid=publish.lesson_guid(f"source-{slug}"), title=title or f"Math for {slug}",
-        summary=f"The math of {slug}.", published=datetime(2024, 1, day, 8, 0, tzinfo=UTC),
-        source_title=f"Episode {slug}", source_link=f"https://example.org/{slug}",
-        source_guid=f"source-{slug}", episode_number=day, topic_ids=("variance",),
-        duration=123.4, size=4,
-        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")), key="k")
+        slug=slug,
+        guid=publish.lesson_guid(f"source-{slug}"),
+        title=title or f"Math for {slug}",
+        summary=f"The math of {slug}.",
+        published=datetime(2024, 1, day, 8, 0, tzinfo=UTC),
+        source_title=f"Episode {slug}",
+        source_link=f"https://example.org/{slug}",
+        source_guid=f"source-{slug}",
+        episode_number=day,
+        topic_ids=("variance",),
+        duration=123.4,
+        size=4,
+        chapters=(Chapter(0.0, 10.0, "Introduction"), Chapter(10.0, 123.4, "Variance")),
+        transcript=tuple(CUES),
+        kind=LessonKind.COURSE if slug.startswith("course-") else LessonKind.EPISODE,
+    )
 
 
 LESSONS = [lesson("two", 2), lesson("one", 1), lesson("course-variance", 3, "Course: Variance")]
+NOTES = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
 
 
 class Links(HTMLParser):
@@ -77,9 +95,9 @@ def workdir(tmp_path: Path) -> Path:
         (folder / "transcript.vtt").write_text(publish.webvtt(CUES), "utf-8")
         (folder / "chapters.json").write_text("{}", "utf-8")
     (root / "feeds").mkdir()
-    for path, _ in FEEDS:
-        (root / path).write_text("<rss/>", "utf-8")
-    site.write_site(root, LESSONS, CATALOG, FEEDS)
+    for feed in FEEDS:
+        (root / feed.path).write_text("<rss/>", "utf-8")
+    site.write_site(root, LESSONS, NOTES, FEEDS)
     return root
 
 
@@ -94,8 +112,11 @@ def test_index_links_both_feeds_and_every_lesson(workdir: Path) -> None:
     alternates = [link["href"] for link in page.find("link") if link.get("rel") == "alternate"]
     assert alternates == ["feeds/companion.xml", "feeds/course.xml"]
     audios = page.find("audio")
-    assert [a["src"] for a in audios] == ["episodes/two/lesson.mp3", "episodes/one/lesson.mp3",
-                                          "episodes/course-variance/lesson.mp3"]
+    assert [a["src"] for a in audios] == [
+        "episodes/two/lesson.mp3",
+        "episodes/one/lesson.mp3",
+        "episodes/course-variance/lesson.mp3",
+    ]
     assert all("controls" in a and a["preload"] == "none" for a in audios)
     assert text.index("Math for two") < text.index("Math for one") < text.index("The course")
     assert 'href="episodes/one/index.html"' in text
@@ -125,7 +146,7 @@ def test_every_relative_link_resolves(workdir: Path) -> None:
 
 def test_text_is_escaped() -> None:
     evil = lesson("evil", 4, title="<script>alert(1)</script> & more")
-    text = site.lesson_html(evil, "", [Cue(0, 1, "a < b")])
+    text = site.lesson_html(replace(evil, transcript=(Cue(0, 1, "a < b"),)), "")
     assert "<script>alert" not in text
     assert "&lt;script&gt;" in text and "a &lt; b" in text
     assert "<script>alert" not in site.index_html([evil], [])
@@ -133,17 +154,14 @@ def test_text_is_escaped() -> None:
 
 def test_write_site_is_deterministic_and_incremental(workdir: Path) -> None:
     before = {path: path.read_bytes() for path in workdir.rglob("*.html")}
-    assert site.write_site(workdir, LESSONS, CATALOG, FEEDS) == []
+    assert site.write_site(workdir, LESSONS, NOTES, FEEDS) == []
     assert {path: path.read_bytes() for path in workdir.rglob("*.html")} == before
-    changed = site.write_site(workdir, LESSONS, CATALOG, FEEDS[:1])
+    changed = site.write_site(workdir, LESSONS, NOTES, FEEDS[:1])
     assert workdir / "index.html" in changed
     assert "feeds/course.xml" not in (workdir / "index.html").read_text("utf-8")
 
 
-def test_webvtt_round_trip() -> None:
-    cues = [Cue(0.0, 1.25, "One & two."), Cue(3661.5, 3662.0, "An hour in.")]
-    assert site.parse_webvtt(publish.webvtt(cues)) == cues
-    assert site.parse_webvtt("WEBVTT\n\nnot a cue\n") == []
+def test_clock() -> None:
     assert site.clock(3661.5) == "1:01:01" and site.clock(70) == "1:10"
 
 
@@ -154,8 +172,9 @@ def require_chromium() -> tuple[str, str]:
     """Debian's chromium and chromium-driver; in CI their absence is a failure, not a skip."""
     browser = shutil.which("chromium")
     driver = shutil.which("chromedriver")
-    missing = [name for name, path in (("chromium", browser), ("chromium-driver", driver))
-               if not path]
+    missing = [
+        name for name, path in (("chromium", browser), ("chromium-driver", driver)) if not path
+    ]
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -178,10 +197,18 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download anything
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1000,1400",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1000,1400",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
@@ -207,14 +234,18 @@ def test_lesson_page_renders_mathml_in_chromium(browser: Any, served: str) -> No
     driver.get(served + "episodes/one/index.html")
     run = driver.execute_script
     assert run("return document.querySelectorAll('math').length") > 0
-    box = run("const r = document.querySelector('ul math').getBoundingClientRect();"
-              "return [r.width, r.height];")
+    box = run(
+        "const r = document.querySelector('ul math').getBoundingClientRect();"
+        "return [r.width, r.height];"
+    )
     assert box[0] > 0 and box[1] > 0, f"MathML has no box: {box}"
     display = run("return getComputedStyle(document.querySelector('math')).display")
     assert "math" in display, f"math is not laid out as MathML (display: {display})"
-    top, bottom = run("const f = document.querySelector('mfrac');"
-                      "return [f.firstElementChild.getBoundingClientRect().bottom,"
-                      "        f.lastElementChild.getBoundingClientRect().top];")
+    top, bottom = run(
+        "const f = document.querySelector('mfrac');"
+        "return [f.firstElementChild.getBoundingClientRect().bottom,"
+        "        f.lastElementChild.getBoundingClientRect().top];"
+    )
     assert top <= bottom + 1, "the fraction's numerator is laid out above its denominator"
     visible = run("return document.body.innerText")
     for raw in ("\\", "\\frac", "$"):

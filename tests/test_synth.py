@@ -16,10 +16,15 @@ from companion.models import Paragraph, Pronunciation, Section, Voice
 VOICE = Voice()
 SECTIONS = (
     Section("intro", "Introduction", (Paragraph("Welcome. This is a short test lesson."),)),
-    Section("topic", "Gradient Descent", (
-        Paragraph("The gradient points uphill. So we step the other way.", 0.5),
-        Paragraph("w equals w minus eta times the gradient.", 1.0, rate=0.85),
-    ), "gradient-descent"),
+    Section(
+        "topic",
+        "Gradient Descent",
+        (
+            Paragraph("The gradient points uphill. So we step the other way.", 0.5),
+            Paragraph("w equals w minus eta times the gradient.", 1.0, rate=0.85),
+        ),
+        "gradient-descent",
+    ),
     Section("recap", "Recap", (Paragraph("That is all for today."),)),
 )
 
@@ -35,14 +40,20 @@ def _synthesize_all(cache: Path) -> list[synth.SectionAudio]:
 
 
 def test_sentences_are_split_for_cues() -> None:
-    assert synth.split_sentences("One. Two!  Three? 3.5 stays") == ["One.", "Two!", "Three?",
-                                                                     "3.5 stays"]
+    assert synth.split_sentences("One. Two!  Three? 3.5 stays") == [
+        "One.",
+        "Two!",
+        "Three?",
+        "3.5 stays",
+    ]
 
 
 def test_lexicon_respells_whole_words_only() -> None:
     lexicon = (Pronunciation("ReLU", "ray loo"),)
-    assert synth.apply_lexicon("Apply ReLU, then relu again.", lexicon) == \
-        "Apply ray loo, then ray loo again."
+    assert (
+        synth.apply_lexicon("Apply ReLU, then relu again.", lexicon)
+        == "Apply ray loo, then ray loo again."
+    )
     assert synth.apply_lexicon("ReLUs", lexicon) == "ReLUs"
 
 
@@ -51,9 +62,11 @@ def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> N
     first, made = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, speaker)
     assert made
     assert first.duration > 3
-    assert [cue.text for cue in first.cues] == ["The gradient points uphill.",
-                                                "So we step the other way.",
-                                                "w equals w minus eta times the gradient."]
+    assert [cue.text for cue in first.cues] == [
+        "The gradient points uphill.",
+        "So we step the other way.",
+        "w equals w minus eta times the gradient.",
+    ]
     assert all(a.end <= b.start for a, b in zip(first.cues, first.cues[1:], strict=False))
     again, made_again = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, speaker)
     assert not made_again
@@ -70,8 +83,9 @@ def test_espeak_output_is_deterministic(audio_tools: None, tmp_path: Path) -> No
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
 
 
-def test_lesson_mp3_has_tags_chapters_and_expected_length(audio_tools: None, cache: Path,
-                                                          tmp_path: Path) -> None:
+def test_lesson_mp3_has_tags_chapters_and_expected_length(
+    audio_tools: None, cache: Path, tmp_path: Path
+) -> None:
     audios = _synthesize_all(cache)
     mp3 = tmp_path / "lesson.mp3"
     tags = synth.LessonTags("Math for Test", "Tester", "Test Companion")
@@ -85,8 +99,12 @@ def test_lesson_mp3_has_tags_chapters_and_expected_length(audio_tools: None, cac
     assert str(id3["TIT2"]) == "Math for Test"
     assert str(id3["TPE1"]) == "Tester"
     assert str(id3["TALB"]) == "Test Companion"
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(mp3)],
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(mp3)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     chapters = json.loads(probe.stdout)["chapters"]
     assert [c["tags"]["title"] for c in chapters] == ["Introduction", "Gradient Descent", "Recap"]
     for probed, made in zip(chapters, result.chapters, strict=True):
@@ -142,11 +160,27 @@ def test_voices_lists_english_voices(audio_tools: None) -> None:
 
 def _speech_onsets(mp3: Path) -> list[float]:
     """Where speech resumes after each pause, from ffmpeg's silencedetect on the MP3."""
-    result = subprocess.run(["ffmpeg", "-nostdin", "-i", str(mp3), "-af",
-                             "silencedetect=noise=-45dB:d=0.25", "-f", "null", "-"],
-                            capture_output=True, text=True, check=True)
-    return [float(line.split("silence_end: ")[1].split()[0])
-            for line in result.stderr.splitlines() if "silence_end: " in line]
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-i",
+            str(mp3),
+            "-af",
+            "silencedetect=noise=-45dB:d=0.25",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [
+        float(line.split("silence_end: ")[1].split()[0])
+        for line in result.stderr.splitlines()
+        if "silence_end: " in line
+    ]
 
 
 def test_transcript_cues_match_the_audio(audio_tools: None, cache: Path, tmp_path: Path) -> None:

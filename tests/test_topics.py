@@ -100,8 +100,10 @@ def test_each_topic_is_complete(catalog: Catalog) -> None:
 
 
 def _allowed() -> dict:
-    return {"math": math, "__builtins__": {"sum": sum, "range": range, "abs": abs, "max": max,
-                                        "min": min}}
+    return {
+        "math": math,
+        "__builtins__": {"sum": sum, "range": range, "abs": abs, "max": max, "min": min},
+    }
 
 
 def _number_forms(value: float) -> set[str]:
@@ -246,7 +248,9 @@ def test_quiz_questions_are_an_array_of_tables(tmp_path: Path) -> None:
     many += '[[topics.quiz]]\nquestion = "Second?"\nanswer = "Two."\n'
     topic = load_catalog(_write(tmp_path, many), check_speech=False).get("a")
     assert [(q.question, q.answer) for q in topic.quizzes] == [
-        ("Question?", "Answer."), ("Second?", "Two.")]
+        ("Question?", "Answer."),
+        ("Second?", "Two."),
+    ]
     assert topic.quiz == topic.quizzes[0]
 
 
@@ -263,8 +267,11 @@ def test_quiz_questions_are_an_array_of_tables(tmp_path: Path) -> None:
         ((_topic("a"),), '[[lexicon]]\nword = "w"\n', "lexicon 'w': missing"),
         ((_topic("a").replace("[topics.quiz]", "[x]"),), "", "'a': needs at least one"),
         ((_topic("a").replace('answer = "Answer."', 'answer = ""'),), "", "'a': quiz 1: missing"),
-        ((_topic("a").replace("[topics.quiz]", "[[topics.quiz]]"),),
-         '[[topics.quiz]]\nquestion = "question?"\nanswer = "B."\n', "twice"),
+        (
+            (_topic("a").replace("[topics.quiz]", "[[topics.quiz]]"),),
+            '[[topics.quiz]]\nquestion = "question?"\nanswer = "B."\n',
+            "twice",
+        ),
     ],
 )
 def test_invalid_catalogs_are_rejected(tmp_path: Path, topics, extra, needle) -> None:
@@ -433,9 +440,7 @@ def test_dev_gold_score(catalog: Catalog, tmp_path: Path, version: str) -> None:
     known = {t["id"] for t in json.loads(taxonomy_path.read_text(encoding="utf-8"))["topics"]}
     episodes = _feed_episodes(SHARED / "topics" / "dev_feed.xml")
     assert len(episodes) == 20
-    predictions = {
-        ep.guid: [t for t in ids(link(ep, catalog)) if t in known] for ep in episodes
-    }
+    predictions = {ep.guid: [t for t in ids(link(ep, catalog)) if t in known] for ep in episodes}
     preds = tmp_path / "preds.json"
     preds.write_text(json.dumps(predictions), encoding="utf-8")
     done = subprocess.run(
@@ -501,7 +506,8 @@ def test_non_ml_feeds_get_no_topics(catalog: Catalog, name: str) -> None:
     ],
 )
 def test_anchor_implications_count_alone_only_about_training(
-        catalog: Catalog, description: str, expected: list[str]) -> None:
+    catalog: Catalog, description: str, expected: list[str]
+) -> None:
     found = link(episode("An episode", description), catalog)
     assert [item.topic.id for item in found] == expected
     for item in found:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,22 @@ from click.testing import CliRunner
 from companion import publish, upload
 from companion.cli import cli
 from companion.errors import PublishError
+from companion.lessons import Stamp, write_stamp
 from tests.test_site import CATALOG, lesson
 
-LESSONS = [lesson("two", 2), lesson("one", 1)]
-FEED = publish.FeedSettings(title="Test Companion", description="Lessons.",
-                            base_url="http://localhost:8000/", feed_path="feeds/companion.xml",
-                            author="Tester", owner_email="owner@example.org")
+MP3 = {slug: b"\xff\xfb" + slug.encode() * 499 for slug in ("two", "one")}
+LESSONS = [
+    replace(lesson(slug, day), size=len(MP3[slug])) for slug, day in (("two", 2), ("one", 1))
+]
+NOTES = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
+FEED = publish.FeedSettings(
+    title="Test Companion",
+    description="Lessons.",
+    base_url="http://localhost:8000/",
+    feed_path="feeds/companion.xml",
+    author="Tester",
+    owner_email="owner@example.org",
+)
 
 BUCKET = "podcast"
 TARGET = f"s3://{BUCKET}/shows/mlg"
@@ -29,8 +40,12 @@ PUBLIC = "https://cdn.example.org/mlg/"
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server_module = pytest.importorskip("moto.server", reason="pip install 'moto[server]'")
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
@@ -58,16 +73,14 @@ def workdir(tmp_path: Path) -> Path:
     for item in LESSONS:
         folder = root / "episodes" / item.slug
         folder.mkdir(parents=True)
-        (folder / "lesson.mp3").write_bytes(b"\xff\xfb" + item.slug.encode() * 499)
+        (folder / "lesson.mp3").write_bytes(MP3[item.slug])
         (folder / "transcript.vtt").write_text("WEBVTT\n\n", "utf-8")
         (folder / "chapters.json").write_text("{}\n", "utf-8")
         (folder / "index.html").write_text(f"<p>{item.slug}</p>\n", "utf-8")
-        (folder / "build.json").write_text("{}\n", "utf-8")
+        write_stamp(folder / "build.json", Stamp("key", item))
     (root / "episodes" / "half-built").mkdir()  # no stamp: not a finished lesson
     (root / "episodes" / "half-built" / "lesson.mp3").write_bytes(b"partial")
-    (root / "feeds").mkdir()
-    notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
-    (root / "feeds" / "companion.xml").write_bytes(publish.feed_xml(FEED, LESSONS, notes))
+    publish.write_feeds(root, [publish.Feed(FEED, tuple(LESSONS))], NOTES)
     (root / "feeds" / "source.xml").write_text("<rss/>", "utf-8")
     (root / "feeds" / "mlg.xml").write_text("<rss/>", "utf-8")  # a sample source, not ours
     (root / "feeds" / "cover.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
@@ -76,7 +89,6 @@ def workdir(tmp_path: Path) -> Path:
     (root / "index.html").write_text("<h1>Show</h1>\n", "utf-8")
     (root / "scripts").mkdir()
     (root / "scripts" / "one.txt").write_text("spoken words", "utf-8")
-    (root / ".cache").mkdir()
     (root / ".cache" / "x.wav").write_bytes(b"RIFF")
     (root / "companion.toml").write_text('title = "x"\n', "utf-8")
     return root
@@ -87,30 +99,41 @@ def keys(s3: Any) -> dict[str, int]:
     return {entry["Key"]: entry["Size"] for entry in listing.get("Contents", [])}
 
 
-def test_first_publish_uploads_site_media_and_feed_last(workdir: Path, endpoint: str,
-                                                         s3: Any) -> None:
+def test_first_publish_uploads_site_media_and_feed_last(
+    workdir: Path, endpoint: str, s3: Any
+) -> None:
     report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
     expected = {"index.html", "site/site.css", "feeds/companion.xml", "feeds/cover.jpg"}
     for item in LESSONS:
-        expected |= {f"episodes/{item.slug}/{name}" for name in
-                     ("lesson.mp3", "transcript.vtt", "chapters.json", "index.html")}
+        expected |= {
+            f"episodes/{item.slug}/{name}"
+            for name in ("lesson.mp3", "transcript.vtt", "chapters.json", "index.html")
+        }
     assert set(report.uploaded) == expected and report.unchanged == []
     assert set(keys(s3)) == {f"shows/mlg/{name}" for name in expected}
     assert report.uploaded[-1] == "feeds/companion.xml"
     assert report.uploaded.index("index.html") > max(
-        report.uploaded.index(f"episodes/{item.slug}/lesson.mp3") for item in LESSONS)
+        report.uploaded.index(f"episodes/{item.slug}/lesson.mp3") for item in LESSONS
+    )
 
-    types = {"lesson.mp3": "audio/mpeg", "transcript.vtt": "text/vtt",
-             "chapters.json": "application/json", "index.html": "text/html; charset=utf-8"}
+    types = {
+        "lesson.mp3": "audio/mpeg",
+        "transcript.vtt": "text/vtt",
+        "chapters.json": "application/json",
+        "index.html": "text/html; charset=utf-8",
+    }
     for name, wanted in types.items():
         head = s3.head_object(Bucket=BUCKET, Key=f"shows/mlg/episodes/one/{name}")
         assert head["ContentType"].startswith(wanted)
     feed = s3.head_object(Bucket=BUCKET, Key="shows/mlg/feeds/companion.xml")
     assert feed["ContentType"].startswith("application/rss+xml")
-    assert s3.head_object(Bucket=BUCKET, Key="shows/mlg/feeds/cover.jpg")["ContentType"] == \
-        "image/jpeg"
+    assert (
+        s3.head_object(Bucket=BUCKET, Key="shows/mlg/feeds/cover.jpg")["ContentType"]
+        == "image/jpeg"
+    )
     assert s3.head_object(Bucket=BUCKET, Key="shows/mlg/site/site.css")["ContentType"].startswith(
-        "text/css")
+        "text/css"
+    )
     mp3 = (workdir / "episodes" / "one" / "lesson.mp3").read_bytes()
     head = s3.head_object(Bucket=BUCKET, Key="shows/mlg/episodes/one/lesson.mp3")
     assert head["Metadata"]["sha256"] == hashlib.sha256(mp3).hexdigest()
@@ -119,22 +142,25 @@ def test_first_publish_uploads_site_media_and_feed_last(workdir: Path, endpoint:
 
 
 def test_second_publish_uploads_nothing_and_a_change_uploads_it_then_the_feed(
-        workdir: Path, endpoint: str) -> None:
+    workdir: Path, endpoint: str
+) -> None:
     first = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
     second = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
     assert second.uploaded == [] and len(second.unchanged) == len(first.uploaded)
 
     (workdir / "episodes" / "two" / "transcript.vtt").write_text("WEBVTT\n\nchanged\n", "utf-8")
     assert upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint).uploaded == [
-        "episodes/two/transcript.vtt"]
+        "episodes/two/transcript.vtt"
+    ]
 
     mp3 = workdir / "episodes" / "one" / "lesson.mp3"
     mp3.write_bytes(mp3.read_bytes() + b"more audio")  # a rebuild: new audio, new feed
     feed = workdir / "feeds" / "companion.xml"
-    feed.write_bytes(feed.read_bytes().replace(b'length="4"', b'length="14"', 1))
+    feed.write_bytes(feed.read_bytes().replace(b'length="1499"', b'length="1509"', 1))
     seen: list[tuple[str, bool]] = []
-    report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint,
-                                    on_file=lambda name, sent: seen.append((name, sent)))
+    report = upload.publish_workdir(
+        workdir, TARGET, endpoint_url=endpoint, on_file=lambda name, sent: seen.append((name, sent))
+    )
     assert report.uploaded == ["episodes/one/lesson.mp3", "feeds/companion.xml"]
     assert seen[-1] == ("feeds/companion.xml", True)
 
@@ -142,11 +168,8 @@ def test_second_publish_uploads_nothing_and_a_change_uploads_it_then_the_feed(
 def test_base_url_rewrites_the_feed(workdir: Path, endpoint: str, s3: Any) -> None:
     upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
     body = s3.get_object(Bucket=BUCKET, Key="shows/mlg/feeds/companion.xml")["Body"].read()
-    notes = {item.slug: publish.show_notes_html(item, CATALOG) for item in LESSONS}
-    moved = publish.FeedSettings(**{**{name: getattr(FEED, name)
-                                       for name in FEED.__dataclass_fields__},
-                                    "base_url": PUBLIC})
-    assert body == publish.feed_xml(moved, LESSONS, notes)  # as `build --base-url` writes it
+    moved = replace(FEED, base_url=PUBLIC)
+    assert body == publish.feed_xml(moved, LESSONS, NOTES)  # as `build --base-url` writes it
     assert b"localhost" not in body
     assert f'url="{PUBLIC}episodes/one/lesson.mp3"'.encode() in body
     again = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
@@ -155,8 +178,17 @@ def test_base_url_rewrites_the_feed(workdir: Path, endpoint: str, s3: Any) -> No
 
 def test_cli_publish_prints_counts(workdir: Path, endpoint: str) -> None:
     runner = CliRunner()
-    args = ["publish", "--to", TARGET, "--endpoint-url", endpoint, "--workdir", str(workdir),
-            "--base-url", PUBLIC]
+    args = [
+        "publish",
+        "--to",
+        TARGET,
+        "--endpoint-url",
+        endpoint,
+        "--workdir",
+        str(workdir),
+        "--base-url",
+        PUBLIC,
+    ]
     first = runner.invoke(cli, args)
     assert first.exit_code == 0, first.output
     assert "Published to s3://podcast/shows/mlg: 12 uploaded, 0 unchanged" in first.stdout
@@ -164,8 +196,9 @@ def test_cli_publish_prints_counts(workdir: Path, endpoint: str) -> None:
     assert "0 uploaded, 12 unchanged" in second.stdout
 
 
-@pytest.mark.parametrize("url", ["http://bucket/x", "s3://", "s3://Bad_Bucket/x",
-                                 "s3://bucket/a/../b", "bucket/prefix"])
+@pytest.mark.parametrize(
+    "url", ["http://bucket/x", "s3://", "s3://Bad_Bucket/x", "s3://bucket/a/../b", "bucket/prefix"]
+)
 def test_bad_target_is_one_line_error(url: str) -> None:
     with pytest.raises(PublishError, match="^" + url.replace(".", r"\.") + ": not|must not"):
         upload.parse_target(url)
@@ -178,11 +211,18 @@ def test_parse_target() -> None:
 
 
 def test_unreachable_endpoint_missing_bucket_and_no_credentials(
-        workdir: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(PublishError, match=r"^s3://nobucket/p at .*NoSuchBucket"):
         upload.publish_workdir(workdir, "s3://nobucket/p", endpoint_url=endpoint)
+    unreachable = "http://127.0.0.1:9"
     with pytest.raises(PublishError, match=r"^s3://podcast at http://127\.0\.0\.1:9: cannot "):
-        upload.publish_workdir(workdir, "s3://podcast", endpoint_url="http://127.0.0.1:9")
+        upload.publish_workdir(
+            workdir,
+            "s3://podcast",
+            endpoint_url=unreachable,
+            client=upload.make_client(unreachable, attempts=1),
+        )
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -193,3 +233,14 @@ def test_unreachable_endpoint_missing_bucket_and_no_credentials(
 def test_nothing_built_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PublishError, match="no feed to publish"):
         upload.publish_workdir(tmp_path, TARGET)
+
+
+def test_base_url_needs_every_published_lesson_on_disk(workdir: Path) -> None:
+    (workdir / "episodes" / "one" / "lesson.mp3").unlink()
+    with pytest.raises(
+        PublishError,
+        match=r"^feeds/companion\.xml: lesson 'one' is not "
+        r"complete on disk \(run companion build first\)",
+    ):
+        upload.collect(workdir, PUBLIC)
+    assert [item.relative for item in upload.collect(workdir)][-1] == "feeds/companion.xml"

@@ -238,11 +238,11 @@ def _score(mentions: Sequence[Mention]) -> float:
 def evidence_of(candidate: Candidate) -> tuple[Evidence, ...]:
     """Up to MAX_EVIDENCE counted mentions, best first, and the earliest timed one."""
     chosen: list[Evidence] = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()  # one piece of evidence per sentence
     counted = [m for m in candidate.mentions if m.weight > 0]
     for mention in counted:
         ev = mention.evidence
-        key = (ev.field, ev.phrase.lower(), ev.via)
+        key = (ev.field, ev.sentence, ev.via)
         if key not in seen and len(chosen) < MAX_EVIDENCE:
             seen.add(key)
             chosen.append(ev)

@@ -23,7 +23,8 @@ _COMMAS = re.compile(r"\s*,(\s*,)*\s*")
 def _check_verbosity(verbosity: str) -> None:
     if verbosity not in VERBOSITIES:
         raise MathSpeechError(
-            f"{verbosity}: unknown verbosity (use one of {', '.join(VERBOSITIES)})")
+            f"{verbosity}: unknown verbosity (use one of {', '.join(VERBOSITIES)})"
+        )
 
 
 def verbalize(latex: str, verbosity: str = "normal") -> str:
@@ -54,8 +55,7 @@ def verbalize_inline(text: str, verbosity: str = "normal") -> str:
     out = _INLINE.sub(spoken, text)
     stray = re.search(r"(?<!\\)\$", out)
     if stray:
-        raise MathSpeechError(
-            f"{text[:60]}: unmatched '$' at position {_position_of_stray(text)}")
+        raise MathSpeechError(f"{text[:60]}: unmatched '$' at position {_position_of_stray(text)}")
     return out.replace("\\$", "$")
 
 

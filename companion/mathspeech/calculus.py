@@ -54,10 +54,10 @@ class CalculusReader:
         power = node.order.text if isinstance(node.order, Num) else ""
         top = d + (" " + V.SQUARED.get(power, "to the " + order) if order else "")
         bottom = []
-        for var, power in zip(variables, node.powers, strict=True):
+        for var, exponent in zip(variables, node.powers, strict=True):
             piece = f"{d} {var}"
-            if power is not None:
-                piece = self.power(piece, Sym("x", "latin"), power, False)
+            if exponent is not None:
+                piece = self.power(piece, Sym("x", "latin"), exponent, False)
             bottom.append(piece)
         return f"{top} {self.read(node.func)} over {' '.join(bottom)}"
 
@@ -91,9 +91,14 @@ class CalculusReader:
     # ------------------------------------------------------------- fractions
     def read_frac(self, node: Frac) -> str:
         num, den = node.num, node.den
-        if isinstance(num, Num) and isinstance(den, Num) and num.text.isdigit() and (
-                den.text.isdigit() and int(den.text) in V.FRACTION_NAMES
-                and 0 < int(num.text) < 20):
+        if (
+            isinstance(num, Num)
+            and isinstance(den, Num)
+            and num.text.isdigit()
+            and (
+                den.text.isdigit() and int(den.text) in V.FRACTION_NAMES and 0 < int(num.text) < 20
+            )
+        ):
             one, many = V.FRACTION_NAMES[int(den.text)]
             return f"{V.number_words(num.text)} {one if num.text == '1' else many}"
         top, bottom = self.read(num), self.read(den)
@@ -102,15 +107,24 @@ class CalculusReader:
             return f"the fraction with numerator {top} and denominator {bottom}{end}"
         if is_sum(den):
             bottom = "the quantity " + bottom
-        elif isinstance(den, Product) and len(den.factors) == 2 and not self.brief and (
-                " times " in bottom):
+        elif (
+            isinstance(den, Product)
+            and len(den.factors) == 2
+            and not self.brief
+            and (" times " in bottom)
+        ):
             bottom = "the product of " + " and ".join(self.read(f) for f in den.factors)
         if is_sum(num):
-            return (f"the quantity {top}, over {bottom}" if self.brief
-                    else f"the quantity {top}, all over {bottom}")
-        simple = len(top.split()) <= 3 and not isinstance(
-            num, Apply | BigOp | Prefix | Frac) and not (isinstance(num, Product) and any(
-                num.ops))
+            return (
+                f"the quantity {top}, over {bottom}"
+                if self.brief
+                else f"the quantity {top}, all over {bottom}"
+            )
+        simple = (
+            len(top.split()) <= 3
+            and not isinstance(num, Apply | BigOp | Prefix | Frac)
+            and not (isinstance(num, Product) and any(num.ops))
+        )
         if simple or self.brief:
             return f"{top} over {bottom}"
         return f"{top}, all over {bottom}"

@@ -42,8 +42,9 @@ class EnvironmentParser:
 
     def env_name(self, cmd: Token) -> str:
         if self.peek().kind != LBRACE:
-            raise self.error(f"\\{cmd.value} needs an environment name (at position "
-                             f"{self.peek().pos})")
+            raise self.error(
+                f"\\{cmd.value} needs an environment name (at position {self.peek().pos})"
+            )
         self.take()
         parts = []
         while self.peek().kind in (LETTER, SYM) and self.peek().kind != RBRACE:
@@ -83,8 +84,15 @@ class EnvironmentParser:
                         if not self.ends_seq(self.peek()):
                             cells.append(self.seq())
                     merged = [c for c in cells if c is not None]
-                    cells = [merged[0] if len(merged) == 1 else Seq(tuple(merged), ("",) * (
-                        len(merged) - 1))] if merged else [None]
+                    cells = (
+                        [
+                            merged[0]
+                            if len(merged) == 1
+                            else Seq(tuple(merged), ("",) * (len(merged) - 1))
+                        ]
+                        if merged
+                        else [None]
+                    )
             tok = self.take()
             if tok.kind == EOF:
                 raise self.error(f"\\begin{{{env}}} at position {begin.pos} is never ended")
@@ -97,8 +105,10 @@ class EnvironmentParser:
             if self.is_cmd(tok, "end"):
                 end = self.env_name(tok)
                 if end != env:
-                    raise self.error(f"\\begin{{{env}}} at position {begin.pos} ended by "
-                                     f"\\end{{{end}}} at position {tok.pos}")
+                    raise self.error(
+                        f"\\begin{{{env}}} at position {begin.pos} ended by "
+                        f"\\end{{{end}}} at position {tok.pos}"
+                    )
                 break
             raise self.unexpected(tok)
         if any(c is not None for c in cells):

@@ -24,28 +24,99 @@ EOF = "eof"
 # commands that only change spacing or size: dropped by the lexer
 _IGNORED = frozenset(
     {
-        "quad", "qquad", "thinspace", "enspace", "medspace", "thickspace", "negthinspace",
-        "displaystyle", "textstyle", "scriptstyle", "scriptscriptstyle", "limits", "nolimits",
-        "left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
-        "biggl", "biggr", "Biggl", "Biggr", "bigm", "Bigm", "nonumber", "notag", "hfill",
-        "mathstrut", "strut", "allowbreak", "relax",
+        "quad",
+        "qquad",
+        "thinspace",
+        "enspace",
+        "medspace",
+        "thickspace",
+        "negthinspace",
+        "displaystyle",
+        "textstyle",
+        "scriptstyle",
+        "scriptscriptstyle",
+        "limits",
+        "nolimits",
+        "left",
+        "right",
+        "middle",
+        "big",
+        "Big",
+        "bigg",
+        "Bigg",
+        "bigl",
+        "bigr",
+        "Bigl",
+        "Bigr",
+        "biggl",
+        "biggr",
+        "Biggl",
+        "Biggr",
+        "bigm",
+        "Bigm",
+        "nonumber",
+        "notag",
+        "hfill",
+        "mathstrut",
+        "strut",
+        "allowbreak",
+        "relax",
     }
 )
 # commands whose argument is raw text
 TEXT_COMMANDS = frozenset({"text", "textrm", "textit", "textbf", "textsf", "textnormal", "mbox"})
 # delimiter commands normalized to one symbol
 _DELIMS = {
-    "|": "|", "vert": "|", "lvert": "|", "rvert": "|",
-    "Vert": "‖", "lVert": "‖", "rVert": "‖",
-    "{": "\\{", "}": "\\}", "lbrace": "\\{", "rbrace": "\\}",
-    "lbrack": "[", "rbrack": "]",
+    "|": "|",
+    "vert": "|",
+    "lvert": "|",
+    "rvert": "|",
+    "Vert": "‖",
+    "lVert": "‖",
+    "rVert": "‖",
+    "{": "\\{",
+    "}": "\\}",
+    "lbrace": "\\{",
+    "rbrace": "\\}",
+    "lbrack": "[",
+    "rbrack": "]",
 }
-_ESCAPED = {",": None, ";": None, ":": None, "!": None, " ": None, ">": None,
-            "%": "%", "#": "#", "&": "&", "_": "_", "$": "$"}
-_UNICODE = {"θ": "theta", "α": "alpha", "β": "beta", "λ": "lambda", "μ": "mu", "σ": "sigma",
-            "π": "pi", "∞": "infty", "≤": "leq", "≥": "geq", "≠": "neq", "×": "times",
-            "·": "cdot", "∑": "sum", "∫": "int", "∂": "partial", "∇": "nabla", "∈": "in",
-            "→": "to", "≈": "approx", "−": "-"}
+_ESCAPED = {
+    ",": None,
+    ";": None,
+    ":": None,
+    "!": None,
+    " ": None,
+    ">": None,
+    "%": "%",
+    "#": "#",
+    "&": "&",
+    "_": "_",
+    "$": "$",
+}
+_UNICODE = {
+    "θ": "theta",
+    "α": "alpha",
+    "β": "beta",
+    "λ": "lambda",
+    "μ": "mu",
+    "σ": "sigma",
+    "π": "pi",
+    "∞": "infty",
+    "≤": "leq",
+    "≥": "geq",
+    "≠": "neq",
+    "×": "times",
+    "·": "cdot",
+    "∑": "sum",
+    "∫": "int",
+    "∂": "partial",
+    "∇": "nabla",
+    "∈": "in",
+    "→": "to",
+    "≈": "approx",
+    "−": "-",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +161,9 @@ def tokenize(latex: str) -> list[Token]:
                 elif ch in _DELIMS:
                     tokens.append(Token(SYM, _DELIMS[ch], i))
                 elif ch in _ESCAPED:
-                    if _ESCAPED[ch] is not None:
-                        tokens.append(Token(SYM, _ESCAPED[ch], i))
+                    escaped = _ESCAPED[ch]
+                    if escaped is not None:
+                        tokens.append(Token(SYM, escaped, i))
                 else:
                     raise fail(latex, f"unsupported command \\{ch} at position {i}")
                 i = j + 1

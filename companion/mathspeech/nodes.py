@@ -158,7 +158,28 @@ class Lines:
 
 
 Node = (
-    Empty | Num | Sym | Name | Text | Font | Accent | Scripts | Factorial | Frac | Deriv | Root
-    | Binom | Fenced | Apply | BigOp | Prefix | Sum | Product | Relation | Seq | Matrix | Cases
+    Empty
+    | Num
+    | Sym
+    | Name
+    | Text
+    | Font
+    | Accent
+    | Scripts
+    | Factorial
+    | Frac
+    | Deriv
+    | Root
+    | Binom
+    | Fenced
+    | Apply
+    | BigOp
+    | Prefix
+    | Sum
+    | Product
+    | Relation
+    | Seq
+    | Matrix
+    | Cases
     | Lines
 )

@@ -50,16 +50,40 @@ from .nodes import (
 )
 from .shapes import derivative
 
-_OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "|": "|", "‖": "‖", "langle": "rangle",
-            "lfloor": "rfloor", "lceil": "rceil"}
+_OPENERS = {
+    "(": ")",
+    "[": "]",
+    "\\{": "\\}",
+    "|": "|",
+    "‖": "‖",
+    "langle": "rangle",
+    "lfloor": "rfloor",
+    "lceil": "rceil",
+}
 _CLOSERS = frozenset({")", "]", "\\}", "rangle", "rfloor", "rceil"})
 _SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Vert"})
 _FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _BINOMS = frozenset({"binom", "dbinom", "tbinom"})
 # letters that are functions when followed by parentheses, whatever the argument
 FUNCTION_LETTERS = frozenset("fghpqFGHJLPQDIKORSTUZ")
-FUNCTION_GREEK = frozenset({"sigma", "phi", "varphi", "psi", "pi", "ell", "kappa", "rho",
-                            "Phi", "Psi", "delta", "Gamma", "mu", "eta"})
+FUNCTION_GREEK = frozenset(
+    {
+        "sigma",
+        "phi",
+        "varphi",
+        "psi",
+        "pi",
+        "ell",
+        "kappa",
+        "rho",
+        "Phi",
+        "Psi",
+        "delta",
+        "Gamma",
+        "mu",
+        "eta",
+    }
+)
 
 
 class Parser(EnvironmentParser):
@@ -103,14 +127,14 @@ class Parser(EnvironmentParser):
             return True
         if tok.kind in (SYM, CMD) and tok.value in _CLOSERS:
             return True
-        return (self.is_sym(tok, "|", "‖") and bool(self.closers)
-                and self.closers[-1] == tok.value)
+        return self.is_sym(tok, "|", "‖") and bool(self.closers) and self.closers[-1] == tok.value
 
     def is_separator(self, tok: Token) -> bool:
         if self.ends_seq(tok):
             return False
-        return ((tok.kind == SYM and tok.value in _SEPARATORS) or (tok.kind == CMD
-                and tok.value in _SEPARATORS))
+        return (tok.kind == SYM and tok.value in _SEPARATORS) or (
+            tok.kind == CMD and tok.value in _SEPARATORS
+        )
 
     def is_relation(self, tok: Token) -> bool:
         if tok.kind == SYM:
@@ -130,20 +154,29 @@ class Parser(EnvironmentParser):
             return tok.value in ("(", "[", "\\{", "‖", "|")
         if tok.kind == CMD:
             name = tok.value
-            return not (name in V.RELATIONS or name in V.ADD_OPS or name in V.MUL_OPS
-                        or name in _SEPARATORS or name in _CLOSERS
-                        or name in ("end", "not"))
+            return not (
+                name in V.RELATIONS
+                or name in V.ADD_OPS
+                or name in V.MUL_OPS
+                or name in _SEPARATORS
+                or name in _CLOSERS
+                or name in ("end", "not")
+            )
         return False
 
     def at_differential(self) -> bool:
         tok = self.peek()
         if tok.kind == LETTER and tok.value == "d":
             nxt = self.peek(1)
-            return nxt.kind == LETTER or (nxt.kind == CMD and (
-                nxt.value in V.GREEK or nxt.value in V.FONTS))
+            return nxt.kind == LETTER or (
+                nxt.kind == CMD and (nxt.value in V.GREEK or nxt.value in V.FONTS)
+            )
         if self.is_cmd(tok, "mathrm", "text", "operatorname"):
-            return (self.peek(1).kind == LBRACE and self.peek(2).value == "d"
-                    and self.peek(3).kind == RBRACE)
+            return (
+                self.peek(1).kind == LBRACE
+                and self.peek(2).value == "d"
+                and self.peek(3).kind == RBRACE
+            )
         return False
 
     # ----------------------------------------------------------------- grammar
@@ -184,8 +217,11 @@ class Parser(EnvironmentParser):
                 rel = "not" + nxt.value
             rels.append(rel)
             nxt = self.peek()
-            if self.ends_seq(nxt) or self.is_relation(nxt) or (self.is_separator(
-                    nxt) and not self.is_sym(nxt, "|", "‖")):
+            if (
+                self.ends_seq(nxt)
+                or self.is_relation(nxt)
+                or (self.is_separator(nxt) and not self.is_sym(nxt, "|", "‖"))
+            ):
                 parts.append(None)
             else:
                 parts.append(self.additive())
@@ -231,8 +267,10 @@ class Parser(EnvironmentParser):
                 ops.append(tok.value)
                 factors.append(self.factor())
             elif self.starts_factor(tok) and not (
-                    self.is_sym(tok, "|", "‖") and self.closers
-                    and self.closers[-1] in (")", "]", "|", "‖", "\\}")):
+                self.is_sym(tok, "|", "‖")
+                and self.closers
+                and self.closers[-1] in (")", "]", "|", "‖", "\\}")
+            ):
                 ops.append("")
                 factors.append(self.factor())
             else:
@@ -251,8 +289,12 @@ class Parser(EnvironmentParser):
         base = node.base if isinstance(node, Scripts) else node
         if isinstance(base, Sym) and base.kind == "bigop":
             return self.big_op(base.name, node)
-        if isinstance(base, Name) and base.name in V.LIMIT_FUNCTIONS and isinstance(
-                node, Scripts) and node.sub is not None:
+        if (
+            isinstance(base, Name)
+            and base.name in V.LIMIT_FUNCTIONS
+            and isinstance(node, Scripts)
+            and node.sub is not None
+        ):
             body = self.term() if self.starts_factor(self.peek()) else None
             return BigOp(base.name, node.sub, node.sup, body)
         while self.applies(node):
@@ -262,8 +304,12 @@ class Parser(EnvironmentParser):
             if self.starts_factor(self.peek()):
                 return Prefix(node, self.term())
             return node
-        if self.is_prefix(base) and self.starts_factor(self.peek()) and not self.is_sym(
-                self.peek(), "|", "‖") and not isinstance(node, Apply):
+        if (
+            self.is_prefix(base)
+            and self.starts_factor(self.peek())
+            and not self.is_sym(self.peek(), "|", "‖")
+            and not isinstance(node, Apply)
+        ):
             return Prefix(node, self.factor())
         if node is None:  # pragma: no cover
             raise self.unexpected(start)
@@ -288,10 +334,11 @@ class Parser(EnvironmentParser):
         if isinstance(node, Scripts):
             if node.primes:
                 return not bracket
-            if node.sup is not None and not (isinstance(node.sup, Sum) or (isinstance(
-                    node.sup, Sym) and node.sup.name in ("ast", "star", "prime"))):
-                return isinstance(node.base, Name | Font) and self.is_function_base(node.base,
-                                                                                     True)
+            if node.sup is not None and not (
+                isinstance(node.sup, Sum)
+                or (isinstance(node.sup, Sym) and node.sup.name in ("ast", "star", "prime"))
+            ):
+                return isinstance(node.base, Name | Font) and self.is_function_base(node.base, True)
             base = node.base
         if isinstance(base, Accent):
             base = base.body
@@ -319,7 +366,7 @@ class Parser(EnvironmentParser):
     def argument_is_sum(self) -> bool:
         """Look ahead inside the parenthesis: a top-level + or - means multiplication."""
         depth = 0
-        for tok in self.toks[self.i:]:
+        for tok in self.toks[self.i :]:
             if tok.kind in (LBRACE,) or self.is_sym(tok, "(", "["):
                 depth += 1
             elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
@@ -404,8 +451,9 @@ class Parser(EnvironmentParser):
         tok = self.peek()
         if tok.kind != RBRACE:
             if tok.kind == EOF:
-                raise self.error(f"unbalanced braces: '{{' at position {open_tok.pos} "
-                                 "is never closed")
+                raise self.error(
+                    f"unbalanced braces: '{{' at position {open_tok.pos} is never closed"
+                )
             raise self.unexpected(tok)
         self.take()
         return node
@@ -424,9 +472,10 @@ class Parser(EnvironmentParser):
         intervals = opener in "([" and tok.value in (")", "]")
         if tok.value != closer and not intervals:
             shown = "\\" + opener if open_tok.kind == CMD else opener
-            raise self.error(f"missing {closer!r} for {shown!r} at position {open_tok.pos}"
-                             + ("" if tok.kind == EOF else f" (found {tok.value!r} at "
-                                                           f"position {tok.pos})"))
+            raise self.error(
+                f"missing {closer!r} for {shown!r} at position {open_tok.pos}"
+                + ("" if tok.kind == EOF else f" (found {tok.value!r} at position {tok.pos})")
+            )
         self.take()
         return Fenced(opener, tok.value, body)
 
@@ -439,8 +488,9 @@ class Parser(EnvironmentParser):
                 self.toks[self.i] = Token(NUM, tok.value[1:], tok.pos + 1)
                 return Num(tok.value[0])
             return self.atom()
-        raise self.error(f"\\{cmd.value} needs {total} arguments, got {index} "
-                         f"(at position {tok.pos})")
+        raise self.error(
+            f"\\{cmd.value} needs {total} arguments, got {index} (at position {tok.pos})"
+        )
 
     def atom(self) -> Node:
         tok = self.peek()

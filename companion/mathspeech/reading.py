@@ -63,7 +63,8 @@ class Reader(CalculusReader, StructureReader):
         if node is None or isinstance(node, Empty):
             return ""
         method = getattr(self, "read_" + type(node).__name__.lower())
-        return method(node)
+        text: str = method(node)
+        return text
 
     def read_script(self, node: Node | None) -> str:
         self.script += 1
@@ -86,7 +87,8 @@ class Reader(CalculusReader, StructureReader):
             return V.GREEK[node.name]
         if node.kind == "Greek":
             return ("" if self.script and not self.verbose else "capital ") + V.GREEK_UPPER[
-                node.name]
+                node.name
+            ]
         if node.kind == "bigop":
             return V.BIG_OPS[node.name]
         return V.SYMBOLS[node.name]
@@ -162,8 +164,12 @@ class Reader(CalculusReader, StructureReader):
             return self.head(node)
         text = self.read(base)
         if node.primes:
-            text += " " + {1: "prime", 2: "double prime", 3: "triple prime"}.get(
-                node.primes, "prime " * node.primes).strip()
+            text += (
+                " "
+                + {1: "prime", 2: "double prime", 3: "triple prime"}.get(
+                    node.primes, "prime " * node.primes
+                ).strip()
+            )
         if node.sub is not None:
             sub = self.read_script(node.sub)
             if isinstance(base, Apply | Fenced):
@@ -177,8 +183,7 @@ class Reader(CalculusReader, StructureReader):
         return text
 
     def norm(self, base: Fenced, sub: Node) -> str:
-        key = (sub.text if isinstance(sub, Num) else sub.name if isinstance(sub, Sym)
-               else "")
+        key = sub.text if isinstance(sub, Num) else sub.name if isinstance(sub, Sym) else ""
         name = V.NORM_NAMES.get(key) or f"L {self.read_script(sub)} norm"
         return f"the {name} of {self.quantity(base.body)}"
 
@@ -193,11 +198,14 @@ class Reader(CalculusReader, StructureReader):
             return f"the transpose of the quantity {body}" if body else text + " transpose"
         if is_minus_one(sup) and not isinstance(base, Num):
             return f"the inverse of the quantity {body}" if body else text + " inverse"
-        if isinstance(base, Fenced) and base.open in "([" and isinstance(
-                base.body, Apply | Prefix | BigOp) and isinstance(sup, Num) and (
-                sup.text in ("2", "3")):
-            return ("the square of " if sup.text == "2" else "the cube of ") + self.read(
-                base.body)
+        if (
+            isinstance(base, Fenced)
+            and base.open in "(["
+            and isinstance(base.body, Apply | Prefix | BigOp)
+            and isinstance(sup, Num)
+            and (sup.text in ("2", "3"))
+        ):
+            return ("the square of " if sup.text == "2" else "the cube of ") + self.read(base.body)
         if isinstance(sup, Fenced) and sup.open == "(":
             middle = " superscript " if self.verbose else " "
             return f"{text}{middle}{self.read_script(sup.body)}"
@@ -231,8 +239,12 @@ class Reader(CalculusReader, StructureReader):
     def is_function_head(self, node: Node) -> bool:
         if isinstance(node, Name) or is_plain_expectation(node):
             return True
-        return (isinstance(node, Font) and node.style == "blackboard"
-                and isinstance(node.body, Sym) and node.body.name in V.BLACKBOARD_FUNCTIONS)
+        return (
+            isinstance(node, Font)
+            and node.style == "blackboard"
+            and isinstance(node.body, Sym)
+            and node.body.name in V.BLACKBOARD_FUNCTIONS
+        )
 
     def head(self, node: Node) -> str:
         """The spoken name of an applied function, e.g. "the log base two", "h theta"."""
@@ -272,13 +284,14 @@ class Reader(CalculusReader, StructureReader):
         else:
             head = self.read(func)
         if (isinstance(func, Scripts) and isinstance(func.sub, Name) and func.sub.name == "KL") or (
-                isinstance(func, Name) and func.name == "KL"):
+            isinstance(func, Name) and func.name == "KL"
+        ):
             return f"the K L divergence between {self.arguments(arg.body)}"
         if arg.body is None:
             return head
         return f"{head} of {self.arguments(arg.body)}"
 
-    def arguments(self, body: Node) -> str:
+    def arguments(self, body: Node | None) -> str:
         if isinstance(body, Seq):
             groups: list[list[str]] = [[]]
             for k, item in enumerate(body.items):
@@ -297,8 +310,9 @@ class Reader(CalculusReader, StructureReader):
             return ""
         items = [self.read(i) for i in body.items]
         if len(items) == 3:
-            return (f"the normal density of {items[0]} with mean {items[1]} and "
-                    f"covariance {items[2]}")
+            return (
+                f"the normal density of {items[0]} with mean {items[1]} and covariance {items[2]}"
+            )
         start = "is normally distributed" if relation else "the normal distribution"
         return f"{start} with mean {items[0]} and variance {items[1]}"
 
@@ -327,10 +341,17 @@ class Reader(CalculusReader, StructureReader):
             if not word:
                 parts.append(" " + text)
                 continue
-            numeric = isinstance(left, Frac) and isinstance(left.num, Num) and isinstance(
-                left.den, Num)
-            sep = ", " if word == "times" and (ends_open(left) or (isinstance(
-                left, Frac) and not self.verbose and not numeric)) else " "
+            numeric = (
+                isinstance(left, Frac) and isinstance(left.num, Num) and isinstance(left.den, Num)
+            )
+            sep = (
+                ", "
+                if word == "times"
+                and (
+                    ends_open(left) or (isinstance(left, Frac) and not self.verbose and not numeric)
+                )
+                else " "
+            )
             parts.append(f"{sep}{word} {text}")
         return "".join(parts)
 
@@ -341,25 +362,42 @@ class Reader(CalculusReader, StructureReader):
             if op == "cdot" and is_plain(left) and is_plain(right):
                 return "dot"
             return V.MUL_OPS.get(op, "times")
-        if isinstance(left, Text) or isinstance(right, Text) or (isinstance(
-                right, Sym) and right.name in ("forall", "exists", "nexists")):
+        if (
+            isinstance(left, Text)
+            or isinstance(right, Text)
+            or (isinstance(right, Sym) and right.name in ("forall", "exists", "nexists"))
+        ):
             return ""
-        if (isinstance(left, Sym) and left.name in ("partial", "nabla", "forall", "exists",
-                                                    "neg", "lnot", "nexists")) or (
-                isinstance(left, Sym) and left.name == "d" and is_plain(right)):
+        if (
+            isinstance(left, Sym)
+            and left.name in ("partial", "nabla", "forall", "exists", "neg", "lnot", "nexists")
+        ) or (isinstance(left, Sym) and left.name == "d" and is_plain(right)):
             return ""
-        if isinstance(right, Fenced | Frac | Num | Deriv) or isinstance(left, Fenced) or (
-                isinstance(right, Sum)):
+        if (
+            isinstance(right, Fenced | Frac | Num | Deriv)
+            or isinstance(left, Fenced)
+            or (isinstance(right, Sum))
+        ):
             return "times"
         if self.verbose:
             return "times"
         if isinstance(left, Num) or self.script:
             return ""
-        if is_plain(left) and (is_plain(right) or (isinstance(right, Scripts) and is_plain(
-                right.base) and is_transpose(right.sup) and right.sub is None)):
+        if is_plain(left) and (
+            is_plain(right)
+            or (
+                isinstance(right, Scripts)
+                and is_plain(right.base)
+                and is_transpose(right.sup)
+                and right.sub is None
+            )
+        ):
             return ""
-        if isinstance(left, Scripts) and is_transpose(left.sup) and (
-                is_plain(right) or (isinstance(right, Scripts) and is_plain(right.base))):
+        if (
+            isinstance(left, Scripts)
+            and is_transpose(left.sup)
+            and (is_plain(right) or (isinstance(right, Scripts) and is_plain(right.base)))
+        ):
             return ""
         if self.brief and is_symbolic(left) and is_symbolic(right):
             return ""
@@ -383,8 +421,7 @@ class Reader(CalculusReader, StructureReader):
             words, chain = self.relation_words(rel)
             if rel == "sim" and isinstance(right, Apply):
                 base = right.func
-                if isinstance(base, Font) and base.style == "script" and isinstance(
-                        base.body, Sym):
+                if isinstance(base, Font) and base.style == "script" and isinstance(base.body, Sym):
                     special = self.distribution(base.body.name, right.arg, True)
                     if special:
                         text = f"{text} {special}"
@@ -413,8 +450,11 @@ class Reader(CalculusReader, StructureReader):
                 out += f" given {text}"
             elif sep in ("‖", "Vert"):
                 out += f" and {text}"
-            elif sep in (":", "colon") and isinstance(item, Relation) and item.rels in (
-                    ("to",), ("rightarrow",)):
+            elif (
+                sep in (":", "colon")
+                and isinstance(item, Relation)
+                and item.rels in (("to",), ("rightarrow",))
+            ):
                 domain, codomain = (self.read(p) for p in item.parts)
                 out += f" maps {domain} to {codomain}"
             elif sep in (":", "colon"):
@@ -437,7 +477,8 @@ class Reader(CalculusReader, StructureReader):
             return "the inner product of " + self.arguments(body) if body else ""
         if node.open in ("lfloor", "lceil"):
             return ("the floor of " if node.open == "lfloor" else "the ceiling of ") + (
-                self.read(body))
+                self.read(body)
+            )
         if isinstance(body, Seq) and len(body.items) == 2 and "[" in node.open + node.close:
             low, high = (self.read(i) for i in body.items)
             return f"the interval from {low} to {high}"

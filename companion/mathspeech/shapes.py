@@ -49,8 +49,12 @@ def is_sum(node: Node | None) -> bool:
 
 
 def is_minus_one(node: Node | None) -> bool:
-    return (isinstance(node, Sum) and node.ops == ("-",) and isinstance(node.terms[0], Num)
-            and node.terms[0].text == "1")
+    return (
+        isinstance(node, Sum)
+        and node.ops == ("-",)
+        and isinstance(node.terms[0], Num)
+        and node.terms[0].text == "1"
+    )
 
 
 def is_transpose(node: Node | None) -> bool:
@@ -61,8 +65,11 @@ def is_transpose(node: Node | None) -> bool:
 
 def is_compound(node: Node | None) -> bool:
     """A parenthesized expression of several symbols, spoken as "the quantity" under a power."""
-    return isinstance(node, Fenced) and node.open in ("(", "[") and isinstance(
-        node.body, Sum | Product | Relation | Frac | Prefix | BigOp)
+    return (
+        isinstance(node, Fenced)
+        and node.open in ("(", "[")
+        and isinstance(node.body, Sum | Product | Relation | Frac | Prefix | BigOp)
+    )
 
 
 def is_quantity(node: Node | None) -> bool:
@@ -70,8 +77,11 @@ def is_quantity(node: Node | None) -> bool:
     if not isinstance(node, Fenced) or node.open not in ("(", "["):
         return False
     body = node.body
-    return is_sum(body) or isinstance(body, Sum | Relation) or (isinstance(
-        body, Product) and any(body.ops))
+    return (
+        is_sum(body)
+        or isinstance(body, Sum | Relation)
+        or (isinstance(body, Product) and any(body.ops))
+    )
 
 
 def ends_open(node: Node | None) -> bool:
@@ -82,9 +92,11 @@ def ends_open(node: Node | None) -> bool:
         return isinstance(node.op, Deriv) or ends_open(node.operand)
     if isinstance(node, Scripts):
         if node.sup is not None:
-            return ((isinstance(node.base, Fenced) and not is_transpose(node.sup))
-                    or isinstance(node.base, Apply)
-                    or (isinstance(node.sup, Fenced) and is_sum(node.sup.body)))
+            return (
+                (isinstance(node.base, Fenced) and not is_transpose(node.sup))
+                or isinstance(node.base, Apply)
+                or (isinstance(node.sup, Fenced) and is_sum(node.sup.body))
+            )
         return is_sum(node.sub) or (ends_open(node.base) and node.sub is None)
     if isinstance(node, Frac):
         return is_sum(node.den) or ends_open(node.den)
@@ -95,8 +107,11 @@ def ends_open(node: Node | None) -> bool:
     if isinstance(node, Sum):
         return ends_open(node.terms[-1])
     if isinstance(node, Apply):
-        return node.arg.body is not None and not isinstance(
-            node.arg.body, Seq | Num | Apply) and not is_plain(node.arg.body)
+        return (
+            node.arg.body is not None
+            and not isinstance(node.arg.body, Seq | Num | Apply)
+            and not is_plain(node.arg.body)
+        )
     if isinstance(node, Root):
         return is_sum(node.body)
     return isinstance(node, Matrix | Cases | Lines)
@@ -140,8 +155,11 @@ def name_words(name: str) -> str:
     run = ""
     for ch in name + " ":
         if run and (ch.isdigit() != run[-1].isdigit() or not ch.isalnum()):
-            out.append(V.number_words(run) if run.isdigit() else (
-                " ".join(run) if run.isupper() and len(run) <= 5 else run.lower()))
+            out.append(
+                V.number_words(run)
+                if run.isdigit()
+                else (" ".join(run) if run.isupper() and len(run) <= 5 else run.lower())
+            )
             run = ""
         if ch.isalnum():
             run += ch
@@ -149,8 +167,9 @@ def name_words(name: str) -> str:
 
 
 def _is_d(node: Node | None) -> str:
-    if isinstance(node, Sym) and ((node.kind == "latin" and node.name == "d")
-                                  or node.name == "partial"):
+    if isinstance(node, Sym) and (
+        (node.kind == "latin" and node.name == "d") or node.name == "partial"
+    ):
         return node.name
     return ""
 

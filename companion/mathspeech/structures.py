@@ -34,7 +34,8 @@ class StructureReader:
         n_rows = len(rows)
         n_cols = max((len(r) for r in rows), default=0)
         prefix = {"det": "the determinant of ", "norm": "the norm of "}.get(
-            V.MATRIX_ENVS.get(node.env, ""), "")
+            V.MATRIX_ENVS.get(node.env, ""), ""
+        )
         if n_rows == 0:
             return prefix + "the empty matrix"
         if n_cols == 1 and n_rows > 1:
@@ -46,8 +47,11 @@ class StructureReader:
         for k, row in enumerate(rows, 1):
             name = f"{V.ORDINALS[k]} row" if k in V.ORDINALS else f"row {V.number_words(str(k))}"
             parts.append(f"{name} {', '.join(row)}")
-        body = ", ".join(parts[:-1]) + ", and " + parts[-1] if len(parts) > 2 else (
-            " and ".join(parts))
+        body = (
+            ", ".join(parts[:-1]) + ", and " + parts[-1]
+            if len(parts) > 2
+            else (" and ".join(parts))
+        )
         return f"{prefix}{size} with {body}"
 
     def read_cases(self, node: Cases) -> str:
@@ -64,8 +68,11 @@ class StructureReader:
                 pieces.append(f"{value} {cond}")
             else:
                 pieces.append(f"{value} if {cond}")
-        text = ", and ".join(pieces) if len(pieces) <= 2 else (
-            ", ".join(pieces[:-1]) + ", and " + pieces[-1])
+        text = (
+            ", and ".join(pieces)
+            if len(pieces) <= 2
+            else (", ".join(pieces[:-1]) + ", and " + pieces[-1])
+        )
         return ("the cases: " if self.verbose else "") + text
 
     def read_lines(self, node: Lines) -> str:

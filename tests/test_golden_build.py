@@ -1,0 +1,133 @@
+"""Golden build: the bundled sample, built cold, gives the same bytes as the stored list.
+
+Every output file of the workdir (scripts, MP3s, transcripts, JSON chapters, stamps, feeds,
+pages, the cover and the stylesheet) is hashed with SHA-256 and compared with
+tests/data/golden/sample_build.sha256, and so are the feeds `companion publish --base-url`
+would upload. A refactor must leave the list alone; a change of output updates it on
+purpose: `pytest tests/test_golden_build.py --update-golden`, then review the diff.
+
+The audio bytes depend on the espeak-ng and ffmpeg versions, which the list records. On a
+machine with other versions only the files that do not depend on audio are compared, and
+the test says so with a skip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from companion.build import build
+from companion.config import load_settings
+from companion.upload import collect
+from tests.conftest import DATA, require_audio_tools
+
+GOLDEN = DATA / "golden" / "sample_build.sha256"
+CLOCK = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+UPLOAD_BASE = "https://cdn.example.org/podcasts/mlg/"
+# Files whose bytes do not depend on the speech engine or the encoder.
+AUDIO_FREE = ("scripts/", "feeds/cover.jpg", "feeds/source.xml", "site/site.css")
+
+
+def tool_versions() -> dict[str, str]:
+    """The first line of `espeak-ng --version` and `ffmpeg -version`."""
+    versions = {}
+    for tool, flag in (("espeak-ng", "--version"), ("ffmpeg", "-version")):
+        out = subprocess.run([tool, flag], capture_output=True, text=True, check=True).stdout
+        versions[tool] = out.splitlines()[0].split(" Copyright")[0].split("  Data at")[0]
+    return versions
+
+
+def output_hashes(workdir: Path) -> dict[str, str]:
+    """sha256 of every file a build leaves outside .cache/, plus the rebased upload feeds."""
+    hashes = {}
+    for path in sorted(workdir.rglob("*")):
+        relative = path.relative_to(workdir).as_posix()
+        if path.is_file() and not relative.startswith(".cache/"):
+            hashes[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    for item in collect(workdir, UPLOAD_BASE):
+        if item.data is not None:
+            hashes[f"upload:{item.relative}"] = hashlib.sha256(item.data).hexdigest()
+    return hashes
+
+
+def read_golden() -> tuple[dict[str, str], dict[str, str]]:
+    versions, hashes = {}, {}
+    for line in GOLDEN.read_text("utf-8").splitlines():
+        if line.startswith("# tool "):
+            tool, _, version = line.removeprefix("# tool ").partition(": ")
+            versions[tool] = version
+        elif line and not line.startswith("#"):
+            digest, _, name = line.partition("  ")
+            hashes[name] = digest
+    return versions, hashes
+
+
+def write_golden(versions: dict[str, str], hashes: dict[str, str]) -> None:
+    lines = [
+        "# sha256 of every output of a cold build of the bundled sample",
+        "# (tests/test_golden_build.py; update with --update-golden, on purpose only)",
+    ]
+    lines += [f"# tool {tool}: {version}" for tool, version in sorted(versions.items())]
+    lines += [f"{digest}  {name}" for name, digest in sorted(hashes.items())]
+    GOLDEN.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+@pytest.mark.slow
+def test_sample_build_is_byte_identical_to_the_golden_list(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    require_audio_tools()
+    workdir = tmp_path / "sample"
+    report = build(load_settings(workdir, {"jobs": 2}), clock=lambda: CLOCK)
+    assert report.exit_code == 0, report.failed
+    hashes = output_hashes(workdir)
+    versions = tool_versions()
+    if request.config.getoption("--update-golden"):
+        write_golden(versions, hashes)
+        return
+    golden_versions, golden = read_golden()
+    if golden_versions != versions:
+
+        def audio_free(name: str) -> bool:
+            return name.startswith(AUDIO_FREE)
+
+        assert {n: h for n, h in hashes.items() if audio_free(n)} == {
+            n: h for n, h in golden.items() if audio_free(n)
+        }
+        pytest.skip(
+            f"audio-derived files not compared: built with {versions}, the golden "
+            f"list with {golden_versions}"
+        )
+    assert sorted(hashes) == sorted(golden), "the set of output files changed"
+    changed = sorted(name for name in hashes if hashes[name] != golden[name])
+    kinds = Counter(
+        name.rsplit("/", 1)[-1] if name.startswith("episodes/") else name for name in changed
+    )
+    assert not changed, (
+        f"{len(changed)} outputs changed ({dict(sorted(kinds.items()))}): {', '.join(changed[:12])}"
+    )
+
+
+def test_golden_list_names_every_kind_of_output() -> None:
+    """The stored list covers each artefact a build publishes (so the slow test means it)."""
+    _, golden = read_golden()
+    names = list(golden)
+    for pattern in (
+        "scripts/",
+        "/lesson.mp3",
+        "/transcript.vtt",
+        "/chapters.json",
+        "/build.json",
+        "/index.html",
+        "feeds/companion.xml",
+        "feeds/course.xml",
+        "upload:feeds/companion.xml",
+        "upload:feeds/course.xml",
+        "index.html",
+    ):
+        assert any(pattern in name for name in names), pattern
