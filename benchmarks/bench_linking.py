@@ -53,8 +53,13 @@ def feeds() -> list[tuple[str, bool]]:
 
 def child_run(paths: list[tuple[str, bool]]) -> dict[str, float]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(paths)], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(paths)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(done.stdout)
     result["wall"] = time.perf_counter() - started
     return result
@@ -71,14 +76,18 @@ def main() -> None:
     paths = feeds()
     runs = [child_run(paths) for _ in range(RUNS)]
     first = runs[0]
-    print(f"feeds: {len(paths)} (9 real non-ML shows + 2 dev sets), episodes: "
-          f"{first['episodes']:.0f}, linked: {first['linked']:.0f}, "
-          f"non-ML episodes linked: {first['non_ml_linked']:.0f}")
+    print(
+        f"feeds: {len(paths)} (9 real non-ML shows + 2 dev sets), episodes: "
+        f"{first['episodes']:.0f}, linked: {first['linked']:.0f}, "
+        f"non-ML episodes linked: {first['non_ml_linked']:.0f}"
+    )
     walls = [run["wall"] for run in runs]
     inner = [run["seconds"] for run in runs]
-    print(f"whole job in a fresh process (start Python, import, catalog, parse, link), "
-          f"{RUNS} runs: median {statistics.median(walls):.2f} s, best {min(walls):.2f} s "
-          f"(inside the process: median {statistics.median(inner):.2f} s)")
+    print(
+        f"whole job in a fresh process (start Python, import, catalog, parse, link), "
+        f"{RUNS} runs: median {statistics.median(walls):.2f} s, best {min(walls):.2f} s "
+        f"(inside the process: median {statistics.median(inner):.2f} s)"
+    )
 
     catalog = load_catalog()
     parse_times, link_times = [], []
@@ -92,9 +101,11 @@ def main() -> None:
             link(episode, catalog)
         link_times.append(time.perf_counter() - started)
     link_median = statistics.median(link_times)
-    print(f"parts, median of {RUNS}: parse {statistics.median(parse_times):.2f} s, "
-          f"link {link_median:.2f} s ({link_median / len(episodes) * 1000:.2f} ms per "
-          "episode)")
+    print(
+        f"parts, median of {RUNS}: parse {statistics.median(parse_times):.2f} s, "
+        f"link {link_median:.2f} s ({link_median / len(episodes) * 1000:.2f} ms per "
+        "episode)"
+    )
 
 
 if __name__ == "__main__":

@@ -301,15 +301,23 @@ def topics(
     help='Read {"id", "latex"} lines on stdin; print {"id", "speech"} (or {"id", "error"}) lines.',
 )
 @click.option("--verbosity", type=click.Choice(VERBOSITY), default="normal", show_default=True)
-def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="An unsupported command is an error, not a warning and a reading of its argument.",
+)
+def speak_math(latex: str | None, jsonl: bool, verbosity: str, strict: bool) -> None:
     """Print the spoken form of a LaTeX equation."""
-    from companion.mathspeech import verbalize
+    from companion.mathspeech import speak
 
     if jsonl == (latex is not None):
         raise click.UsageError("give either a LATEX argument or --jsonl")
     if latex is not None:
         with user_errors():
-            click.echo(verbalize(latex, verbosity))
+            spoken = speak(latex, verbosity, strict=strict)
+        for message in spoken.warnings:
+            click.echo(f"warning: {message}", err=True)
+        click.echo(spoken.text)
         return
     failures = 0
     for number, line in enumerate(sys.stdin, start=1):
@@ -323,7 +331,10 @@ def speak_math(latex: str | None, jsonl: bool, verbosity: str) -> None:
             failures += 1
             continue
         try:
-            out = {"id": key, "speech": verbalize(source, verbosity)}
+            spoken = speak(source, verbosity, strict=strict)
+            out: dict[str, Any] = {"id": key, "speech": spoken.text}
+            for message in spoken.warnings:
+                click.echo(f"warning: {key}: {message}", err=True)
         except CompanionError as error:
             out = {"id": key, "error": str(error)}
             failures += 1

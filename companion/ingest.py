@@ -140,8 +140,12 @@ class _Scanner(defusedxml.expatreader.DefusedExpatParser):  # type: ignore[misc]
         if local in ("item", "entry") and not self._item_depth:
             self._item_depth = self.depth
             self.items.append([])
-        elif self._item_depth and local in ("transcript", "chapters") \
-                and prefix in self._podcast_prefixes and len(self.items[-1]) < 20:
+        elif (
+            self._item_depth
+            and local in ("transcript", "chapters")
+            and prefix in self._podcast_prefixes
+            and len(self.items[-1]) < 20
+        ):
             attachment = _attachment(attrs)
             if attachment is not None:
                 self.items[-1].append((local, attachment))
@@ -162,9 +166,12 @@ def _attachment(attrs: Any) -> Attachment | None:
     url = str(attrs.get("url", "")).strip()
     if not _is_http_url(url):
         return None
-    return Attachment(url, str(attrs.get("type", "")).split(";")[0].strip().lower()[:100],
-                      str(attrs.get("language", "")).strip()[:35],
-                      str(attrs.get("rel", "")).strip()[:35])
+    return Attachment(
+        url,
+        str(attrs.get("type", "")).split(";")[0].strip().lower()[:100],
+        str(attrs.get("language", "")).strip()[:35],
+        str(attrs.get("rel", "")).strip()[:35],
+    )
 
 
 def _scan(data: bytes, source: str) -> _Scanner:
@@ -297,8 +304,7 @@ def parse_feed(
     if not entries:
         raise FeedError(f"{source}: the feed has no items")
     show = _show(parsed.feed)
-    attachments = scan.items if scan.complete and len(scan.items) == len(parsed.entries) \
-        else None
+    attachments = scan.items if scan.complete and len(scan.items) == len(parsed.entries) else None
     episodes = _episodes(entries, source, now, attachments)
     if not episodes:
         raise FeedError(
@@ -363,9 +369,12 @@ def _show(feed: Any) -> Show:
     )
 
 
-def _episodes(entries: Sequence[Any], source: str, now: datetime | None,
-              attachments: Sequence[Sequence[_Tagged]] | None = None,
-              ) -> tuple[Episode, ...]:
+def _episodes(
+    entries: Sequence[Any],
+    source: str,
+    now: datetime | None,
+    attachments: Sequence[Sequence[_Tagged]] | None = None,
+) -> tuple[Episode, ...]:
     episodes: list[Episode] = []
     seen_guids: set[str] = set()
     for number, entry in enumerate(entries):

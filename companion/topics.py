@@ -221,16 +221,18 @@ def _quizzes(entry: Mapping[str, Any], where: str) -> tuple[Quiz, ...]:
     return tuple(quizzes)
 
 
-def _parse_implication(entry: Any, name: str, index: int, known: set[str]
-                       ) -> list[Implication]:
+def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> list[Implication]:
     """One [[implications]] table: a `concept`, or a list of `concepts` that share the rest."""
     where = f"{name}: implications[{index}]"
     if not isinstance(entry, Mapping):
         raise CatalogError(f"{where} is not a table")
     if ("concept" in entry) == ("concepts" in entry):
         raise CatalogError(f"{where}: needs either 'concept' or 'concepts'")
-    concepts = ((_text(entry, "concept", where),) if "concept" in entry
-                else _str_list(entry, "concepts", where, allow_empty=False))
+    concepts = (
+        (_text(entry, "concept", where),)
+        if "concept" in entry
+        else _str_list(entry, "concepts", where, allow_empty=False)
+    )
     where = f"{name}: implication {concepts[0]!r}"
     topics = _str_list(entry, "topics", where, allow_empty=True)
     for topic_id in topics:
@@ -256,8 +258,9 @@ def _parse_cues(entry: Any, name: str) -> LinkingCues:
     for key in entry:
         if key not in known:
             raise CatalogError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
-    return LinkingCues(**{key: _str_list(entry, key, where, allow_empty=True)
-                          for key in known if key in entry})
+    return LinkingCues(
+        **{key: _str_list(entry, key, where, allow_empty=True) for key in known if key in entry}
+    )
 
 
 def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
@@ -276,7 +279,7 @@ def _check_speakable(topics: Iterable[Topic], name: str) -> None:
     for topic in topics:
         for number, equation in enumerate(topic.equations, start=1):
             try:
-                words = verbalize(equation.latex)
+                words = verbalize(equation.latex, strict=True)
             except MathSpeechError as exc:
                 raise CatalogError(
                     f"{name}: topic {topic.id!r}: equation {number} {equation.latex!r} "

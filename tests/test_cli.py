@@ -56,6 +56,22 @@ def test_speak_math_jsonl_keeps_going_after_an_error(runner: CliRunner) -> None:
     assert result.exit_code == 1
 
 
+def test_speak_math_unknown_command_warns_and_strict_fails(runner: CliRunner) -> None:
+    lenient = runner.invoke(cli, ["speak-math", "\\vv{x} + 1"])
+    assert lenient.exit_code == 0
+    assert lenient.stdout == "x plus one\n"
+    assert lenient.stderr == (
+        "warning: \\vv{x} + 1: unsupported command \\vv at position 0; read as its argument\n"
+    )
+    strict = runner.invoke(cli, ["speak-math", "--strict", "\\vv{x} + 1"])
+    assert strict.exit_code == 1
+    assert strict.stderr == "Error: \\vv{x} + 1: unsupported command \\vv at position 0\n"
+    lines = runner.invoke(
+        cli, ["speak-math", "--jsonl", "--strict"], input='{"id": "a", "latex": "\\\\vv{x}"}\n'
+    )
+    assert lines.exit_code == 1 and '"error"' in lines.stdout
+
+
 def test_speak_math_malformed_is_one_line_error(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["speak-math", "\\frac{a}"])
     assert result.exit_code == 1

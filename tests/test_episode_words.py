@@ -212,8 +212,12 @@ def test_best_type_first_then_the_next_one(
     assert fallback.transcript_url.endswith("/episode.srt")
     assert fallback.chapters == ()
     assert [path for path, _ in server.requests] == [
-        "/episode.vtt", "/chapters.json",  # the SRT is never needed
-        "/broken.vtt", "/episode.srt", "/broken_chapters.json"]
+        "/episode.vtt",
+        "/chapters.json",  # the SRT is never needed
+        "/broken.vtt",
+        "/episode.srt",
+        "/broken_chapters.json",
+    ]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(
         "'A broken caption file': transcript " in w and "/broken.vtt: no WebVTT cue" in w
@@ -362,18 +366,32 @@ def test_cli_explain_and_json_with_transcripts(feed: Path) -> None:
 
 def test_english_first_then_the_best_format() -> None:
     asked: list[str] = []
-    files = {"https://example.org/es.vtt": b"WEBVTT\n\n00:01.000 --> 00:02.000\nhola\n",
-             "https://example.org/en.srt": (DATA / "episode.srt").read_bytes(),
-             "https://example.org/en.txt": b"plain words"}
+    files = {
+        "https://example.org/es.vtt": b"WEBVTT\n\n00:01.000 --> 00:02.000\nhola\n",
+        "https://example.org/en.srt": (DATA / "episode.srt").read_bytes(),
+        "https://example.org/en.txt": b"plain words",
+    }
 
     def fetcher(url: str, **_: object) -> FetchResult:
         asked.append(url)
         return FetchResult(files[url], False, url)
 
-    episode = Episode("g", "s", "T", None, None, None, "", "", "", transcript_files=(
-        Attachment("https://example.org/es.vtt", "text/vtt", "es"),
-        Attachment("https://example.org/en.txt", "text/plain", "en-US"),
-        Attachment("https://example.org/en.srt", "application/srt", "en")))
+    episode = Episode(
+        "g",
+        "s",
+        "T",
+        None,
+        None,
+        None,
+        "",
+        "",
+        "",
+        transcript_files=(
+            Attachment("https://example.org/es.vtt", "text/vtt", "es"),
+            Attachment("https://example.org/en.txt", "text/plain", "en-US"),
+            Attachment("https://example.org/en.srt", "application/srt", "en"),
+        ),
+    )
     words = fetch_words([episode], fetcher=fetcher)["g"]
     assert asked == ["https://example.org/en.srt"]
     assert words.transcript_url == "https://example.org/en.srt"

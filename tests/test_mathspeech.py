@@ -3,32 +3,48 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
 from companion.errors import CompanionError
-from companion.mathspeech import MathSpeechError, verbalize, verbalize_inline
+from companion.mathspeech import (
+    MathSpeechError,
+    MathSpeechWarning,
+    Spoken,
+    speak,
+    verbalize,
+    verbalize_inline,
+)
 from companion.mathspeech.reading import Reader
 
-CASES_FILE = Path(__file__).parent / "data" / "mathspeech" / "cases.txt"
+CASES_FILES = [
+    Path(__file__).parent / "data" / "mathspeech" / name
+    for name in ("cases.txt", "paper_cases.txt")
+]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "math" / "dev_equations.jsonl"
+PAPERS = Path(__file__).parent / "data" / "mathspeech" / "paper_equations.jsonl"
+PAPER_ROWS = [json.loads(line) for line in PAPERS.read_text("utf-8").splitlines() if line]
 SCORER = SHARED / "tools" / "score_math_speech.py"
 FORBIDDEN = set("\\{}^_$=+*/#|~%&")  # the README promises none of these is ever spoken
 
 
 def _load_cases() -> list[tuple[str, str, str]]:
     cases = []
-    for line in CASES_FILE.read_text(encoding="utf-8").splitlines():
+    lines = [line for path in CASES_FILES for line in path.read_text("utf-8").splitlines()]
+    for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
         latex, spoken = (part.strip() for part in line.split("  =>  "))
         verbosity = "normal"
-        if latex.startswith("["):
-            verbosity, latex = latex[1:].split("] ", 1)
+        marked = re.fullmatch(r"\[(brief|normal|verbose)\] (.+)", latex)
+        if marked:
+            verbosity, latex = marked.groups()
         cases.append((verbosity, latex, spoken))
     return cases
 
@@ -82,8 +98,6 @@ def test_deterministic_and_default_is_normal() -> None:
         (r"\sqrt", [r"\sqrt needs 1 arguments, got 0"]),
         ("{a + b", ["unbalanced braces", "position 0"]),
         ("a + b}", ["unbalanced braces", "unexpected '}' at position 5"]),
-        (r"x + \foo", [r"unsupported command \foo at position 4"]),
-        (r"\begin{tabular} a \end{tabular}", ["unsupported environment tabular at position 0"]),
         (r"\begin{pmatrix} a & b", [r"\begin{pmatrix} at position 0 is never ended"]),
         (r"\begin{pmatrix} a \end{bmatrix}", [r"ended by \end{bmatrix}"]),
         ("(a + b", ["missing ')' for '(' at position 0"]),
@@ -94,6 +108,7 @@ def test_deterministic_and_default_is_normal() -> None:
         ("a )", ["unexpected ')' at position 2"]),
         ("\\", ["lone backslash at position 0"]),
         ("x \u00e9", ["unsupported character"]),
+        ("x^\u00b2", ["unsupported character '\u00b2' at position 2"]),
     ],
 )
 def test_malformed_input_is_a_one_line_error_naming_the_position(
@@ -105,6 +120,57 @@ def test_malformed_input_is_a_one_line_error_naming_the_position(
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message
+
+
+@pytest.mark.parametrize(
+    ("latex", "fragment"),
+    [
+        (r"x + \foo", r"unsupported command \foo at position 4"),
+        (r"\mathds{1} + \foo{y}", r"unsupported command \foo at position 13"),
+        (r"\begin{tabular} a \end{tabular}", "unsupported environment tabular at position 0"),
+    ],
+)
+def test_strict_mode_keeps_the_error(latex: str, fragment: str) -> None:
+    with pytest.raises(MathSpeechError) as caught:
+        verbalize(latex, strict=True)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("latex", "spoken", "fragment"),
+    [
+        (r"x + \foo", "x plus foo", r"unsupported command \foo at position 4"),
+        (r"\vv{v} \cdot \vv{w}", "v dot w", r"unsupported command \vv at position 0"),
+        (
+            r"\begin{tabular} a & b \end{tabular}",
+            "ay b",
+            "unsupported environment tabular at position 0",
+        ),
+    ],
+)
+def test_unknown_command_degrades_to_its_argument_with_a_warning(
+    latex: str, spoken: str, fragment: str
+) -> None:
+    with pytest.warns(MathSpeechWarning) as caught:
+        assert verbalize(latex) == spoken
+    message = str(caught[0].message)
+    assert message.startswith(latex.split()[0]) and fragment in message
+    fallback = "read as lines" if "environment" in fragment else "read as its argument"
+    assert message.endswith(fallback) and "\n" not in message
+    assert speak(latex) == Spoken(spoken, tuple(str(w.message) for w in caught))
+
+
+def test_supported_input_gives_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert speak(r"\operatorname*{arg\,max}_{a} Q(s, a)").warnings == ()
+
+
+def test_declared_functions() -> None:
+    assert verbalize("W(x)") == "W times x"
+    assert verbalize("W(x)", functions=["W"]) == "W of x"
+    assert verbalize(r"W: \mathbb{R}^n \to \mathbb{R}^m, \; W(x)").endswith("W of x")
+    assert verbalize("A(s, a)") == "capital ay of s and ay"
 
 
 def test_error_is_a_companion_error() -> None:
@@ -140,15 +206,17 @@ def test_inline_display_math_and_unmatched_dollar() -> None:
 
 def test_inline_error_propagates() -> None:
     with pytest.raises(MathSpeechError, match=r"unsupported command \\foo"):
-        verbalize_inline("bad $\\foo$ here")
+        verbalize_inline("bad $\\foo$ here", strict=True)
+    with pytest.raises(MathSpeechError, match="missing '\\)'"):
+        verbalize_inline("bad $(x$ here")
 
 
 # ---------------------------------------------------------------- dev corpus score
 
 
-def _score(*args: str | Path) -> dict:
+def _score(corpus: Path, *args: str | Path) -> dict:
     done = subprocess.run(
-        [sys.executable, str(SCORER), str(CORPUS), *map(str, args), "--json"],
+        [sys.executable, str(SCORER), str(corpus), *map(str, args), "--json"],
         capture_output=True,
         text=True,
         check=True,
@@ -156,17 +224,41 @@ def _score(*args: str | Path) -> dict:
     return json.loads(done.stdout)
 
 
+def _predictions(corpus: Path, tmp_path: Path) -> Path:
+    lines = []
+    for row in map(json.loads, corpus.read_text(encoding="utf-8").splitlines()):
+        lines.append(json.dumps({"id": row["id"], "speech": verbalize(row["latex"])}))
+    predictions = tmp_path / f"pred_{corpus.stem}.jsonl"
+    predictions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return predictions
+
+
 def test_dev_corpus_score(tmp_path: Path) -> None:
     if not (CORPUS.is_file() and SCORER.is_file()):
         pytest.skip(f"shared scoring data not found at {SHARED} (outside this repository)")
-    lines = []
-    for row in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines()):
-        lines.append(json.dumps({"id": row["id"], "speech": verbalize(row["latex"])}))
-    predictions = tmp_path / "pred.jsonl"
-    predictions.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ours = _score(predictions)
-    sre = _score("--baseline", "sre_clearspeak")
+    ours = _score(CORPUS, _predictions(CORPUS, tmp_path))
+    sre = _score(CORPUS, "--baseline", "sre_clearspeak")
     assert ours["missing"] == 0
     assert ours["leak_rate"] == 0
     assert ours["coverage"] >= 0.98
     assert ours["wer"] <= 0.7 * sre["wer"], (ours["wer"], sre["wer"])
+
+
+def test_paper_dev_score(tmp_path: Path) -> None:
+    """The 40 paper-style equations: all read, far better than SRE's ClearSpeak."""
+    if not SCORER.is_file():
+        pytest.skip(f"shared scorer not found at {SCORER} (outside this repository)")
+    ours = _score(PAPERS, _predictions(PAPERS, tmp_path))
+    sre = _score(PAPERS, "--baseline", "sre_clearspeak")
+    assert ours["missing"] == 0
+    assert ours["leak_rate"] == 0
+    assert ours["coverage"] >= 0.95
+    assert ours["wer"] <= 0.3 * sre["wer"], (ours["wer"], sre["wer"])
+
+
+@pytest.mark.parametrize("verbosity", ["brief", "normal", "verbose"])
+@pytest.mark.parametrize("row", PAPER_ROWS, ids=[row["id"] for row in PAPER_ROWS])
+def test_paper_equation_reads_strictly_at_every_verbosity(row: dict, verbosity: str) -> None:
+    spoken = speak(row["latex"], verbosity, strict=True)
+    assert spoken.warnings == ()
+    assert spoken.text and not FORBIDDEN & set(spoken.text), spoken.text

@@ -328,8 +328,12 @@ def test_normalization(catalog: Catalog, text: str, topic: str) -> None:
 
 def test_implication_records_via(catalog: Catalog) -> None:
     links = link(
-        episode("Classifiers", "Logistic regression, which turns a score into a "
-                "probability, is trained with a cost function."), catalog
+        episode(
+            "Classifiers",
+            "Logistic regression, which turns a score into a "
+            "probability, is trained with a cost function.",
+        ),
+        catalog,
     )
     found = {lk.topic.id: lk for lk in links}
     assert "logistic-function" in found and "loss-functions" in found

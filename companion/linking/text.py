@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from companion.models import Cue, LinkingCues
+from companion.models import Cue, EvidenceField, LinkingCues
 from companion.text import URL_IN_TEXT
 
 __all__ = [
@@ -94,7 +94,7 @@ def phrase_key(phrase: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    field: str  # "title", "description", "chapter" or "transcript"
+    field: EvidenceField  # "title", "description", "chapter" or "transcript"
     text: str  # one sentence, as written
     place: str  # "title", "heading", "line" (notes), "chapter" or "transcript"
     zone: str  # "" (evidence) or why it is not: "sponsor", "bio", "links", "other episode"
@@ -186,7 +186,13 @@ def _sentences(line: str) -> list[str]:
 
 
 def _passage(
-    field: str, text: str, place: str, zone: str, line_head: bool, start: float | None, order: int
+    field: EvidenceField,
+    text: str,
+    place: str,
+    zone: str,
+    line_head: bool,
+    start: float | None,
+    order: int,
 ) -> Passage:
     return Passage(field, text, place, zone, line_head, start, order, tuple(normalize_tokens(text)))
 
@@ -211,9 +217,7 @@ def _is_heading(line: str, has_bullet: bool, is_last: bool) -> bool:
     return 0 < len(words) <= HEADING_MAX_WORDS and line[-1] not in ".!?;," and line[0].isupper()
 
 
-def description_passages(
-    description: str, cues: Cues, *, field: str = "description", base: int = 10**6
-) -> list[Passage]:
+def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> list[Passage]:
     """Passages of a plain-text description: one per sentence, with place and zone.
 
     A heading over a link list, a sponsor read or a guest bio puts the lines under it (up to
@@ -239,7 +243,9 @@ def description_passages(
         if _is_heading(line, bool(bullet) or start is not None, number == len(lines) - 1):
             stems = [t[0] for t in normalize_tokens(line)]
             section_zone = _heading_zone(stems, cues)
-            passages.append(_passage(field, line, "heading", section_zone, True, start, order))
+            passages.append(
+                _passage("description", line, "heading", section_zone, True, start, order)
+            )
             continue
         line_stems = [t[0] for t in normalize_tokens(line)]
         if (
@@ -259,7 +265,9 @@ def description_passages(
             elif not zone and cues.bio.find(stems) >= 0:
                 sentence_zone = "bio"
             passages.append(
-                _passage(field, sentence, "line", sentence_zone, s_no == 0, start, order + s_no)
+                _passage(
+                    "description", sentence, "line", sentence_zone, s_no == 0, start, order + s_no
+                )
             )
     return passages
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from companion.errors import MathSpeechError
 
@@ -12,12 +15,25 @@ from .parser import Parser
 from .reading import Reader
 from .shapes import lower_letters
 
-__all__ = ["VERBOSITIES", "MathSpeechError", "verbalize", "verbalize_inline"]
+__all__ = [
+    "VERBOSITIES",
+    "MathSpeechError",
+    "MathSpeechWarning",
+    "Spoken",
+    "speak",
+    "verbalize",
+    "verbalize_inline",
+]
 
 VERBOSITIES = ("brief", "normal", "verbose")
 _INLINE = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.DOTALL)
-_SPACES = re.compile(r"\s+")
 _COMMAS = re.compile(r"\s*,(\s*,)*\s*")
+_FORBIDDEN = re.compile("[" + re.escape("".join(sorted(V.FORBIDDEN))) + "]")
+_NO_FUNCTIONS: frozenset[str] = frozenset()
+
+
+class MathSpeechWarning(UserWarning):
+    """An unsupported command or environment read leniently (its argument, or its name)."""
 
 
 def _check_verbosity(verbosity: str) -> None:
@@ -27,30 +43,56 @@ def _check_verbosity(verbosity: str) -> None:
         )
 
 
-def verbalize(latex: str, verbosity: str = "normal") -> str:
-    """Read one LaTeX equation (math mode, no dollar signs) aloud as plain English words."""
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """An equation's reading and the warnings of a lenient parse (each one line)."""
+
+    text: str
+    warnings: tuple[str, ...] = ()
+
+
+def speak(
+    latex: str, verbosity: str = "normal", *, strict: bool = False, functions: Iterable[str] = ()
+) -> Spoken:
+    """Read one LaTeX equation aloud; return the words and any warnings (see verbalize)."""
     _check_verbosity(verbosity)
     if not latex.strip():
         raise MathSpeechError("(empty): no equation to read")
-    parser = Parser(latex)
+    parser = Parser(latex, strict, frozenset(functions) if functions else _NO_FUNCTIONS)
     tree = parser.parse()
-    lowers = frozenset(lower_letters(tree))
-    text = Reader(verbosity, lowers).read(tree)
-    text = _COMMAS.sub(", ", _SPACES.sub(" ", text)).strip(" ,")
+    text = " ".join(Reader(verbosity, frozenset(lower_letters(tree)), tree).read(tree).split())
+    if "," in text:
+        text = _COMMAS.sub(", ", text)
+    text = text.strip(" ,")
     if not text:
         raise fail(latex, "nothing to read")
-    bad = sorted(set(text) & V.FORBIDDEN)
-    if bad:  # a bug in the speech rules: never hand symbols to the TTS
-        raise fail(latex, f"internal error: reading contains {''.join(bad)!r}")
-    return text
+    if _FORBIDDEN.search(text):  # a bug in the speech rules: never hand symbols to the TTS
+        bad = "".join(sorted(set(text) & V.FORBIDDEN))
+        raise fail(latex, f"internal error: reading contains {bad!r}")
+    return Spoken(text, tuple(parser.warnings))
 
 
-def verbalize_inline(text: str, verbosity: str = "normal") -> str:
+def verbalize(
+    latex: str, verbosity: str = "normal", *, strict: bool = False, functions: Iterable[str] = ()
+) -> str:
+    """Read one LaTeX equation (math mode, no dollar signs) aloud as plain English words.
+
+    An unsupported command is read as its argument (or its name) and reported with a
+    MathSpeechWarning; with ``strict=True`` it raises MathSpeechError instead. ``functions``
+    names letters to read as functions before parentheses ("W of x", not "W times x").
+    """
+    spoken = speak(latex, verbosity, strict=strict, functions=functions)
+    for message in spoken.warnings:
+        warnings.warn(message, MathSpeechWarning, stacklevel=2)
+    return spoken.text
+
+
+def verbalize_inline(text: str, verbosity: str = "normal", *, strict: bool = False) -> str:
     """Replace each $...$ (or $$...$$) span of prose by its spoken form; keep the rest."""
     _check_verbosity(verbosity)
 
     def spoken(match: re.Match[str]) -> str:
-        return verbalize(match.group(1) or match.group(2), verbosity)
+        return verbalize(match.group(1) or match.group(2), verbosity, strict=strict)
 
     out = _INLINE.sub(spoken, text)
     stray = re.search(r"(?<!\\)\$", out)

@@ -51,13 +51,13 @@ class CalculusReader:
             if node.func is None:
                 return f"the {nth}{kind} with respect to {wrt} of"
             return f"the {nth}{kind} of {self.read(node.func)} with respect to {wrt}"
-        power = node.order.text if isinstance(node.order, Num) else ""
-        top = d + (" " + V.SQUARED.get(power, "to the " + order) if order else "")
+        order_text = node.order.text if isinstance(node.order, Num) else ""
+        top = d + (" " + V.SQUARED.get(order_text, "to the " + order) if order else "")
         bottom = []
-        for var, exponent in zip(variables, node.powers, strict=True):
+        for var, var_power in zip(variables, node.powers, strict=True):
             piece = f"{d} {var}"
-            if exponent is not None:
-                piece = self.power(piece, Sym("x", "latin"), exponent, False)
+            if var_power is not None:
+                piece = self.power(piece, Sym("x", "latin"), var_power, False)
             bottom.append(piece)
         return f"{top} {self.read(node.func)} over {' '.join(bottom)}"
 
@@ -70,6 +70,12 @@ class CalculusReader:
         sub, sup = node.sub, node.sup
         if node.op in ("lim", "limsup", "liminf") and sub is not None:
             text += " as " + self.read_script(sub)
+        elif isinstance(sub, Seq) and sup is not None:  # \substack{i=1 \\ j \neq i}
+            conditions = and_list([self.read_script(i) for i in sub.items[1:]])
+            text += (
+                f" from {self.read_script(sub.items[0])} to {self.read_script(sup)}, "
+                f"with {conditions},"
+            )
         elif sub is not None and sup is not None:
             text += f" from {self.read_script(sub)} to {self.read_script(sup)}"
         elif sub is not None:

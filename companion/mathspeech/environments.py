@@ -40,6 +40,9 @@ class EnvironmentParser:
     def seq(self) -> Node:  # pragma: no cover
         raise NotImplementedError
 
+    def degrade(self, message: str, fallback: str = "") -> None:  # pragma: no cover
+        raise NotImplementedError
+
     def env_name(self, cmd: Token) -> str:
         if self.peek().kind != LBRACE:
             raise self.error(
@@ -60,7 +63,8 @@ class EnvironmentParser:
             self.group_tokens_skip()
         lines = env in V.LINE_ENVS
         if env not in V.MATRIX_ENVS and env not in V.CASES_ENVS and not lines:
-            raise self.error(f"unsupported environment {env} at position {begin.pos}")
+            self.degrade(f"unsupported environment {env} at position {begin.pos}", "read as lines")
+            lines = True
         saved, self.closers, self.integral = (self.closers, self.integral), [], 0
         rows: list[tuple[Node | None, ...]] = []
         cells: list[Node | None] = []

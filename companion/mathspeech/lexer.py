@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 from companion.errors import MathSpeechError
@@ -64,7 +65,27 @@ _IGNORED = frozenset(
     }
 )
 # commands whose argument is raw text
-TEXT_COMMANDS = frozenset({"text", "textrm", "textit", "textbf", "textsf", "textnormal", "mbox"})
+TEXT_COMMANDS = frozenset(
+    {
+        "text",
+        "textrm",
+        "textit",
+        "textbf",
+        "textsf",
+        "textnormal",
+        "mbox",
+        "textsc",
+        "textup",
+        "textmd",
+        "texttt",
+        "textsl",
+        "emph",
+        "hbox",
+    }
+)
+# null delimiters: \left. opens a group that any \right closes, \right. closes any \left
+NULL_LEFT = "left."
+NULL_RIGHT = "right."
 # delimiter commands normalized to one symbol
 _DELIMS = {
     "|": "|",
@@ -81,6 +102,8 @@ _DELIMS = {
     "lbrack": "[",
     "rbrack": "]",
 }
+_DIGITS = frozenset(string.digits)  # ASCII only: "²" is not a number token
+_ASCII_LETTERS = frozenset(string.ascii_letters)
 _ESCAPED = {
     ",": None,
     ";": None,
@@ -144,7 +167,10 @@ def tokenize(latex: str) -> list[Token]:
     i, n = 0, len(latex)
     while i < n:
         c = latex[i]
-        if c.isspace() or c == "~":
+        if c in _ASCII_LETTERS:  # the commonest token first
+            tokens.append(Token(LETTER, c, i))
+            i += 1
+        elif c.isspace() or c == "~":
             i += 1
         elif c == "\\":
             j = i + 1
@@ -190,7 +216,8 @@ def tokenize(latex: str) -> list[Token]:
                 i = m + 1
                 continue
             if name in ("left", "right") and j < n and latex[j] == ".":
-                i = j + 1  # null delimiter
+                tokens.append(Token(SYM, NULL_LEFT if name == "left" else NULL_RIGHT, i))
+                i = j + 1
                 continue
             if name not in _IGNORED:
                 if name in _DELIMS:
@@ -198,23 +225,20 @@ def tokenize(latex: str) -> list[Token]:
                 else:
                     tokens.append(Token(CMD, name, i))
             i = j
-        elif c.isdigit() or (c == "." and i + 1 < n and latex[i + 1].isdigit()):
+        elif c in _DIGITS or (c == "." and i + 1 < n and latex[i + 1] in _DIGITS):
             j = i
-            while j < n and latex[j].isdigit():
+            while j < n and latex[j] in _DIGITS:
                 j += 1
-            if j < n - 1 and latex[j] == "." and latex[j + 1].isdigit():
+            if j < n - 1 and latex[j] == "." and latex[j + 1] in _DIGITS:
                 j += 1
-                while j < n and latex[j].isdigit():
+                while j < n and latex[j] in _DIGITS:
                     j += 1
             elif c == ".":
                 j = i + 1
-                while j < n and latex[j].isdigit():
+                while j < n and latex[j] in _DIGITS:
                     j += 1
             tokens.append(Token(NUM, latex[i:j], i))
             i = j
-        elif c.isascii() and c.isalpha():
-            tokens.append(Token(LETTER, c, i))
-            i += 1
         elif c == "{":
             braces.append(i)
             tokens.append(Token(LBRACE, c, i))
@@ -232,6 +256,9 @@ def tokenize(latex: str) -> list[Token]:
         elif c == ":" and i + 1 < n and latex[i + 1] == "=":
             tokens.append(Token(SYM, ":=", i))
             i += 2
+        elif c == "." and latex.startswith("...", i):  # typed dots: \ldots
+            tokens.append(Token(CMD, "ldots", i))
+            i += 3
         elif c in "+-=<>()[],;:!|/*.?":
             tokens.append(Token(SYM, c, i))
             i += 1

@@ -133,6 +133,7 @@ class Product:
 class Relation:
     parts: tuple[Node | None, ...]
     rels: tuple[str, ...]
+    labels: tuple[Node | None, ...] = ()  # a label set over a relation: \overset{def}{=}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from .lexer import (
     LBRACE,
     LETTER,
     NEWLINE,
+    NULL_LEFT,
+    NULL_RIGHT,
     NUM,
     PRIME,
     RBRACE,
@@ -48,8 +50,16 @@ from .nodes import (
     Sym,
     Text,
 )
-from .shapes import derivative
+from .shapes import (
+    derivative,
+    is_index_sup,
+    is_label_sup,
+    name_words,
+    script_word,
+)
 
+ANY_CLOSER = "*"  # what \left. waits for: whichever \right comes
+_LOOKAHEAD = 4  # the parser peeks at most this many tokens ahead
 _OPENERS = {
     "(": ")",
     "[": "]",
@@ -59,46 +69,90 @@ _OPENERS = {
     "langle": "rangle",
     "lfloor": "rfloor",
     "lceil": "rceil",
+    NULL_LEFT: ANY_CLOSER,
 }
-_CLOSERS = frozenset({")", "]", "\\}", "rangle", "rfloor", "rceil"})
-_SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Vert"})
-_FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
-_BINOMS = frozenset({"binom", "dbinom", "tbinom"})
-# letters that are functions when followed by parentheses, whatever the argument
-FUNCTION_LETTERS = frozenset("fghpqFGHJLPQDIKORSTUZ")
-FUNCTION_GREEK = frozenset(
+_CLOSERS = frozenset({")", "]", "\\}", "rangle", "rfloor", "rceil", NULL_RIGHT})
+# symbols that stand alone as a script: x^+, [x]_+, z^\star, x^\dagger, v^\perp
+_SCRIPT_SYMBOLS = {
+    "+": "+",
+    "-": "-",
+    "*": "ast",
+    "ast": "ast",
+    "star": "star",
+    "dagger": "dagger",
+    "prime": "prime",
+    "circ": "circ",
+    "perp": "perp",
+    "bot": "perp",
+    "times": "times",
+    "top": "top",
+    "intercal": "intercal",
+}
+# commands that decorate a relation or a symbol with a label above or below
+_STACKS = frozenset({"overset", "underset", "stackrel"})
+_ARROWS = {
+    "xrightarrow": "rightarrow",
+    "xleftarrow": "leftarrow",
+    "xRightarrow": "Rightarrow",
+    "xmapsto": "mapsto",
+}
+# commands whose argument is read and whose other arguments are dropped
+_PASS_THROUGH = frozenset(
     {
-        "sigma",
-        "phi",
-        "varphi",
-        "psi",
-        "pi",
-        "ell",
-        "kappa",
-        "rho",
-        "Phi",
-        "Psi",
-        "delta",
-        "Gamma",
-        "mu",
-        "eta",
+        "boxed",
+        "cancel",
+        "bcancel",
+        "xcancel",
+        "smash",
+        "mathclap",
+        "mathllap",
+        "mathrlap",
+        "clap",
+        "llap",
+        "rlap",
+        "ensuremath",
+        "fbox",
     }
 )
+_DROPPED = frozenset({"hspace", "vspace", "phantom", "hphantom", "vphantom", "label", "tag"})
+_SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Vert"})
+# commands that never start a factor: operators, relations, separators, closers
+_NOT_FACTORS = frozenset(
+    {*_ARROWS, *V.RELATIONS, *V.ADD_OPS, *V.MUL_OPS, *_SEPARATORS, *_CLOSERS, "end", "not"}
+)
+_FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
+_BINOMS = frozenset({"binom", "dbinom", "tbinom"})
+FUNCTION_LETTERS = V.FUNCTION_LETTERS
+FUNCTION_GREEK = V.FUNCTION_GREEK
 
 
 class Parser(EnvironmentParser):
     """Parses one LaTeX math string; raises MathSpeechError naming the input and position."""
 
-    def __init__(self, latex: str) -> None:
+    def __init__(
+        self, latex: str, strict: bool = False, functions: frozenset[str] = frozenset()
+    ) -> None:
         self.src = latex
         self.toks: list[Token] = tokenize(latex)
+        self.toks += [self.toks[-1]] * _LOOKAHEAD  # peek(k) past the end sees EOF
         self.i = 0
         self.closers: list[str] = []
         self.integral = 0
+        self.strict = strict
+        self.warnings: list[str] = []
+        self.functions = functions
+        if ":" in latex or "colon" in latex:
+            self.functions |= declared_functions(self.toks)
+
+    def degrade(self, message: str, fallback: str = "read as its argument") -> None:
+        """Unsupported input: an error in strict mode, else a warning and a best reading."""
+        if self.strict:
+            raise self.error(message)
+        self.warnings.append(f"{fail(self.src, message)}; {fallback}")
 
     # ----------------------------------------------------------------- helpers
     def peek(self, k: int = 0) -> Token:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
+        return self.toks[self.i + k]
 
     def take(self) -> Token:
         tok = self.toks[self.i]
@@ -127,7 +181,21 @@ class Parser(EnvironmentParser):
             return True
         if tok.kind in (SYM, CMD) and tok.value in _CLOSERS:
             return True
-        return self.is_sym(tok, "|", "‖") and bool(self.closers) and self.closers[-1] == tok.value
+        return (
+            self.is_sym(tok, "|", "‖")
+            and bool(self.closers)
+            and self.closers[-1] in (tok.value, ANY_CLOSER)
+        )
+
+    def at_eval_bar(self) -> bool:
+        """A bar with limits and no open bar: f(x)|_{x=0}, \\Big|_a^b (evaluated at)."""
+        tok = self.toks[self.i]
+        return (
+            tok.value == "|"
+            and tok.kind == SYM
+            and self.toks[self.i + 1].kind in (SUB, SUP)
+            and not (self.closers and self.closers[-1] in ("|", ANY_CLOSER))
+        )
 
     def is_separator(self, tok: Token) -> bool:
         if self.ends_seq(tok):
@@ -139,7 +207,55 @@ class Parser(EnvironmentParser):
     def is_relation(self, tok: Token) -> bool:
         if tok.kind == SYM:
             return tok.value in ("=", "<", ">", ":=")
-        return tok.kind == CMD and (tok.value in V.RELATIONS or tok.value == "not")
+        if tok.kind != CMD:
+            return False
+        if tok.value in _STACKS:
+            return self.stacked_relation() is not None
+        return tok.value in V.RELATIONS or tok.value == "not" or tok.value in _ARROWS
+
+    def stacked_relation(self) -> Token | None:
+        """At \\overset{label}{=}: the relation token under the label, else None."""
+        j = self.i + 1
+        if self.toks[j].kind != LBRACE:
+            return None
+        depth = 0
+        while True:
+            kind = self.toks[j].kind
+            depth += (kind == LBRACE) - (kind == RBRACE)
+            j += 1
+            if depth == 0 or kind == EOF:
+                break
+        if self.toks[j].kind != LBRACE or self.toks[j + 2].kind != RBRACE:
+            return None
+        rel = self.toks[j + 1]
+        if rel.kind == SYM and rel.value in ("=", "<", ">", ":="):
+            return rel
+        if rel.kind == CMD and rel.value in V.RELATIONS:
+            return rel
+        return None
+
+    def take_relation(self) -> tuple[str, Node | None]:
+        """Consume one relation: its key in vocabulary.RELATIONS and a label set above it."""
+        tok = self.take()
+        if tok.kind == CMD and tok.value in _STACKS:
+            label: Node | None = self.group()
+            self.take()  # the braces around the relation (checked by stacked_relation)
+            under = self.take()
+            self.take()
+            return under.value, label
+        if tok.kind == CMD and tok.value in _ARROWS:
+            label = self.group() if self.peek().kind == LBRACE else None
+            return _ARROWS[tok.value], label
+        rel = tok.value
+        if rel == "not":
+            nxt = self.take()
+            if not self.is_relation(nxt) or nxt.value == "not":
+                raise self.error(f"\\not must precede a relation (at position {tok.pos})")
+            rel = "not" + nxt.value
+        if rel == "perp" and self.is_cmd(self.peek(), "perp"):  # \perp\!\!\!\perp
+            self.take()
+            rel = "independent"
+        return rel, None
 
     def is_add_op(self, tok: Token) -> bool:
         return self.is_sym(tok, "+", "-") or (tok.kind == CMD and tok.value in V.ADD_OPS)
@@ -151,17 +267,12 @@ class Parser(EnvironmentParser):
         if tok.kind in (LETTER, NUM, LBRACE, TEXT):
             return True
         if tok.kind == SYM:
-            return tok.value in ("(", "[", "\\{", "‖", "|")
+            return tok.value in ("(", "[", "\\{", "‖", "|", NULL_LEFT)
         if tok.kind == CMD:
             name = tok.value
-            return not (
-                name in V.RELATIONS
-                or name in V.ADD_OPS
-                or name in V.MUL_OPS
-                or name in _SEPARATORS
-                or name in _CLOSERS
-                or name in ("end", "not")
-            )
+            if name in _STACKS and tok is self.peek():
+                return self.stacked_relation() is None
+            return name not in _NOT_FACTORS
         return False
 
     def at_differential(self) -> bool:
@@ -203,19 +314,17 @@ class Parser(EnvironmentParser):
         return Seq(tuple(items), tuple(seps))
 
     def relation(self) -> Node | None:
-        parts: list[Node | None] = []
+        tok = self.toks[self.i]
+        first = None if self.is_relation(tok) else self.additive()
+        if not self.is_relation(self.toks[self.i]):
+            return first
+        parts: list[Node | None] = [first]
         rels: list[str] = []
-        tok = self.peek()
-        parts.append(None if self.is_relation(tok) else self.additive())
+        labels: list[Node | None] = []
         while self.is_relation(self.peek()):
-            tok = self.take()
-            rel = tok.value
-            if rel == "not":
-                nxt = self.take()
-                if not self.is_relation(nxt) or nxt.value == "not":
-                    raise self.error(f"\\not must precede a relation (at position {tok.pos})")
-                rel = "not" + nxt.value
+            rel, label = self.take_relation()
             rels.append(rel)
+            labels.append(label)
             nxt = self.peek()
             if (
                 self.ends_seq(nxt)
@@ -225,8 +334,8 @@ class Parser(EnvironmentParser):
                 parts.append(None)
             else:
                 parts.append(self.additive())
-        if not rels:
-            return parts[0]
+        if labels.count(None) < len(labels):
+            return Relation(tuple(parts), tuple(rels), tuple(labels))
         return Relation(tuple(parts), tuple(rels))
 
     def additive(self) -> Node:
@@ -240,9 +349,11 @@ class Parser(EnvironmentParser):
         while self.is_add_op(self.peek()):
             ops.append(self.take().value)
             terms.append(self.operand_after(ops[-1]))
-        if len(terms) == 1 and not sign:
-            return terms[0]
-        return Sum(tuple(terms), tuple(ops))
+        node = terms[0] if len(terms) == 1 and not sign else Sum(tuple(terms), tuple(ops))
+        if self.toks[self.i].value == "|" and self.at_eval_bar():
+            bar = self.take()
+            return self.scripted(Fenced(NULL_LEFT, bar.value, node))
+        return node
 
     def operand_after(self, op: str) -> Node:
         tok = self.peek()
@@ -256,9 +367,14 @@ class Parser(EnvironmentParser):
         factors: list[Node] = [self.factor()]
         ops: list[str] = []
         while True:
-            tok = self.peek()
+            tok = self.toks[self.i]
             if self.integral and self.at_differential():
                 break
+            if tok.value == "|" and self.at_eval_bar():  # f(x)|_{x=a}: evaluated at
+                self.take()
+                body = factors[0] if len(factors) == 1 else Product(tuple(factors), tuple(ops))
+                factors, ops = [self.scripted(Fenced(NULL_LEFT, "|", body))], []
+                continue
             if self.is_mul_op(tok):
                 self.take()
                 nxt = self.peek()
@@ -269,7 +385,7 @@ class Parser(EnvironmentParser):
             elif self.starts_factor(tok) and not (
                 self.is_sym(tok, "|", "‖")
                 and self.closers
-                and self.closers[-1] in (")", "]", "|", "‖", "\\}")
+                and self.closers[-1] in (")", "]", "|", "‖", "\\}", ANY_CLOSER)
             ):
                 ops.append("")
                 factors.append(self.factor())
@@ -280,8 +396,8 @@ class Parser(EnvironmentParser):
         return Product(tuple(factors), tuple(ops))
 
     def factor(self) -> Node:
-        tok = self.peek()
-        if self.is_sym(tok, "-", "+"):
+        tok = self.toks[self.i]
+        if tok.kind == SYM and tok.value in ("-", "+"):
             self.take()
             return Sum((self.factor(),), (tok.value,))
         start = tok
@@ -327,17 +443,44 @@ class Parser(EnvironmentParser):
     def applies(self, node: Node) -> bool:
         """Whether node followed by the next token is a function application."""
         tok = self.peek()
+        if self.is_sym(tok, "\\{"):  # \mathbb{1}\{y = k\}
+            return node == Font("blackboard", Sym("1", "symbol"))
         if not self.is_sym(tok, "(", "["):
             return False
         bracket = tok.value == "["
         base = node
+        if isinstance(node, Fenced):  # (f * g)(t), (f \circ g)(x)
+            body = node.body
+            return (
+                not bracket
+                and isinstance(body, Product)
+                and bool(body.ops)
+                and all(op in V.FUNCTION_COMBINATORS for op in body.ops)
+            )
         if isinstance(node, Scripts):
             if node.primes:
                 return not bracket
+            plain = node.base.body if isinstance(node.base, Accent) else node.base
+            if (
+                node.sub is not None
+                and node.sup is None
+                and bracket
+                and isinstance(plain, Sym)
+                and plain.name == "D"
+            ):  # D_{KL}[q || p]
+                return True
             if node.sup is not None and not (
                 isinstance(node.sup, Sum)
-                or (isinstance(node.sup, Sym) and node.sup.name in ("ast", "star", "prime"))
+                or is_label_sup(plain, node.sup)
+                or is_index_sup(node.sup)
+                or (isinstance(node.sup, Sym) and node.sup.kind in ("greek", "Greek"))
             ):
+                if (
+                    isinstance(node.sup, Num)
+                    and isinstance(plain, Sym)
+                    and (plain.name in FUNCTION_GREEK or plain.name in "fgh")
+                ):
+                    return not bracket  # sigma^2(x): the variance function
                 return isinstance(node.base, Name | Font) and self.is_function_base(node.base, True)
             base = node.base
         if isinstance(base, Accent):
@@ -347,20 +490,50 @@ class Parser(EnvironmentParser):
     def is_function_base(self, base: Node, bracket: bool) -> bool:
         if isinstance(base, Name):
             return True
+        if isinstance(base, Text):  # \text{FFN}(x): a one-word name
+            return base.text.isalnum()
         if isinstance(base, Font):
             if base.style in ("blackboard", "script"):
                 return True
             base = base.body
         if bracket:
+            if (
+                isinstance(base, Sym)
+                and base.kind == "latin"
+                and base.name.isupper()
+                and (base.name in FUNCTION_LETTERS and base.name != "E")
+            ):
+                return self.argument_is_list()  # U[a, b]
             return isinstance(base, Sym) and base.kind == "latin" and base.name == "E"
         if isinstance(base, Sym):
+            if base.name in self.functions:
+                return True
             if base.kind == "latin" and base.name in FUNCTION_LETTERS:
                 return True
-            if base.kind in ("greek", "Greek") and base.name in FUNCTION_GREEK:
+            if base.kind in ("greek", "Greek", "symbol") and base.name in FUNCTION_GREEK:
                 return True
+            if base.name in V.WEAK_FUNCTION_GREEK:
+                return not self.argument_is_sum()
             if base.kind not in ("latin", "greek", "Greek"):
                 return False
+            if base.kind == "latin" and base.name.isupper():
+                # a matrix times a vector, W(x): unless it takes several arguments, A(s, a)
+                return self.argument_is_list()
             return not self.argument_is_sum()
+        return False
+
+    def argument_is_list(self) -> bool:
+        """Look ahead inside the parenthesis: a top-level comma or bar means arguments."""
+        depth = 0
+        for tok in self.toks[self.i :]:
+            if tok.kind == LBRACE or self.is_sym(tok, "(", "["):
+                depth += 1
+            elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif depth == 1 and (self.is_sym(tok, ",", ";", "|") or self.is_cmd(tok, "mid")):
+                return True
         return False
 
     def argument_is_sum(self) -> bool:
@@ -381,6 +554,9 @@ class Parser(EnvironmentParser):
         sub: Node | None = None
         sup: Node | None = None
         primes = 0
+        if isinstance(node, Scripts) and not node.primes and self.peek().kind in (SUB, SUP):
+            sub, sup = node.sub, node.sup  # \underset{x}{\max}_{...}
+            node = node.base
         while True:
             tok = self.peek()
             if tok.kind in (SUB, SUP):
@@ -413,7 +589,7 @@ class Parser(EnvironmentParser):
     def script_arg(self, op: Token) -> Node:
         tok = self.peek()
         if tok.kind == LBRACE:
-            return self.group()
+            return wordify(self.group(), op.kind == SUP)
         if tok.kind == NUM:
             self.take()
             if len(tok.value) > 1:  # x^23 is x^2 3 in TeX
@@ -424,27 +600,35 @@ class Parser(EnvironmentParser):
         if tok.kind == LETTER:
             self.take()
             return Sym(tok.value, "latin")
+        if self.is_sym(tok, "-", "+") and self.peek(1).kind in (NUM, LETTER):
+            self.take()  # x^-1, lenient: read as x^{-1}
+            inner = self.script_arg(op)
+            return Sum((inner,), (tok.value,))
+        symbol = self.script_symbol(tok)
+        if symbol is not None:
+            self.take()
+            return symbol
         if tok.kind == CMD and self.starts_factor(tok):
             return self.atom()
-        if self.is_sym(tok, "*"):
-            self.take()
-            return Sym("ast", "symbol")
         if tok.kind == PRIME:
             self.take()
             return Sym("prime", "symbol")
-        if self.is_sym(tok, "-", "+") and self.peek(1).kind in (NUM, LETTER):
-            self.take()
-            inner = self.script_arg(op)
-            return Sum((inner,), (tok.value,))
         where = "subscript" if op.kind == SUB else "superscript"
         raise self.error(f"missing {where} after {op.value!r} at position {tok.pos}")
+
+    def script_symbol(self, tok: Token) -> Sym | None:
+        """A symbol that stands alone as a script: + - * \\star \\dagger \\perp ..."""
+        if tok.kind in (SYM, CMD) and tok.value in _SCRIPT_SYMBOLS:
+            return Sym(_SCRIPT_SYMBOLS[tok.value], "symbol")
+        return None
 
     def group(self) -> Node:
         open_tok = self.take()
         saved, self.closers, self.integral = (self.closers, self.integral), [], 0
-        if self.is_sym(self.peek(), "*") and self.peek(1).kind == RBRACE:
+        symbol = self.script_symbol(self.peek())
+        if symbol is not None and self.peek(1).kind == RBRACE:  # x^{+}, z^{\star}
             self.take()
-            node: Node = Sym("ast", "symbol")
+            node: Node = symbol
         else:
             node = Empty() if self.peek().kind == RBRACE else self.seq()
         self.closers, self.integral = saved
@@ -465,13 +649,24 @@ class Parser(EnvironmentParser):
         saved = self.integral
         self.integral = 0
         tok = self.peek()
-        body = None if tok.value == closer and tok.kind in (SYM, CMD) else self.seq()
+        empty = tok.kind in (SYM, CMD) and (
+            tok.value == closer
+            or tok.value == NULL_RIGHT
+            or (closer == ANY_CLOSER and tok.value in _CLOSERS | {"|", "‖"})
+        )
+        body = None if empty else self.seq()
         self.integral = saved
         self.closers.pop()
         tok = self.peek()
         intervals = opener in "([" and tok.value in (")", "]")
-        if tok.value != closer and not intervals:
+        matched = tok.kind in (SYM, CMD) and (
+            tok.value in (closer, NULL_RIGHT)
+            or (closer == ANY_CLOSER and tok.value in _CLOSERS | {"|", "‖"})
+        )
+        if not matched and not intervals:
             shown = "\\" + opener if open_tok.kind == CMD else opener
+            if opener == NULL_LEFT:
+                shown, closer = "\\left.", "\\right"
             raise self.error(
                 f"missing {closer!r} for {shown!r} at position {open_tok.pos}"
                 + ("" if tok.kind == EOF else f" (found {tok.value!r} at position {tok.pos})")
@@ -542,7 +737,10 @@ class Parser(EnvironmentParser):
         if name in V.ACCENTS:
             return Accent(V.ACCENTS[name], self.argument(tok, 0, 1))
         if name in V.FONTS:
-            return Font(V.FONTS[name], self.argument(tok, 0, 1))
+            body = self.argument(tok, 0, 1)
+            if V.FONTS[name] == "blackboard" and body == Num("1"):
+                body = Sym("1", "symbol")  # \mathbb{1}: the indicator
+            return Font(V.FONTS[name], body)
         if name in V.NAME_COMMANDS:
             if self.is_sym(self.peek(), "*"):
                 self.take()
@@ -559,10 +757,60 @@ class Parser(EnvironmentParser):
             return self.fenced(tok)
         if name == "begin":
             return self.environment(tok)
-        if name in ("hspace", "vspace", "phantom", "label", "tag"):
+        if name in _STACKS:
+            return self.stacked(tok)
+        if name in ("underbrace", "overbrace"):
+            body = self.argument(tok, 0, 1)
+            if self.peek().kind in (SUB, SUP):  # the brace's label: read after the body
+                self.take()
+                return Seq((body, self.script_arg(tok)), ("brace",))
+            return body
+        if name == "substack":
+            return self.substack(tok)
+        if name in ("color", "textcolor", "colorbox"):
+            self.argument(tok, 0, 2 if name != "color" else 1)  # the colour name
+            if name == "color":
+                return Empty()
+            return self.argument(tok, 1, 2)
+        if name in _PASS_THROUGH:
+            return self.argument(tok, 0, 1)
+        if name in _DROPPED:
             self.argument(tok, 0, 1)
             return Empty()
-        raise self.error(f"unsupported command \\{name} at position {tok.pos}")
+        self.degrade(f"unsupported command \\{name} at position {tok.pos}")
+        if self.peek().kind == LBRACE:
+            return self.group()
+        return Name(name)
+
+    def stacked(self, cmd: Token) -> Node:
+        """\\underset{x}{\\arg\\min} as limits below; \\overset{a}{x} as a label above x."""
+        label = self.argument(cmd, 0, 2)
+        body = self.argument(cmd, 1, 2)
+        if cmd.value == "underset":
+            return Scripts(body, label, None)
+        return Accent(label_words(label), body)
+
+    def substack(self, cmd: Token) -> Node:
+        """\\substack{i=1 \\\\ j \\neq i}: the rows of a stacked subscript, read as a list."""
+        if self.peek().kind != LBRACE:
+            raise self.error(f"\\substack needs a braced argument (at position {self.peek().pos})")
+        open_tok = self.take()
+        rows: list[Node | None] = []
+        while True:
+            rows.append(None if self.peek().kind in (NEWLINE, RBRACE) else self.seq())
+            tok = self.take()
+            if tok.kind == RBRACE:
+                break
+            if tok.kind != NEWLINE:
+                raise self.error(
+                    f"unexpected {tok.value!r} in \\substack at position {tok.pos}"
+                    if tok.kind != EOF
+                    else f"unbalanced braces: '{{' at position {open_tok.pos} is never closed"
+                )
+        items = tuple(r for r in rows if r is not None)
+        if len(items) == 1:
+            return items[0]
+        return Seq(items, (",",) * (len(items) - 1))
 
     def name_argument(self, cmd: Token) -> Node:
         if self.peek().kind != LBRACE:
@@ -597,6 +845,64 @@ class Parser(EnvironmentParser):
                 self.take()
             diffs.append(self.scripted(self.atom()))
         return BigOp(op, sub, sup, body, tuple(diffs))
+
+
+def wordify(node: Node, sup: bool = False) -> Node:
+    """In a script, letters that spell a word are one name: {old}, (pos, 2i), {max, min}."""
+    word = script_word(node, sup)
+    if word:
+        return Name(word)
+    if isinstance(node, Seq):
+        return Seq(tuple(wordify(i, sup) if i is not None else None for i in node.items), node.seps)
+    if isinstance(node, Fenced) and node.body is not None:
+        return Fenced(node.open, node.close, wordify(node.body, sup))
+    if isinstance(node, Sum):
+        return Sum(tuple(wordify(t, sup) for t in node.terms), node.ops)
+    return node
+
+
+def label_words(node: Node) -> str:
+    """The words of a label set over a symbol (\\overset{\\circ}{x}: "circle")."""
+    if isinstance(node, Sym):
+        if node.kind == "latin":
+            return node.name
+        table = (
+            V.GREEK
+            if node.kind == "greek"
+            else V.GREEK_UPPER
+            if node.kind == "Greek"
+            else (V.SYMBOLS)
+        )
+        return table.get(node.name, node.name)
+    if isinstance(node, Num):
+        return V.number_words(node.text)
+    if isinstance(node, Name):
+        return name_words(node.name)
+    if isinstance(node, Text):
+        return " ".join(node.text.split())
+    words: list[str] = []
+    for field in node.__slots__:
+        value = getattr(node, field)
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is not None and not isinstance(item, str):
+                words.append(label_words(item))
+    return " ".join(w for w in words if w)
+
+
+def declared_functions(tokens: list[Token]) -> frozenset[str]:
+    """Letters the equation declares as functions: F in "F : X -> Y"."""
+    found: set[str] = set()
+    for k, tok in enumerate(tokens[:-2]):
+        nxt = tokens[k + 1]
+        colon = (nxt.kind == SYM and nxt.value == ":") or (nxt.kind == CMD and nxt.value == "colon")
+        arrows = ("to", "rightarrow", "mapsto")
+        if (
+            tok.kind == LETTER
+            and colon
+            and any(t.kind == CMD and t.value in arrows for t in tokens[k + 2 :])
+        ):
+            found.add(tok.value)
+    return frozenset(found)
 
 
 def parse(latex: str) -> Node:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import vocabulary as V
 from .calculus import CalculusReader
+from .lexer import NULL_LEFT
 from .nodes import (
     Accent,
     Apply,
     BigOp,
     Binom,
+    Cases,
     Deriv,
     Empty,
     Factorial,
     Fenced,
     Font,
     Frac,
+    Lines,
     Matrix,
     Name,
     Node,
@@ -33,6 +38,8 @@ from .shapes import (
     and_list,
     ends_open,
     is_compound,
+    is_index_sup,
+    is_label_sup,
     is_minus_one,
     is_plain,
     is_quantity,
@@ -40,6 +47,7 @@ from .shapes import (
     is_symbolic,
     is_transpose,
     name_words,
+    plain_letters,
 )
 from .structures import StructureReader
 
@@ -50,21 +58,31 @@ _SUCH_THAT = frozenset({":", "|", "mid", "colon", "vert"})
 class Reader(CalculusReader, StructureReader):
     """Reads one tree; state: verbosity, letters used in lower case, script depth."""
 
-    def __init__(self, verbosity: str, lower_letters: frozenset[str]) -> None:
+    def __init__(
+        self, verbosity: str, lower_letters: frozenset[str], tree: Node | None = None
+    ) -> None:
         self.verbosity = verbosity
         self.brief = verbosity == "brief"
         self.verbose = verbosity == "verbose"
         self.lowers = lower_letters
+        self.tree = tree
+        self._plain: set[str] | None = None
         self.script = 0
         self.in_set = 0
+        self.interval = 0  # inside the right side of "in": [a, b] is an interval
+
+    def plain_letters(self) -> set[str]:
+        """Latin letters of the whole tree in plain type, lower-cased (computed once, lazily)."""
+        if self._plain is None:
+            self._plain = plain_letters(self.tree)
+        return self._plain
 
     # ------------------------------------------------------------- dispatch
     def read(self, node: Node | None) -> str:
         if node is None or isinstance(node, Empty):
             return ""
-        method = getattr(self, "read_" + type(node).__name__.lower())
-        text: str = method(node)
-        return text
+        method: Callable[[Node], str] = getattr(self, "read_" + type(node).__name__.lower())
+        return method(node)
 
     def read_script(self, node: Node | None) -> str:
         self.script += 1
@@ -109,7 +127,10 @@ class Reader(CalculusReader, StructureReader):
 
     def read_text(self, node: Text) -> str:
         cleaned = "".join(c if c.isalnum() or c in " ,.'-" else " " for c in node.text)
-        return " ".join(cleaned.replace("-", " ").split())
+        words = cleaned.replace("-", " ").split()
+        return " ".join(
+            name_words(w) if sum(c.isupper() for c in w) >= 2 or w in V.WORDS else w for w in words
+        )
 
     def read_font(self, node: Font) -> str:
         body = node.body
@@ -119,9 +140,11 @@ class Reader(CalculusReader, StructureReader):
                 return V.BLACKBOARD[letter]
             return ("blackboard " if self.verbose else "") + self.read(body)
         if node.style == "script":
-            if letter in V.CALLIGRAPHIC:
+            if letter == "O":
                 return V.CALLIGRAPHIC[letter]
-            return "script " + self.read(body)
+            if self.verbose or not letter or letter.lower() in self.plain_letters():
+                return V.CALLIGRAPHIC.get(letter) or "script " + self.read(body)
+            return self.read(body)
         if node.style == "fraktur":
             return "fraktur " + self.read(body)
         if node.style == "bold" and self.verbose:
@@ -156,11 +179,12 @@ class Reader(CalculusReader, StructureReader):
 
     # ------------------------------------------------------------- scripts
     def read_scripts(self, node: Scripts) -> str:
-        base = node.base
-        if isinstance(base, Fenced) and base.open == "‖" and node.sub is not None:
-            text = self.norm(base, node.sub)
-            return self.power(text, base, node.sup, True) if node.sup is not None else text
-        if isinstance(base, Name | Font) and self.is_function_head(base):
+        base, sub, sup = node.base, node.sub, node.sup
+        if isinstance(base, Fenced):
+            special = self.fenced_scripts(base, sub, sup)
+            if special:
+                return special
+        if isinstance(base, Name | Font | Accent) and self.is_function_head(base):
             return self.head(node)
         text = self.read(base)
         if node.primes:
@@ -170,22 +194,73 @@ class Reader(CalculusReader, StructureReader):
                     node.primes, "prime " * node.primes
                 ).strip()
             )
-        if node.sub is not None:
-            sub = self.read_script(node.sub)
-            if isinstance(base, Apply | Fenced):
-                text = f"component {sub} of {text}"
-            elif self.verbose or isinstance(base, Num):
-                text = f"{text} sub {sub}"
+        plain = base.body if isinstance(base, Accent) else base
+        label = sup is not None and is_label_sup(plain, sup)
+        if sup is not None and label:
+            text += " " + self.label(sup)
+        if sub is not None:
+            if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
+                text += " of " + self.arguments(sub.body)  # PE_{(pos, 2i)}
+            elif (
+                isinstance(base, Font)
+                and base.style == "blackboard"
+                and isinstance(sub, Sym)
+                and sub.name in ("+", "-")
+            ):
+                if sup is not None and not label:  # R^n_+: "R n plus"
+                    return f"{self.power(text, base, sup, False)} {V.SYMBOLS[sub.name]}"
+                text = {"+": "the positive ", "-": "the negative "}[sub.name] + text.removeprefix(
+                    "the "
+                )
             else:
-                text = f"{text} {sub}"
-        if node.sup is not None:
-            text = self.power(text, base, node.sup, False)
+                sub_text = self.read_script(sub)
+                if isinstance(base, Apply | Fenced):
+                    text = f"component {sub_text} of {text}"
+                elif self.verbose or isinstance(base, Num):
+                    text = f"{text} sub {sub_text}"
+                else:
+                    text = f"{text} {sub_text}"
+        if sup is not None and not label:
+            text = self.power(text, base, sup, False)
         return text
 
-    def norm(self, base: Fenced, sub: Node) -> str:
+    def fenced_scripts(self, base: Fenced, sub: Node | None, sup: Node | None) -> str:
+        """Scripts on a fence: evaluation bars, norms, the positive part; "" if none applies."""
+        if base.open == NULL_LEFT or (base.open == "[" and sub is not None and sup is not None):
+            body = self.read(base.body)
+            if sub is not None and sup is not None:
+                return f"{body}, evaluated from {self.read_script(sub)} to {self.read_script(sup)}"
+            return f"{body}, evaluated at {self.read_script(sub if sub is not None else sup)}"
+        if base.open == "‖":
+            squared = isinstance(sup, Num) and sup.text == "2"
+            text = self.norm(base, sub, squared)
+            return text if sup is None or squared else self.power(text, base, sup, True)
+        if base.open == "\\{" and sub is not None and sup is not None:  # {x_i}_{i=1}^N
+            member = self.read(base.body)
+            return f"the set of {member}, for {self.read_script(sub)} to {self.read_script(sup)}"
+        if base.open in "([" and isinstance(sub, Sym) and sub.name in ("+", "-") and sup is None:
+            part = "positive" if sub.name == "+" else "negative"
+            return f"the {part} part of {self.read(base.body)}"
+        return ""
+
+    def label(self, sup: Node) -> str:
+        """A superscript read as a name: W^O "W O", theta^{old} "theta old", x^+ "x plus"."""
+        self.script += 1
+        try:
+            if isinstance(sup, Name):
+                return name_words(sup.name)
+            if isinstance(sup, Sym) and sup.kind == "symbol":
+                return V.SYMBOLS[sup.name]
+            return self.read(sup)
+        finally:
+            self.script -= 1
+
+    def norm(self, base: Fenced, sub: Node | None, squared: bool = False) -> str:
         key = sub.text if isinstance(sub, Num) else sub.name if isinstance(sub, Sym) else ""
-        name = V.NORM_NAMES.get(key) or f"L {self.read_script(sub)} norm"
-        return f"the {name} of {self.quantity(base.body)}"
+        name = "norm"
+        if sub is not None:
+            name = V.NORM_NAMES.get(key) or f"L {self.read_script(sub)} norm"
+        return f"the {'squared ' if squared else ''}{name} of {self.quantity(base.body)}"
 
     def power(self, text: str, base: Node, sup: Node, closed: bool) -> str:
         quantity = is_compound(base) or closed or isinstance(base, Apply | BigOp | Frac | Root)
@@ -207,6 +282,10 @@ class Reader(CalculusReader, StructureReader):
         ):
             return ("the square of " if sup.text == "2" else "the cube of ") + self.read(base.body)
         if isinstance(sup, Fenced) and sup.open == "(":
+            if not is_index_sup(sup) or is_exponential_base(base):
+                return self.power(text, base, sup.body or Empty(), closed)  # e^{(...)}
+            if is_layer_index(sup.body):
+                return f"{text} of layer {self.read_script(sup.body)}"
             middle = " superscript " if self.verbose else " "
             return f"{text}{middle}{self.read_script(sup.body)}"
         if isinstance(sup, Fenced) and sup.open == "[":
@@ -239,6 +318,8 @@ class Reader(CalculusReader, StructureReader):
     def is_function_head(self, node: Node) -> bool:
         if isinstance(node, Name) or is_plain_expectation(node):
             return True
+        if isinstance(node, Accent) and node.accent == "hat":
+            return is_expectation(node.body)  # the empirical expectation
         return (
             isinstance(node, Font)
             and node.style == "blackboard"
@@ -251,10 +332,14 @@ class Reader(CalculusReader, StructureReader):
         sub = node.sub if isinstance(node, Scripts) else None
         sup = node.sup if isinstance(node, Scripts) else None
         base = node.base if isinstance(node, Scripts) else node
+        operator = True
         if isinstance(base, Name):
             words, article = V.FUNCTIONS.get(base.name, (name_words(base.name), False))
+            operator = base.name in V.FUNCTIONS
         elif is_plain_expectation(base):
             words, article = V.BLACKBOARD_FUNCTIONS["E"], True
+        elif isinstance(base, Accent) and self.is_function_head(base):
+            words, article = "empirical " + V.BLACKBOARD_FUNCTIONS["E"], True
         elif self.is_function_head(base):
             assert isinstance(base, Font) and isinstance(base.body, Sym)
             words, article = V.BLACKBOARD_FUNCTIONS[base.body.name], True
@@ -263,9 +348,19 @@ class Reader(CalculusReader, StructureReader):
         text = ("the " if article else "") + words
         if isinstance(node, Scripts) and node.primes:
             text += " prime"
+        if sup is not None and is_label_sup(base, sup):
+            text += " " + self.label(sup)
+            sup = None
+        if sub is not None and words == "indicator":  # 1_{[k != i]}: the indicator that ...
+            condition = sub.body if isinstance(sub, Fenced) else sub
+            return f"{text} that {self.read(condition)}"
         if sub is not None:
-            joiner = " base " if isinstance(base, Name) and base.name in ("log", "lg") else " over "
-            text += joiner + self.read_script(sub)
+            if isinstance(base, Name) and base.name in ("log", "lg"):
+                text += " base " + self.read_script(sub)
+            elif isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
+                text += " of " + self.arguments(sub.body)
+            else:
+                text += (" over " if operator else " ") + self.read_script(sub)
         if sup is not None:
             text = self.power(text, base, sup, False)
         return text
@@ -277,31 +372,78 @@ class Reader(CalculusReader, StructureReader):
             special = self.distribution(base.body.name, arg, False)
             if special:
                 return special
+        if isinstance(func, Fenced):  # (f * g)(t)
+            return (
+                f"{self.read(func.body)}, evaluated at {self.arguments(arg.body)}"
+                if (arg.body is not None)
+                else self.read(func.body)
+            )
+        divergence = self.divergence_name(func, arg)
+        if divergence and arg.body is not None:
+            return f"the {divergence} divergence between {self.arguments(arg.body)}"
         if isinstance(base, Sym) and base.name == "O" and func is base:
             head = "big O"
         elif self.is_function_head(base):
             head = self.head(func)
+        elif (
+            isinstance(func, Scripts)
+            and func.sup is not None
+            and not is_label_sup(base, func.sup)
+            and isinstance(func.sup, Sym)
+            and func.sup.kind in ("greek", "Greek")
+        ):
+            head = f"{self.read(Scripts(base, func.sub, None, func.primes))} {self.label(func.sup)}"
         else:
             head = self.read(func)
-        if (isinstance(func, Scripts) and isinstance(func.sub, Name) and func.sub.name == "KL") or (
-            isinstance(func, Name) and func.name == "KL"
-        ):
-            return f"the K L divergence between {self.arguments(arg.body)}"
         if arg.body is None:
             return head
+        if head.endswith("indicator") and isinstance(arg.body, Relation):
+            return f"{head} that {self.read(arg.body)}"  # 1[y = k]
         return f"{head} of {self.arguments(arg.body)}"
 
-    def arguments(self, body: Node | None) -> str:
+    def divergence_name(self, func: Node, arg: Fenced) -> str:
+        """D_{KL}(p || q), KL(p || q), D_f(p || q): the divergence's name, else ""."""
+        if isinstance(func, Name) and func.name == "KL":
+            return "K L"
+        if not (
+            isinstance(func, Scripts)
+            and func.sup is None
+            and isinstance(func.base, Sym)
+            and func.base.name == "D"
+            and func.sub is not None
+        ):
+            return ""
+        sub = func.sub
+        named = isinstance(sub, Name) and sub.name == "KL"
+        between = isinstance(arg.body, Seq) and "‖" in arg.body.seps
+        if not (named or between):
+            return ""
+        return name_words(sub.name) if isinstance(sub, Name) else self.read_script(sub)
+
+    def arguments(self, body: Node) -> str:
         if isinstance(body, Seq):
-            groups: list[list[str]] = [[]]
+            groups: list[list[Node | None]] = [[]]
             for k, item in enumerate(body.items):
                 if k and body.seps[k - 1] in _GIVEN:
                     groups.append([])
-                groups[-1].append(self.read(item))
-            return " given ".join(and_list(g) for g in groups)
+                groups[-1].append(item)
+            return " given ".join(self.list_words(g) for g in groups)
         if isinstance(body, Sum) and len(body.terms) > 1 and set(body.ops[1:]) <= {"+", "-"}:
             return "the quantity " + self.read(body)
         return self.read(body)
+
+    def list_words(self, items: list[Node | None] | tuple[Node | None, ...]) -> str:
+        """x, y, and z; a list with dots: "head one through head h", "x one, x two, and so on
+        up to x n"."""
+        dots = [k for k, item in enumerate(items) if isinstance(item, Sym) and item.name in V.DOTS]
+        if len(dots) == 1 and 0 < dots[0] < len(items) - 1:
+            k = dots[0]
+            before = [self.read(i) for i in items[:k]]
+            after = [self.read(i) for i in items[k + 1 :]]
+            if len(before) == 1:
+                return f"{before[0]} through {and_list(after)}"
+            return f"{', '.join(before)}, and so on up to {and_list(after)}"
+        return and_list([self.read(i) for i in items])
 
     def distribution(self, letter: str, arg: Fenced, relation: bool) -> str:
         """N(mu, sigma^2): the normal distribution, spoken with its parameters."""
@@ -314,7 +456,8 @@ class Reader(CalculusReader, StructureReader):
                 f"the normal density of {items[0]} with mean {items[1]} and covariance {items[2]}"
             )
         start = "is normally distributed" if relation else "the normal distribution"
-        return f"{start} with mean {items[0]} and variance {items[1]}"
+        spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
+        return f"{start} with mean {items[0]} and {spread} {items[1]}"
 
     def read_sum(self, node: Sum) -> str:
         parts: list[str] = []
@@ -333,7 +476,11 @@ class Reader(CalculusReader, StructureReader):
         if len(factors) > 1 and not any(node.ops) and all(is_quantity(f) for f in factors):
             inner = [self.read(f.body) for f in factors if isinstance(f, Fenced)]
             return "the product of " + ", and ".join(inner)
+        if node.ops == ("/",) and all(isinstance(f, Num) for f in factors):
+            return self.read_frac(Frac(factors[0], factors[1]))  # 1/2 is "one half"
         parts = [self.read(factors[0])]
+        if is_change(factors[0], factors[1]) and not self.verbose:
+            parts = ["delta"]  # Delta w: the change in w
         for k, op in enumerate(node.ops):
             left, right = factors[k], factors[k + 1]
             word = self.joiner(left, right, op)
@@ -359,6 +506,10 @@ class Reader(CalculusReader, StructureReader):
         if op:
             if self.script and op in V.MUL_IN_SCRIPT:
                 return V.MUL_IN_SCRIPT[op]
+            if op in ("*", "circ"):  # f * g, f o g between functions; else a product
+                if is_function_like(left) and is_function_like(right):
+                    return "convolved with" if op == "*" else "composed with"
+                return "times" if op == "*" else "element-wise times"
             if op == "cdot" and is_plain(left) and is_plain(right):
                 return "dot"
             return V.MUL_OPS.get(op, "times")
@@ -368,11 +519,15 @@ class Reader(CalculusReader, StructureReader):
             or (isinstance(right, Sym) and right.name in ("forall", "exists", "nexists"))
         ):
             return ""
+        if is_change(left, right):
+            return ""
         if (
             isinstance(left, Sym)
             and left.name in ("partial", "nabla", "forall", "exists", "neg", "lnot", "nexists")
         ) or (isinstance(left, Sym) and left.name == "d" and is_plain(right)):
             return ""
+        if self.script and isinstance(right, Num) and is_plain(left):
+            return ""  # W_{L1}, x_{i2}: an index, not a product
         if (
             isinstance(right, Fenced | Frac | Num | Deriv)
             or isinstance(left, Fenced)
@@ -396,9 +551,10 @@ class Reader(CalculusReader, StructureReader):
         if (
             isinstance(left, Scripts)
             and is_transpose(left.sup)
+            and is_symbolic(left.base)
             and (is_plain(right) or (isinstance(right, Scripts) and is_plain(right.base)))
         ):
-            return ""
+            return ""  # theta transpose x; but "the transpose of the quantity ..., times x"
         if self.brief and is_symbolic(left) and is_symbolic(right):
             return ""
         return "times"
@@ -419,20 +575,55 @@ class Reader(CalculusReader, StructureReader):
         for k, rel in enumerate(node.rels):
             right = node.parts[k + 1]
             words, chain = self.relation_words(rel)
+            label = node.labels[k] if node.labels else None
+            if label is not None:
+                words, chain = self.labelled_relation(rel, words, label), False
             if rel == "sim" and isinstance(right, Apply):
                 base = right.func
                 if isinstance(base, Font) and base.style == "script" and isinstance(base.body, Sym):
-                    special = self.distribution(base.body.name, right.arg, True)
+                    special = self.distribution(base.body.name, right.arg, label is None)
                     if special:
-                        text = f"{text} {special}"
+                        text = (
+                            f"{text} {special}" if label is None else (f"{text} {words} {special}")
+                        )
                         continue
+            if rel in ("succeq", "succ") and right == Num("0"):  # A >= 0 for a matrix
+                definite = "semidefinite" if rel == "succeq" else "definite"
+                text = f"{text} is positive {definite}"
+                continue
             if k and chain and self.relation_words(node.rels[k - 1])[1] and not self.script:
                 words = "which " + ("equals" if words == "equals" else words)
                 text += ","
             elif text and ends_open(node.parts[k]):
                 text += ","
-            text = f"{text} {words} {self.read(right)}".strip()
+            inside = rel in _INTERVAL_RELATIONS
+            self.interval += inside
+            try:
+                text = f"{text} {words} {self.read(right)}".strip()
+            finally:
+                self.interval -= inside
         return text
+
+    def labelled_relation(self, rel: str, words: str, label: Node) -> str:
+        """=, ~ or -> with a label set above: "is defined as", "converges in distribution to"."""
+        key = label_key(label)
+        if rel in ("=", "triangleq") and key in V.DEFINITION_LABELS:
+            return "is defined as"
+        if key in V.CONVERGENCE_LABELS:
+            if rel == "=":
+                return "equals " + V.CONVERGENCE_LABELS[key]
+            if rel in ("to", "rightarrow", "longrightarrow"):
+                return f"converges {V.CONVERGENCE_LABELS[key]} to"
+        if key == "!":
+            return "must equal" if rel == "=" else f"must be {words.removeprefix('is ')}"
+        if key == "?":
+            return "should equal" if rel == "=" else f"should be {words.removeprefix('is ')}"
+        said = self.label(label)
+        if rel == "sim":
+            return f"is drawn {said} from"
+        if isinstance(label, Fenced) or key.isdigit():
+            return f"{words}, by {said},"
+        return f"{words} {said}"
 
     def relation_words(self, rel: str) -> tuple[str, bool]:
         key = rel[3:] if rel.startswith("not") and rel != "notin" else rel
@@ -450,6 +641,8 @@ class Reader(CalculusReader, StructureReader):
                 out += f" given {text}"
             elif sep in ("‖", "Vert"):
                 out += f" and {text}"
+            elif sep == ":" and self.script:  # x_{1:T}
+                out += f" through {text}"
             elif (
                 sep in (":", "colon")
                 and isinstance(item, Relation)
@@ -459,6 +652,8 @@ class Reader(CalculusReader, StructureReader):
                 out += f" maps {domain} to {codomain}"
             elif sep in (":", "colon"):
                 out += f", such that {text}"
+            elif sep == "brace":  # \underbrace{...}_{label}
+                out += f", {text},"
             elif sep == "":
                 out += f" {text}"
             else:
@@ -467,7 +662,20 @@ class Reader(CalculusReader, StructureReader):
 
     def read_fenced(self, node: Fenced) -> str:
         body = node.body
+        if node.open == NULL_LEFT or (node.open == "\\{" and node.close == "right."):
+            if isinstance(body, Matrix) and node.open == "\\{":  # \left\{ array \right.
+                return self.read_cases(Cases(body.rows))
+            if node.open == "\\{" and isinstance(body, Cases | Lines):
+                return self.read(body)
+        if node.open == NULL_LEFT:
+            return self.read(body)
         if node.open == "|":
+            if is_matrix_symbol(body):
+                return "the determinant of " + self.read(body)
+            if (isinstance(body, Font) and body.style == "script") or (
+                isinstance(body, Sum) and set(body.ops[1:]) & _SET_OPERATORS
+            ):
+                return "the size of " + self.read(body)  # |D|, |A cap B|
             return "the absolute value of " + self.quantity(body)
         if node.open == "‖":
             return "the norm of " + self.quantity(body)
@@ -479,12 +687,22 @@ class Reader(CalculusReader, StructureReader):
             return ("the floor of " if node.open == "lfloor" else "the ceiling of ") + (
                 self.read(body)
             )
+        if (
+            isinstance(body, Seq)
+            and node.open == "["
+            and node.close == "]"
+            and (
+                set(body.seps) == {";"}
+                or (not self.interval and all(is_vector_like(i) for i in body.items))
+            )
+        ):
+            return "the concatenation of " + self.list_words(body.items)  # [h_{t-1}, x_t]
         if isinstance(body, Seq) and len(body.items) == 2 and "[" in node.open + node.close:
             low, high = (self.read(i) for i in body.items)
             return f"the interval from {low} to {high}"
         if isinstance(body, Seq) and set(body.seps) <= {","}:
             kind = "pair" if len(body.items) == 2 else "tuple"
-            return f"the {kind} " + and_list([self.read(i) for i in body.items])
+            return f"the {kind} " + self.list_words(body.items)
         text = self.read(body)
         if is_quantity(node):
             return "the quantity " + text
@@ -506,8 +724,98 @@ class Reader(CalculusReader, StructureReader):
             rest = Seq(body.items[1:], body.seps[1:]) if len(body.items) > 2 else body.items[1]
             return f"the set of {member} such that {self.read(rest)}"
         if isinstance(body, Seq):
-            return "the set containing " + and_list([self.read(i) for i in body.items])
+            return "the set containing " + self.list_words(body.items)
         return "the set containing " + self.read(body)
+
+
+_INTERVAL_RELATIONS = frozenset({"in", "notin", "subset", "subseteq"})
+_SET_OPERATORS = frozenset({"cup", "cap", "setminus", "sqcup", "uplus", "triangle"})
+
+
+def is_matrix_parameter(node: Node | None) -> bool:
+    """A covariance rather than a variance: I, Sigma, a bold or capital letter, beta I."""
+    if isinstance(node, Product):
+        node = node.factors[-1]
+    if isinstance(node, Scripts) and node.sup is None:
+        node = node.base
+    if isinstance(node, Font) and node.style == "bold":
+        node = node.body
+    return isinstance(node, Sym) and (
+        node.kind == "Greek" or (node.kind == "latin" and node.name.isupper())
+    )
+
+
+def is_expectation(node: Node) -> bool:
+    """E in blackboard or plain type."""
+    if isinstance(node, Font) and node.style == "blackboard":
+        node = node.body
+    return isinstance(node, Sym) and node.kind == "latin" and node.name == "E"
+
+
+def is_exponential_base(node: Node) -> bool:
+    """e or a number: a parenthesized superscript on it is an exponent, never an index."""
+    return (
+        isinstance(node, Num)
+        or (isinstance(node, Sym) and node.name == "e")
+        or (isinstance(node, Name) and node.name == "exp")
+    )
+
+
+def is_layer_index(node: Node | None) -> bool:
+    """l, ell, l+1, l-1: the layer of a network, x^{(l)} "x of layer l"."""
+    if isinstance(node, Sum) and node.ops[0] == "":
+        node = node.terms[0]
+    return isinstance(node, Sym) and node.name in ("l", "ell", "L")
+
+
+def is_function_like(node: Node) -> bool:
+    """A function rather than a number: f, g, phi, f(t), the operands of a convolution."""
+    if isinstance(node, Apply | Name):
+        return True
+    if isinstance(node, Scripts):
+        node = node.base
+    return isinstance(node, Sym) and (
+        node.name in V.FUNCTION_LETTERS or node.name in (V.FUNCTION_GREEK)
+    )
+
+
+def is_matrix_symbol(node: Node | None) -> bool:
+    """A capital Greek letter or a bold capital: |Sigma| is a determinant."""
+    if isinstance(node, Font) and node.style == "bold":
+        node = node.body
+        return isinstance(node, Sym) and (node.kind == "Greek" or node.name.isupper())
+    return isinstance(node, Sym) and node.kind == "Greek"
+
+
+def is_vector_like(node: Node | None) -> bool:
+    """An item of a concatenation: no number, no infinity, no sign, no sum or fraction."""
+    if isinstance(node, Product):
+        return all(is_vector_like(f) for f in node.factors)
+    if isinstance(node, Font | Accent):
+        return is_vector_like(node.body)
+    if isinstance(node, Scripts):
+        return is_vector_like(node.base)
+    return isinstance(node, Sym | Apply) and not (isinstance(node, Sym) and node.kind == "symbol")
+
+
+def is_change(left: Node, right: Node) -> bool:
+    """Delta x: capital Delta before a symbol is "the change in", read "delta x"."""
+    return isinstance(left, Sym) and left.name == "Delta" and is_symbolic(right)
+
+
+def label_key(node: Node) -> str:
+    """The plain text of a label set over a relation, for the table of known labels."""
+    if isinstance(node, Name | Sym):
+        return node.name
+    if isinstance(node, Text):
+        return node.text.strip()
+    if isinstance(node, Font):
+        return label_key(node.body)
+    if isinstance(node, Empty):
+        return ""
+    if isinstance(node, Num):
+        return node.text
+    return "(...)"
 
 
 def is_plain_expectation(node: Node) -> bool:

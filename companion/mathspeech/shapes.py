@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
+
 from . import vocabulary as V
+from .lexer import NULL_LEFT
 from .nodes import (
     Accent,
     Apply,
     BigOp,
+    Binom,
     Cases,
     Deriv,
+    Factorial,
     Fenced,
     Font,
     Frac,
     Lines,
     Matrix,
+    Name,
     Node,
     Num,
     Prefix,
@@ -24,6 +31,7 @@ from .nodes import (
     Seq,
     Sum,
     Sym,
+    Text,
 )
 
 
@@ -63,6 +71,83 @@ def is_transpose(node: Node | None) -> bool:
     return isinstance(node, Sym) and (node.name in ("top", "intercal") or node.name == "T")
 
 
+LABEL_SYMBOLS = frozenset({"+", "-", "star", "ast", "dagger", "perp", "prime"})
+
+
+def is_label_sup(base: Node | None, sup: Node | None) -> bool:
+    """A superscript that names rather than raises: W^O, theta^{old}, L^{CLIP}, z^*, x^+.
+
+    Words and upright names are labels on any base; so are + - * dagger perp prime, and a sum
+    of names (L^{CLIP+VF+S}). A capital letter (not T, the transpose; primes allowed) is a label
+    on a letter other than e (W^Q, W^O, theta^{Q'}), and a Greek letter on a Greek letter
+    (theta^mu, the parameters of mu).
+    """
+    if isinstance(sup, Name | Text):
+        return True
+    if isinstance(sup, Sym) and sup.kind == "symbol":
+        return sup.name in LABEL_SYMBOLS
+    if (
+        isinstance(sup, Sum)
+        and len(sup.terms) > 1
+        and set(sup.ops[1:]) == {"+"}
+        and all(isinstance(t, Name) or (isinstance(t, Sym) and t.name.isupper()) for t in sup.terms)
+    ):
+        return True
+    sup = unprimed(sup)
+    while isinstance(base, Font | Accent):
+        base = base.body
+    if not isinstance(base, Sym) or not isinstance(sup, Sym):
+        return False
+    if base.kind == "greek" and sup.kind == "greek":
+        return True
+    return (
+        sup.kind == "latin"
+        and sup.name.isupper()
+        and sup.name != "T"
+        and base.kind in ("latin", "greek")
+        and base.name != "e"
+    )
+
+
+def unprimed(node: Node | None) -> Node | None:
+    """Q' or Q^{\\prime} without its prime; any other node unchanged."""
+    if (
+        isinstance(node, Scripts)
+        and node.sub is None
+        and (
+            (node.primes and node.sup is None)
+            or (not node.primes and isinstance(node.sup, Sym) and node.sup.name == "prime")
+        )
+    ):
+        return node.base
+    return node
+
+
+def is_index_sup(sup: Node | None) -> bool:
+    """A parenthesized superscript that counts rather than raises: x^{(i)}, W^{(l)}, f^{(k)}."""
+    if not isinstance(sup, Fenced) or sup.open != "(":
+        return False
+    body = sup.body
+    if isinstance(body, Sum) and len(body.terms) == 2:  # (l+1), (t-1)
+        return (
+            _is_index(body.terms[0])
+            and isinstance(body.terms[1], Num | Sym)
+            and (body.ops[0] == "")
+        )
+    return (
+        _is_index(body)
+        or isinstance(body, Num)
+        or (
+            isinstance(body, Seq)
+            and all(_is_index(item) or isinstance(item, Num) for item in body.items)
+        )
+    )
+
+
+def _is_index(node: Node | None) -> bool:
+    return is_plain(node) or (isinstance(node, Sym) and node.name == "ell")
+
+
 def is_compound(node: Node | None) -> bool:
     """A parenthesized expression of several symbols, spoken as "the quantity" under a power."""
     return (
@@ -93,20 +178,34 @@ def ends_open(node: Node | None) -> bool:
     if isinstance(node, Scripts):
         if node.sup is not None:
             return (
-                (isinstance(node.base, Fenced) and not is_transpose(node.sup))
+                (
+                    isinstance(node.base, Fenced)
+                    and (not is_transpose(node.sup) or (is_compound(node.base)))
+                )
                 or isinstance(node.base, Apply)
                 or (isinstance(node.sup, Fenced) and is_sum(node.sup.body))
+                or (
+                    isinstance(node.sup, Sum)
+                    and len(node.sup.terms) == 1
+                    and not is_minus_one(node.sup)
+                )
             )
+        if isinstance(node.base, Fenced) and node.base.open == NULL_LEFT:
+            return True  # ..., evaluated at x equals a
         return is_sum(node.sub) or (ends_open(node.base) and node.sub is None)
     if isinstance(node, Frac):
         return is_sum(node.den) or ends_open(node.den)
     if isinstance(node, Fenced):
         return is_quantity(node)
     if isinstance(node, Product):
-        return ends_open(node.factors[-1])
+        return any(ends_open(f) for f in node.factors)
     if isinstance(node, Sum):
         return ends_open(node.terms[-1])
     if isinstance(node, Apply):
+        if isinstance(node.func, Fenced):
+            return True
+        if isinstance(node.arg.body, Seq):
+            return is_sum(node.arg.body.items[-1])
         return (
             node.arg.body is not None
             and not isinstance(node.arg.body, Seq | Num | Apply)
@@ -117,8 +216,66 @@ def ends_open(node: Node | None) -> bool:
     return isinstance(node, Matrix | Cases | Lines)
 
 
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that may hold nodes (not its names and flags)."""
+    return tuple(
+        f.name for f in fields(cls) if f.type not in ("str", "int", "bool", "tuple[str, ...]")
+    )
+
+
+_CHILDREN = {
+    cls: _child_fields(cls)
+    for cls in (
+        Accent,
+        Apply,
+        BigOp,
+        Binom,
+        Cases,
+        Deriv,
+        Factorial,
+        Fenced,
+        Font,
+        Frac,
+        Lines,
+        Matrix,
+        Prefix,
+        Product,
+        Relation,
+        Root,
+        Scripts,
+        Seq,
+        Sum,
+    )
+}
+
+
 def lower_letters(node: object) -> set[str]:
     """Lower-case Latin letters used outside sub- and superscripts (x makes X "capital X")."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is Sym:
+            assert isinstance(item, Sym)
+            if item.kind == "latin" and item.name.islower():
+                found.add(item.name)
+        elif kind is tuple:
+            assert isinstance(item, tuple)
+            stack.extend(item)
+        elif kind is Scripts:
+            assert isinstance(item, Scripts)
+            stack.append(item.base)
+        elif kind is BigOp:
+            assert isinstance(item, BigOp)
+            stack.append(item.body)
+        elif kind in _CHILDREN:
+            stack.extend(getattr(item, f) for f in _CHILDREN[kind])
+    return found
+
+
+def plain_letters(node: object) -> set[str]:
+    """Latin letters in plain type anywhere, lower-cased: they make \\mathcal{L} "script L"."""
     found: set[str] = set()
     stack = [node]
     while stack:
@@ -126,13 +283,163 @@ def lower_letters(node: object) -> set[str]:
         if isinstance(item, tuple):
             stack.extend(item)
         elif isinstance(item, Sym):
-            if item.kind == "latin" and item.name.islower():
-                found.add(item.name)
-        elif isinstance(item, Scripts | BigOp):
-            stack.append(item.base if isinstance(item, Scripts) else item.body)
+            if item.kind == "latin":
+                found.add(item.name.lower())
+        elif isinstance(item, Font) and item.style in ("script", "blackboard", "fraktur"):
+            continue
         elif item is not None and hasattr(item, "__slots__"):
             stack.extend(getattr(item, f) for f in item.__slots__)
     return found
+
+
+_VOWELS = frozenset("aeiou")
+# English consonant clusters that may start or end a syllable (pronounceability test)
+_ONSETS = frozenset(
+    (
+        "bl",
+        "br",
+        "ch",
+        "cl",
+        "cr",
+        "dr",
+        "fl",
+        "fr",
+        "gl",
+        "gr",
+        "kn",
+        "ph",
+        "pl",
+        "pr",
+        "sc",
+        "sh",
+        "sk",
+        "sl",
+        "sm",
+        "sn",
+        "sp",
+        "st",
+        "sw",
+        "th",
+        "tr",
+        "tw",
+        "wh",
+        "wr",
+        "str",
+        "spr",
+        "scr",
+        "spl",
+        "thr",
+        "shr",
+        "sch",
+    )
+)
+_CODAS = frozenset(
+    (
+        "ld",
+        "lt",
+        "nd",
+        "nt",
+        "st",
+        "rt",
+        "rd",
+        "rm",
+        "rn",
+        "ck",
+        "ct",
+        "ft",
+        "lf",
+        "lk",
+        "lm",
+        "lp",
+        "mp",
+        "nk",
+        "ng",
+        "ns",
+        "ps",
+        "pt",
+        "rk",
+        "rs",
+        "sk",
+        "sp",
+        "ts",
+        "xt",
+        "th",
+        "sh",
+        "ch",
+        "ss",
+        "ll",
+        "ff",
+        "nc",
+        "rc",
+        "rg",
+        "rb",
+        "mb",
+        "ls",
+        "ms",
+        "ds",
+        "gs",
+        "ks",
+        "rl",
+        "rp",
+        "wn",
+        "wl",
+        "ws",
+        "lb",
+        "lc",
+        "sc",
+    )
+)
+
+
+def pronounceable(word: str) -> bool:
+    """Whether letters read as a word ("clip", "bleu", "min") rather than spelled ("lstm")."""
+    low = word.lower()
+    if not low.isalpha() or not _VOWELS & set(low):
+        return False
+    clusters: list[str] = []
+    run = ""
+    for ch in low:
+        if ch in _VOWELS:
+            clusters.append(run)
+            run = ""
+        else:
+            run += ch
+    first, last = clusters[0], run
+    if len(first) > 1 and first not in _ONSETS:
+        return False
+    if (len(last) > 1 and last not in _CODAS) or last in ("j", "q"):
+        return False
+    return all(len(middle) <= 3 for middle in clusters[1:])
+
+
+def is_label_word(letters: str) -> bool:
+    """Letters in a sub- or superscript that form a name (old, max, CLIP), not indices (ijk)."""
+    if len(letters) < 2 or not letters.isalpha():
+        return False
+    upper = sum(c.isupper() for c in letters)
+    if upper >= 2:
+        return True
+    if upper == 1:
+        return len(letters) >= 3 and letters[0].isupper() and letters[1:].islower()
+    return len(letters) >= 3 and pronounceable(letters)
+
+
+def script_word(node: Node | None, sup: bool = False) -> str:
+    """The word spelled by juxtaposed single letters in a script ({old}, {CLIP}), else "".
+
+    In a superscript three lower-case letters with a vowel are a word too (x^{adv}): a power
+    is rarely a product of three letters, while subscripts are often indices (ijk)."""
+    if not isinstance(node, Product) or any(node.ops):
+        return ""
+    letters = []
+    for factor in node.factors:
+        if not (isinstance(factor, Sym) and factor.kind == "latin" and len(factor.name) == 1):
+            return ""
+        letters.append(factor.name)
+    word = "".join(letters)
+    if sup and len(word) >= 3 and word.islower() and _VOWELS & set(word) - {"i"}:
+        return word
+    return word if is_label_word(word) else ""
 
 
 def and_list(items: list[str]) -> str:
@@ -145,24 +452,29 @@ def and_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
+_NAME_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
 def name_words(name: str) -> str:
-    """A multi-letter name: a known word, an abbreviation spelled out, or the word itself."""
+    """A multi-letter name: a known word, an acronym said as people say it, or spelled out.
+
+    CamelCase splits into parts (InfoNCE: "info N C E"); an upper-case part is said as a word
+    when it is pronounceable and has four letters or more (CLIP: "clip"), else spelled (KL).
+    """
     if name in V.WORDS:
         return V.WORDS[name]
     if name in V.FUNCTIONS:
         return V.FUNCTIONS[name][0]
     out: list[str] = []
-    run = ""
-    for ch in name + " ":
-        if run and (ch.isdigit() != run[-1].isdigit() or not ch.isalnum()):
-            out.append(
-                V.number_words(run)
-                if run.isdigit()
-                else (" ".join(run) if run.isupper() and len(run) <= 5 else run.lower())
-            )
-            run = ""
-        if ch.isalnum():
-            run += ch
+    for part in _NAME_PARTS.findall(name):
+        if part in V.WORDS:
+            out.append(V.WORDS[part])
+        elif part.isdigit():
+            out.append(V.number_words(part))
+        elif part.isupper() and not (len(part) >= 4 and pronounceable(part)):
+            out.append(" ".join(part))
+        else:
+            out.append(part.lower())
     return " ".join(out)
 
 

@@ -54,6 +54,14 @@ GREEK_UPPER = {
     "Omega": "omega",
 }
 
+# letters that are functions when followed by parentheses, whatever the argument (upper case:
+# the conventional function names; any other capital before parentheses is a matrix times a
+# vector unless the equation or the caller declares it a function)
+FUNCTION_LETTERS = frozenset("fghpqFGHJLPQDIKORSTUVZ")
+FUNCTION_GREEK = frozenset({"sigma", "phi", "varphi", "psi", "pi", "ell", "Phi", "Psi", "Gamma"})
+# Greek letters that are functions unless the parenthesis holds a sum: eta(x + y) is a product
+WEAK_FUNCTION_GREEK = frozenset({"kappa", "rho", "delta", "mu", "eta"})
+
 # commands that stand for one symbol
 SYMBOLS = {
     "infty": "infinity",
@@ -90,7 +98,13 @@ SYMBOLS = {
     "bot": "bottom",
     "imath": "i",
     "jmath": "j",
+    "+": "plus",
+    "-": "minus",
+    "perp": "perp",
+    "times": "times",
+    "1": "one",
 }
+DOTS = frozenset({"ldots", "cdots", "dots", "vdots", "ddots", "dotsc", "dotsb"})
 
 # relations: command or symbol -> words; the flag says whether a chain may say "which"
 RELATIONS = {
@@ -146,6 +160,18 @@ RELATIONS = {
     "vdash": ("proves", False),
     "prec": ("precedes", True),
     "succ": ("succeeds", True),
+    "preceq": ("precedes or equals", True),
+    "succeq": ("succeeds or equals", True),
+    "lesssim": ("is at most about", True),
+    "gtrsim": ("is at least about", True),
+    "asymp": ("is asymptotically equal to", True),
+    "independent": ("is independent of", True),
+    "Longleftrightarrow": ("if and only if", False),
+    "hookrightarrow": ("embeds in", False),
+    "twoheadrightarrow": ("maps onto", False),
+    "rightharpoonup": ("converges weakly to", False),
+    "leadsto": ("leads to", False),
+    "vDash": ("models", False),
 }
 # relations after \not
 NOT_RELATIONS = {
@@ -160,6 +186,14 @@ SCRIPT_RELATIONS = {
     "in": "in",
     "notin": "not in",
     "to": "approaches",
+    "neq": "not equal to",
+    "ne": "not equal to",
+    "<": "less than",
+    ">": "greater than",
+    "leq": "less than or equal to",
+    "le": "less than or equal to",
+    "geq": "greater than or equal to",
+    "ge": "greater than or equal to",
     "rightarrow": "approaches",
     "sim": "drawn from",
     "subset": "in",
@@ -199,8 +233,11 @@ MUL_OPS = {
     "bullet": "times",
     "ominus": "minus",
     "oslash": "divided element-wise by",
+    "circledast": "convolved with",
 }
 MUL_IN_SCRIPT = {"times": "by"}  # R^{m x n}: "R m by n"
+# operators that combine functions into a function: (f * g)(t), (f o g)(x)
+FUNCTION_COMBINATORS = frozenset({"*", "ast", "star", "circ", "circledast"})
 
 # big operators with limits: command -> (words, kind)
 BIG_OPS = {
@@ -356,6 +393,31 @@ WORDS = {
     "ELBO": "elbo",
     "GAN": "gan",
     "IoU": "I o U",
+    # acronyms said as a word people know, or spelled where a word would mislead
+    "BLEU": "blue",
+    "ROUGE": "rouge",
+    "SiLU": "silu",
+    "PReLU": "P relu",
+    "LoRA": "lora",
+    "LeakyReLU": "leaky relu",
+    "SwiGLU": "swig lu",
+    "GeLU": "gelu",
+    "ELU": "E L U",
+    "tgt": "target",
+    "src": "source",
+    "iid": "i i d",
+    "i.i.d.": "i i d",
+    "a.s.": "almost surely",
+}
+# labels over a relation: \overset{def}{=}, \xrightarrow{d}
+DEFINITION_LABELS = frozenset({"def", "Delta", "triangle", "triangleq", "", ":", "=", "defn"})
+CONVERGENCE_LABELS = {
+    "d": "in distribution",
+    "D": "in distribution",
+    "p": "in probability",
+    "P": "in probability",
+    "a.s.": "almost surely",
+    "as": "almost surely",
 }
 
 # \mathbb letters
@@ -411,6 +473,12 @@ FONTS = {
     "textbf": "bold",
     "pmb": "bold",
     "mathnormal": "",
+    "mathbbm": "blackboard",
+    "mathds": "blackboard",
+    "bbold": "blackboard",
+    "mathbfit": "bold",
+    "mathsfit": "",
+    "vb": "bold",
 }
 NAME_COMMANDS = frozenset({"mathrm", "operatorname", "mathop"})
 
