@@ -141,6 +141,7 @@ class Parser(EnvironmentParser):
         self.strict = strict
         self.warnings: list[str] = []
         self.functions = functions
+        self.in_set = False  # parsing the set after a membership relation
         if ":" in latex or "colon" in latex:
             self.functions |= declared_functions(self.toks)
 
@@ -332,6 +333,11 @@ class Parser(EnvironmentParser):
                 or (self.is_separator(nxt) and not self.is_sym(nxt, "|", "‖"))
             ):
                 parts.append(None)
+            elif rel in V.MEMBERSHIP_RELATIONS:
+                # the operand is a set: N_k(x) there is a neighbourhood of x, not a product
+                outer, self.in_set = self.in_set, True
+                parts.append(self.additive())
+                self.in_set = outer
             else:
                 parts.append(self.additive())
         if labels.count(None) < len(labels):
@@ -517,8 +523,9 @@ class Parser(EnvironmentParser):
             if base.kind not in ("latin", "greek", "Greek"):
                 return False
             if base.kind == "latin" and base.name.isupper():
-                # a matrix times a vector, W(x): unless it takes several arguments, A(s, a)
-                return self.argument_is_list()
+                # a matrix times a vector, W(x): unless it takes several arguments, A(s, a),
+                # or names a set, i in N(x)
+                return self.in_set or self.argument_is_list()
             return not self.argument_is_sum()
         return False
 

@@ -173,6 +173,8 @@ RELATIONS = {
     "leadsto": ("leads to", False),
     "vDash": ("models", False),
 }
+# relations whose right side is a set
+MEMBERSHIP_RELATIONS = frozenset({"in", "notin", "subset", "subseteq", "notsubset"})
 # relations after \not
 NOT_RELATIONS = {
     "=": "is not equal to",
