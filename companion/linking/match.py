@@ -14,7 +14,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from companion.linking.text import Cues, Passage, match_at, phrase_key, stem, words_of
+from companion.linking.text import (
+    Cues,
+    Passage,
+    gerund_marked,
+    match_at,
+    phrase_key,
+    stem,
+    words_of,
+)
 from companion.models import Catalog, Evidence
 
 __all__ = ["Entry", "Found", "find_mentions", "vocabulary"]
@@ -166,7 +174,10 @@ def _found(
     if not excluded:
         excluded = _exclusion(passage, stems, start, end, entry, cues)
     place = _place(passage, stems, start, end, cues)
-    explained = place in ("prose", "glossary") and cues.explaining.find(stems, end) >= 0
+    explained = place in ("prose", "glossary") and (
+        cues.explaining.find(stems, end) >= 0
+        or cues.explaining.find(gerund_marked(passage.text, tokens), end) >= 0
+    )
     training = entry.anchor and cues.training.find(stems) >= 0
     return Found(entry, passage, evidence, place, explained, excluded, training)
 

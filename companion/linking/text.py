@@ -85,11 +85,23 @@ def words_of(phrase: str) -> list[str]:
 
 
 def phrase_key(phrase: str) -> tuple[str, ...]:
-    """A phrase as stems; a lone '*' stays a gap of one to three words."""
+    """A phrase as stems; a lone '*' stays a gap of one to three words, and '*ing' stands for
+    any word ending in -ing ("by *ing": "by splitting", "by applying")."""
     key: list[str] = []
     for part in phrase.split():
-        key.extend(["*"] if part == "*" else [stem(w) for w in words_of(part)])
+        key.extend([part] if part in ("*", GERUND) else [stem(w) for w in words_of(part)])
     return tuple(key)
+
+
+GERUND = "*ing"
+
+
+def gerund_marked(text: str, tokens: Sequence[Token]) -> list[str]:
+    """The stems of ``tokens``, with every word that ends in -ing written as '*ing'."""
+    return [
+        GERUND if len(text[a:b]) > 4 and text[a:b].lower().endswith("ing") else stem_
+        for stem_, a, b in tokens
+    ]
 
 
 @dataclass(frozen=True, slots=True)
