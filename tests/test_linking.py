@@ -341,6 +341,11 @@ def test_methods_and_products_named_in_passing(
             "It finds the k closest examples under a distance function.",
             "k-nearest-neighbors",
         ),
+        (  # "by" and a word in -ing: the sentence explains the method
+            "Text",
+            "Naive Bayes classifies documents by applying the chain rule to word counts.",
+            "naive-bayes",
+        ),
     ],
 )
 def test_methods_that_the_episode_explains(
