@@ -1,29 +1,28 @@
 """Link an episode to the math topics its own words name or clearly explain.
 
-The rules, each one a sentence a reader can check (the words they use live in the catalog,
-``companion/data/topics.toml``: aliases, ``[[implications]]`` and the ``[linking]`` cues):
+Episode (title, notes, and its transcript and chapters when it has them) x catalog ->
+ranked TopicLinks with evidence; ``explain`` gives every candidate and why it was kept or
+dropped. The rules, each one a sentence a reader can check (the words they use are the
+catalog's, ``companion/data/topics.toml``: aliases, ``[[implications]]``, ``[linking]`` cues):
 
-* Text is normalized before matching: case, plurals and simple inflections, hyphens versus
-  spaces versus one word, possessives. Web addresses are ignored. The longest phrase wins,
-  so "stochastic gradient descent" is not also "gradient descent".
-* **Where** a phrase stands decides its weight: the title weighs most, then a chapter title
-  or a heading of the notes, then a glossary line ("Gradient descent: ..."), then a sentence,
-  and least an item of an enumeration ("models like A, B or C"). The transcript counts
-  little per mention, so only a topic discussed again and again links from it alone.
-* **What** the phrase is decides the rest. An alias or a ``term`` names the math ("gradient
-  descent", "averaging the squared errors"). A ``method`` is a named algorithm or product
-  ("LSTM", "k-means"): named in passing (one item of a list, or once in a sentence that does
-  not explain it) it does not pull in its math. A ``hint`` is an ambiguous word ("matrix",
-  "calculus") that counts only in an episode that names some topic clearly; an ``anchor``
-  hint (a training method) also counts alone in a sentence about training.
-* A topic word inside a longer name is not the topic: a blocker declared in the catalog
-  ("gradient boosting", "maximum entropy"), or a capitalized name that ends in a model word
-  ("Bayesian Information Criterion").
-* No evidence: a sponsor read, a guest bio, a link list (the lines under a "Resources"
-  heading), notes about another episode ("Next episode: ..."), a negated mention ("without
-  any calculus").
-* A topic's score adds its mentions, best first, each worth half the one before; the
-  transcript adds up to TRANSCRIPT_CAP. Topics at or over MIN_SCORE are kept, best first.
+* Text is normalized before matching (case, plurals, inflections, hyphens, possessives); web
+  addresses are ignored; the longest phrase wins; a name repeated in brackets is one mention.
+* *What* a phrase is: an alias or ``term`` names the math, in the catalog's words or plain
+  ones ("averaging the squared errors"); a ``method`` is a named algorithm, model or product
+  ("LSTM", "k-means"); a ``hint`` is an ambiguous word ("matrix"); a ``branch`` a branch of
+  math ("calculus"); a blocker (no topics) a name that contains a topic word but is not it.
+* *Where* it stands sets its weight (WEIGHTS): the title most, then a chapter title or a
+  heading of the notes, a glossary line, a sentence, and least an item of an enumeration.
+* A method counts in the title, a heading, or a sentence that goes on to explain it; named
+  only in passing (a list, or sentences that do not explain it) its topic is dropped.
+* A topic phrase that runs on into a capitalized name ending in a model word ("Bayesian
+  Information Criterion") is part of that name.
+* No evidence: sponsor reads, guest bios, link lists, notes about other episodes, negated
+  mentions.
+* Hints, branches and methods named in passing count only in an episode that names some
+  topic clearly; an anchor (a training method) also counts alone in a sentence about training.
+* A topic's mentions add up best first, each worth half the one before; the transcript adds
+  a little per mention, at most TRANSCRIPT_CAP. Topics at MIN_SCORE or more are kept.
 """
 
 from __future__ import annotations
