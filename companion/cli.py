@@ -131,6 +131,8 @@ def build(
             report = run_build(loaded, force=force, only=only, prune=prune, on_event=progress.show)
     progress.close()
     click.echo(report.summary(), err=True)
+    if verbose and not isinstance(loaded, Library):
+        click.echo(report.details(), err=True)
     shown = report.index_path if isinstance(loaded, Library) else report.feed_path
     if shown is not None and not quiet:
         click.echo(

@@ -93,3 +93,11 @@ class BuildReport:
             f"{len(self.failed)} failed; {self.published} lessons published, "
             f"{self.audio_seconds / 60:.1f} audio minutes, in {self.seconds:.1f} s"
         )
+
+    def details(self) -> str:
+        """What `companion build -v` adds to the summary: the cache and the feeds' contents."""
+        return (
+            f"sections: {self.sections_synthesized} synthesized, {self.sections_reused} from "
+            f"the cache; {len(self.skipped_no_math)} episodes without math; "
+            f"{self.course_published} course lessons published"
+        )

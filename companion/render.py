@@ -398,7 +398,7 @@ def render_review_script(
             "title": speakable(q.topic.title),
             "text": q.quiz.question,
             "answer": q.quiz.answer,
-            "meaning": q.topic.equations[0].meaning,
+            "meaning": _SENTENCE_END.split(q.topic.explanation, maxsplit=1)[0],
             "topic": q.topic,
             "episode": speakable(q.lesson_title),
             "when": lessons_back(q.lessons_back),

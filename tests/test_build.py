@@ -132,6 +132,7 @@ def test_only_unknown_episode_is_an_error(built: Path) -> None:
         run(built, only=["nothing"])
 
 
+@pytest.mark.slow
 def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     source = str(DATA / "feeds" / "two_math.xml")
@@ -147,6 +148,7 @@ def test_jobs_output_is_byte_identical(tmp_path: Path, audio_tools: None) -> Non
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) -> None:
     report = run(tmp_path, options={"course": True, "course_topics": 2})
     assert report.exit_code == 0, report.failed
@@ -173,6 +175,7 @@ def test_course_feed_in_prerequisite_order(tmp_path: Path, audio_tools: None) ->
     assert (tmp_path / "feeds" / "course.xml").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_max_items_caps_the_feed_at_the_newest(tmp_path: Path, audio_tools: None) -> None:
     source = str(DATA / "feeds" / "two_math.xml")
     report = run(tmp_path, options={"source": source, "max_items": 1})

@@ -32,6 +32,8 @@ from companion.build import build
 from companion.config import load_settings
 from tests.conftest import DATA, require_audio_tools
 
+pytestmark = pytest.mark.slow  # kills real builds at many moments
+
 TWO_MATH = DATA / "feeds" / "two_math.xml"
 BASE_URL = "http://localhost:8000/"
 PODCAST = "{https://podcastindex.org/namespace/1.0}"

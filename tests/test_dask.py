@@ -19,6 +19,8 @@ from companion.cli import cli
 from companion.config import load_settings
 from tests.conftest import DATA, require_audio_tools
 
+pytestmark = pytest.mark.slow  # starts Dask clusters and builds
+
 SOURCE = str(DATA / "feeds" / "two_math.xml")
 SLUGS = ["dot-products", "sigmoid"]
 

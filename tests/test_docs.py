@@ -49,8 +49,14 @@ def test_build_options_are_the_settings_with_their_help() -> None:
         assert option.default is None  # not given: companion.toml or the default decides
 
 
-def test_readme_gives_the_two_commands() -> None:
+TEST_COMMAND = (
+    "./bootstrap.sh --test && .venv/bin/ruff check && .venv/bin/ruff format --check && "
+    '.venv/bin/mypy --strict companion && .venv/bin/python -m pytest -m "slow or not slow"'
+)
+
+
+def test_readme_gives_the_two_commands_and_ci_runs_the_test_command() -> None:
     assert "./bootstrap.sh && .venv/bin/companion build" in README
-    assert "./bootstrap.sh --test && .venv/bin/python -m pytest" in README
+    assert TEST_COMMAND in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text("utf-8")
-    assert "./bootstrap.sh --test && .venv/bin/python -m pytest" in ci
+    assert TEST_COMMAND in ci

@@ -24,6 +24,8 @@ from companion.lessons import read_lessons
 from companion.synth import SECTION_GAP, probe_duration
 from tests.conftest import require_audio_tools, shared_path
 
+pytestmark = pytest.mark.slow  # builds the sample's lessons
+
 
 @pytest.fixture(scope="module")
 def sample_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:

@@ -96,6 +96,7 @@ def test_source_at_top_of_a_library_is_an_error(tmp_path: Path) -> None:
 # --- building -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_library_layout_index_and_shared_cache(tmp_path: Path, audio_tools: None) -> None:
     write_config(
         tmp_path,
@@ -145,6 +146,7 @@ def test_library_layout_index_and_shared_cache(tmp_path: Path, audio_tools: None
     assert again.summary().startswith("3 shows: 0 built, 3 unchanged, 0 failed")
 
 
+@pytest.mark.slow
 def test_cli_builds_a_library(tmp_path: Path, audio_tools: None) -> None:
     write_config(tmp_path, show("one", TWO, "limit = 1\n"))
     result = CliRunner().invoke(cli, ["build", "--workdir", str(tmp_path)], catch_exceptions=False)
@@ -217,6 +219,7 @@ SUMMARY = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_refresh_rebuilds_only_changed_shows(
     tmp_path: Path, feed_server: FeedServer, audio_tools: None
 ) -> None:
@@ -248,6 +251,7 @@ def test_refresh_rebuilds_only_changed_shows(
     assert any("Revisited" in path.read_text("utf-8") for path in script)
 
 
+@pytest.mark.slow
 def test_refresh_of_a_single_show_workdir(tmp_path: Path, audio_tools: None) -> None:
     (tmp_path / "companion.toml").write_text(
         f'source = "{TINY}"\ncourse = false\njobs = 1\n', "utf-8"
