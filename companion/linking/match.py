@@ -196,9 +196,9 @@ def _exclusion(
         return "about another episode"
     if _negated(passage, stems, start, cues):
         return "negated"
-    if entry.kind != "method" and _inside_name(passage, end, cues):
-        last = passage.tokens[min(len(passage.tokens), end + NAME_RUN) - 1][2]
-        name = passage.text[passage.tokens[start][1] : last]
+    head = _inside_name(passage, end, cues) if entry.kind != "method" else -1
+    if head >= 0:
+        name = passage.text[passage.tokens[start][1] : passage.tokens[head][2]]
         return f"part of a longer name of a model or method ({name!r})"
     return ""
 
@@ -215,9 +215,10 @@ def _negated(passage: Passage, stems: list[str], start: int, cues: Cues) -> bool
     return False
 
 
-def _inside_name(passage: Passage, end: int, cues: Cues) -> bool:
-    """The topic phrase is followed by a capitalized name that ends in a model word:
-    "Bayesian Information Criterion", "Policy Gradient Reinforcement Learning Machine"."""
+def _inside_name(passage: Passage, end: int, cues: Cues) -> int:
+    """The token that ends a capitalized name the topic phrase runs on into, ending in a model
+    word ("Bayesian Information Criterion", "Policy Gradient Reinforcement Learning
+    Machine"), or -1."""
     tokens, text = passage.tokens, passage.text
 
     def joined(i: int) -> bool:  # token i follows token i - 1 within one name
@@ -229,10 +230,10 @@ def _inside_name(passage: Passage, end: int, cues: Cues) -> bool:
 
     for k in range(end, min(len(tokens), end + NAME_RUN + 1)):
         if not joined(k):
-            return False
+            return -1
         if k > end and tokens[k][0] in cues.name_heads and not joined(k + 1):
-            return True
-    return False
+            return k
+    return -1
 
 
 def _place(passage: Passage, stems: list[str], start: int, end: int, cues: Cues) -> str:
