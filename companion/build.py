@@ -30,6 +30,7 @@ from companion import (
     synth,
 )
 from companion.config import Settings, sample_feed_path
+from companion.episode_words import fetch_words
 from companion.errors import ConfigError
 from companion.events import (
     BuildReport,
@@ -118,8 +119,17 @@ def _build(
     catalog = load_catalog(settings.catalog)
     _check_overrides(settings, catalog)
 
+    words = (
+        fetch_words(
+            episodes, max_bytes=settings.max_feed_bytes, cache_dir=workdir / layout.HTTP_CACHE
+        )
+        if settings.transcripts
+        else {}
+    )
     links = {
-        episode.guid: link_episode(episode, catalog, settings.episodes.get(episode.guid))
+        episode.guid: link_episode(
+            episode, catalog, settings.episodes.get(episode.guid), words.get(episode.guid)
+        )
         for episode in episodes
     }
     for episode in episodes:

@@ -226,21 +226,51 @@ class BuildProgress:
     is_flag=True,
     help='Print {"<episode guid>": ["<topic id>", ...]} for every episode.',
 )
+@click.option(
+    "--explain",
+    "explain_guid",
+    metavar="GUID",
+    help="Show every candidate topic of one episode: its score, each mention, and why it was "
+    "kept or dropped.",
+)
+@setting_option(SETTING["transcripts"], with_default=True)
 @setting_option(SETTING["max_feed_bytes"], with_default=True)
 @setting_option(SETTING["max_episodes"], with_default=True)
 @logging_options
 def topics(
-    source: str, as_json: bool, max_feed_bytes: int, max_episodes: int, verbose: int, quiet: bool
+    source: str,
+    as_json: bool,
+    explain_guid: str | None,
+    transcripts: bool,
+    max_feed_bytes: int,
+    max_episodes: int,
+    verbose: int,
+    quiet: bool,
 ) -> None:
     """Link each episode of a feed to math topics, with the evidence."""
+    from companion.episode_words import fetch_words
     from companion.ingest import load_feed
+    from companion.linking import describe, explain
     from companion.topics import link, load_catalog
 
     _setup_logging(verbose, quiet)
     with user_errors():
         _show, episodes = load_feed(source, max_bytes=max_feed_bytes, max_episodes=max_episodes)
+        if explain_guid is not None:
+            episodes = tuple(e for e in episodes if e.guid == explain_guid)
+            if not episodes:
+                raise CompanionError(f"{source}: no episode with the guid {explain_guid!r}")
         catalog = load_catalog()
-        links = {episode.guid: link(episode, catalog) for episode in episodes}
+        words = fetch_words(episodes, max_bytes=max_feed_bytes) if transcripts else {}
+        if explain_guid is not None:
+            episode = episodes[0]
+            click.echo(f"{episode.title}  [{episode.guid}]")
+            for line in describe(explain(episode, catalog, words.get(episode.guid))):
+                click.echo(line)
+            return
+        links = {
+            episode.guid: link(episode, catalog, words.get(episode.guid)) for episode in episodes
+        }
     if as_json:
         click.echo(
             json.dumps(
@@ -256,7 +286,8 @@ def topics(
         for item in found:
             evidence = item.evidence[0] if item.evidence else None
             why = (
-                f'"{evidence.phrase}"' + (f" via {evidence.via}" if evidence.via else "")
+                f'"{evidence.phrase}" ({evidence.field})'
+                + (f" via {evidence.via}" if evidence.via else "")
                 if evidence
                 else "pinned"
             )

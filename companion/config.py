@@ -168,6 +168,13 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="FILE",
     ),
     Setting(
+        "transcripts",
+        bool,
+        True,
+        "Fetch each episode's podcast:transcript and podcast:chapters (when the source feed "
+        "has them) and link topics on them too.",
+    ),
+    Setting(
         "course",
         bool,
         True,
@@ -235,6 +242,7 @@ class Settings:
     scheduler: str = ""
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
     equation_rate: float = 0.85  # equations: this times the speaking rate
+    transcripts: bool = True  # read the episodes' own transcripts and chapters
 
     @property
     def section_cache(self) -> Path:
@@ -497,6 +505,7 @@ def _settings(
         scheduler=scheduler,
         cache_dir=cache_dir,
         equation_rate=values["equation_rate"],
+        transcripts=values["transcripts"],
     )
 
 

@@ -1,4 +1,5 @@
-"""Fetch: a feed over http(s) with timeouts, limits, retries and conditional GET."""
+"""Fetch: a feed (or an episode's transcript or chapters) over http(s) with timeouts,
+limits, retries and conditional GET."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ CHUNK = 65536
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _FEED_TYPES = ("xml", "rss", "atom")
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +67,11 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-def too_big(source: str, max_bytes: int, size: int | None = None) -> FeedError:
-    """The one-line error for a feed over the size limit, naming the option that raises it."""
+def too_big(source: str, max_bytes: int, size: int | None = None, kind: str = "feed") -> FeedError:
+    """The one-line error for a file over the size limit, naming the option that raises it."""
     what = f"{size} bytes, " if size is not None else ""
     return FeedError(
-        f"{source}: feed is {what}over the limit of {max_bytes} bytes "
+        f"{source}: {kind} is {what}over the limit of {max_bytes} bytes "
         "(raise it with --max-feed-bytes)"
     )
 
@@ -88,6 +92,9 @@ def fetch_feed(
     retries: int = 2,
     backoff: float = 1.0,
     sleep: Callable[[float], None] | None = None,
+    kind: str = "feed",
+    accept: str = FEED_ACCEPT,
+    expect: tuple[str, ...] = _FEED_TYPES,
 ) -> FetchResult:
     """GET a feed: at most `max_bytes` (also once decompressed), `MAX_REDIRECTS` redirects.
 
@@ -95,17 +102,14 @@ def fetch_feed(
     attempt; 5xx and 429 answers and network failures are retried `retries` times with
     exponential backoff, waiting with `sleep` (default: `wait`). With a `cache_dir`, the
     ETag / Last-Modified of the last answer and its bytes are kept there, and a 304 answer
-    returns those bytes with `not_modified=True`.
+    returns those bytes with `not_modified=True`. `kind` names the file in messages
+    ("feed", "transcript"), `accept` is the Accept header and `expect` the words a right
+    Content-Type holds.
     """
     if not url.lower().startswith(("http://", "https://")):
         raise FeedError(f"{url}: only http and https URLs can be fetched")
     cached = _load_cache(cache_dir, url)
-    headers = {
-        "User-Agent": USER_AGENT,
-        "Accept-Encoding": "gzip",
-        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-        "text/xml;q=0.9, */*;q=0.5",
-    }
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip", "Accept": accept}
     if cached is not None:
         if cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -117,6 +121,7 @@ def fetch_feed(
             final_url, response = _follow(
                 url,
                 headers,
+                kind,
                 max_bytes=max_bytes,
                 timeout=timeout,
                 connect_timeout=connect_timeout,
@@ -140,11 +145,12 @@ def fetch_feed(
             cached.data, True, final_url, cached.etag, cached.last_modified, cached.content_type
         )
     content_type = response.headers.get("content-type", "")
-    if not any(word in content_type.lower() for word in _FEED_TYPES):
+    if not any(word in content_type.lower() for word in expect):
         log.warning(
-            "%s: served as %r, not as a feed; reading it anyway",
+            "%s: served as %r, not as a %s; reading it anyway",
             url,
             content_type or "no Content-Type",
+            kind,
         )
     result = FetchResult(
         response.body,
@@ -154,14 +160,14 @@ def fetch_feed(
         response.headers.get("last-modified", ""),
         content_type,
     )
-    _store_cache(cache_dir, url, result)
+    _store_cache(cache_dir, url, result, kind)
     return result
 
 
-def _follow(url: str, headers: dict[str, str], **limits: float) -> tuple[str, _Response]:
+def _follow(url: str, headers: dict[str, str], kind: str, **limits: float) -> tuple[str, _Response]:
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        response = _request(current, headers, **limits)
+        response = _request(current, headers, kind, **limits)
         if response.status not in _REDIRECTS:
             return current, _checked(url, response)
         location = response.headers.get("location", "").strip()
@@ -194,6 +200,7 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 def _request(
     url: str,
     headers: dict[str, str],
+    kind: str,
     *,
     max_bytes: float,
     timeout: float,
@@ -235,7 +242,7 @@ def _request(
         response_headers = {name.lower(): value for name, value in response.getheaders()}
         body = b""
         if response.status not in _REDIRECTS and response.status != 304 and response.status < 400:
-            body = _read_body(url, response, response_headers, int(max_bytes), expired)
+            body = _read_body(url, response, response_headers, int(max_bytes), expired, kind)
         return _Response(response.status, response_headers, body)
     except FeedError:
         raise
@@ -244,7 +251,7 @@ def _request(
     except (OSError, http.client.HTTPException) as error:
         if expired.is_set():
             raise FeedError(f"{url}: took longer than {total_timeout:g} s; gave up") from None
-        raise _Retry(f"cannot fetch the feed ({_reason(error)})") from None
+        raise _Retry(f"cannot fetch the {kind} ({_reason(error)})") from None
     finally:
         timer.cancel()
         connection.close()
@@ -261,10 +268,11 @@ def _read_body(
     headers: dict[str, str],
     max_bytes: int,
     expired: threading.Event,
+    kind: str,
 ) -> bytes:
     declared = headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > max_bytes:
-        raise too_big(url, max_bytes, int(declared))
+        raise too_big(url, max_bytes, int(declared), kind)
     encoding = headers.get("content-encoding", "").strip().lower()
     inflater = zlib.decompressobj(wbits=47) if encoding in ("gzip", "x-gzip", "deflate") else None
     chunks: list[bytes] = []
@@ -272,21 +280,21 @@ def _read_body(
     while block := response.read1(CHUNK):
         raw_total += len(block)
         if raw_total > max_bytes:
-            raise too_big(url, max_bytes)
+            raise too_big(url, max_bytes, kind=kind)
         if inflater is not None:
-            block = _inflate(url, inflater, block, max_bytes - total)
+            block = _inflate(url, inflater, block, max_bytes - total, kind)
         total += len(block)
         if total > max_bytes:
-            raise too_big(url, max_bytes)
+            raise too_big(url, max_bytes, kind=kind)
         chunks.append(block)
     if expired.is_set():
         raise OSError("connection shut by the watchdog")
     if inflater is not None and not inflater.eof:
-        raise _Retry("the compressed feed ended early")
+        raise _Retry(f"the compressed {kind} ended early")
     return b"".join(chunks)
 
 
-def _inflate(url: str, inflater: zlib._Decompress, block: bytes, room: int) -> bytes:
+def _inflate(url: str, inflater: zlib._Decompress, block: bytes, room: int, kind: str) -> bytes:
     """Decompress `block`, never producing more than `room` + 1 bytes (a gzip bomb stops)."""
     out: list[bytes] = []
     produced = 0
@@ -300,7 +308,7 @@ def _inflate(url: str, inflater: zlib._Decompress, block: bytes, room: int) -> b
                 break
             data = inflater.unconsumed_tail
     except zlib.error:
-        raise FeedError(f"{url}: the compressed feed is corrupt") from None
+        raise FeedError(f"{url}: the compressed {kind} is corrupt") from None
     return b"".join(out)
 
 
@@ -337,7 +345,7 @@ def _load_cache(cache_dir: Path | None, url: str) -> FetchResult | None:
     )
 
 
-def _store_cache(cache_dir: Path | None, url: str, result: FetchResult) -> None:
+def _store_cache(cache_dir: Path | None, url: str, result: FetchResult, kind: str) -> None:
     if cache_dir is None:
         return
     meta_path, body_path = _cache_paths(cache_dir, url)
@@ -361,4 +369,4 @@ def _store_cache(cache_dir: Path | None, url: str, result: FetchResult) -> None:
             ),
         )
     except OSError as error:
-        log.warning("%s: cannot remember the feed for conditional GET (%s)", url, error)
+        log.warning("%s: cannot remember the %s for conditional GET (%s)", url, kind, error)

@@ -22,7 +22,7 @@ import feedparser
 
 from companion.errors import FeedError
 from companion.fetch import USER_AGENT, FetchResult, fetch_feed, too_big
-from companion.models import Episode, Show
+from companion.models import Attachment, Episode, Show
 from companion.text import episode_slug, html_to_text, sanitize_html, unique_slug
 from companion.text import plain_line as _plain
 
@@ -107,6 +107,10 @@ class _Scanner(defusedxml.expatreader.DefusedExpatParser):  # type: ignore[misc]
         self.depth = 0
         self.cuts: list[tuple[int, int]] = []  # [start, end-tag start) of over-deep elements
         self._cut_start = 0
+        self.complete = False  # the whole document was read
+        self.items: list[list[_Tagged]] = []  # podcast:transcript/chapters of each item
+        self._podcast_prefixes: set[str] = set()
+        self._item_depth = 0
 
     def reset(self) -> None:
         super().reset()
@@ -129,11 +133,45 @@ class _Scanner(defusedxml.expatreader.DefusedExpatParser):  # type: ignore[misc]
             self.root = self._parser.CurrentByteIndex
         elif self.depth == MAX_DEPTH + 1:
             self._cut_start = self._parser.CurrentByteIndex
+        for key, value in attrs.items():  # the prefixes bound to the Podcasting 2.0 namespace
+            if key.startswith("xmlns:") and "podcastindex" in value.lower():
+                self._podcast_prefixes.add(key[6:])
+        prefix, _, local = name.rpartition(":")
+        if local in ("item", "entry") and not self._item_depth:
+            self._item_depth = self.depth
+            self.items.append([])
+        elif (
+            self._item_depth
+            and local in ("transcript", "chapters")
+            and prefix in self._podcast_prefixes
+            and len(self.items[-1]) < 20
+        ):
+            attachment = _attachment(attrs)
+            if attachment is not None:
+                self.items[-1].append((local, attachment))
 
     def _end(self, name: str) -> None:
         if self.depth == MAX_DEPTH + 1:
             self.cuts.append((self._cut_start, self._parser.CurrentByteIndex))
+        if self.depth == self._item_depth:
+            self._item_depth = 0
         self.depth -= 1
+
+
+_Tagged = tuple[str, Attachment]  # ("transcript" or "chapters", the file)
+
+
+def _attachment(attrs: Any) -> Attachment | None:
+    """The file a podcast:transcript or podcast:chapters tag points to (http(s) only)."""
+    url = str(attrs.get("url", "")).strip()
+    if not _is_http_url(url):
+        return None
+    return Attachment(
+        url,
+        str(attrs.get("type", "")).split(";")[0].strip().lower()[:100],
+        str(attrs.get("language", "")).strip()[:35],
+        str(attrs.get("rel", "")).strip()[:35],
+    )
 
 
 def _scan(data: bytes, source: str) -> _Scanner:
@@ -141,6 +179,7 @@ def _scan(data: bytes, source: str) -> _Scanner:
     try:
         scanner.feed(data)
         scanner.close()
+        scanner.complete = True
     except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden):
         raise FeedError(
             f"{source}: the feed declares XML entities in a DTD; refused "
@@ -196,6 +235,11 @@ def _as_utf8(data: bytes, source: str) -> bytes:
 
 
 def defuse(data: bytes, source: str) -> bytes:
+    """Refuse entity declarations; drop any other DTD before feedparser sees the bytes."""
+    return _defuse(data, source)[0]
+
+
+def _defuse(data: bytes, source: str) -> tuple[bytes, _Scanner]:
     """Refuse entity declarations; drop any other DTD before feedparser sees the bytes.
 
     feedparser's lenient fallback parser expands internal entities itself (a few hundred
@@ -223,8 +267,8 @@ def defuse(data: bytes, source: str) -> bytes:
         log.warning("%s: elements nested deeper than %d levels dropped", source, MAX_DEPTH)
         data = _without(data, scan.cuts)
     if root <= len(keep):
-        return data
-    return keep + data[root:]
+        return data, scan
+    return keep + data[root:], scan
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -243,7 +287,7 @@ def parse_feed(
     truncated feed are skipped with a warning; dates after `now` become unknown (None).
     `max_episodes` > 0 keeps only the newest that many, with a warning.
     """
-    clean = defuse(data, source)
+    clean, scan = _defuse(data, source)
     parsed = feedparser.parse(clean, resolve_relative_uris=False, sanitize_html=True)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception")
@@ -260,7 +304,8 @@ def parse_feed(
     if not entries:
         raise FeedError(f"{source}: the feed has no items")
     show = _show(parsed.feed)
-    episodes = _episodes(entries, source, now)
+    attachments = scan.items if scan.complete and len(scan.items) == len(parsed.entries) else None
+    episodes = _episodes(entries, source, now, attachments)
     if not episodes:
         raise FeedError(
             f"{source}: the feed has no usable items (none has an http(s) audio enclosure)"
@@ -324,10 +369,15 @@ def _show(feed: Any) -> Show:
     )
 
 
-def _episodes(entries: Sequence[Any], source: str, now: datetime | None) -> tuple[Episode, ...]:
+def _episodes(
+    entries: Sequence[Any],
+    source: str,
+    now: datetime | None,
+    attachments: Sequence[Sequence[_Tagged]] | None = None,
+) -> tuple[Episode, ...]:
     episodes: list[Episode] = []
     seen_guids: set[str] = set()
-    for entry in entries:
+    for number, entry in enumerate(entries):
         title = _plain(entry.get("title", ""))
         if len(title) > MAX_TITLE_CHARS:
             log.warning(
@@ -357,6 +407,7 @@ def _episodes(entries: Sequence[Any], source: str, now: datetime | None) -> tupl
             continue
         seen_guids.add(guid)
         description, html = _description(entry, title, source)
+        found = attachments[number] if attachments is not None else _fallback_files(entry)
         episodes.append(
             Episode(
                 guid=guid,
@@ -369,9 +420,24 @@ def _episodes(entries: Sequence[Any], source: str, now: datetime | None) -> tupl
                 link=_http_or_empty(entry.get("link", "")),
                 audio_url=audio_url,
                 description_html=html,
+                transcript_files=tuple(a for kind, a in found if kind == "transcript"),
+                chapters_file=next((a for kind, a in found if kind == "chapters"), None),
             )
         )
     return _with_slugs(episodes)
+
+
+def _fallback_files(entry: Any) -> list[_Tagged]:
+    """feedparser's view of podcast:transcript/chapters (the last tag of each kind only),
+    for a feed that is not well-formed enough to scan."""
+    found = []
+    for kind in ("transcript", "chapters"):
+        attrs = entry.get(f"podcast_{kind}")
+        if isinstance(attrs, dict):
+            attachment = _attachment(attrs)
+            if attachment is not None:
+                found.append((kind, attachment))
+    return found
 
 
 def _with_slugs(episodes: list[Episode]) -> tuple[Episode, ...]:

@@ -25,7 +25,7 @@ CSS_PATH = f"{SITE_DIR}/site.css"
 
 CACHE_DIR = ".cache"
 SECTION_CACHE = f"{CACHE_DIR}/sections"  # content-addressed section audio
-HTTP_CACHE = f"{CACHE_DIR}/http"  # ETag / Last-Modified of the source feed (conditional GET)
+HTTP_CACHE = f"{CACHE_DIR}/http"  # ETag / Last-Modified of the source feed, transcripts, chapters
 BUILD_LOCK = f"{CACHE_DIR}/build.lock"
 REFRESH_LOCK = f"{CACHE_DIR}/refresh.lock"
 REFRESH_STATE = f"{CACHE_DIR}/refresh.json"

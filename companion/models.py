@@ -11,7 +11,7 @@ from companion import layout
 
 SectionKind = Literal["intro", "topic", "quiz", "recap"]
 SECTION_KINDS: tuple[SectionKind, ...] = get_args(SectionKind)
-EvidenceField = Literal["title", "description"]
+EvidenceField = Literal["title", "description", "chapter", "transcript"]
 # hibari (the default) and piper are neural (companion/engines.py); espeak-ng is its command line
 Engine = Literal["hibari", "piper", "espeak-ng", "pyttsx3"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
@@ -41,6 +41,29 @@ class Episode:
     link: str
     audio_url: str
     description_html: str = ""  # sanitized HTML, for show notes
+    transcript_files: tuple[Attachment, ...] = ()  # podcast:transcript, in feed order
+    chapters_file: Attachment | None = None  # podcast:chapters
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file an episode's feed item points to (podcast:transcript, podcast:chapters)."""
+
+    url: str
+    type: str  # MIME type as the feed gives it, lower case
+    language: str = ""
+    rel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeWords:
+    """The episode's own words, when its feed offers them: a timed transcript and chapters."""
+
+    transcript: tuple[Cue, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+    transcript_url: str = ""
+    chapters_url: str = ""
+    untimed_text: str = ""  # transcript text without times (plain text or HTML without <time>)
 
 
 # --- topic catalog --------------------------------------------------------------------
@@ -98,6 +121,25 @@ class Implication:
     concept: str  # phrase, matched like an alias
     topics: tuple[str, ...]
     anchor: bool = False  # counts on its own in a sentence about training ("trained with ...")
+    kind: str = "hint"  # "hint", "branch", "term" (counts like an alias) or "method"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkingCues:
+    """Phrases that tell the linker where a mention is no evidence, or how it is used.
+
+    All come from the catalog's ``[linking]`` table; an empty tuple switches a rule off.
+    """
+
+    negation: tuple[str, ...] = ()  # "no", "without": a mention after one does not count
+    other_episodes: tuple[str, ...] = ()  # "next episode": what follows is about another one
+    sponsor: tuple[str, ...] = ()  # "sponsored by": the rest of the paragraph is an ad
+    bio: tuple[str, ...] = ()  # "professor of", "PhD": a sentence about a person
+    link_headings: tuple[str, ...] = ()  # "Resources", "Links": a heading over a link list
+    examples: tuple[str, ...] = ()  # "such as", "like": a list of examples follows
+    name_heads: tuple[str, ...] = ()  # "model", "machine": a topic word before one names a method
+    explaining: tuple[str, ...] = ()  # "by", "which": the sentence goes on to explain
+    training: tuple[str, ...] = ()  # "trained with": an anchor counts alone after one
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +157,7 @@ class Catalog:
     topics: tuple[Topic, ...]  # in prerequisite (topological) order
     implications: tuple[Implication, ...] = ()
     lexicon: tuple[Pronunciation, ...] = ()
+    cues: LinkingCues = LinkingCues()
     _by_id: dict[str, Topic] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,10 +177,11 @@ class Catalog:
 class Evidence:
     """Why a topic was linked: the phrase found and the sentence it came from."""
 
-    field: EvidenceField  # where the phrase was found
+    field: EvidenceField  # where the phrase was found (a chapter title, the transcript, ...)
     phrase: str  # the text as it appears in the episode
     sentence: str  # the sentence around it
     via: str = ""  # the implying concept, when the link came through an implication
+    start: float | None = None  # seconds into the episode (transcript, chapter, timestamp)
 
 
 @dataclass(frozen=True, slots=True)

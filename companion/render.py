@@ -87,6 +87,8 @@ class TopicPlan:
     mentions: tuple[str, ...]  # the phrases the episode used
     unmet_prerequisites: tuple[Topic, ...]  # not taught here or in an earlier lesson
     evidence: tuple[Evidence, ...] = ()  # where the episode names the topic
+    listen_at: str = ""  # "About fourteen minutes into the episode", when a time is known
+    listen_phrase: str = ""  # what the episode says there
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
@@ -166,6 +168,50 @@ def spoken_number(value: int) -> str:
     return _ORDINALS[value] if 0 <= value < len(_ORDINALS) else str(value)
 
 
+_TEENS = (
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def spoken_cardinal(value: int) -> str:
+    """0-999 in words: 'fourteen', 'forty-two', 'one hundred and five'."""
+    if not 0 <= value < 1000:
+        return str(value)
+    if value < 10:
+        return _ORDINALS[value]
+    if value < 20:
+        return _TEENS[value - 10]
+    if value < 100:
+        tens, ones = divmod(value, 10)
+        return _TENS[tens] + (f"-{_ORDINALS[ones]}" if ones else "")
+    hundreds, rest = divmod(value, 100)
+    return f"{_ORDINALS[hundreds]} hundred" + (f" and {spoken_cardinal(rest)}" if rest else "")
+
+
+def where_to_listen(seconds: float) -> str:
+    """'About fourteen minutes into the episode', 'About one hour and five minutes ...'."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "Right at the start of the episode"
+    hours, rest = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{spoken_cardinal(hours)} hour{'s' if hours > 1 else ''}")
+    if rest:
+        parts.append(f"{spoken_cardinal(rest)} minute{'s' if rest > 1 else ''}")
+    return f"About {' and '.join(parts)} into the episode"
+
+
 # --- planning -------------------------------------------------------------------------------
 
 
@@ -183,7 +229,20 @@ def plan_topics(
             catalog.get(p) for p in topic.prerequisites if p not in taught and p in catalog
         )
         mentions = tuple(dict.fromkeys(e.phrase for e in link.evidence if e.phrase))
-        plans.append(TopicPlan(topic, number, True, mentions[:2], unmet, link.evidence))
+        timed = [e for e in link.evidence if e.start is not None and e.start >= 0]
+        first = min(timed, key=lambda e: e.start or 0.0) if timed else None
+        plans.append(
+            TopicPlan(
+                topic,
+                number,
+                True,
+                mentions[:2],
+                unmet,
+                link.evidence,
+                where_to_listen(first.start or 0.0) if first else "",
+                first.phrase if first else "",
+            )
+        )
         taught.add(topic.id)
     return tuple(plans)
 

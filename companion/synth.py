@@ -1,4 +1,4 @@
-"""Synthesize: Script -> section WAVs (cached) -> lesson.mp3 with tags, chapters and cover.
+"""Synthesize: Script -> section WAVs (cached) -> lesson-<hash8>.mp3 with tags, chapters and cover.
 
 Speech comes from hibari's neural voice by default (companion/engines.py), or from Piper,
 the espeak-ng command line, or pyttsx3. Every engine is made byte-for-byte repeatable,

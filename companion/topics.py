@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from companion.errors import CatalogError, MathSpeechError
-from companion.linking import link
+from companion.linking import MAX_TOPICS, link
 from companion.models import (
     Catalog,
     Episode,
+    EpisodeWords,
     Equation,
     Implication,
+    LinkingCues,
     Pronunciation,
     Quiz,
     Season,
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
+_IMPLICATION_KINDS = ("hint", "branch", "term", "method")
 # Each area of the taxonomy and its name for listeners (a season of the course feed).
 AREA_NAMES = {
     "discrete": "Discrete Math",
@@ -113,16 +116,18 @@ def _build(data: Mapping[str, Any], name: str, *, check_speech: bool) -> Catalog
     except ValueError as exc:
         raise CatalogError(f"{name}: {exc}") from None
     implications = tuple(
-        _parse_implication(entry, name, index, seen)
+        implication
         for index, entry in enumerate(_table_list(data, "implications", name))
+        for implication in _parse_implication(entry, name, index, seen)
     )
     lexicon = tuple(
         _parse_pronunciation(entry, name, index)
         for index, entry in enumerate(_table_list(data, "lexicon", name))
     )
+    cues = _parse_cues(data.get("linking", {}), name)
     if check_speech:
         _check_speakable(ordered, name)
-    return Catalog(topics=tuple(ordered), implications=implications, lexicon=lexicon)
+    return Catalog(topics=tuple(ordered), implications=implications, lexicon=lexicon, cues=cues)
 
 
 def _table_list(data: Mapping[str, Any], key: str, name: str) -> list[Any]:
@@ -216,12 +221,19 @@ def _quizzes(entry: Mapping[str, Any], where: str) -> tuple[Quiz, ...]:
     return tuple(quizzes)
 
 
-def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> Implication:
+def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> list[Implication]:
+    """One [[implications]] table: a `concept`, or a list of `concepts` that share the rest."""
     where = f"{name}: implications[{index}]"
     if not isinstance(entry, Mapping):
         raise CatalogError(f"{where} is not a table")
-    concept = _text(entry, "concept", where)
-    where = f"{name}: implication {concept!r}"
+    if ("concept" in entry) == ("concepts" in entry):
+        raise CatalogError(f"{where}: needs either 'concept' or 'concepts'")
+    concepts = (
+        (_text(entry, "concept", where),)
+        if "concept" in entry
+        else _str_list(entry, "concepts", where, allow_empty=False)
+    )
+    where = f"{name}: implication {concepts[0]!r}"
     topics = _str_list(entry, "topics", where, allow_empty=True)
     for topic_id in topics:
         if topic_id not in known:
@@ -229,7 +241,26 @@ def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> Im
     anchor = entry.get("anchor", False)
     if not isinstance(anchor, bool):
         raise CatalogError(f"{where}: anchor must be true or false")
-    return Implication(concept=concept, topics=topics, anchor=anchor)
+    kind = entry.get("kind", "hint")
+    if kind not in _IMPLICATION_KINDS:
+        raise CatalogError(f"{where}: kind must be one of {', '.join(_IMPLICATION_KINDS)}")
+    unknown = set(entry) - {"concept", "concepts", "topics", "anchor", "kind"}
+    if unknown:
+        raise CatalogError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    return [Implication(concept=c, topics=topics, anchor=anchor, kind=kind) for c in concepts]
+
+
+def _parse_cues(entry: Any, name: str) -> LinkingCues:
+    where = f"{name}: [linking]"
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{where} must be a table")
+    known = LinkingCues.__dataclass_fields__
+    for key in entry:
+        if key not in known:
+            raise CatalogError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+    return LinkingCues(
+        **{key: _str_list(entry, key, where, allow_empty=True) for key in known if key in entry}
+    )
 
 
 def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
@@ -334,10 +365,14 @@ def course_seasons(topics: Sequence[Topic]) -> dict[str, Season]:
 
 
 def link_episode(
-    episode: Episode, catalog: Catalog, override: EpisodeOverride | None = None
+    episode: Episode,
+    catalog: Catalog,
+    override: EpisodeOverride | None = None,
+    words: EpisodeWords | None = None,
 ) -> tuple[TopicLink, ...]:
-    """The linker's topics, with a workdir's pins and exclusions for the episode applied."""
-    links = link(episode, catalog)
+    """The linker's topics (on the episode's own `words` too, when there are some), with a
+    workdir's pins and exclusions for the episode applied."""
+    links = link(episode, catalog, words)
     if override is None:
         return links
     kept = [item for item in links if item.topic.id not in override.exclude]
@@ -345,4 +380,4 @@ def link_episode(
     for topic_id in override.pin:
         if topic_id not in present:
             kept.insert(0, TopicLink(catalog.get(topic_id), 1.0, ()))
-    return tuple(kept[:5])
+    return tuple(kept[:MAX_TOPICS])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from companion.errors import CatalogError
+from companion.linking import MAX_TOPICS
 from companion.models import Catalog, Episode
 from companion.topics import link, load_catalog, order_by_prerequisites
 
@@ -329,15 +330,20 @@ def test_normalization(catalog: Catalog, text: str, topic: str) -> None:
 
 def test_implication_records_via(catalog: Catalog) -> None:
     links = link(
-        episode("Classifiers", "We train logistic regression with a cost function."), catalog
+        episode(
+            "Classifiers",
+            "Logistic regression, which turns a score into a "
+            "probability, is trained with a cost function.",
+        ),
+        catalog,
     )
     found = {lk.topic.id: lk for lk in links}
     assert "logistic-function" in found and "loss-functions" in found
     evidence = found["logistic-function"].evidence[0]
     assert evidence.via == "logistic regression"
-    assert evidence.phrase == "logistic regression"
+    assert evidence.phrase == "Logistic regression"
     assert evidence.field == "description"
-    assert evidence.sentence == "We train logistic regression with a cost function."
+    assert evidence.sentence.startswith("Logistic regression, which turns a score")
 
 
 def test_hints_alone_do_not_link(catalog: Catalog) -> None:
@@ -392,7 +398,7 @@ def test_max_topics_and_determinism(catalog: Catalog) -> None:
         "Eigenvalues and the standard deviation."
     )
     first = link(episode("Everything", text), catalog)
-    assert len(first) == 5
+    assert len(first) == MAX_TOPICS
     assert first == link(episode("Everything", text), catalog)
     assert [lk.score for lk in first] == sorted((lk.score for lk in first), reverse=True)
     assert len(link(episode("Everything", text), catalog, max_topics=2)) == 2

@@ -1,0 +1,377 @@
+"""Episode text -> passages: sentences with the field, place and zone they come from.
+
+A passage is one sentence of the title, the description, a chapter title or the transcript.
+Its *place* says how it is written (a title, a heading, a line of notes, a transcript window)
+and its *zone* says when it is no evidence at all (a sponsor read, a guest bio, a link list,
+notes about another episode). Only the catalog's cue phrases decide zones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from companion.models import Cue, EvidenceField, LinkingCues
+from companion.text import URL_IN_TEXT
+
+__all__ = [
+    "Passage",
+    "Token",
+    "description_passages",
+    "normalize_tokens",
+    "stem",
+    "transcript_passages",
+]
+
+Token = tuple[str, int, int]  # (stem, start, end) in the passage text
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])")
+_BULLET = re.compile(r"^\s*(?:[-*•·–—>]+|\(?\d{1,2}[.)])\s+")
+_TIMESTAMP = re.compile(r"^\s*[\[(]?((?:\d{1,2}:)?\d{1,2}:\d{2})[\])]?\s*(?:[-–—:|]\s*)?")
+_IRREGULAR = {
+    "matrices": "matrix",
+    "indices": "index",
+    "vertices": "vertex",
+    "maxima": "maximum",
+    "minima": "minimum",
+    "hypotheses": "hypothesis",
+    "analyses": "analysis",
+}
+_VOWELS = frozenset("aeiouy")
+HEADING_MAX_WORDS = 6
+LIST_LINE_WORDS = 15  # a line this long, without a bullet, is prose, not an item of a list
+TRANSCRIPT_WINDOW_WORDS = 45  # a transcript without punctuation is cut into windows this long
+SPONSOR_SPAN_SECONDS = 75.0  # a sponsor read in a transcript lasts about this long
+
+
+def stem(word: str) -> str:
+    """A light, deterministic English stem: plurals, -ing/-ed, a final e, possessives."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.strip("'")
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if "'" in word:  # won't, don't: keep as they are
+        return word
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix, keep in (("ing", 3), ("ed", 3)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
+            base = word[: -len(suffix)]
+            if any(c in _VOWELS for c in base):
+                word = base
+                if len(word) > 2 and word[-1] == word[-2] and word[-1] not in "lsz" + "aeiou":
+                    word = word[:-1]
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def normalize_tokens(text: str) -> list[Token]:
+    """(stem, start, end) for each word of ``text``; hyphens and slashes split words."""
+    return [(stem(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def words_of(phrase: str) -> list[str]:
+    return [m.group(0) for m in _TOKEN.finditer(phrase)]
+
+
+def phrase_key(phrase: str) -> tuple[str, ...]:
+    """A phrase as stems; a lone '*' stays a gap of one to three words, and '*ing' stands for
+    any word ending in -ing ("by *ing": "by splitting", "by applying")."""
+    key: list[str] = []
+    for part in phrase.split():
+        key.extend([part] if part in ("*", GERUND) else [stem(w) for w in words_of(part)])
+    return tuple(key)
+
+
+GERUND = "*ing"
+
+
+def gerund_marked(text: str, tokens: Sequence[Token]) -> list[str]:
+    """The stems of ``tokens``, with every word that ends in -ing written as '*ing'."""
+    return [
+        GERUND if len(text[a:b]) > 4 and text[a:b].lower().endswith("ing") else stem_
+        for stem_, a, b in tokens
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    field: EvidenceField  # "title", "description", "chapter" or "transcript"
+    text: str  # one sentence, as written
+    place: str  # "title", "heading", "line" (notes), "chapter" or "transcript"
+    zone: str  # "" (evidence) or why it is not: "sponsor", "bio", "links", "other episode"
+    line_head: bool  # the first sentence of its line (a glossary label may start it)
+    start: float | None  # seconds into the episode, when known
+    order: int  # position in the episode, for a stable evidence order
+    tokens: tuple[Token, ...]
+
+
+class CueSet:
+    """Cue phrases as stem sequences; '*' in a phrase stands for up to three words."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            key = phrase_key(phrase)
+            if key and key[0] != "*":
+                self._by_first.setdefault(key[0], []).append(key)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_first)
+
+    def find(self, stems: Sequence[str], begin: int = 0, end: int | None = None) -> int:
+        """The token index where a cue first starts in stems[begin:end], or -1."""
+        stop = len(stems) if end is None else end
+        for i in range(begin, stop):
+            for key in self._by_first.get(stems[i], ()):
+                if match_at(key, stems, i, stop) >= 0:
+                    return i
+        return -1
+
+    def ends(self, stems: Sequence[str], begin: int = 0) -> list[tuple[int, int]]:
+        """Every (start, end) token span where a cue matches."""
+        found = []
+        for i in range(begin, len(stems)):
+            for key in self._by_first.get(stems[i], ()):
+                end = match_at(key, stems, i, len(stems))
+                if end >= 0:
+                    found.append((i, end))
+        return found
+
+
+def match_at(key: Sequence[str], stems: Sequence[str], i: int, stop: int) -> int:
+    """Match ``key`` (with '*' gaps of 1-3 words) at token ``i``; the end index or -1."""
+    if not key:
+        return i
+    if key[0] == "*":
+        for gap in range(1, 4):
+            end = match_at(key[1:], stems, i + gap, stop)
+            if end >= 0:
+                return end
+        return -1
+    if i >= stop or stems[i] != key[0]:
+        return -1
+    return match_at(key[1:], stems, i + 1, stop)
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """The catalog's cue phrases, compiled once per catalog."""
+
+    negation: CueSet
+    other_episodes: CueSet
+    sponsor: CueSet
+    bio: CueSet
+    link_headings: CueSet
+    examples: CueSet
+    name_heads: frozenset[str]
+    explaining: CueSet
+    training: CueSet
+
+    @classmethod
+    def compile(cls, cues: LinkingCues) -> Cues:
+        return cls(
+            negation=CueSet(cues.negation),
+            other_episodes=CueSet(cues.other_episodes),
+            sponsor=CueSet(cues.sponsor),
+            bio=CueSet(cues.bio),
+            link_headings=CueSet(cues.link_headings),
+            examples=CueSet(cues.examples),
+            name_heads=frozenset(stem(w) for w in cues.name_heads),
+            explaining=CueSet(cues.explaining),
+            training=CueSet(cues.training),
+        )
+
+
+def _sentences(line: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
+
+
+def _passage(
+    field: EvidenceField,
+    text: str,
+    place: str,
+    zone: str,
+    line_head: bool,
+    start: float | None,
+    order: int,
+) -> Passage:
+    return Passage(field, text, place, zone, line_head, start, order, tuple(normalize_tokens(text)))
+
+
+def parse_clock(text: str) -> float:
+    """'1:02:03' or '14:10' as seconds."""
+    seconds = 0.0
+    for part in text.split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def title_passages(title: str) -> list[Passage]:
+    text = URL_IN_TEXT.sub(" ", title).strip()
+    return [_passage("title", text, "title", "", True, None, 0)] if text else []
+
+
+def _is_heading(line: str, has_bullet: bool, is_last: bool) -> bool:
+    if has_bullet or is_last:
+        return False
+    words = line.rstrip(":").split()
+    return 0 < len(words) <= HEADING_MAX_WORDS and line[-1] not in ".!?;," and line[0].isupper()
+
+
+def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> list[Passage]:
+    """Passages of a plain-text description: one per sentence, with place and zone.
+
+    A heading over a link list, a sponsor read or a guest bio puts the lines under it (up to
+    the next heading) in that zone; a sponsor cue puts the rest of its paragraph there; a
+    bio cue its sentence; a line that opens with an other-episode cue ("Next episode: ...")
+    the whole line. A line that starts with a timestamp ("[14:10] ...") gets that start time.
+    """
+    lines = [URL_IN_TEXT.sub(" ", line).strip() for line in description.split("\n")]
+    lines = [line for line in lines if line]
+    passages: list[Passage] = []
+    section_zone = ""
+    for number, raw in enumerate(lines):
+        bullet = _BULLET.match(raw)
+        line = raw[bullet.end() :] if bullet else raw
+        start = None
+        stamp = _TIMESTAMP.match(line)
+        if stamp and ":" in stamp.group(1):
+            start = parse_clock(stamp.group(1))
+            line = line[stamp.end() :]
+        if not line:
+            continue
+        order = base + number * 1000
+        if _is_heading(line, bool(bullet) or start is not None, number == len(lines) - 1):
+            stems = [t[0] for t in normalize_tokens(line)]
+            section_zone = _heading_zone(stems, cues)
+            passages.append(
+                _passage("description", line, "heading", section_zone, True, start, order)
+            )
+            continue
+        line_stems = [t[0] for t in normalize_tokens(line)]
+        if (
+            section_zone in ("links", "other episode")
+            and not bullet
+            and len(line_stems) >= LIST_LINE_WORDS
+        ):
+            section_zone = ""  # a paragraph of prose ends a list of links or episodes
+        zone = section_zone
+        if cues.other_episodes.find(line_stems, 0, min(3, len(line_stems))) == 0:
+            zone = zone or "other episode"
+        for s_no, sentence in enumerate(_sentences(line)):
+            stems = [t[0] for t in normalize_tokens(sentence)]
+            sentence_zone = zone
+            if not zone and cues.sponsor.find(stems) >= 0:
+                zone = sentence_zone = "sponsor"  # the rest of the paragraph is the ad
+            elif not zone and cues.bio.find(stems) >= 0:
+                sentence_zone = "bio"
+            passages.append(
+                _passage(
+                    "description", sentence, "line", sentence_zone, s_no == 0, start, order + s_no
+                )
+            )
+    return passages
+
+
+def _heading_zone(stems: Sequence[str], cues: Cues) -> str:
+    if cues.link_headings.find(stems) >= 0:
+        return "links"
+    if cues.sponsor.find(stems) >= 0:
+        return "sponsor"
+    if cues.bio.find(stems) >= 0:
+        return "bio"
+    if cues.other_episodes.find(stems) >= 0:
+        return "other episode"
+    return ""
+
+
+def chapter_passages(
+    chapters: Sequence[tuple[float, str]], cues: Cues, base: int = 2 * 10**9
+) -> list[Passage]:
+    passages = []
+    for number, (start, title) in enumerate(chapters):
+        text = URL_IN_TEXT.sub(" ", title).strip()
+        if not text:
+            continue
+        stems = [t[0] for t in normalize_tokens(text)]
+        zone = "sponsor" if cues.sponsor.find(stems) >= 0 else ""
+        if not zone and cues.other_episodes.find(stems) >= 0:
+            zone = "other episode"
+        passages.append(
+            _passage("chapter", text, "chapter", zone, True, start, base + number * 1000)
+        )
+    return passages
+
+
+def transcript_passages(
+    cues_in: Sequence[Cue], cues: Cues, untimed: str = "", base: int = 3 * 10**9
+) -> list[Passage]:
+    """Transcript windows: cues joined up to a sentence end (or a window of words).
+
+    A sponsor cue makes the next SPONSOR_SPAN_SECONDS of the transcript a sponsor read (the
+    rest of its paragraph in text without times). ``untimed`` is transcript text without
+    times: its passages have no start.
+    """
+    passages: list[Passage] = []
+    texts: list[str] = []
+    window_start: float | None = None
+    sponsor_until = -1.0
+
+    def flush() -> None:
+        nonlocal texts, window_start, sponsor_until
+        if not texts or window_start is None:
+            return
+        text = " ".join(texts)
+        stems = [t[0] for t in normalize_tokens(text)]
+        if cues.sponsor.find(stems) >= 0:
+            sponsor_until = window_start + SPONSOR_SPAN_SECONDS
+        zone = "sponsor" if window_start <= sponsor_until else ""
+        passages.append(
+            _passage(
+                "transcript", text, "transcript", zone, True, window_start, base + len(passages)
+            )
+        )
+        texts, window_start = [], None
+
+    words = 0
+    for cue in cues_in:
+        text = " ".join(URL_IN_TEXT.sub(" ", cue.text).split())
+        if not text:
+            continue
+        for piece in _sentences(text):
+            if window_start is None:
+                window_start, words = cue.start, 0
+            texts.append(piece)
+            words += len(piece.split())
+            if piece[-1] in ".!?" or words >= TRANSCRIPT_WINDOW_WORDS:
+                flush()
+    flush()
+    for number, line in enumerate(untimed.split("\n")):
+        zone = ""
+        for sentence in _sentences(URL_IN_TEXT.sub(" ", line)):
+            stems = [t[0] for t in normalize_tokens(sentence)]
+            if cues.sponsor.find(stems) >= 0:
+                zone = "sponsor"
+            passages.append(
+                _passage(
+                    "transcript",
+                    sentence,
+                    "transcript",
+                    zone,
+                    True,
+                    None,
+                    base + 10**8 + number * 1000 + len(passages),
+                )
+            )
+    return passages
