@@ -133,6 +133,11 @@ class LinkingCues:
 
     negation: tuple[str, ...] = ()  # "no", "without": a mention after one does not count
     other_episodes: tuple[str, ...] = ()  # "next episode": what follows is about another one
+    # A sentence with a future cue ("we'll") and an episode word ("episodes", "season") is an
+    # outline of other episodes, unless it speaks of this one ("this episode").
+    future: tuple[str, ...] = ()
+    episode_words: tuple[str, ...] = ()
+    this_episode: tuple[str, ...] = ()
     sponsor: tuple[str, ...] = ()  # "sponsored by": the rest of the paragraph is an ad
     bio: tuple[str, ...] = ()  # "professor of", "PhD": a sentence about a person
     link_headings: tuple[str, ...] = ()  # "Resources", "Links": a heading over a link list

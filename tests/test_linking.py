@@ -364,3 +364,147 @@ def test_a_name_repeated_in_brackets_is_one_mention(catalog: Catalog) -> None:
     }
     assert len(found["recurrent-networks"].mentions) == 1
     assert not found["recurrent-networks"].kept
+
+
+# --- issue 14.3: rules that generalize to unseen shows --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Take the scores, exponentiate each one, and divide by their sum.", "softmax"),
+        ("Subtract the truth from each guess, square the difference.", "loss-functions"),
+        ("Each round we nudge every weight a little downhill on the loss.", "gradient-descent"),
+        ("Points join their closest center; centers move to the mean.", "k-means-clustering"),
+        ("A song becomes a list of 128 numbers.", "vectors"),
+        ("The error flows backwards through the network, layer by layer.", "backpropagation"),
+        ("Multiply the local slopes of each step together.", "chain-rule"),
+        ("Randomly turning off half the neurons while it trains.", "dropout"),
+        ("A word's chance given the words before it.", "conditional-probability"),
+        ("Each new tree fits the errors the previous trees make.", "ensembles-and-boosting"),
+        ("With enough features, points are all equally far apart.", "curse-of-dimensionality"),
+    ],
+)
+def test_a_topic_described_in_everyday_words_counts(
+    catalog: Catalog, text: str, topic: str
+) -> None:
+    assert topic in ids("An episode", text, catalog)
+
+
+def test_the_parts_of_a_description_stand_in_one_sentence(catalog: Catalog) -> None:
+    assert "softmax" in ids("Scores", "We exponentiate the scores and divide by the sum.", catalog)
+    apart = "We exponentiate the scores. Then, later, we divide the class by two."
+    assert "softmax" not in ids("Scores", apart, catalog)
+
+
+def test_words_inside_a_description_still_count(catalog: Catalog) -> None:
+    text = "Generation starts from pure Gaussian noise and walks downhill on the cost function."
+    found = ids("Images", text, catalog)
+    assert {"diffusion-models", "normal-distribution", "gradient-descent", "loss-functions"} <= set(
+        found
+    )
+
+
+def test_an_acronym_counts_only_in_capitals(catalog: Catalog) -> None:
+    assert ids("Friends", "Mae and Gan met at the lake; Mae's dog swam.", catalog) == []
+    assert "loss-functions" in ids("Forecasts", "We judged every model by its MAE.", catalog)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("It is gradient boosting: shallow trees, each fixing the last.", "ensembles-and-boosting"),
+        ("Dropout (randomly zeroing units while training) keeps it honest.", "dropout"),
+        ("We end with perplexity, a way to say how unsure the model is.", "language-modeling"),
+    ],
+)
+def test_a_method_is_explained_by_a_gloss_after_its_name(
+    catalog: Catalog, text: str, topic: str
+) -> None:
+    assert topic in ids("An episode", text, catalog)
+
+
+def test_an_explaining_cue_is_a_whole_word(catalog: Catalog) -> None:
+    text = "They moved to LightGBM and scored it by mean squared error."
+    found = {c.topic.id: c for c in explain(episode("Forecasts", text), catalog)}
+    assert not found["ensembles-and-boosting"].kept
+    assert [m.place for m in found["ensembles-and-boosting"].mentions] == ["prose"]
+
+
+def test_a_bracketed_gloss_stays_with_its_list_item(catalog: Catalog) -> None:
+    text = "Batch norm, skip connections and dropout (randomly zeroing units) as a regularizer."
+    found = ids("Tricks", text, catalog)
+    assert "dropout" in found and "normalization-layers" not in found
+
+
+def test_a_title_that_lists_stories_is_a_list(catalog: Catalog) -> None:
+    title = "Chip news, a vector database round, and a new CEO"
+    assert ids(title, "This week's headlines, with links.", catalog) == []
+
+
+def test_a_cited_papers_name_is_what_the_episode_is_about(catalog: Catalog) -> None:
+    text = "We read Compute-Optimal Vision Models (Doe et al., 2031) and its tables."
+    assert "scaling-laws" in ids("Paper club", text, catalog)
+    bayes = (
+        "We read Sparse Variational Bayes Networks (Doe & Roe, 2030) and its KL divergence term."
+    )
+    found = ids("Sparse Variational Bayes Networks", bayes, catalog)
+    assert "kl-divergence" in found and "bayesian-inference" not in found
+    notes = notes_of("Sparse Variational Bayes Networks", bayes, catalog, "bayesian-inference")
+    assert notes == ["an ambiguous word in the name of a paper"] * 2
+
+
+def test_a_timestamped_line_of_the_notes_is_a_chapter_title(catalog: Catalog) -> None:
+    text = "A chat with a fraud team.\nTimestamps:\n- 00:00 Intro\n- 12:40 Random forests at work"
+    found = {c.topic.id: c for c in explain(episode("Fraud", text), catalog)}
+    assert found["ensembles-and-boosting"].kept
+    mention = found["ensembles-and-boosting"].mentions[0]
+    assert (mention.place, mention.evidence.start) == ("chapter", 760.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Coming in season 5: the chain rule, softmax and eigenvalues.",
+        "We'll spend three episodes on gradient descent and two on the dot product.",
+        "We will close the year with an episode on Bayes' theorem.",
+    ],
+)
+def test_plans_for_other_episodes_are_outlines(catalog: Catalog, text: str) -> None:
+    assert ids("Housekeeping", text, catalog) == []
+
+
+def test_this_episodes_plan_is_evidence(catalog: Catalog) -> None:
+    text = "In this episode we'll work through gradient descent step by step."
+    assert ids("Learning", text, catalog) == ["gradient-descent"]
+
+
+def test_a_contrast_between_two_instances_keeps_the_topic(catalog: Catalog) -> None:
+    text = "Euclidean distance is not cosine similarity, and the gap matters for text."
+    notes = notes_of("Search", text, catalog, "distance-metrics")
+    assert "negated" not in notes
+    assert ids("Search", "We do not need cosine similarity here.", catalog) == []
+
+
+def test_a_technique_in_a_career_story_is_in_passing(catalog: Catalog) -> None:
+    text = (
+        "Our guest left astronomy for retail analytics. Her thesis ran Monte Carlo "
+        "simulations of galaxy mergers. Now she fixes dashboards."
+    )
+    assert ids("From stars to stores", text, catalog) == []
+    assert notes_of("From stars to stores", text, catalog, "sampling-and-monte-carlo") == [
+        "in a guest bio"
+    ]
+
+
+def test_a_name_brings_in_only_its_own_topic(catalog: Catalog) -> None:
+    text = "The loss adds a KL divergence term; the sampler is a Markov chain."
+    found = ids("Generative models", text, catalog)
+    assert {"kl-divergence", "markov-chains"} <= set(found)
+    assert not {"cross-entropy", "conditional-probability"} & set(found)
+
+
+def test_a_percent_sign_reads_percent(catalog: Catalog) -> None:
+    assert [t[0] for t in normalize_tokens("a 30% chance")] == ["a", "30", "percent", "chanc"]
+    text = "A 30% chance of rain, and the standard deviation of the forecasts."
+    assert "probability-basics" in ids("Forecasts", text, catalog)

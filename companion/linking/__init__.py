@@ -40,6 +40,7 @@ from companion.linking.text import (
     stem,
     title_passages,
     transcript_passages,
+    with_paper_names,
 )
 from companion.models import Catalog, Episode, EpisodeWords, Evidence, Topic, TopicLink
 
@@ -138,7 +139,7 @@ def passages(
     if words is not None:
         found += chapter_passages([(c.start, c.title) for c in words.chapters], cues)
         found += transcript_passages(words.transcript, cues, words.untimed_text)
-    return found
+    return with_paper_names(found)
 
 
 def _weigh(item: Found) -> Mention:

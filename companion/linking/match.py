@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from companion.linking.text import (
+    SPREAD,
+    WILDCARDS,
     Cues,
     Passage,
     gerund_marked,
-    match_at,
+    match_words,
     phrase_key,
     stem,
+    surface_words,
     words_of,
 )
 from companion.models import Catalog, Evidence
@@ -33,7 +36,8 @@ LISTED_EXTRA_WORDS = 3  # a list item is the mention and at most this many other
 LIST_ITEMS = 3  # short pieces that make a clause an enumeration
 GLOSSARY_LEAD = 2  # words before a mention that still make it a line's label
 
-_CLAUSE_BREAK = re.compile(r"[;:()\[\]{}!?|]|\*\*|->|=>|\s[-–—]\s|[-–—]\s")
+_CLAUSE_BREAK = re.compile(r"[;:\[\]{}!?|]|\*\*|->|=>|\s[-–—]\s|[-–—]\s")
+_BRACKETED = re.compile(r"\([^()]*\)")
 _LIST_SEPARATOR = re.compile(r",|\s(?:and|or|nor|&|v|vs\.?|versus)\s|/", re.IGNORECASE)
 _LABEL_END = re.compile(r"^\s*(?:\([^)]{0,40}\)\s*)?(?::|\s[-–—]\s|[-–—]\s)")
 _RELATIVE = frozenset({"which", "that", "who", "whose", "where", "when", "because"})
@@ -48,6 +52,8 @@ class Entry:
     topics: tuple[str, ...]
     phrase: str  # as the catalog writes it
     anchor: bool = False
+    spread: bool = False  # "exponentiate ... divide by the total": parts anywhere in a sentence
+    capitals: tuple[int, ...] = ()  # words of the key written in capitals ("MAE"): so in the text
 
 
 Index = dict[str, list[tuple[tuple[str, ...], Entry]]]
@@ -58,9 +64,27 @@ def _keys(phrase: str) -> set[tuple[str, ...]]:
     """The stem sequences a phrase matches: as written, and written as one word."""
     keys = {phrase_key(phrase)} - {()}
     words = words_of(phrase)
-    if "*" not in phrase.split() and len(words) > 1 and all(len(w) >= 3 for w in words):
+    plain = not WILDCARDS & set(phrase.split())
+    if plain and len(words) > 1 and all(len(w) >= 3 for w in words):
         keys.add((stem("".join(words)),))  # "back propagation" -> "backpropagation"
-    return {key for key in keys if key[0] != "*"}
+    return {key for key in keys if key[0] not in WILDCARDS}
+
+
+def _capitals(phrase: str, key: tuple[str, ...]) -> tuple[int, ...]:
+    """The words of ``phrase`` that are acronyms ("MAE", "GAN"): the text must write them in
+    capitals too, so that "Mae" and "gan" are not them."""
+    if key != phrase_key(phrase) or WILDCARDS & set(phrase.split()):
+        return ()
+    words = words_of(phrase)
+    return tuple(j for j, w in enumerate(words) if sum(c.isalpha() for c in w) >= 2 and w.isupper())
+
+
+def _in_capitals(word: str) -> bool:
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    elif word.endswith("s") and len(word) > 2:  # "GANs", "CNNs"
+        word = word[:-1]
+    return word.isupper()
 
 
 def vocabulary(catalog: Catalog) -> Index:
@@ -74,14 +98,17 @@ def vocabulary(catalog: Catalog) -> Index:
     declared: set[tuple[tuple[str, ...], str]] = set()
     for imp in catalog.implications:
         kind = imp.kind if imp.topics else "blocker"
+        spread = SPREAD in imp.concept.split()
         for key in _keys(imp.concept):
-            entries.append((key, Entry(kind, imp.topics, imp.concept, imp.anchor)))
+            caps = _capitals(imp.concept, key)
+            entries.append((key, Entry(kind, imp.topics, imp.concept, imp.anchor, spread, caps)))
             declared.update((key, topic_id) for topic_id in imp.topics)
     for topic in catalog.topics:
         for alias in topic.aliases:
             for key in _keys(alias):
                 if (key, topic.id) not in declared:
-                    entries.append((key, Entry("alias", (topic.id,), alias)))
+                    caps = _capitals(alias, key)
+                    entries.append((key, Entry("alias", (topic.id,), alias, capitals=caps)))
     for key, entry in entries:
         index.setdefault(key[0], []).append((key, entry))
     return index
@@ -110,18 +137,41 @@ def find_mentions(passages: Sequence[Passage], index: Index, cues: Cues) -> list
 def _in_passage(passage: Passage, index: Index, cues: Cues) -> list[Found]:
     stems = [t[0] for t in passage.tokens]
     spans: dict[tuple[int, int], list[Entry]] = {}
+    own: dict[tuple[int, int], tuple[int, ...]] = {}  # the words a span's phrase matched
+    spread: dict[str, tuple[int, int, Entry]] = {}  # the first match of each spread topic set
     for i, word in enumerate(stems):
         for key, entry in index.get(word, ()):
-            end = match_at(key, stems, i, len(stems))
-            if end >= 0:
+            match = match_words(key, stems, i, len(stems))
+            if match is None:
+                continue
+            end, words = match
+            if entry.capitals and not all(
+                _in_capitals(passage.text[passage.tokens[i + j][1] : passage.tokens[i + j][2]])
+                for j in entry.capitals
+            ):
+                continue
+            if entry.spread:
+                spread.setdefault(" ".join(entry.topics), (i, end, entry))
+            else:
                 spans.setdefault((i, end), []).append(entry)
+                own.setdefault((i, end), words)
+    # A phrase in parts ("exponentiate ... divide by the total") takes no words from other
+    # phrases: what stands between its parts is matched as usual.
+    described = [
+        (start, end, _found(entry, passage, start, end, cues, ""))
+        for start, end, entry in spread.values()
+    ]
     if not spans:
-        return []
+        return _contrasts_kept(described)
     taken: dict[int, tuple[int, int]] = {}
     out: list[Found] = []
     placed: list[tuple[int, int, Found]] = []
     for start, end in sorted(spans, key=lambda se: (se[0] - se[1], se[0])):
-        owner = next((taken[i] for i in range(start, end) if i in taken), None)
+        # The longest phrase wins over a phrase inside it, over the words it matched itself:
+        # the words in its gaps ("from pure * noise": "Gaussian") are free for other phrases,
+        # and so are phrases that only overlap it ("downhill on the cost function").
+        owners = {taken.get(i) for i in own[(start, end)]}
+        owner = owners.pop() if len(owners) == 1 else None
         entries = spans[(start, end)]
         if owner is not None:  # inside a longer phrase: say so when that is a blocker
             outer = spans[owner]
@@ -134,30 +184,44 @@ def _in_passage(passage: Passage, index: Index, cues: Cues) -> list[Found]:
                     _found(entry, passage, start, end, cues, f"part of the longer name {name!r}")
                 )
             continue
-        for i in range(start, end):
-            taken[i] = (start, end)
+        for i in own[(start, end)]:
+            taken.setdefault(i, (start, end))
         seen: set[str] = set()  # one mention per topic per span: the strongest entry's
         for entry in sorted(entries, key=lambda e: _STRENGTH.index(e.kind)):
             if entry.kind == "blocker" or set(entry.topics) <= seen:
                 continue
             seen.update(entry.topics)
             placed.append((start, end, _found(entry, passage, start, end, cues, "")))
-    return out + _without_bracketed_repeats(passage, placed)
+    return out + _contrasts_kept(_without_bracketed_repeats(passage, placed) + described)
+
+
+def _contrasts_kept(placed: list[tuple[int, int, Found]]) -> list[Found]:
+    """ "P(A given B) is not P(B given A)": a negation between two mentions of one topic is a
+    contrast, and the second mention counts too."""
+    kept = []
+    for start, _end, found in placed:
+        if found.excluded == "negated" and any(
+            s < start and not f.excluded and set(f.entry.topics) & set(found.entry.topics)
+            for s, _e, f in placed
+        ):
+            found = replace(found, excluded="")
+        kept.append(found)
+    return kept
 
 
 def _without_bracketed_repeats(
     passage: Passage, placed: list[tuple[int, int, Found]]
-) -> list[Found]:
+) -> list[tuple[int, int, Found]]:
     """ "recurrent neural networks (RNNs)": a name repeated in brackets is one mention."""
     text, tokens = passage.text, passage.tokens
     kept = []
-    for start, _end, found in placed:
+    for start, end, found in placed:
         gap = text[tokens[start - 1][2] : tokens[start][1]] if start else ""
         repeat = gap.strip().endswith("(") and any(
             e == start and set(f.entry.topics) & set(found.entry.topics) for _s, e, f in placed
         )
         if not repeat:
-            kept.append(found)
+            kept.append((start, end, found))
     return kept
 
 
@@ -171,19 +235,54 @@ def _found(
         passage.field, words, text, "" if entry.kind == "alias" else entry.phrase, passage.start
     )
     stems = [t[0] for t in tokens]
+    a, b = tokens[start][1], tokens[end - 1][2]
+    in_paper = any(x <= a and b <= y for x, y in passage.papers)
     if not excluded:
-        excluded = _exclusion(passage, stems, start, end, entry, cues)
+        excluded = _exclusion(passage, stems, start, end, entry, cues, in_paper)
     place = _place(passage, stems, start, end, cues)
-    explained = place in ("prose", "glossary") and (
-        cues.explaining.find(stems, end) >= 0
-        or cues.explaining.find(gerund_marked(passage.text, tokens), end) >= 0
-    )
+    if entry.spread and place in ("listed", "glossary"):
+        place = "prose"
+    if in_paper and place != "listed":  # the paper is what the episode is about
+        place = "title"
+    explained = place in ("prose", "glossary") and _explained(passage, start, end, cues)
     training = entry.anchor and cues.training.find(stems) >= 0
     return Found(entry, passage, evidence, place, explained, excluded, training)
 
 
+# Right after a named method: a colon or a dash and words ("X: shallow trees ..."), a
+# bracketed gloss in lower case ("X (randomly zeroing ...)"), or an apposition ("X, a way ...").
+_GLOSS = re.compile(
+    r"""^\s*(?:
+        (?::|\s[-–—]\s|[-–—]\s)\s*[^\W\d_]
+      | \(\s*[a-z][^()]*?\s[^()]*\)
+      | ,\s+(?:a|an)\s
+    )""",
+    re.VERBOSE,
+)
+
+
+def _explained(passage: Passage, start: int, end: int, cues: Cues) -> bool:
+    """The sentence goes on to say what the named method does: an explaining cue after it
+    ("which", "by *ing", "is a"), or right after the name a colon or dash and words, a
+    bracketed gloss, or an apposition (", a ...")."""
+    tokens, text = passage.tokens, passage.text
+    if _GLOSS.match(text[tokens[end - 1][2] :]):
+        return True
+    words = surface_words(text, tokens)
+    return (
+        cues.explaining.find(words, end) >= 0
+        or cues.explaining.find(gerund_marked(words), end) >= 0
+    )
+
+
 def _exclusion(
-    passage: Passage, stems: list[str], start: int, end: int, entry: Entry, cues: Cues
+    passage: Passage,
+    stems: list[str],
+    start: int,
+    end: int,
+    entry: Entry,
+    cues: Cues,
+    in_paper: bool = False,
 ) -> str:
     if passage.zone:
         return {
@@ -196,6 +295,9 @@ def _exclusion(
         return "about another episode"
     if _negated(passage, stems, start, cues):
         return "negated"
+    if in_paper:  # a paper's name names its subject; an ambiguous word in it does not
+        ambiguous = entry.kind in ("hint", "branch")
+        return "an ambiguous word in the name of a paper" if ambiguous else ""
     head = _inside_name(passage, end, cues) if entry.kind != "method" else -1
     if head >= 0:
         name = passage.text[passage.tokens[start][1] : passage.tokens[head][2]]
@@ -237,6 +339,8 @@ def _inside_name(passage: Passage, end: int, cues: Cues) -> int:
 
 
 def _place(passage: Passage, stems: list[str], start: int, end: int, cues: Cues) -> str:
+    if passage.place == "title":  # a title that lists several stories is a list
+        return "listed" if _listed(passage, stems, start, end, cues) else "title"
     if passage.place != "line":
         return passage.place
     tokens, text = passage.tokens, passage.text
@@ -252,18 +356,29 @@ def _place(passage: Passage, stems: list[str], start: int, end: int, cues: Cues)
 def _listed(passage: Passage, stems: list[str], start: int, end: int, cues: Cues) -> bool:
     """One item of an enumeration: "models like A, B, or C", "LSTM v CNN, hypers, ...".
 
-    The clause around the mention is cut at commas, "and", "or", "vs" and slashes. It is an
+    The clause around the mention (or the brackets it stands in) is cut at commas, "and",
+    "or", "vs" and slashes; a bracketed gloss stays with its item. It is an
     enumeration when the mention's piece is short and at least LIST_ITEMS pieces are short
     (a relative clause, ", which ...", is no item), or when two short pieces follow an
     examples cue ("such as", "like").
     """
     text, tokens = passage.text, passage.tokens
     a, b = tokens[start][1], tokens[end - 1][2]
-    left = max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, a)), default=0)
-    right_match = _CLAUSE_BREAK.search(text, b)
-    right = right_match.start() if right_match else len(text)
+    inside = [(x, y) for x, y in (m.span() for m in _BRACKETED.finditer(text)) if x < a < y]
+    if inside:  # a mention in brackets: the brackets are its clause
+        left, right = inside[0][0] + 1, inside[0][1] - 1
+    else:
+        left = max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, a)), default=0)
+        right_match = _CLAUSE_BREAK.search(text, b)
+        right = right_match.start() if right_match else len(text)
     clause = text[left:right]
-    cuts = [0] + [m.end() for m in _LIST_SEPARATOR.finditer(clause)] + [len(clause) + 1]
+    glosses = [m.span() for m in _BRACKETED.finditer(clause)]
+    separators = [
+        m.end()
+        for m in _LIST_SEPARATOR.finditer(clause)
+        if not any(x < m.start() < y for x, y in glosses)  # a gloss belongs to its item
+    ]
+    cuts = [0, *separators, len(clause) + 1]
     parts = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)]
     parts = [(x, y) for x, y in parts if clause[x:y].strip(" ,/&")]
     rel = a - left
@@ -285,7 +400,7 @@ def _listed(passage: Passage, stems: list[str], start: int, end: int, cues: Cues
         return (
             bool(words)
             and words[0].lower() not in _RELATIVE
-            and len(words) <= extra + LISTED_EXTRA_WORDS + (0 if n == here else 2)
+            and len(words) <= extra + LISTED_EXTRA_WORDS + (0 if n == here else 1)
         )
 
     if not short(here):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from companion.models import Cue, EvidenceField, LinkingCues
 from companion.text import URL_IN_TEXT
@@ -26,7 +26,7 @@ __all__ = [
 
 Token = tuple[str, int, int]  # (stem, start, end) in the passage text
 
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|(?<=\d)%")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])")
 _BULLET = re.compile(r"^\s*(?:[-*•·–—>]+|\(?\d{1,2}[.)])\s+")
 _TIMESTAMP = re.compile(r"^\s*[\[(]?((?:\d{1,2}:)?\d{1,2}:\d{2})[\])]?\s*(?:[-–—:|]\s*)?")
@@ -41,6 +41,7 @@ _IRREGULAR = {
 }
 _VOWELS = frozenset("aeiouy")
 HEADING_MAX_WORDS = 6
+CHAPTER_MAX_WORDS = 10  # a line of notes that starts with a time and is this short is a chapter
 LIST_LINE_WORDS = 15  # a line this long, without a bullet, is prose, not an item of a list
 TRANSCRIPT_WINDOW_WORDS = 45  # a transcript without punctuation is cut into windows this long
 SPONSOR_SPAN_SECONDS = 75.0  # a sponsor read in a transcript lasts about this long
@@ -49,6 +50,8 @@ SPONSOR_SPAN_SECONDS = 75.0  # a sponsor read in a transcript lasts about this l
 def stem(word: str) -> str:
     """A light, deterministic English stem: plurals, -ing/-ed, a final e, possessives."""
     word = word.lower().replace("’", "'")
+    if word == "%":  # "30%" reads "30 percent"
+        return "percent"
     if word.endswith("'s"):
         word = word[:-2]
     word = word.strip("'")
@@ -85,23 +88,30 @@ def words_of(phrase: str) -> list[str]:
 
 
 def phrase_key(phrase: str) -> tuple[str, ...]:
-    """A phrase as stems; a lone '*' stays a gap of one to three words, and '*ing' stands for
-    any word ending in -ing ("by *ing": "by splitting", "by applying")."""
+    """A phrase as stems. A lone '*' stays a gap of one to three words, '...' a gap of any
+    length within the sentence, '#' any number, and '*ing' any word ending in -ing ("by
+    *ing": "by splitting", "by applying")."""
     key: list[str] = []
     for part in phrase.split():
-        key.extend([part] if part in ("*", GERUND) else [stem(w) for w in words_of(part)])
+        key.extend([part] if part in WILDCARDS else [stem(w) for w in words_of(part)])
     return tuple(key)
 
 
 GERUND = "*ing"
+GAP = "*"  # one to three words
+SPREAD = "..."  # any number of words, in the same sentence
+NUMBER = "#"  # a number: "a list of # numbers"
+WILDCARDS = frozenset({GAP, SPREAD, NUMBER, GERUND})
 
 
-def gerund_marked(text: str, tokens: Sequence[Token]) -> list[str]:
-    """The stems of ``tokens``, with every word that ends in -ing written as '*ing'."""
-    return [
-        GERUND if len(text[a:b]) > 4 and text[a:b].lower().endswith("ing") else stem_
-        for stem_, a, b in tokens
-    ]
+def surface_words(text: str, tokens: Sequence[Token]) -> list[str]:
+    """The words of ``tokens`` as written (lower case), every word in -ing also as '*ing'."""
+    return [text[a:b].lower().replace("’", "'") for _stem, a, b in tokens]
+
+
+def gerund_marked(words: Sequence[str]) -> list[str]:
+    """``words`` with every word that ends in -ing written as '*ing'."""
+    return [GERUND if len(w) > 4 and w.endswith("ing") else w for w in words]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +124,19 @@ class Passage:
     start: float | None  # seconds into the episode, when known
     order: int  # position in the episode, for a stable evidence order
     tokens: tuple[Token, ...]
+    papers: tuple[tuple[int, int], ...] = ()  # where the name of a cited paper stands in text
 
 
 class CueSet:
-    """Cue phrases as stem sequences; '*' in a phrase stands for up to three words."""
+    """Cue phrases as stem sequences; '*' in a phrase stands for up to three words. With
+    ``exact`` the phrases are whole words as written ("means" is not "mean"), matched against
+    ``surface_words``."""
 
-    def __init__(self, phrases: Iterable[str]) -> None:
+    def __init__(self, phrases: Iterable[str], *, exact: bool = False) -> None:
         self._by_first: dict[str, list[tuple[str, ...]]] = {}
         for phrase in phrases:
-            key = phrase_key(phrase)
-            if key and key[0] != "*":
+            key = _exact_key(phrase) if exact else phrase_key(phrase)
+            if key and key[0] not in WILDCARDS:
                 self._by_first.setdefault(key[0], []).append(key)
 
     def __bool__(self) -> bool:
@@ -149,19 +162,43 @@ class CueSet:
         return found
 
 
+def _exact_key(phrase: str) -> tuple[str, ...]:
+    key: list[str] = []
+    for part in phrase.lower().split():
+        key.extend([part] if part in WILDCARDS else words_of(part))
+    return tuple(key)
+
+
 def match_at(key: Sequence[str], stems: Sequence[str], i: int, stop: int) -> int:
-    """Match ``key`` (with '*' gaps of 1-3 words) at token ``i``; the end index or -1."""
+    """Match ``key`` at token ``i`` ('*': a gap of 1-3 words, '...': a gap of any length,
+    '#': a number); the end index, or -1."""
+    found = match_words(key, stems, i, stop)
+    return found[0] if found is not None else -1
+
+
+def match_words(
+    key: Sequence[str], stems: Sequence[str], i: int, stop: int
+) -> tuple[int, tuple[int, ...]] | None:
+    """Like ``match_at``: the end index and the tokens the key's own words matched (not the
+    words in its gaps), or None."""
     if not key:
-        return i
-    if key[0] == "*":
-        for gap in range(1, 4):
-            end = match_at(key[1:], stems, i + gap, stop)
-            if end >= 0:
-                return end
-        return -1
-    if i >= stop or stems[i] != key[0]:
-        return -1
-    return match_at(key[1:], stems, i + 1, stop)
+        return i, ()
+    if key[0] == GAP or key[0] == SPREAD:
+        gaps = range(1, 4) if key[0] == GAP else range(0, stop - i)
+        for gap in gaps:
+            found = match_words(key[1:], stems, i + gap, stop)
+            if found is not None:
+                return found
+        return None
+    if i >= stop:
+        return None
+    if key[0] == NUMBER:
+        if not stems[i].isdigit():
+            return None
+    elif stems[i] != key[0]:
+        return None
+    found = match_words(key[1:], stems, i + 1, stop)
+    return None if found is None else (found[0], (i, *found[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +207,9 @@ class Cues:
 
     negation: CueSet
     other_episodes: CueSet
+    future: CueSet
+    episode_words: CueSet
+    this_episode: CueSet
     sponsor: CueSet
     bio: CueSet
     link_headings: CueSet
@@ -178,17 +218,29 @@ class Cues:
     explaining: CueSet
     training: CueSet
 
+    def outline(self, stems: Sequence[str]) -> bool:
+        """A plan of other episodes in the future tense ("we'll spend three episodes on",
+        "coming in season 4"), and no word of this episode."""
+        return (
+            self.future.find(stems) >= 0
+            and self.episode_words.find(stems) >= 0
+            and self.this_episode.find(stems) < 0
+        )
+
     @classmethod
     def compile(cls, cues: LinkingCues) -> Cues:
         return cls(
             negation=CueSet(cues.negation),
             other_episodes=CueSet(cues.other_episodes),
+            future=CueSet(cues.future),
+            episode_words=CueSet(cues.episode_words),
+            this_episode=CueSet(cues.this_episode),
             sponsor=CueSet(cues.sponsor),
             bio=CueSet(cues.bio),
             link_headings=CueSet(cues.link_headings),
             examples=CueSet(cues.examples),
             name_heads=frozenset(stem(w) for w in cues.name_heads),
-            explaining=CueSet(cues.explaining),
+            explaining=CueSet(cues.explaining, exact=True),
             training=CueSet(cues.training),
         )
 
@@ -235,7 +287,8 @@ def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> 
     A heading over a link list, a sponsor read or a guest bio puts the lines under it (up to
     the next heading) in that zone; a sponsor cue puts the rest of its paragraph there; a
     bio cue its sentence; a line that opens with an other-episode cue ("Next episode: ...")
-    the whole line. A line that starts with a timestamp ("[14:10] ...") gets that start time.
+    the whole line. A line that starts with a timestamp ("[14:10] ...") gets that start time;
+    when it is short, with no sentence end ("12:05 Why it works"), it is a chapter title.
     """
     lines = [URL_IN_TEXT.sub(" ", line).strip() for line in description.split("\n")]
     lines = [line for line in lines if line]
@@ -260,6 +313,10 @@ def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> 
             )
             continue
         line_stems = [t[0] for t in normalize_tokens(line)]
+        if start is not None and len(line_stems) <= CHAPTER_MAX_WORDS and line[-1] not in ".!?":
+            zone = section_zone or _chapter_zone(line_stems, cues)  # "12:05 Why it works"
+            passages.append(_passage("description", line, "chapter", zone, True, start, order))
+            continue
         if (
             section_zone in ("links", "other episode")
             and not bullet
@@ -276,6 +333,8 @@ def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> 
                 zone = sentence_zone = "sponsor"  # the rest of the paragraph is the ad
             elif not zone and cues.bio.find(stems) >= 0:
                 sentence_zone = "bio"
+            elif not zone and cues.outline(stems):
+                sentence_zone = "other episode"
             passages.append(
                 _passage(
                     "description", sentence, "line", sentence_zone, s_no == 0, start, order + s_no
@@ -296,6 +355,14 @@ def _heading_zone(stems: Sequence[str], cues: Cues) -> str:
     return ""
 
 
+def _chapter_zone(stems: Sequence[str], cues: Cues) -> str:
+    if cues.sponsor.find(stems) >= 0:
+        return "sponsor"
+    if cues.other_episodes.find(stems) >= 0:
+        return "other episode"
+    return ""
+
+
 def chapter_passages(
     chapters: Sequence[tuple[float, str]], cues: Cues, base: int = 2 * 10**9
 ) -> list[Passage]:
@@ -304,10 +371,7 @@ def chapter_passages(
         text = URL_IN_TEXT.sub(" ", title).strip()
         if not text:
             continue
-        stems = [t[0] for t in normalize_tokens(text)]
-        zone = "sponsor" if cues.sponsor.find(stems) >= 0 else ""
-        if not zone and cues.other_episodes.find(stems) >= 0:
-            zone = "other episode"
+        zone = _chapter_zone([t[0] for t in normalize_tokens(text)], cues)
         passages.append(
             _passage("chapter", text, "chapter", zone, True, start, base + number * 1000)
         )
@@ -337,6 +401,8 @@ def transcript_passages(
         if cues.sponsor.find(stems) >= 0:
             sponsor_until = window_start + SPONSOR_SPAN_SECONDS
         zone = "sponsor" if window_start <= sponsor_until else ""
+        if not zone and cues.outline(stems):
+            zone = "other episode"
         passages.append(
             _passage(
                 "transcript", text, "transcript", zone, True, window_start, base + len(passages)
@@ -363,15 +429,71 @@ def transcript_passages(
             stems = [t[0] for t in normalize_tokens(sentence)]
             if cues.sponsor.find(stems) >= 0:
                 zone = "sponsor"
+            sentence_zone = zone or ("other episode" if cues.outline(stems) else "")
             passages.append(
                 _passage(
                     "transcript",
                     sentence,
                     "transcript",
-                    zone,
+                    sentence_zone,
                     True,
                     None,
                     base + 10**8 + number * 1000 + len(passages),
                 )
             )
     return passages
+
+
+# A citation after a paper's name: "(Hoffmann et al., 2022)", "(Kingma & Welling, 2013)".
+_CITATION = re.compile(
+    r"\(\s*[A-Z][\w'’-]+(?:\s+et\s+al\.?|(?:\s*(?:,|&|\band\b)\s*[A-Z][\w'’-]+)*)"
+    r"\s*,?\s*(?:19|20)\d\d[a-z]?\s*\)"
+)
+_TITLE_WORD = re.compile(
+    r"[A-Z0-9][\w'’-]*|of|for|is|all|you|a|an|the|and|with|to|in|on|by|via|from|as"
+)
+PAPER_MIN_WORDS = 2
+
+
+def paper_name(text: str, bracket: int) -> str:
+    """The capitalized run of words (a title may hold small words and a colon) that ends just
+    before the citation bracket at ``bracket``, or ""."""
+    words = list(re.finditer(r"[^\s]+", text[:bracket]))
+    begin = bracket
+    count = 0
+    for match in reversed(words):
+        word = match.group(0).rstrip(":,")
+        if not _TITLE_WORD.fullmatch(word) or (match.group(0).endswith(",") and count):
+            break
+        begin, count = match.start(), count + 1
+    while count and not text[begin].isupper() and not text[begin].isdigit():
+        nxt = re.search(r"\s+\S", text[begin:bracket])  # a name starts with a capital
+        if not nxt:
+            return ""
+        begin += nxt.end() - 1
+        count -= 1
+    name = text[begin:bracket].strip().rstrip(":,")
+    return name if len(name.split()) >= PAPER_MIN_WORDS else ""
+
+
+def with_paper_names(passages: Sequence[Passage]) -> list[Passage]:
+    """Mark, in every passage, the names of the papers the notes cite with their authors and
+    year: a paper's name is what the episode is about."""
+    names = {
+        name.lower()
+        for passage in passages
+        for match in _CITATION.finditer(passage.text)
+        if (name := paper_name(passage.text, match.start()))
+    }
+    if not names:
+        return list(passages)
+    marked = []
+    for passage in passages:
+        low = passage.text.lower()
+        spans = tuple(
+            (m.start(), m.start() + len(name))
+            for name in names
+            for m in re.finditer(re.escape(name), low)
+        )
+        marked.append(replace(passage, papers=spans) if spans else passage)
+    return marked
