@@ -323,6 +323,8 @@ def render_settings(settings: Settings, show: Show) -> render.RenderSettings:
         quiz_pause=settings.quiz_pause,
         words_per_minute=settings.voice.rate,
         equation_rate=settings.equation_rate,
+        sentence_gap=settings.voice.sentence_gap,
+        section_gap=settings.voice.section_gap,
     )
 
 
@@ -392,7 +394,7 @@ def _check_lengths(lessons: Sequence[Lesson], built: Collection[str], minutes: f
         if lesson.slug in built and lesson.kind is LessonKind.EPISODE and over > 0.5:
             log.warning(
                 "%s: the lesson is %.1f minutes, over the %g-minute budget "
-                "(its topics are already shortened to their idea and one equation)",
+                "(all but its first topic are already cut to a sentence and one equation)",
                 lesson.slug,
                 lesson.duration / 60,
                 minutes,

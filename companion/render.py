@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 
-from companion import phrasing
+from companion import phrasing, pronounce
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
 from companion.mathspeech import verbalize, verbalize_inline
@@ -75,6 +75,8 @@ class RenderSettings:
     quiz_pause: float = 2.5  # seconds to think before the answer
     words_per_minute: int = 165
     equation_rate: float = SLOW_RATE  # equations are read at this times the voice's rate
+    sentence_gap: float = 0.4  # seconds; the synthesizer's, for the length estimate
+    section_gap: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class TopicPlan:
     evidence: tuple[Evidence, ...] = ()  # where the episode names the topic
     listen_at: str = ""  # "About fourteen minutes into the episode", when a time is known
     listen_phrase: str = ""  # what the episode says there
+    brief: bool = False  # trimmed further, to the idea's first sentence and one equation
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
@@ -107,6 +110,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["speak"] = speak
     env.filters["speak_inline"] = speak_inline
     env.filters["speakable"] = speakable
+    env.filters["first_sentence"] = first_sentence
     env.filters["spoken_list"] = spoken_list
     env.filters["spoken_number"] = spoken_number
     phrases = load_phrases(env)
@@ -274,15 +278,35 @@ def repeated_sentences(scripts: Sequence[Script], share: float = 0.5) -> list[tu
     return sorted(((s, n) for s, n in counts.items() if n > limit), key=lambda sn: (-sn[1], sn[0]))
 
 
-def spoken_seconds(script: Script, words_per_minute: int) -> float:
-    """Estimated length of a script when spoken: words at the voice's rate, plus pauses."""
+def spoken_seconds(
+    script: Script, words_per_minute: int, sentence_gap: float = 0.4, section_gap: float = 1.0
+) -> float:
+    """Estimated length of a script when spoken: words at the voice's rate, plus pauses.
+
+    The gaps are the synthesizer's: one between the sentences of a paragraph, one between
+    sections.
+    """
     seconds = 0.0
     for section in script.sections:
         for paragraph in section.paragraphs:
             words = len(paragraph.text.split())
+            gaps = max(len(pronounce.sentences(paragraph)) - 1, 0)
             seconds += words * 60 / (words_per_minute * paragraph.rate) + paragraph.pause_after
-        seconds += 1.0
+            seconds += gaps * sentence_gap
+        seconds += section_gap
     return seconds
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a paragraph of catalog prose (its $...$ math left whole)."""
+    text = text.strip()
+    for match in _SENTENCE_END.finditer(text):
+        if text.count("$", 0, match.start()) % 2 == 0:  # not inside inline math
+            return text[: match.start()]
+    return text
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -298,16 +322,22 @@ def render_lesson(
     """The lesson for one episode within its time budget.
 
     Topics are shortened from the last one back (to their idea and one equation; the rest
-    is in the course feed) until the lesson fits, or only the first topic is whole.
+    is in the course feed) until the lesson fits. An episode that touches many topics may
+    still be too long with only the first topic whole: then the topics after the first are
+    cut further, again from the last one back, to the idea's first sentence and one equation.
     """
     plans = list(plans)
     script = render_script(env, show, episode, plans, settings)
     budget = settings.lesson_minutes * 60
-    for index in range(len(plans) - 1, 0, -1):
-        if spoken_seconds(script, settings.words_per_minute) <= budget:
-            break
-        plans[index] = replace(plans[index], full=False)
-        script = render_script(env, show, episode, plans, settings)
+    for brief in (False, True):
+        for index in range(len(plans) - 1, 0, -1):
+            seconds = spoken_seconds(
+                script, settings.words_per_minute, settings.sentence_gap, settings.section_gap
+            )
+            if seconds <= budget:
+                return script
+            plans[index] = replace(plans[index], full=False, brief=brief)
+            script = render_script(env, show, episode, plans, settings)
     return script
 
 

@@ -456,3 +456,28 @@ def test_real_show_notes_are_quoted_cleanly(tmp_path: Path) -> None:
             opening = section.paragraphs[0].text
             assert len(WORD.findall(opening.lower())) <= 30, opening
             assert not re.search(r"https?:|www\.|[*#|<>=]", opening), opening
+
+
+def test_lessons_with_many_topics_cut_later_topics_to_one_sentence() -> None:
+    ids = ("vectors", "dot-product", "matrices", "derivatives", "gradient-descent", "entropy")
+
+    def explanations_whole(script: render.Script) -> list[bool]:
+        topics = [s for s in script.sections if s.kind == "topic"]
+        pairs = zip(ids, topics, strict=True)
+        return [CATALOG.get(t).explanation[-30:] in s.text for t, s in pairs]
+
+    assert explanations_whole(lesson(*ids, minutes=60)) == [True] * 6
+    # a middle budget cuts from the last topic back; the floor keeps only the first whole
+    middle = explanations_whole(lesson(*ids, minutes=7))
+    assert middle[0] and not middle[-1] and middle == sorted(middle, reverse=True)
+    floor = lesson(*ids, minutes=1)
+    assert explanations_whole(floor) == [True] + [False] * 5
+    last = [s for s in floor.sections if s.kind == "topic"][-1]
+    assert render.first_sentence(CATALOG.get("entropy").explanation)[:-1] in last.text
+    assert sum(s.kind == "quiz" for s in floor.sections) == 1
+
+
+def test_first_sentence_keeps_inline_math_and_abbreviations_together() -> None:
+    assert render.first_sentence("Take $x. Y$ here. Then more.") == "Take $x. Y$ here."
+    assert render.first_sentence("One idea. Two ideas.") == "One idea."
+    assert render.first_sentence("No full stop") == "No full stop"
