@@ -15,7 +15,7 @@ from companion.build import build
 from companion.config import load_settings
 from companion.errors import ConfigError
 from companion.lessons import read_lessons
-from tests.conftest import DATA, media
+from tests.conftest import DATA, media, require_audio_tools
 
 TINY_FEED = DATA / "feeds" / "two_episodes.xml"
 FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
@@ -32,10 +32,19 @@ def run(workdir: Path, **kwargs: object):
     return build(settings_for(workdir, **options), clock=clock, **kwargs)
 
 
-@pytest.fixture
-def built(tmp_path: Path, audio_tools: None) -> Path:
-    report = run(tmp_path)
+@pytest.fixture(scope="module")
+def cold_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cold build of the tiny feed; each test gets its own copy (synthesis is the cost)."""
+    require_audio_tools()
+    workdir = tmp_path_factory.mktemp("cold")
+    report = run(workdir)
     assert report.exit_code == 0, report.failed
+    return workdir
+
+
+@pytest.fixture
+def built(cold_build: Path, tmp_path: Path, audio_tools: None) -> Path:
+    shutil.copytree(cold_build, tmp_path, dirs_exist_ok=True)  # copy2: times kept
     return tmp_path
 
 
