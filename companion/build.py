@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import jinja2
 
@@ -34,28 +33,25 @@ from companion.episode_words import fetch_words
 from companion.errors import ConfigError
 from companion.events import (
     BuildReport,
-    Built,
     EventHandler,
-    Failed,
-    Failure,
     FeedWritten,
     Linked,
-    Started,
     Unchanged,
     ignore,
 )
 from companion.files import exclusive_lock, write_if_changed
 from companion.lessons import (
-    JobResult,
     LessonJob,
     course_lesson,
+    dated,
     episode_lesson,
+    prune_lessons,
     read_lessons,
-    read_stamp,
     remove_unreferenced,
     review_lesson,
+    warn_over_budget,
 )
-from companion.models import Catalog, Episode, Lesson, LessonKind, Script, Show
+from companion.models import Catalog, Episode, Lesson, Script, Show
 from companion.topics import course_seasons, link_episode, load_catalog
 
 log = logging.getLogger(__name__)
@@ -134,7 +130,7 @@ def _build(
     }
     for episode in episodes:
         on_event(Linked(episode.slug, tuple(item.topic.id for item in links[episode.guid])))
-    title = feed_title(settings, show)
+    title = publish.feed_title(settings, show)
     env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
     scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
     report.skipped_no_math = [e.slug for e in episodes if not links[e.guid]]
@@ -147,7 +143,7 @@ def _build(
     selected = [e for e in episodes if e.guid in scripts and _wanted(e, only)]
     if only and not selected:
         raise ConfigError(f"--only {', '.join(only)}: no episode with math has that guid or slug")
-    artist = feed_author(settings, show)
+    artist = publish.feed_author(settings, show)
     now = clock().replace(microsecond=0)
 
     def job_for(script: Script, lesson: Lesson, undated: datetime) -> LessonJob:
@@ -158,7 +154,7 @@ def _build(
             workdir=workdir,
             cache=settings.section_cache,
             cover=cover,
-            lesson=_dated(workdir, lesson, undated),
+            lesson=dated(workdir, lesson, undated),
             album=title,
             artist=artist,
         )
@@ -195,17 +191,17 @@ def _build(
             on_event(Unchanged(job.slug))
         else:
             pending.append(job)
-    _run_jobs(pending, executor, report, on_event)
+    executors.run_jobs(pending, executor, report, on_event)
 
     if prune:
         keep = {e.slug for e in episodes if e.guid in scripts}
         keep |= {script.slug for script in course_scripts} if settings.course else set()
         keep |= {script.slug for script in review_scripts}
-        _prune(workdir, keep)
+        prune_lessons(workdir, keep)
     lessons = read_lessons(workdir)
     report.audio_seconds = sum(lesson.duration for lesson in lessons)
-    _check_lengths(lessons, report.built, settings.lesson_minutes)
-    feeds = plan_feeds(settings, show, lessons)
+    warn_over_budget(lessons, report.built, settings.lesson_minutes)
+    feeds = publish.plan_feeds(settings, show, lessons)
     notes = {lesson.slug: publish.show_notes_html(lesson, catalog) for lesson in lessons}
     publish.write_feeds(workdir, feeds, notes)
     for feed in feeds:
@@ -222,60 +218,6 @@ def _build(
     report.feed_path = workdir / layout.FEED_PATH
     report.seconds = time.monotonic() - started
     return report
-
-
-def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> list[publish.Feed]:
-    """The episode feed (episode and review lessons, newest first) and the course feed."""
-    title = feed_title(settings, show)
-    author = feed_author(settings, show)
-    episode_lessons = [
-        item
-        for item in lessons
-        if item.kind is LessonKind.EPISODE or (item.kind is LessonKind.REVIEW and settings.review)
-    ]
-    if settings.max_items:
-        episode_lessons = episode_lessons[: settings.max_items]  # lessons are newest first
-    course_lessons = sorted(
-        (item for item in lessons if item.kind is LessonKind.COURSE),
-        key=lambda item: item.episode_number or 0,
-    )
-    feeds = [
-        publish.Feed(
-            publish.FeedSettings(
-                title=title,
-                description=(
-                    f"Short spoken math lessons for the episodes of {show.title}: every "
-                    "equation read aloud in words, with chapters, transcripts and show notes."
-                ),
-                base_url=settings.base_url,
-                feed_path=layout.FEED_PATH,
-                author=author,
-                owner_email=settings.email,
-                image_path=layout.COVER_PATH,
-            ),
-            tuple(episode_lessons),
-        )
-    ]
-    if settings.course:
-        feeds.append(
-            publish.Feed(
-                publish.FeedSettings(
-                    title=f"{title}: the Course",
-                    description=(
-                        "The whole math course behind the lessons, one topic per lesson, in an "
-                        "order where every topic comes after the ones it builds on."
-                    ),
-                    base_url=settings.base_url,
-                    feed_path=layout.COURSE_FEED_PATH,
-                    author=author,
-                    owner_email=settings.email,
-                    image_path=layout.COVER_PATH,
-                    episode_type="serial",
-                ),
-                tuple(course_lessons),
-            )
-        )
-    return feeds
 
 
 def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:
@@ -318,7 +260,7 @@ def render_reviews(
 
 def render_settings(settings: Settings, show: Show) -> render.RenderSettings:
     return render.RenderSettings(
-        companion_title=feed_title(settings, show),
+        companion_title=publish.feed_title(settings, show),
         lesson_minutes=settings.lesson_minutes,
         quiz_pause=settings.quiz_pause,
         words_per_minute=settings.voice.rate,
@@ -326,14 +268,6 @@ def render_settings(settings: Settings, show: Show) -> render.RenderSettings:
         sentence_gap=settings.voice.sentence_gap,
         section_gap=settings.voice.section_gap,
     )
-
-
-def feed_title(settings: Settings, show: Show) -> str:
-    return settings.title or f"{show.title} Math Companion"
-
-
-def feed_author(settings: Settings, show: Show) -> str:
-    return settings.author or show.author or "Companion"
 
 
 def _wanted(episode: Episode, only: Collection[str]) -> bool:
@@ -348,65 +282,3 @@ def _check_overrides(settings: Settings, catalog: Catalog) -> None:
                     raise ConfigError(
                         f"companion.toml: episodes.{guid!r}.{key}: unknown topic {topic_id!r}"
                     )
-
-
-def _dated(workdir: Path, lesson: Lesson, undated: datetime) -> Lesson:
-    """A lesson without a source date keeps the date it was first published with."""
-    if lesson.published is not None:
-        return lesson
-    stamp = read_stamp(workdir / layout.lesson_path(lesson.slug, layout.STAMP_NAME))
-    old = stamp.lesson.published if stamp else None
-    return replace(lesson, published=old or undated)
-
-
-def _run_jobs(
-    jobs: Sequence[LessonJob],
-    executor: executors.Executor,
-    report: BuildReport,
-    on_event: EventHandler,
-) -> None:
-    total = len(jobs)
-    for index, job in enumerate(jobs):
-        on_event(Started(job.slug, done=index, total=total))
-    if not jobs:
-        return
-    _collect(executor.run(jobs), report, on_event, total)
-
-
-def _collect(
-    results: Iterable[JobResult], report: BuildReport, on_event: EventHandler, total: int
-) -> None:
-    for done, result in enumerate(results, start=1):
-        report.sections_synthesized += result.synthesized
-        report.sections_reused += result.reused
-        if result.error:
-            report.failed.append(Failure(result.slug, result.error))
-            on_event(Failed(result.slug, result.error, done, total))
-        else:
-            report.built.append(result.slug)
-            on_event(Built(result.slug, result.duration, done, total))
-
-
-def _check_lengths(lessons: Sequence[Lesson], built: Collection[str], minutes: float) -> None:
-    """Warn about freshly built episode lessons well over the time budget."""
-    for lesson in lessons:
-        over = lesson.duration / 60 - minutes
-        if lesson.slug in built and lesson.kind is LessonKind.EPISODE and over > 0.5:
-            log.warning(
-                "%s: the lesson is %.1f minutes, over the %g-minute budget "
-                "(all but its first topic are already cut to a sentence and one equation)",
-                lesson.slug,
-                lesson.duration / 60,
-                minutes,
-            )
-
-
-def _prune(workdir: Path, keep: set[str]) -> None:
-    """Remove episode lessons not in `keep` (course lessons stay), with their scripts."""
-    for folder in sorted((workdir / layout.EPISODES_DIR).glob("*")):
-        if not folder.is_dir() or folder.name in keep:
-            continue
-        stamp = read_stamp(folder / layout.STAMP_NAME)
-        if stamp is None or stamp.lesson.kind is not LessonKind.COURSE:
-            shutil.rmtree(folder)
-            (workdir / layout.script_path(folder.name)).unlink(missing_ok=True)

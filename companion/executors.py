@@ -16,7 +16,7 @@ import socket
 import tempfile
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from companion import layout, synth
 from companion.config import Settings
 from companion.errors import CompanionError, ConfigError, SynthError
+from companion.events import BuildReport, Built, EventHandler, Failed, Failure, Started
 from companion.files import atomic_write
 from companion.lessons import JobResult, LessonJob, failed_job, run_lesson_job
 
@@ -269,3 +270,32 @@ def using(executor: Executor | None, settings: Settings) -> Iterator[Executor]:
         yield made
     finally:
         made.close()
+
+
+def run_jobs(
+    jobs: Sequence[LessonJob],
+    executor: Executor,
+    report: BuildReport,
+    on_event: EventHandler,
+) -> None:
+    """Run `jobs` on `executor`, recording each outcome in `report` as it arrives."""
+    total = len(jobs)
+    for index, job in enumerate(jobs):
+        on_event(Started(job.slug, done=index, total=total))
+    if not jobs:
+        return
+    collect_results(executor.run(jobs), report, on_event, total)
+
+
+def collect_results(
+    results: Iterable[JobResult], report: BuildReport, on_event: EventHandler, total: int
+) -> None:
+    for done, result in enumerate(results, start=1):
+        report.sections_synthesized += result.synthesized
+        report.sections_reused += result.reused
+        if result.error:
+            report.failed.append(Failure(result.slug, result.error))
+            on_event(Failed(result.slug, result.error, done, total))
+        else:
+            report.built.append(result.slug)
+            on_event(Built(result.slug, result.duration, done, total))

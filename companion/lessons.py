@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import shutil
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,3 +338,37 @@ def remove_unreferenced(workdir: Path, lessons: Sequence[Lesson]) -> list[Path]:
                 path.unlink(missing_ok=True)
                 removed.append(path)
     return removed
+
+
+def dated(workdir: Path, lesson: Lesson, undated: datetime) -> Lesson:
+    """A lesson without a source date keeps the date it was first published with."""
+    if lesson.published is not None:
+        return lesson
+    stamp = read_stamp(workdir / layout.lesson_path(lesson.slug, layout.STAMP_NAME))
+    old = stamp.lesson.published if stamp else None
+    return replace(lesson, published=old or undated)
+
+
+def warn_over_budget(lessons: Sequence[Lesson], built: Collection[str], minutes: float) -> None:
+    """Warn about freshly built episode lessons well over the time budget."""
+    for lesson in lessons:
+        over = lesson.duration / 60 - minutes
+        if lesson.slug in built and lesson.kind is LessonKind.EPISODE and over > 0.5:
+            log.warning(
+                "%s: the lesson is %.1f minutes, over the %g-minute budget "
+                "(all but its first topic are already cut to a sentence and one equation)",
+                lesson.slug,
+                lesson.duration / 60,
+                minutes,
+            )
+
+
+def prune_lessons(workdir: Path, keep: set[str]) -> None:
+    """Remove episode lessons not in `keep` (course lessons stay), with their scripts."""
+    for folder in sorted((workdir / layout.EPISODES_DIR).glob("*")):
+        if not folder.is_dir() or folder.name in keep:
+            continue
+        stamp = read_stamp(folder / layout.STAMP_NAME)
+        if stamp is None or stamp.lesson.kind is not LessonKind.COURSE:
+            shutil.rmtree(folder)
+            (workdir / layout.script_path(folder.name)).unlink(missing_ok=True)

@@ -23,9 +23,10 @@ from typing import Any, Literal
 from latex2mathml.converter import convert as latex_to_mathml
 
 from companion import __version__, layout
+from companion.config import Settings
 from companion.files import write_if_changed, write_json
 from companion.mathspeech import verbalize_inline
-from companion.models import Catalog, Chapter, Cue, Lesson, LessonKind
+from companion.models import Catalog, Chapter, Cue, Lesson, LessonKind, Show
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -354,3 +355,65 @@ def parse_timestamp(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> list[Feed]:
+    """The episode feed (episode and review lessons, newest first) and the course feed."""
+    title = feed_title(settings, show)
+    author = feed_author(settings, show)
+    episode_lessons = [
+        item
+        for item in lessons
+        if item.kind is LessonKind.EPISODE or (item.kind is LessonKind.REVIEW and settings.review)
+    ]
+    if settings.max_items:
+        episode_lessons = episode_lessons[: settings.max_items]  # lessons are newest first
+    course_lessons = sorted(
+        (item for item in lessons if item.kind is LessonKind.COURSE),
+        key=lambda item: item.episode_number or 0,
+    )
+    feeds = [
+        Feed(
+            FeedSettings(
+                title=title,
+                description=(
+                    f"Short spoken math lessons for the episodes of {show.title}: every "
+                    "equation read aloud in words, with chapters, transcripts and show notes."
+                ),
+                base_url=settings.base_url,
+                feed_path=layout.FEED_PATH,
+                author=author,
+                owner_email=settings.email,
+                image_path=layout.COVER_PATH,
+            ),
+            tuple(episode_lessons),
+        )
+    ]
+    if settings.course:
+        feeds.append(
+            Feed(
+                FeedSettings(
+                    title=f"{title}: the Course",
+                    description=(
+                        "The whole math course behind the lessons, one topic per lesson, in an "
+                        "order where every topic comes after the ones it builds on."
+                    ),
+                    base_url=settings.base_url,
+                    feed_path=layout.COURSE_FEED_PATH,
+                    author=author,
+                    owner_email=settings.email,
+                    image_path=layout.COVER_PATH,
+                    episode_type="serial",
+                ),
+                tuple(course_lessons),
+            )
+        )
+    return feeds
+
+
+def feed_title(settings: Settings, show: Show) -> str:
+    return settings.title or f"{show.title} Math Companion"
+
+
+def feed_author(settings: Settings, show: Show) -> str:
+    return settings.author or show.author or "Companion"

@@ -44,6 +44,15 @@ def test_hibari_speaks_and_repeats_the_same_bytes_in_another_process(tmp_path: P
     assert (tmp_path / "c.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
 
 
+def test_hibari_takes_its_fft_from_scipy() -> None:
+    """hibari's vocoder uses scipy.fft when it can import it and numpy's otherwise; the two
+    differ in the last bit, so scipy is a dependency and every install speaks the same bytes."""
+    synth.make_speaker(HEART)
+    import hibari.dsp
+
+    assert hibari.dsp.FFT_BACKEND == "scipy"
+
+
 def test_the_model_is_loaded_once_per_process() -> None:
     assert synth.make_speaker(HEART).model is synth.make_speaker(HEART).model  # type: ignore[attr-defined]
 

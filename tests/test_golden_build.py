@@ -43,7 +43,7 @@ def tool_versions() -> dict[str, str]:
     for tool, flag in (("espeak-ng", "--version"), ("ffmpeg", "-version")):
         out = subprocess.run([tool, flag], capture_output=True, text=True, check=True).stdout
         versions[tool] = out.splitlines()[0].split(" Copyright")[0].split("  Data at")[0]
-    for package in ("hibari-tts", "onnxruntime", "numpy"):
+    for package in ("hibari-tts", "onnxruntime", "numpy", "scipy"):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:

@@ -187,10 +187,10 @@ def test_the_sample_gets_a_review_after_lessons_five_and_ten(tmp_path) -> None:
 
 def test_review_false_leaves_reviews_out_of_the_feed(tmp_path) -> None:
     from companion import publish
-    from companion.build import plan_feeds
     from companion.config import load_settings
     from companion.lessons import review_lesson
     from companion.models import Lesson, LessonKind, Show
+    from companion.publish import plan_feeds
 
     plan = plan_reviews(lessons(5), CATALOG)[0]
     script = render.render_review_script(render.environment(), plan, render.RenderSettings())
