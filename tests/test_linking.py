@@ -397,6 +397,19 @@ def test_the_parts_of_a_description_stand_in_one_sentence(catalog: Catalog) -> N
     assert "softmax" not in ids("Scores", apart, catalog)
 
 
+def test_a_phrase_in_parts_on_the_words_of_a_whole_phrase_is_one_mention(
+    catalog: Catalog,
+) -> None:
+    """'the probability of * given' and 'probability ... given' match the same words once."""
+    text = "We estimate the probability of the training data given the model."
+    (candidate,) = [
+        c
+        for c in explain(episode("Models", text), catalog)
+        if c.topic.id == "conditional-probability"
+    ]
+    assert len(candidate.mentions) == 1
+
+
 def test_words_inside_a_description_still_count(catalog: Catalog) -> None:
     text = "Generation starts from pure Gaussian noise and walks downhill on the cost function."
     found = ids("Images", text, catalog)

@@ -163,6 +163,16 @@ def _in_passage(passage: Passage, index: Index, cues: Cues) -> list[Found]:
     ]
     if not spans:
         return _contrasts_kept(described)
+    # A phrase in parts that covers the same words as a whole phrase of the same topics
+    # ("the probability of * given" and "probability ... given") is that one mention.
+    described = [
+        (start, end, found)
+        for start, end, found in described
+        if not any(
+            s <= start < e and set(found.entry.topics) <= {t for x in entries for t in x.topics}
+            for (s, e), entries in spans.items()
+        )
+    ]
     taken: dict[int, tuple[int, int]] = {}
     out: list[Found] = []
     placed: list[tuple[int, int, Found]] = []
