@@ -410,6 +410,17 @@ def test_a_phrase_in_parts_on_the_words_of_a_whole_phrase_is_one_mention(
     assert len(candidate.mentions) == 1
 
 
+def test_a_name_that_is_an_alias_and_implies_more_counts_each_topic_once(
+    catalog: Catalog,
+) -> None:
+    """'boosted trees' is an alias of ensembles and implies decision trees: one mention each."""
+    found = explain(episode("Boosted trees in production"), catalog)
+    assert {c.topic.id: len(c.mentions) for c in found} == {
+        "ensembles-and-boosting": 1,
+        "decision-trees": 1,
+    }
+
+
 def test_words_inside_a_description_still_count(catalog: Catalog) -> None:
     text = "Generation starts from pure Gaussian noise and walks downhill on the cost function."
     found = ids("Images", text, catalog)

@@ -198,9 +198,11 @@ def _in_passage(passage: Passage, index: Index, cues: Cues) -> list[Found]:
             taken.setdefault(i, (start, end))
         seen: set[str] = set()  # one mention per topic per span: the strongest entry's
         for entry in sorted(entries, key=lambda e: _STRENGTH.index(e.kind)):
-            if entry.kind == "blocker" or set(entry.topics) <= seen:
+            fresh = tuple(t for t in entry.topics if t not in seen)
+            if entry.kind == "blocker" or not fresh:
                 continue
-            seen.update(entry.topics)
+            seen.update(fresh)
+            entry = replace(entry, topics=fresh) if fresh != entry.topics else entry
             placed.append((start, end, _found(entry, passage, start, end, cues, "")))
     return out + _contrasts_kept(_without_bracketed_repeats(passage, placed) + described)
 
