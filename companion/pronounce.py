@@ -63,6 +63,8 @@ class Sentence:
 
 def strip_math_markers(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Text without the math markers, and the spans (start, end) they enclosed."""
+    if MATH_OPEN not in text and MATH_CLOSE not in text:
+        return text, ()
     out: list[str] = []
     spans: list[tuple[int, int]] = []
     length = 0
@@ -160,8 +162,11 @@ def _matches(
 ) -> list[tuple[int, int, Pronunciation]]:
     """Non-overlapping lexicon matches, earliest first; longer words win at one position."""
     found: list[tuple[int, int, Pronunciation]] = []
-    for entry in sorted(lexicon, key=lambda e: -len(e.word)):
-        for match in _pattern(entry.word).finditer(text):
+    lowered = text.lower()
+    for entry, pattern, word in _longest_first(tuple(lexicon)):
+        if word not in lowered:  # most entries: no regex needed
+            continue
+        for match in pattern.finditer(text):
             start, end = match.span()
             inside = any(a <= start and end <= b for a, b in spans)
             if entry.math and not (
@@ -176,6 +181,15 @@ def _matches(
 
 
 @cache
+@cache
+def _longest_first(
+    lexicon: tuple[Pronunciation, ...],
+) -> tuple[tuple[Pronunciation, re.Pattern[str], str], ...]:
+    """The entries, longer words first, each with its pattern and its word in lower case."""
+    ordered = sorted(lexicon, key=lambda e: -len(e.word))
+    return tuple((entry, _pattern(entry.word), entry.word.lower()) for entry in ordered)
+
+
 def _pattern(word: str) -> re.Pattern[str]:
     # whole words: not inside another word, nor glued to a dotted abbreviation ("i.i.d.")
     return re.compile(r"(?<![\w.\-])" + re.escape(word) + r"(?![\w\-]|\.\w)", re.IGNORECASE)
@@ -226,23 +240,20 @@ def _strings(values: Iterable[object]) -> Iterable[str]:
 def respellings(lexicon: Sequence[Pronunciation]) -> tuple[str, ...]:
     """The respellings of the lexicon that are not the word itself: never in human text.
 
-    An acronym spelled as its letters ("M S E" for MSE) is left out: the math engine writes
-    abbreviations inside equations that way (its reading style, e.g. "T P over ...").
+    A respelling with the word's own letters, only spaced apart, is left out: an acronym
+    spelled as its letters ("M S E" for MSE) and a name split into its parts ("arg max" for
+    argmax) are how the math engine writes them inside equations for people too.
     """
     return tuple(
-        sorted(
-            {
-                entry.say
-                for entry in lexicon
-                if entry.say.lower() != entry.word.lower() and not _spelled_letters(entry)
-            }
-        )
+        sorted({entry.say for entry in lexicon if not _same_letters(entry.say, entry.word)})
     )
 
 
-def _spelled_letters(entry: Pronunciation) -> bool:
-    letters = [char for char in entry.word if char.isalpha()]
-    return entry.say.split() == [char.upper() for char in letters]
+def _same_letters(say: str, word: str) -> bool:
+    def letters(text: str) -> str:
+        return "".join(char for char in text.lower() if char.isalpha())
+
+    return letters(say) == letters(word)
 
 
 def find_respellings(text: str, lexicon: Sequence[Pronunciation]) -> list[str]:

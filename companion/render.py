@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -137,11 +138,13 @@ def load_phrases(env: jinja2.Environment) -> Phrasebook:
 # --- small pure helpers used by templates ---------------------------------------------------
 
 
+@lru_cache(maxsize=4096)  # a lesson is rendered again as it is fitted to its time budget
 def speak(latex: str) -> str:
     """An equation in words, marked as an equation's reading for the synthesizer."""
     return f"{MATH_OPEN}{verbalize(latex)}{MATH_CLOSE}"
 
 
+@lru_cache(maxsize=4096)
 def speak_inline(text: str) -> str:
     """Prose with each $...$ replaced by its reading, marked as in `speak`."""
     return verbalize_inline(text, around=(MATH_OPEN, MATH_CLOSE))

@@ -1,17 +1,27 @@
-"""Shared fixtures: paths to the shared dev data and tools, small feeds, a workdir."""
+"""Shared fixtures: paths to the shared dev data and tools, small feeds, the sample build."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from companion.build import build
+from companion.config import load_settings
+from companion.events import BuildReport
+from companion.upload import collect
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
+SAMPLE_CLOCK = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+UPLOAD_BASE = "https://cdn.example.org/podcasts/mlg/"
 
 
 def shared_path(*parts: str) -> Path:
@@ -76,3 +86,34 @@ def media(folder: Path, name: str = "lesson.mp3") -> Path:
     assert len(found) == 1, (folder, name, found)
     assert re.fullmatch(r"[a-z]+-[0-9a-f]{8}\.[a-z0-9]+", found[0].name), found[0]
     return found[0]
+
+
+def output_hashes(workdir: Path) -> dict[str, str]:
+    """sha256 of every file a build leaves outside .cache/, plus the rebased upload feeds."""
+    hashes = {}
+    for path in sorted(workdir.rglob("*")):
+        relative = path.relative_to(workdir).as_posix()
+        if path.is_file() and not relative.startswith(".cache/"):
+            hashes[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    for item in collect(workdir, UPLOAD_BASE):
+        if item.data is not None:
+            hashes[f"upload:{item.relative}"] = hashlib.sha256(item.data).hexdigest()
+    return hashes
+
+
+@dataclass(frozen=True)
+class SampleBuild:
+    workdir: Path
+    report: BuildReport
+    hashes: dict[str, str]  # output_hashes right after the cold build
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
+    """The whole bundled sample (episode lessons, reviews, the 74-lesson course), built cold
+    once per session with `--jobs 2` and a fixed clock: the golden test compares its bytes,
+    the end-to-end tests check it with the shared checkers."""
+    require_audio_tools()
+    workdir = tmp_path_factory.mktemp("sample")
+    report = build(load_settings(workdir, {"jobs": 2}), clock=lambda: SAMPLE_CLOCK)
+    return SampleBuild(workdir, report, output_hashes(workdir))

@@ -1,37 +1,32 @@
 """Golden build: the bundled sample, built cold, gives the same bytes as the stored list.
 
+The build is the session's `sample_build` (tests/conftest.py), which the end-to-end tests
+check too.
+
 Every output file of the workdir (scripts, MP3s, transcripts, JSON chapters, stamps, feeds,
 pages, the cover and the stylesheet) is hashed with SHA-256 and compared with
 tests/data/golden/sample_build.sha256, and so are the feeds `companion publish --base-url`
 would upload. A refactor must leave the list alone; a change of output updates it on
 purpose: `pytest tests/test_golden_build.py --update-golden`, then review the diff.
 
-The audio bytes depend on the versions of the speech engine (hibari-tts, onnxruntime, numpy;
-espeak-ng for the fallback) and of ffmpeg, which the list records. On a machine with other
+The audio bytes depend on the versions of the speech engine (hibari-tts, onnxruntime, numpy,
+scipy; espeak-ng for the fallback) and of ffmpeg, which the list records. On a machine with other
 versions only the files that do not depend on audio are compared, and the test says so with
 a skip.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 from collections import Counter
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import pytest
 
-from companion.build import build
-from companion.config import load_settings
-from companion.upload import collect
-from tests.conftest import DATA, require_audio_tools
+from tests.conftest import DATA, SampleBuild
 
 GOLDEN = DATA / "golden" / "sample_build.sha256"
-CLOCK = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-UPLOAD_BASE = "https://cdn.example.org/podcasts/mlg/"
 # Files whose bytes do not depend on the speech engine or the encoder.
 AUDIO_FREE = ("scripts/", "feeds/cover.jpg", "feeds/source.xml", "site/site.css")
 
@@ -49,19 +44,6 @@ def tool_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[package] = "not installed"
     return versions
-
-
-def output_hashes(workdir: Path) -> dict[str, str]:
-    """sha256 of every file a build leaves outside .cache/, plus the rebased upload feeds."""
-    hashes = {}
-    for path in sorted(workdir.rglob("*")):
-        relative = path.relative_to(workdir).as_posix()
-        if path.is_file() and not relative.startswith(".cache/"):
-            hashes[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
-    for item in collect(workdir, UPLOAD_BASE):
-        if item.data is not None:
-            hashes[f"upload:{item.relative}"] = hashlib.sha256(item.data).hexdigest()
-    return hashes
 
 
 def read_golden() -> tuple[dict[str, str], dict[str, str]]:
@@ -88,13 +70,10 @@ def write_golden(versions: dict[str, str], hashes: dict[str, str]) -> None:
 
 @pytest.mark.slow
 def test_sample_build_is_byte_identical_to_the_golden_list(
-    tmp_path: Path, request: pytest.FixtureRequest
+    sample_build: SampleBuild, request: pytest.FixtureRequest
 ) -> None:
-    require_audio_tools()
-    workdir = tmp_path / "sample"
-    report = build(load_settings(workdir, {"jobs": 2}), clock=lambda: CLOCK)
-    assert report.exit_code == 0, report.failed
-    hashes = output_hashes(workdir)
+    assert sample_build.report.exit_code == 0, sample_build.report.failed
+    hashes = sample_build.hashes
     versions = tool_versions()
     if request.config.getoption("--update-golden"):
         write_golden(versions, hashes)

@@ -75,6 +75,7 @@ def test_respellings_are_found_in_text_people_read() -> None:
     lexicon = load_catalog(check_speech=False).lexicon
     assert pronounce.find_respellings("the letter eh and ray loo", lexicon) == ["eh", "ray loo"]
     assert pronounce.find_respellings("P of A given B, ReLU and the row", lexicon) == []
+    assert pronounce.find_respellings("the arg max over theta, M S E", lexicon) == []
 
 
 def test_catalog_lexicon_covers_the_issue_list() -> None:
