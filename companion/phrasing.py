@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from companion.errors import RenderError
 from companion.models import Episode, Evidence
-from companion.text import URL_IN_TEXT
+from companion.text import SYMBOL_WORDS, URL_IN_TEXT
 
 __all__ = [
     "NO_QUOTE",
@@ -39,25 +39,8 @@ __all__ = [
 QUOTE_WORDS = 30  # the most words of the episode a lesson quotes at once
 
 _SYMBOL_WORDS = {
-    "&": " and ",
-    "%": " percent ",
-    "+": " plus ",
-    "=": " equals ",
-    "@": " at ",
-    "#": " number ",
-    "/": " ",
-    "|": " ",
-    "~": " ",
-    "*": " ",
-    "<": " ",
-    ">": " ",
-    "\\": " ",
-    "^": " ",
-    "_": " ",
-    "{": " ",
-    "}": " ",
-    "$": " ",
-    "`": "",
+    **SYMBOL_WORDS,
+    "$": " ",  # amounts were spoken as dollars before
     "(": ", ",
     ")": ", ",
     "[": ", ",

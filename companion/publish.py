@@ -360,7 +360,6 @@ def parse_timestamp(value: str | None) -> datetime | None:
 def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> list[Feed]:
     """The episode feed (episode and review lessons, newest first) and the course feed."""
     title = feed_title(settings, show)
-    author = feed_author(settings, show)
     episode_lessons = [
         item
         for item in lessons
@@ -372,42 +371,31 @@ def plan_feeds(settings: Settings, show: Show, lessons: Sequence[Lesson]) -> lis
         (item for item in lessons if item.kind is LessonKind.COURSE),
         key=lambda item: item.episode_number or 0,
     )
-    feeds = [
-        Feed(
-            FeedSettings(
-                title=title,
-                description=(
-                    f"Short spoken math lessons for the episodes of {show.title}: every "
-                    "equation read aloud in words, with chapters, transcripts and show notes."
-                ),
-                base_url=settings.base_url,
-                feed_path=layout.FEED_PATH,
-                author=author,
-                owner_email=settings.email,
-                image_path=layout.COVER_PATH,
-            ),
-            tuple(episode_lessons),
-        )
-    ]
+    episode_feed = FeedSettings(
+        title=title,
+        description=(
+            f"Short spoken math lessons for the episodes of {show.title}: every "
+            "equation read aloud in words, with chapters, transcripts and show notes."
+        ),
+        base_url=settings.base_url,
+        feed_path=layout.FEED_PATH,
+        author=feed_author(settings, show),
+        owner_email=settings.email,
+        image_path=layout.COVER_PATH,
+    )
+    feeds = [Feed(episode_feed, tuple(episode_lessons))]
     if settings.course:
-        feeds.append(
-            Feed(
-                FeedSettings(
-                    title=f"{title}: the Course",
-                    description=(
-                        "The whole math course behind the lessons, one topic per lesson, in an "
-                        "order where every topic comes after the ones it builds on."
-                    ),
-                    base_url=settings.base_url,
-                    feed_path=layout.COURSE_FEED_PATH,
-                    author=author,
-                    owner_email=settings.email,
-                    image_path=layout.COVER_PATH,
-                    episode_type="serial",
-                ),
-                tuple(course_lessons),
-            )
+        course_feed = replace(
+            episode_feed,
+            title=f"{title}: the Course",
+            description=(
+                "The whole math course behind the lessons, one topic per lesson, in an "
+                "order where every topic comes after the ones it builds on."
+            ),
+            feed_path=layout.COURSE_FEED_PATH,
+            episode_type="serial",
         )
+        feeds.append(Feed(course_feed, tuple(course_lessons)))
     return feeds
 
 

@@ -26,6 +26,7 @@ from companion import phrasing, pronounce
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
 from companion.mathspeech import verbalize, verbalize_inline
+from companion.mathspeech.vocabulary import ONES, TENS
 from companion.models import (
     SECTION_KINDS,
     Catalog,
@@ -42,31 +43,11 @@ from companion.models import (
 from companion.phrasing import Phrasebook, Quote
 from companion.pronounce import MATH_CLOSE, MATH_OPEN, strip_math_markers
 from companion.review import ReviewPlan
-from companion.text import URL_IN_TEXT
+from companion.text import SYMBOL_WORDS, URL_IN_TEXT
 
 SLOW_RATE = 0.85
 LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
-_SYMBOL_WORDS = {
-    "&": " and ",
-    "%": " percent ",
-    "+": " plus ",
-    "=": " equals ",
-    "@": " at ",
-    "#": " number ",
-    "/": " ",
-    "|": " ",
-    "~": " ",
-    "*": " ",
-    "<": " ",
-    ">": " ",
-    "\\": " ",
-    "^": " ",
-    "_": " ",
-    "{": " ",
-    "}": " ",
-    "$": " dollars ",
-    "`": "",
-}
+_SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,26 +149,14 @@ def spoken_list(items: Iterable[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-_ORDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_SMALL_NUMBERS = tuple(ONES[:11])  # "zero" to "ten"
 
 
 def spoken_number(value: int) -> str:
-    return _ORDINALS[value] if 0 <= value < len(_ORDINALS) else str(value)
+    return _SMALL_NUMBERS[value] if 0 <= value < len(_SMALL_NUMBERS) else str(value)
 
 
-_TEENS = (
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_TEENS, _TENS = tuple(ONES[10:20]), tuple(TENS)
 
 
 def spoken_cardinal(value: int) -> str:
@@ -195,14 +164,14 @@ def spoken_cardinal(value: int) -> str:
     if not 0 <= value < 1000:
         return str(value)
     if value < 10:
-        return _ORDINALS[value]
+        return _SMALL_NUMBERS[value]
     if value < 20:
         return _TEENS[value - 10]
     if value < 100:
         tens, ones = divmod(value, 10)
-        return _TENS[tens] + (f"-{_ORDINALS[ones]}" if ones else "")
+        return _TENS[tens] + (f"-{_SMALL_NUMBERS[ones]}" if ones else "")
     hundreds, rest = divmod(value, 100)
-    return f"{_ORDINALS[hundreds]} hundred" + (f" and {spoken_cardinal(rest)}" if rest else "")
+    return f"{_SMALL_NUMBERS[hundreds]} hundred" + (f" and {spoken_cardinal(rest)}" if rest else "")
 
 
 def where_to_listen(seconds: float) -> str:

@@ -7,13 +7,12 @@ pronunciation for the chosen engine, and the audio is loudness-normalized like a
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from companion import engines, synth
-from companion.errors import ConfigError, MathSpeechError, SynthError
+from companion.errors import ConfigError, MathSpeechError
 from companion.files import atomic_path
 from companion.models import Paragraph, Section, Voice
 from companion.pronounce import strip_math_markers
@@ -91,25 +90,8 @@ def _encode(wav: Path, out: Path, suffix: str) -> None:
         if suffix == ".mp3"
         else ["-c:a", "pcm_s16le", "-f", "wav"]
     )
-    command = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(wav),
-        "-af",
-        synth.LOUDNESS_FILTER,
-        "-ar",
-        str(synth.FRAME_RATE),
-        "-ac",
-        "1",
-        *codec,
-        str(out),
+    arguments = [
+        *("-i", str(wav), "-af", synth.LOUDNESS_FILTER),
+        *("-ar", str(synth.FRAME_RATE), "-ac", "1", *codec, str(out)),
     ]
-    result = subprocess.run(command, capture_output=True, check=False, timeout=300)
-    if result.returncode != 0:
-        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise SynthError(f"{out.name}: ffmpeg failed ({lines[-1] if lines else 'no output'})")
+    synth.run_ffmpeg(arguments, out, timeout=300)

@@ -430,19 +430,17 @@ def assemble_lesson(
     return LessonAudio(len(audio) / 1000.0, mp3_path.stat().st_size, tuple(chapters), tuple(cues))
 
 
+def run_ffmpeg(arguments: Sequence[str], out: Path, timeout: float) -> None:
+    """Run ffmpeg quietly with `arguments` (inputs, filters, output); a failure names `out`."""
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments]
+    result = subprocess.run(command, capture_output=True, check=False, timeout=timeout)
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SynthError(f"{out.name}: ffmpeg failed ({lines[-1] if lines else 'no output'})")
+
+
 def _encode(wav: Path, metadata: Path, cover: Path | None, out: Path) -> None:
-    command = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(wav),
-        "-i",
-        str(metadata),
-    ]
+    command = ["-i", str(wav), "-i", str(metadata)]
     if cover is not None:
         command += [
             "-i",
@@ -479,10 +477,7 @@ def _encode(wav: Path, metadata: Path, cover: Path | None, out: Path) -> None:
         "mp3",
         str(out),
     ]
-    result = subprocess.run(command, capture_output=True, check=False, timeout=600)
-    if result.returncode != 0:
-        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise SynthError(f"{out.name}: ffmpeg failed ({lines[-1] if lines else 'no output'})")
+    run_ffmpeg(command, out, timeout=600)
 
 
 def ffmetadata(tags: LessonTags, chapters: Sequence[Chapter]) -> str:

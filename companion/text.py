@@ -12,6 +12,27 @@ import nh3
 MAX_SLUG_LENGTH = 60
 # A web address in running text: never spoken, never evidence for a topic.
 URL_IN_TEXT = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+# Symbols in feed text, as a listener should hear them (or not at all).
+SYMBOL_WORDS = {
+    "&": " and ",
+    "%": " percent ",
+    "+": " plus ",
+    "=": " equals ",
+    "@": " at ",
+    "#": " number ",
+    "/": " ",
+    "|": " ",
+    "~": " ",
+    "*": " ",
+    "<": " ",
+    ">": " ",
+    "\\": " ",
+    "^": " ",
+    "_": " ",
+    "{": " ",
+    "}": " ",
+    "`": "",
+}
 
 
 # --- text -------------------------------------------------------------------------------
