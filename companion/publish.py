@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -311,6 +312,7 @@ def _review_notes_html(lesson: Lesson, catalog: Catalog) -> str:
     return "\n".join(parts)
 
 
+@lru_cache(maxsize=4096)  # a build writes every lesson's show notes, its equations repeat
 def mathml(latex: str, display: str = "inline") -> str:
     return str(latex_to_mathml(latex, display=display))
 
