@@ -22,6 +22,7 @@ SHARED = ROOT.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE_CLOCK = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 UPLOAD_BASE = "https://cdn.example.org/podcasts/mlg/"
+SAMPLE_COURSE_TOPICS = 12
 
 
 def shared_path(*parts: str) -> Path:
@@ -110,10 +111,12 @@ class SampleBuild:
 
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
-    """The whole bundled sample (episode lessons, reviews, the 74-lesson course), built cold
-    once per session with `--jobs 2` and a fixed clock: the golden test compares its bytes,
-    the end-to-end tests check it with the shared checkers."""
+    """The bundled sample (every episode lesson, the reviews, and the course's first
+    SAMPLE_COURSE_TOPICS lessons, three seasons), built cold once per session with `--jobs 2`
+    and a fixed clock: the golden test compares its bytes, the end-to-end tests check it with
+    the shared checkers. The whole 74-lesson course would triple the suite's longest step."""
     require_audio_tools()
     workdir = tmp_path_factory.mktemp("sample")
-    report = build(load_settings(workdir, {"jobs": 2}), clock=lambda: SAMPLE_CLOCK)
+    settings = load_settings(workdir, {"jobs": 2, "course_topics": SAMPLE_COURSE_TOPICS})
+    report = build(settings, clock=lambda: SAMPLE_CLOCK)
     return SampleBuild(workdir, report, output_hashes(workdir))

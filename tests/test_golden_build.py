@@ -1,7 +1,7 @@
 """Golden build: the bundled sample, built cold, gives the same bytes as the stored list.
 
-The build is the session's `sample_build` (tests/conftest.py), which the end-to-end tests
-check too.
+The build is the session's `sample_build` (tests/conftest.py: every episode lesson and
+review of the sample and the course's first lessons), which the end-to-end tests check too.
 
 Every output file of the workdir (scripts, MP3s, transcripts, JSON chapters, stamps, feeds,
 pages, the cover and the stylesheet) is hashed with SHA-256 and compared with
