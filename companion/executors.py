@@ -284,10 +284,10 @@ def run_jobs(
         on_event(Started(job.slug, done=index, total=total))
     if not jobs:
         return
-    collect_results(executor.run(jobs), report, on_event, total)
+    _collect_results(executor.run(jobs), report, on_event, total)
 
 
-def collect_results(
+def _collect_results(
     results: Iterable[JobResult], report: BuildReport, on_event: EventHandler, total: int
 ) -> None:
     for done, result in enumerate(results, start=1):

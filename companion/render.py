@@ -149,29 +149,22 @@ def spoken_list(items: Iterable[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-_SMALL_NUMBERS = tuple(ONES[:11])  # "zero" to "ten"
-
-
 def spoken_number(value: int) -> str:
-    return _SMALL_NUMBERS[value] if 0 <= value < len(_SMALL_NUMBERS) else str(value)
-
-
-_TEENS, _TENS = tuple(ONES[10:20]), tuple(TENS)
+    """0-10 in words ('three'); larger numbers as digits."""
+    return ONES[value] if 0 <= value <= 10 else str(value)
 
 
 def spoken_cardinal(value: int) -> str:
     """0-999 in words: 'fourteen', 'forty-two', 'one hundred and five'."""
     if not 0 <= value < 1000:
         return str(value)
-    if value < 10:
-        return _SMALL_NUMBERS[value]
     if value < 20:
-        return _TEENS[value - 10]
+        return ONES[value]
     if value < 100:
         tens, ones = divmod(value, 10)
-        return _TENS[tens] + (f"-{_SMALL_NUMBERS[ones]}" if ones else "")
+        return TENS[tens] + (f"-{ONES[ones]}" if ones else "")
     hundreds, rest = divmod(value, 100)
-    return f"{_SMALL_NUMBERS[hundreds]} hundred" + (f" and {spoken_cardinal(rest)}" if rest else "")
+    return f"{ONES[hundreds]} hundred" + (f" and {spoken_cardinal(rest)}" if rest else "")
 
 
 def where_to_listen(seconds: float) -> str:

@@ -1,8 +1,8 @@
 """End to end: the bundled sample feed becomes real MP3 lessons and a valid podcast feed.
 
-One cold build of the whole sample (the session's `sample_build`, which the golden test
-compares byte for byte), then every output is checked with the
-shared checkers: podcast_feed_rules.py, check_mp3.py and check_script.py.
+One cold build of the sample (the session's `sample_build`: every episode lesson and review,
+the course's first lessons; the golden test compares it byte for byte), then every output
+is checked with the shared checkers: podcast_feed_rules.py, check_mp3.py and check_script.py.
 """
 
 from __future__ import annotations
