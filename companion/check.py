@@ -115,10 +115,26 @@ def _workdir(settings: Settings) -> CheckResult:
 
 
 def _catalog(settings: Settings) -> CheckResult:
+    from companion.spoken_arithmetic import misheard_in_catalog
     from companion.topics import load_catalog
 
     try:
         catalog = load_catalog(settings.catalog)
     except CompanionError as error:
         return CheckResult("catalog", False, str(error), "fix the topic named in the message")
-    return CheckResult("catalog", True, f"{len(catalog.topics)} topics, every equation speakable")
+    misheard = misheard_in_catalog(catalog)
+    if misheard:
+        more = f" (and {len(misheard) - 1} more)" if len(misheard) > 1 else ""
+        name = settings.catalog or "companion/data/topics.toml"
+        return CheckResult(
+            "catalog",
+            False,
+            f"{name}: {misheard[0]}{more}",
+            "group the arithmetic for the ear: give the intermediate result "
+            "('0.3 divided by the sum, 0.4, which is 0.75') or say 'the sum of A and B'",
+        )
+    return CheckResult(
+        "catalog",
+        True,
+        f"{len(catalog.topics)} topics, every equation speakable, every sum heard as stated",
+    )

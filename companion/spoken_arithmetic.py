@@ -22,18 +22,28 @@ The result is stated after the phrase ("is 16", ", which is about 0.88", ", or 1
 A phrase next to a letter ("2 times 3 x") is algebra, not arithmetic, and is left alone.
 
 The catalog's test runs this over every text of every topic (the reviews ask the same quizzes
-and recall the same meanings, so they are covered too); a user's own catalog can be checked
-the same way with :func:`misheard`.
+and recall the same meanings, so they are covered too), and `companion check` runs it over
+the catalog a build uses (:func:`misheard_in_catalog`), a user's own included.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["NotArithmetic", "Phrase", "find_phrases", "hear", "misheard"]
+from companion.models import Catalog
+
+__all__ = [
+    "NotArithmetic",
+    "Phrase",
+    "catalog_texts",
+    "find_phrases",
+    "hear",
+    "misheard",
+    "misheard_in_catalog",
+]
 
 
 class NotArithmetic(ValueError):
@@ -141,9 +151,9 @@ def _tokens(text: str) -> list[_Token]:
     return out
 
 
-def _number(raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int) -> (
-    tuple[_Token, int] | None
-):
+def _number(
+    raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int
+) -> tuple[_Token, int] | None:
     """A number of digits or words at ``i`` ("0.3", "15 million", "two thirds", "a quarter")."""
     word = words[i]
     j = i
@@ -158,7 +168,11 @@ def _number(raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int) -
         if value >= 20 and j < len(words) and words[j] in _UNITS and _UNITS[words[j]] < 10:
             value += _UNITS[words[j]]  # "ninety five"
             j += 1
-    elif word == "a" and j + 1 < len(words) and (words[j + 1] in _SCALES or words[j + 1] in _FRACTIONS):
+    elif (
+        word == "a"
+        and words[j + 1 : j + 2]
+        and (words[j + 1] in _SCALES or words[j + 1] in _FRACTIONS)
+    ):
         value = 1.0
         j += 1
     else:
@@ -166,8 +180,10 @@ def _number(raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int) -
     if j < len(words) and words[j] in _SCALES:
         value *= _SCALES[words[j]]
         j += 1
-    elif j < len(words) and words[j] in _FRACTIONS and not (
-        j + 1 < len(words) and words[j] == "half" and words[j + 1] == "of"
+    elif (
+        j < len(words)
+        and words[j] in _FRACTIONS
+        and not (j + 1 < len(words) and words[j] == "half" and words[j + 1] == "of")
     ):
         value /= _FRACTIONS[words[j]]
         digits = 3
@@ -175,9 +191,9 @@ def _number(raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int) -
     return _Token("NUM", raw[i][1], raw[j - 1][2], value=value, digits=digits), j
 
 
-def _operator(raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int) -> (
-    tuple[_Token, int]
-):
+def _operator(
+    raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int
+) -> tuple[_Token, int]:
     word = words[i]
     if word == "e" and i + 2 < len(words) and words[i + 1 : i + 3] == ["to", "the"]:
         return _Token("E", raw[i][1], raw[i][2]), i + 1
@@ -186,9 +202,12 @@ def _operator(raw: Sequence[tuple[str, int, int]], words: Sequence[str], i: int)
         if base is not None and base[1] < len(words) and words[base[1]] == "of":
             end = base[1] + 1
             return _Token("LOG", raw[i][1], raw[end - 1][2], value=base[0].value), end
-    if words[i : i + 2] == ["to", "the"] and i + 2 < len(words) and words[i + 2] != "power":
-        if _number(raw, words, i + 2) is not None or words[i + 2] == "minus":
-            return _Token("POW", raw[i][1], raw[i + 1][2]), i + 2  # "e to the 2"
+    if (
+        words[i : i + 2] == ["to", "the"]
+        and i + 2 < len(words)
+        and (_number(raw, words, i + 2) is not None or words[i + 2] == "minus")
+    ):
+        return _Token("POW", raw[i][1], raw[i + 1][2]), i + 2  # "e to the 2"
     for pair in _REFERENCES:
         if tuple(words[i : i + 2]) == pair and words[i + 2 : i + 3] == [","]:
             return _Token("REF", raw[i][1], raw[i + 1][2]), i + 2
@@ -442,9 +461,12 @@ def _result_before(tokens: Sequence[_Token], start: int) -> _Token | None:
         return tokens[start - 4]  # "15 million, which is 50000 times 300"
     if kinds[-2:] == ["NUM", "COMMA"] and _opens_sentence(tokens, start - 2):
         return tokens[start - 2]  # "5, the square root of 25"
-    if words[-2:] == ["that", "is"] and kinds[-4:-2] == ["NUM", "STOP"]:
-        if _opens_sentence(tokens, start - 4):
-            return tokens[start - 4]  # "10. That is 5 times 4, divided by 2."
+    if (
+        words[-2:] == ["that", "is"]
+        and kinds[-4:-2] == ["NUM", "STOP"]
+        and _opens_sentence(tokens, start - 4)
+    ):
+        return tokens[start - 4]  # "10. That is 5 times 4, divided by 2."
     return None
 
 
@@ -556,3 +578,35 @@ def misheard(texts: Iterable[str]) -> list[tuple[str, Phrase]]:
         for phrase in find_phrases(text)
         if not phrase.heard_right()
     ]
+
+
+def catalog_texts(catalog: Catalog) -> Iterator[tuple[str, str]]:
+    """(topic id, text) for every text a lesson or a review speaks from the catalog.
+
+    A review asks a topic's quiz questions and recalls its first meaning, so it says nothing
+    that is not here."""
+    for topic in catalog.topics:
+        yield topic.id, topic.explanation
+        for equation in topic.equations:
+            yield topic.id, equation.meaning
+        yield topic.id, topic.example.text
+        for quiz in topic.quizzes:
+            yield topic.id, quiz.question
+            yield topic.id, quiz.answer
+
+
+def misheard_in_catalog(catalog: Catalog) -> list[str]:
+    """One line per catalog phrase a listener hears as another number than the one stated."""
+    lines = []
+    for topic_id, text in catalog_texts(catalog):
+        for phrase in find_phrases(text):
+            if phrase.heard_right() or phrase.stated is None:
+                continue
+            heard = f"{phrase.with_pauses:g}"
+            if not math.isclose(phrase.with_pauses, phrase.without_pauses):
+                heard += f" (or {phrase.without_pauses:g} if the pause is not heard)"
+            lines.append(
+                f"topic {topic_id!r}: {phrase.words!r} is heard as {heard}, "
+                f"not the stated {phrase.stated:g}"
+            )
+    return lines

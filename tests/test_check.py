@@ -243,6 +243,24 @@ def test_check_a_broken_catalog(tmp_path: Path) -> None:
     assert result.stderr.strip().endswith("espeak-ng, ffmpeg, ffprobe, voices, catalog")
 
 
+def test_check_a_catalog_whose_arithmetic_is_misheard(tmp_path: Path) -> None:
+    from tests.test_spoken_arithmetic import MISHEARD_TOPIC
+
+    catalog = tmp_path / "topics.toml"
+    catalog.write_text(MISHEARD_TOPIC, "utf-8")
+    config = tmp_path / "settings.toml"
+    config.write_text('course = false\nengine = "espeak-ng"\ncatalog = "topics.toml"\n', "utf-8")
+    result = companion("check", "--workdir", str(tmp_path / "work"), "--config", str(config))
+    assert result.returncode == 1
+    mark, detail, fix = check_lines(result.stdout)["catalog"]
+    assert mark == "FAIL"
+    assert detail == (
+        f"{catalog}: topic 'gan': '0.3 divided by 0.3 plus 0.1' is heard as 1.1, "
+        "not the stated 0.75 (and 1 more)"
+    )
+    assert fix
+
+
 def test_check_a_catalog_with_a_bad_topic(tmp_path: Path, config: Path) -> None:
     catalog = tmp_path / "topics.toml"
     catalog.write_text("title = 'no topics here'\n", "utf-8")
