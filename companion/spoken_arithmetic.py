@@ -22,8 +22,8 @@ The result is stated after the phrase ("is 16", ", which is about 0.88", ", or 1
 A phrase next to a letter ("2 times 3 x") is algebra, not arithmetic, and is left alone.
 
 The catalog's test runs this over every text of every topic (the reviews ask the same quizzes
-and recall the same meanings, so they are covered too), and `companion check` runs it over
-the catalog a build uses (:func:`misheard_in_catalog`), a user's own included.
+and recall the explanations' first sentences, so they are covered too), and `companion check`
+runs it over the catalog a build uses (:func:`misheard_in_catalog`), a user's own included.
 """
 
 from __future__ import annotations
@@ -583,8 +583,8 @@ def misheard(texts: Iterable[str]) -> list[tuple[str, Phrase]]:
 def catalog_texts(catalog: Catalog) -> Iterator[tuple[str, str]]:
     """(topic id, text) for every text a lesson or a review speaks from the catalog.
 
-    A review asks a topic's quiz questions and recalls its first meaning, so it says nothing
-    that is not here."""
+    A review asks a topic's quiz questions and recalls the first sentence of its explanation,
+    so it says nothing that is not here."""
     for topic in catalog.topics:
         yield topic.id, topic.explanation
         for equation in topic.equations:
