@@ -44,14 +44,14 @@ FIELD_WEIGHTS = {"title": 2.0, "chapter": 1.5, "description": 1.0, "transcript":
 OWN_PHRASE_BONUS = 2.0
 MAX_NAME_WORDS = 3  # words of a name before its head word ("Wilcoxon signed-rank test")
 # Words that never name a member, however they are capitalized (a title's "Your First Test").
-_NOT_NAMES = frozenset(
-    """a an the this that these those its their our your my his her any some each every
+_NOT_NAMES_TEXT = """a an the this that these those its their our your my his her any some
+    each every
     such own which what one two three first second third last final next new old simple
     basic classic classical standard common popular famous quick big small good better best
     real proper right wrong different same other another main key single multiple whole
     usual typical modern traditional and or of in on for to with by from vs versus why how
-    when where is are was were be it we you they i""".split()
-)
+    when where is are was were be it we you they i"""
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _POSSESSIVE = re.compile(r"['’][sS]\b")
 
@@ -99,7 +99,8 @@ def _build(data: Mapping[str, Any], name: str, catalog: Catalog | None) -> Facet
         for index, entry in enumerate(_tables(data, "families", name))
     ]
     facets = [
-        _parse_facet(entry, name, index) for index, entry in enumerate(_tables(data, "facets", name))
+        _parse_facet(entry, name, index)
+        for index, entry in enumerate(_tables(data, "facets", name))
     ]
     if not facets:
         raise CatalogError(f"{name}: no [[facets]] tables")
@@ -155,7 +156,9 @@ def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
-def _words_list(entry: Mapping[str, Any], key: str, where: str, *, required: bool) -> tuple[str, ...]:
+def _words_list(
+    entry: Mapping[str, Any], key: str, where: str, *, required: bool
+) -> tuple[str, ...]:
     value = entry.get(key, None if required else [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")
@@ -202,7 +205,9 @@ def _parse_facet(entry: Any, name: str, index: int) -> Facet:
         eq_where = f"{where}: equation {number}"
         if not isinstance(table, Mapping):
             raise CatalogError(f"{eq_where} is not a table")
-        equations.append(Equation(_text(table, "latex", eq_where), _text(table, "meaning", eq_where)))
+        equations.append(
+            Equation(_text(table, "latex", eq_where), _text(table, "meaning", eq_where))
+        )
     example = entry.get("example")
     if not isinstance(example, Mapping):
         raise CatalogError(f"{where}: missing table 'example'")
@@ -217,7 +222,9 @@ def _parse_facet(entry: Any, name: str, index: int) -> Facet:
         quiz_where = f"{where}: quiz {number}"
         if not isinstance(table, Mapping):
             raise CatalogError(f"{quiz_where} is not a table")
-        quizzes.append(Quiz(_text(table, "question", quiz_where), _text(table, "answer", quiz_where)))
+        quizzes.append(
+            Quiz(_text(table, "question", quiz_where), _text(table, "answer", quiz_where))
+        )
     return Facet(
         id=_text(entry, "id", where),
         topic_id=_text(entry, "topic", where),
@@ -247,7 +254,9 @@ def _check_speakable(facets: Facets, name: str) -> None:
                     f"cannot be spoken: {exc}"
                 ) from exc
             if not words.strip():
-                raise CatalogError(f"{name}: facet {facet.id!r}: equation {number} is spoken as nothing")
+                raise CatalogError(
+                    f"{name}: facet {facet.id!r}: equation {number} is spoken as nothing"
+                )
 
 
 # --------------------------------------------------------------------------- which member
@@ -280,14 +289,18 @@ def _key_of(word: str) -> str:
 def _words(text: str) -> list[_Word]:
     """The words of ``text`` with their places; a possessive's 's and hyphens split off."""
     text = _POSSESSIVE.sub("  ", text)  # same length, so places still point into the text
-    return [_Word(_key_of(m.group(0)), m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [
+        _Word(_key_of(m.group(0)), m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)
+    ]
 
 
 def _key(phrase: str) -> tuple[str, ...]:
     return tuple(word.key for word in _words(phrase))
 
 
-def _find(words: Sequence[_Word], phrases: Sequence[tuple[tuple[str, ...], Any]]) -> list[tuple[int, int, Any]]:
+def _find(
+    words: Sequence[_Word], phrases: Sequence[tuple[tuple[str, ...], Any]]
+) -> list[tuple[int, int, Any]]:
     """Longest-first, non-overlapping matches of phrase keys: (first word, end word, value)."""
     ordered = sorted(phrases, key=lambda item: -len(item[0]))
     taken = [False] * len(words)
@@ -332,7 +345,12 @@ def _unknown_members(
     words: Sequence[_Word], text: str, taken: set[int], family: Family
 ) -> list[tuple[int, int]]:
     """Spans (first word, end word) of names before a family head word that no facet or
-    topic alias covers: "Mann-Whitney test", "the Lion optimizer"."""
+    topic alias covers: "Mann-Whitney test", "Fisher's exact test", "the Lion optimizer".
+
+    Up to MAX_NAME_WORDS words before the head, none of them a common word or a word of the
+    family's own name, the first of them a name (see _is_name_word); a capital that only
+    starts the sentence is no sign of a name.
+    """
     heads = [(_key(head), head) for head in family.heads]
     generic = frozenset(key for phrase in family.generic for key in _key(phrase))
     title_case = _title_case(words)
@@ -345,9 +363,14 @@ def _unknown_members(
             first > 0
             and start - first < MAX_NAME_WORDS
             and first - 1 not in taken
-            and _is_name_word(words[first - 1], text, title_case, generic)
+            and words[first - 1].key not in _NOT_NAMES
+            and words[first - 1].key not in generic
         ):
             first -= 1
+        while first < start and not _is_name_word(
+            words[first], text, title_case or first == 0, generic
+        ):
+            first += 1
         if first < start:
             spans.append((first, end))
     return spans

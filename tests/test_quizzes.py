@@ -22,15 +22,15 @@ from companion.models import Catalog, Facet, Facets, Quiz, Topic
 from companion.topics import load_catalog
 
 REPEAT_SHARE = 0.75  # this share of an answer's key words, or more, already said: a repeat
-STOP_WORDS = frozenset(
-    """a an the and or but if then so of to in on at by for with from as is are was were be
+_STOP_WORDS_TEXT = """a an the and or but if then so of to in on at by for with from as is
+    are was were be
     been being it its this that these those there here what which who whom whose why how
     when where do does did done can could would should will shall may might must not no yes
     than you your we our they their he she his her i me my one about into over under more
     most less least very much many each every some any all because since while also just
     only same other another both either neither per up down out off too
-    time plus minus divided equal""".split()  # and the words of spoken arithmetic
-)
+    time plus minus divided equal"""  # and the words of spoken arithmetic
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
 
