@@ -35,7 +35,13 @@ from companion.models import (
     WorkedExample,
 )
 
-__all__ = ["load_facets", "named_member", "named_members", "unknown_member_notice"]
+__all__ = [
+    "family_overview",
+    "load_facets",
+    "named_member",
+    "named_members",
+    "unknown_member_notice",
+]
 
 MAX_EQUATIONS = 3
 # How much a mention weighs by where it stands, as in the linker: the title most.
@@ -441,6 +447,26 @@ def named_member(link: TopicLink, facets: Facets) -> NamedMember | None:
     """The member the episode names most clearly, or None when it names none."""
     members = named_members(link, facets)
     return members[0] if members else None
+
+
+def family_overview(topic_id: str, facets: Facets) -> tuple[str, ...]:
+    """Sentences that name a family's members and give each one sentence (for the family's
+    course lesson): "Hypothesis testing has 4 well-known members: the z-test, ..." and then the
+    first sentence of each member's distinction. Empty for a topic without members."""
+    members = facets.of_topic(topic_id)
+    family = facets.family(topic_id)
+    if not members or family is None:
+        return ()
+    names = [facet.name for facet in members]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    count = "one well-known member" if len(names) == 1 else f"{len(names)} well-known members"
+    opening = f"{family.name[0].upper()}{family.name[1:]} has {count}: {listed}."
+    return (opening, *(_first_sentence(facet.distinction) for facet in members))
+
+
+def _first_sentence(text: str) -> str:
+    match = re.search(r"(?<=[.!?])\s", text)
+    return text[: match.start()] if match else text
 
 
 def unknown_member_notice(name: str, family_name: str) -> str:

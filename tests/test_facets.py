@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from companion.errors import CatalogError
-from companion.facets import load_facets, named_member, named_members, unknown_member_notice
+from companion.facets import (
+    family_overview,
+    load_facets,
+    named_member,
+    named_members,
+    unknown_member_notice,
+)
 from companion.mathspeech import verbalize
 from companion.models import Catalog, Evidence, Facets, TopicLink
 from companion.topics import load_catalog
@@ -430,3 +436,43 @@ def test_notice_keeps_one_article() -> None:
     assert unknown_member_notice("the Lion optimizer", "optimizers").startswith(
         "The episode uses the Lion optimizer;"
     )
+
+
+def test_family_overview_names_every_member_with_a_sentence(facets: Facets) -> None:
+    lines = family_overview("hypothesis-testing", facets)
+    assert lines[0] == (
+        "Hypothesis testing has 4 well-known members: the z-test, the t-test, "
+        "the chi-squared test and an A B test."
+    )
+    assert lines[2] == "The t-test is the z-test for when the standard deviation must be " + (
+        "estimated from the sample itself."
+    )
+    assert len(lines) == 1 + len(facets.of_topic("hypothesis-testing"))
+    assert family_overview("vectors", facets) == ()
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_facet() -> str:
+    section = README.read_text("utf-8").split("<!-- add-a-facet -->", 1)[1]
+    return section.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_facet_example_teaches_a_missing_member(
+    catalog: Catalog, facets: Facets, tmp_path: Path
+) -> None:
+    packaged = Path(__file__).resolve().parents[1] / "companion" / "data" / "facets.toml"
+    path = _write(tmp_path, packaged.read_text("utf-8") + "\n" + _readme_facet())
+    extended = load_facets(path, catalog=catalog)
+    added = next(f for f in extended.facets if f.id == "mann-whitney")
+    assert math.isclose(eval(added.example.expression, _allowed()), added.example.result)
+    from tests.test_quizzes import facet_chapter, repeats_chapter
+
+    assert not any(repeats_chapter(q, facet_chapter(added, catalog)) for q in added.quizzes)
+    sentence = "The Mann-Whitney test compares two samples without assuming normality."
+    link = _link(catalog, "hypothesis-testing", ("description", "x", sentence))
+    before = named_member(link, facets)
+    after = named_member(link, extended)
+    assert before is not None and before.facet is None
+    assert after is not None and after.facet is added and after.notice == ""
