@@ -60,6 +60,7 @@ _NOT_NAMES_TEXT = """a an the this that these those its their our your my his he
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _POSSESSIVE = re.compile(r"['’][sS]\b")
+_ACRONYM = "^"  # marks a key that matches only a word in capitals
 
 
 # --------------------------------------------------------------------------- loading
@@ -300,8 +301,25 @@ def _words(text: str) -> list[_Word]:
     ]
 
 
+def _acronym(text: str) -> bool:
+    """ "GRU", "GRUs", "F1": written in capitals (a plural's s aside)."""
+    if len(text) > 2 and text.endswith("s") and text[-2].isupper():
+        text = text[:-1]
+    return len(text) >= 2 and text.isupper()
+
+
 def _key(phrase: str) -> tuple[str, ...]:
-    return tuple(word.key for word in _words(phrase))
+    """A phrase as word keys; an acronym is marked, since it matches only capitals ("GRU",
+    not the name Grus), as the linker does."""
+    return tuple(
+        _ACRONYM + word.key if _acronym(word.text) else word.key for word in _words(phrase)
+    )
+
+
+def _matches(key: str, word: _Word) -> bool:
+    if key.startswith(_ACRONYM):
+        return key[1:] == word.key and _acronym(word.text)
+    return key == word.key
 
 
 def _find(
@@ -316,7 +334,7 @@ def _find(
         for i in range(len(words) - size + 1):
             if any(taken[i : i + size]):
                 continue
-            if tuple(w.key for w in words[i : i + size]) == key:
+            if all(_matches(part, w) for part, w in zip(key, words[i : i + size], strict=True)):
                 found.append((i, i + size, value))
                 for j in range(i, i + size):
                     taken[j] = True
@@ -358,7 +376,7 @@ def _unknown_members(
     starts the sentence is no sign of a name.
     """
     heads = [(_key(head), head) for head in family.heads]
-    generic = frozenset(key for phrase in family.generic for key in _key(phrase))
+    generic = frozenset(word.key for phrase in family.generic for word in _words(phrase))
     title_case = _title_case(words)
     spans: list[tuple[int, int]] = []
     for start, end, _head in _find(words, heads):

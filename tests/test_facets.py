@@ -427,6 +427,15 @@ def test_no_member_is_invented(
     assert named_members(link, facets) == ()
 
 
+def test_an_acronym_matches_only_capitals(catalog: Catalog, facets: Facets) -> None:
+    person = "Joel Grus talks about testing, and recurrent networks come up."
+    link = _link(catalog, "recurrent-networks", ("description", "recurrent networks", person))
+    assert named_member(link, facets) is None
+    plural = "Two GRUs and an LSTM, compared."
+    link = _link(catalog, "recurrent-networks", ("description", "GRUs", plural))
+    assert [m.facet.id for m in named_members(link, facets) if m.facet] == ["gru", "lstm"]
+
+
 def test_a_topic_without_a_family_names_no_member(catalog: Catalog, facets: Facets) -> None:
     link = _link(catalog, "vectors", ("description", "vector", "The Adam optimizer and a t-test."))
     assert named_member(link, facets) is None
