@@ -448,7 +448,7 @@ def named_members(link: TopicLink, facets: Facets) -> tuple[NamedMember, ...]:
                 )
             order += 1
     ranked = sorted(found.values(), key=lambda f: (-f.weight, f.order))
-    family_name = family.name if family is not None else topic.title
+    family_name = family.name if family is not None else topic.title.lower()
     return tuple(
         NamedMember(
             topic_id=topic.id,
@@ -469,8 +469,8 @@ def named_member(link: TopicLink, facets: Facets) -> NamedMember | None:
 
 def family_overview(topic_id: str, facets: Facets) -> tuple[str, ...]:
     """Sentences that name a family's members and give each one sentence (for the family's
-    course lesson): "Hypothesis testing has 4 well-known members: the z-test, ..." and then the
-    first sentence of each member's distinction. Empty for a topic without members."""
+    course lesson): "The hypothesis testing family has 4 well-known members: the z-test, ..."
+    and then the first sentence of each member's distinction. Empty without members."""
     members = facets.of_topic(topic_id)
     family = facets.family(topic_id)
     if not members or family is None:
@@ -478,7 +478,7 @@ def family_overview(topic_id: str, facets: Facets) -> tuple[str, ...]:
     names = [facet.name for facet in members]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     count = "one well-known member" if len(names) == 1 else f"{len(names)} well-known members"
-    opening = f"{family.name[0].upper()}{family.name[1:]} has {count}: {listed}."
+    opening = f"The {family.name} family has {count}: {listed}."
     return (opening, *(_first_sentence(facet.distinction) for facet in members))
 
 
@@ -491,8 +491,8 @@ def unknown_member_notice(name: str, family_name: str) -> str:
     """One plain sentence for a member the catalog lacks."""
     article = "" if name[:4].lower() == "the " else "the "
     return (
-        f"The episode uses {article}{name}; this lesson covers {family_name}, "
-        "the family it belongs to."
+        f"The episode uses {article}{name}; this lesson covers the {family_name} family "
+        "it belongs to."
     )
 
 

@@ -127,7 +127,7 @@ class Family:
     ("Mann-Whitney test" under hypothesis testing: a name before the head word "test")."""
 
     topic_id: str
-    name: str  # the family as a sentence says it: "hypothesis testing"
+    name: str  # as it reads before the word "family": "hypothesis testing"
     heads: tuple[str, ...]  # head words a member's name ends with: "test", "optimizer"
     generic: tuple[str, ...] = ()  # words before a head that name the family, not a member
 
