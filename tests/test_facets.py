@@ -484,3 +484,31 @@ def test_the_readme_facet_example_teaches_a_missing_member(
     after = named_member(link, extended)
     assert before is not None and before.facet is None
     assert after is not None and after.facet is added and after.notice == ""
+
+
+SHARED_CHECK = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "check_script.py"
+
+
+@pytest.mark.skipif(
+    not SHARED_CHECK.is_file(), reason="shared tools not found (read-only fixtures)"
+)
+def test_facet_texts_pass_the_shared_script_checker(facets: Facets, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from companion.mathspeech import verbalize_inline
+
+    for facet in facets.facets:
+        parts = [facet.name[0].upper() + facet.name[1:] + ".", verbalize_inline(facet.distinction)]
+        for equation in facet.equations:
+            parts += [verbalize(equation.latex) + ".", verbalize_inline(equation.meaning)]
+        parts.append(verbalize_inline(facet.example.text))
+        for quiz in facet.quizzes:
+            parts += [verbalize_inline(quiz.question), verbalize_inline(quiz.answer)]
+        (tmp_path / f"{facet.id}.txt").write_text("\n\n".join(parts), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(SHARED_CHECK), str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
