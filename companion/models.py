@@ -107,6 +107,46 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
+class Facet:
+    """One named member of a topic's family (the t-test of hypothesis testing, Adam of
+    stochastic gradient descent): what sets it apart, its equations, an example, questions."""
+
+    id: str
+    topic_id: str  # the family: a catalog topic id
+    name: str  # as a sentence says it: "the t-test", "Adam"
+    aliases: tuple[str, ...]  # what episodes call it ("Student's t-test", "t test")
+    distinction: str  # one or two sentences for the ear on what sets it apart
+    equations: tuple[Equation, ...]  # 0 to 3
+    example: WorkedExample
+    quizzes: tuple[Quiz, ...]  # at least one, each asking to apply the idea
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """How a topic's members are named, so a member the catalog lacks is still recognized:
+    ("Mann-Whitney test" under hypothesis testing: a name before the head word "test")."""
+
+    topic_id: str
+    name: str  # as it reads before the word "family": "hypothesis testing"
+    heads: tuple[str, ...]  # head words a member's name ends with: "test", "optimizer"
+    generic: tuple[str, ...] = ()  # words before a head that name the family, not a member
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """The facet catalog (companion/data/facets.toml)."""
+
+    facets: tuple[Facet, ...]
+    families: tuple[Family, ...] = ()
+
+    def of_topic(self, topic_id: str) -> tuple[Facet, ...]:
+        return tuple(facet for facet in self.facets if facet.topic_id == topic_id)
+
+    def family(self, topic_id: str) -> Family | None:
+        return next((f for f in self.families if f.topic_id == topic_id), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Season:
     """A season of the course feed: one area of the catalog."""
 
@@ -194,6 +234,21 @@ class TopicLink:
     topic: Topic
     score: float
     evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedMember:
+    """The member of a linked topic's family that an episode names, from the link's evidence.
+
+    ``facet`` is the catalog's facet for it, or None when the catalog lacks the member: then
+    the lesson says so (``notice``) and teaches the family instead of another member.
+    """
+
+    topic_id: str
+    name: str  # as the episode writes it: "chi-squared test", "Mann-Whitney test"
+    facet: Facet | None
+    evidence: Evidence  # where the name was found
+    notice: str = ""  # one honest sentence when facet is None
 
 
 # --- render ---------------------------------------------------------------------------
