@@ -8,7 +8,6 @@ The stages themselves live in their modules: ingest, topics (linking), render, l
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
@@ -18,7 +17,6 @@ import jinja2
 
 from companion import (
     artwork,
-    engines,
     executors,
     ingest,
     layout,
@@ -26,7 +24,7 @@ from companion import (
     render,
     review,
     site,
-    synth,
+    voices,
 )
 from companion.config import Settings, sample_feed_path
 from companion.episode_words import fetch_words
@@ -73,14 +71,12 @@ def build(
     closed) when it is None; a library passes one executor to each of its shows. When the
     default engine is not installed, the build says so in one line and speaks with espeak-ng.
     """
-    voice, note = engines.resolve(settings.voice)
+    voice, note = voices.prepare(
+        settings.voice, where="here" if settings.executor == "local" else "client"
+    )
     if note:
         log.warning("%s", note)
     settings = replace(settings, voice=voice)
-    if settings.executor == "local":
-        synth.require_tools(settings.voice.engine)
-    if settings.executor == "local" or shutil.which("espeak-ng"):
-        synth.check_voice(settings.voice)  # Dask workers check their own tools
     settings.workdir.mkdir(parents=True, exist_ok=True)
     with (
         exclusive_lock(settings.workdir / layout.BUILD_LOCK, str(settings.workdir)),

@@ -462,22 +462,19 @@ def publish(
 @cli.command()
 def voices() -> None:
     """List the installed voices of each engine."""
-    from companion.engines import LICENCES, installed_voices, statuses
-    from companion.synth import list_voices
+    from companion import voices as engines
 
-    found = {**installed_voices(), "espeak-ng": list_voices(), "pyttsx3": []}
-    for status in statuses():
+    found = engines.installed_voices()
+    for status in engines.status():
+        spec = engines.ENGINES[status.engine]
         state = "installed" if status.installed else f"not installed ({status.detail})"
-        click.echo(f"{status.engine} [{LICENCES[status.engine]}]: {state}")
-        if status.engine == "pyttsx3" and status.installed:
-            click.echo("  the espeak-ng voices above, through libespeak-ng")
+        click.echo(f"{status.engine} [{spec.licence}]: {state}")
+        if spec.voices_note and status.installed:
+            click.echo(f"  {spec.voices_note}")
         for name, description in found[status.engine]:
             click.echo(f"  {name:<16} {description}")
     if not any(found.values()):
-        raise click.ClickException(
-            "no voices found: install hibari-tts (./bootstrap.sh) or "
-            "espeak-ng (apt-get install -y espeak-ng)"
-        )
+        raise click.ClickException(f"no voices found: {engines.NO_VOICES_HINT}")
 
 
 @cli.command()

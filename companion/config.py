@@ -19,7 +19,8 @@ from typing import Any, Literal, get_args
 
 from companion import layout
 from companion.errors import ConfigError
-from companion.models import ENGINES, Voice
+from companion.models import Voice
+from companion.voices import ENGINE_NAMES
 
 ExecutorName = Literal["local", "dask"]
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
@@ -104,7 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
         "hibari",
         "Speech engine: hibari (neural, the default), piper (neural, companion[piper]), "
         "espeak-ng (formant, fast drafts) or pyttsx3.",
-        choices=ENGINES,
+        choices=ENGINE_NAMES,
     ),
     Setting("limit", int, 0, "Only the newest N episodes (0: all)."),
     Setting(
@@ -446,8 +447,8 @@ def _settings(
         raise ConfigError(f"base_url: {base_url!r} must start with http:// or https://")
     if not base_url.endswith("/"):
         base_url += "/"
-    if values["engine"] not in ENGINES:
-        raise ConfigError(f"engine: {values['engine']!r} is not one of {', '.join(ENGINES)}")
+    if values["engine"] not in ENGINE_NAMES:
+        raise ConfigError(f"engine: {values['engine']!r} is not one of {', '.join(ENGINE_NAMES)}")
     if values["executor"] not in EXECUTORS:
         raise ConfigError(f"executor: {values['executor']!r} is not one of {', '.join(EXECUTORS)}")
     scheduler = values["scheduler"].strip()

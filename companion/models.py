@@ -8,13 +8,11 @@ from enum import StrEnum
 from typing import Literal, get_args
 
 from companion import layout
+from companion.voices import Engine
 
 SectionKind = Literal["intro", "topic", "quiz", "recap"]
 SECTION_KINDS: tuple[SectionKind, ...] = get_args(SectionKind)
 EvidenceField = Literal["title", "description", "chapter", "transcript"]
-# hibari (the default) and piper are neural (companion/engines.py); espeak-ng is its command line
-Engine = Literal["hibari", "piper", "espeak-ng", "pyttsx3"]
-ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 # --- ingest ---------------------------------------------------------------------------
 
@@ -243,7 +241,7 @@ class Script:
 class Voice:
     """How lessons are spoken; part of every audio stamp."""
 
-    name: str = ""  # the engine's voice ("": its default, see engines.DEFAULT_VOICES)
+    name: str = ""  # the engine's voice ("": its default, see voices.ENGINES)
     rate: int = 165  # words per minute
     pitch: int = 50  # 0-99
     engine: Engine = "hibari"

@@ -20,10 +20,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import get_args
 
 from companion.models import Paragraph, Pronunciation
+from companion.voices import PronunciationStyle
 
-STYLES = ("respell", "ipa", "misaki")
+STYLES: tuple[PronunciationStyle, ...] = get_args(PronunciationStyle)
 
 # Marker characters the render stage puts around an equation's reading; they never reach a
 # file: parse_marked_text turns them into Paragraph.math spans.
@@ -119,7 +121,9 @@ def sentences(paragraph: Paragraph) -> list[Sentence]:
 # --- rendering for an engine ------------------------------------------------------------------
 
 
-def render(sentence: Sentence | str, lexicon: Sequence[Pronunciation], style: str) -> str:
+def render(
+    sentence: Sentence | str, lexicon: Sequence[Pronunciation], style: PronunciationStyle
+) -> str:
     """The sentence as the engine of `style` should be given it."""
     if isinstance(sentence, str):
         sentence = Sentence(sentence)
@@ -137,7 +141,7 @@ def render(sentence: Sentence | str, lexicon: Sequence[Pronunciation], style: st
     return "".join(out)
 
 
-def _form(original: str, entry: Pronunciation, style: str) -> str:
+def _form(original: str, entry: Pronunciation, style: PronunciationStyle) -> str:
     if style == "misaki" and entry.ipa:
         return f"[{_link_text(original)}](/{to_misaki(entry.ipa)}/)"
     if style == "ipa" and entry.ipa:
@@ -180,7 +184,6 @@ def _matches(
     return sorted(found, key=lambda item: item[0])
 
 
-@cache
 @cache
 def _longest_first(
     lexicon: tuple[Pronunciation, ...],

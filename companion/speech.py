@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion import engines, synth
+from companion import synth, voices
 from companion.errors import ConfigError, MathSpeechError
 from companion.files import atomic_path
 from companion.models import Paragraph, Section, Voice
@@ -64,15 +64,13 @@ def say(
         raise ConfigError(f"rate: {voice.rate} is out of range (80 to 400)")
     if not 0.5 <= equation_rate <= 1:
         raise ConfigError(f"equation_rate: {equation_rate} is out of range (0.5 to 1)")
-    voice, note = engines.resolve(voice)
-    synth.require_tools(voice.engine)
-    synth.check_voice(voice)
+    voice, note = voices.prepare(voice)
     lexicon = load_catalog(catalog, check_speech=False).lexicon
     paragraph = say_paragraph(text, latex, equation_rate)
     given = " ".join(
         spoken for _, spoken in synth.spoken_sentences(paragraph, lexicon, voice.engine)
     )
-    speaker = synth.make_speaker(voice)
+    speaker = voices.speaker(voice)
     with tempfile.TemporaryDirectory(prefix="companion-say-") as tmp:
         section = Section("intro", "say", (paragraph,))
         audio, _made = synth.synthesize_section(section, voice, lexicon, Path(tmp), speaker)
@@ -92,6 +90,6 @@ def _encode(wav: Path, out: Path, suffix: str) -> None:
     )
     arguments = [
         *("-i", str(wav), "-af", synth.LOUDNESS_FILTER),
-        *("-ar", str(synth.FRAME_RATE), "-ac", "1", *codec, str(out)),
+        *("-ar", str(voices.FRAME_RATE), "-ac", "1", *codec, str(out)),
     ]
     synth.run_ffmpeg(arguments, out, timeout=300)
