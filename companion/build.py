@@ -217,7 +217,7 @@ def _build(
 
 
 def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:
-    """The source feed, snapshotted to feeds/source.xml, newest `limit` episodes."""
+    """The source feed, snapshotted to feeds/source.xml, newest `max_episodes` episodes."""
     source = settings.source or str(sample_feed_path())
     data = ingest.read_feed(
         source, max_bytes=settings.max_feed_bytes, cache_dir=settings.workdir / layout.HTTP_CACHE
@@ -226,9 +226,6 @@ def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode,
         data, settings.source or "bundled sample feed", now=now, max_episodes=settings.max_episodes
     )
     write_if_changed(settings.workdir / layout.SOURCE_SNAPSHOT, data)
-    if settings.limit:
-        newest = sorted(episodes, key=ingest.date_key, reverse=True)[: settings.limit]
-        episodes = tuple(e for e in episodes if e in newest)
     return show, episodes
 
 

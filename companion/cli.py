@@ -78,7 +78,7 @@ def setting_option(
         type=None if setting.kind is bool else kind,
         default=setting.default if with_default else None,
         metavar=setting.metavar or None,
-        help=setting.help + shown,
+        help=setting.meaning + shown,
     )
 
 
@@ -508,17 +508,20 @@ def say(
     catalog: Path | None,
 ) -> None:
     """Speak TEXT (or, with --latex, an equation) to a playable file, lexicon applied."""
-    from companion.models import Voice
+    from companion.config import option_settings
     from companion.speech import say as run_say
 
     with user_errors():
+        settings = option_settings(
+            {"engine": engine, "voice": voice, "rate": rate, "equation_rate": equation_rate}
+        )
         result = run_say(
             text,
             output,
-            Voice(name=voice, rate=rate, engine=engine),
+            settings.voice,
             latex=latex,
             catalog=catalog,
-            equation_rate=equation_rate,
+            equation_rate=settings.equation_rate,
         )
     for line in result.notes:
         click.echo(line, err=True)

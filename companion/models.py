@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Literal, get_args
 
 from companion import layout
+from companion.settings_table import default
 from companion.voices import Engine
 
 SectionKind = Literal["intro", "topic", "quiz", "recap"]
@@ -241,13 +242,13 @@ class Script:
 class Voice:
     """How lessons are spoken; part of every audio stamp."""
 
-    name: str = ""  # the engine's voice ("": its default, see voices.ENGINES)
-    rate: int = 165  # words per minute
-    pitch: int = 50  # 0-99
-    engine: Engine = "hibari"
-    sentence_gap: float = 0.4  # seconds between sentences (each utterance trimmed first)
-    section_gap: float = 1.0  # seconds between chapters
-    second: str = ""  # a Piper voice that asks the quiz questions ("joe", a .onnx path; "": off)
+    name: str = default("voice")  # the engine's voice ("": its default, see voices.ENGINES)
+    rate: int = default("rate")  # words per minute
+    pitch: int = default("pitch")
+    engine: Engine = default("engine")
+    sentence_gap: float = default("sentence_gap")  # seconds (each utterance trimmed first)
+    section_gap: float = default("section_gap")  # seconds between chapters
+    second: str = default("second_voice")  # a Piper voice that asks the quiz questions
 
 
 @dataclass(frozen=True, slots=True)

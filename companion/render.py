@@ -43,9 +43,9 @@ from companion.models import (
 from companion.phrasing import Phrasebook, Quote
 from companion.pronounce import MATH_CLOSE, MATH_OPEN, strip_math_markers
 from companion.review import ReviewPlan
+from companion.settings_table import default
 from companion.text import SYMBOL_WORDS, URL_IN_TEXT
 
-SLOW_RATE = 0.85
 LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
 _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 
@@ -53,12 +53,12 @@ _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 @dataclass(frozen=True, slots=True)
 class RenderSettings:
     companion_title: str = "Math Companion"
-    lesson_minutes: float = 6.0
-    quiz_pause: float = 2.5  # seconds to think before the answer
-    words_per_minute: int = 165
-    equation_rate: float = SLOW_RATE  # equations are read at this times the voice's rate
-    sentence_gap: float = 0.4  # seconds; the synthesizer's, for the length estimate
-    section_gap: float = 1.0
+    lesson_minutes: float = default("lesson_minutes")
+    quiz_pause: float = default("quiz_pause")  # seconds to think before the answer
+    words_per_minute: int = default("rate")
+    equation_rate: float = default("equation_rate")  # this times the voice's rate
+    sentence_gap: float = default("sentence_gap")  # the synthesizer's, for the length estimate
+    section_gap: float = default("section_gap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +325,6 @@ def render_script(
         "quotes": topic_quotes(gist, plans, episode, phrases),
         "topics": plans,
         "quiz_pause": settings.quiz_pause,
-        "slow": SLOW_RATE,
     }
     text = _render(env, "lesson.txt.j2", context, episode.slug)
     sections = parse_marked_text(text, episode.slug, settings.equation_rate)
@@ -423,7 +422,6 @@ def render_review_script(
         "questions": questions,
         "quiz_pause": settings.quiz_pause,
         "nudge_pause": NUDGE_PAUSE,
-        "slow": SLOW_RATE,
     }
     text = _render(env, "review.txt.j2", context, plan.slug)
     return Script(
@@ -469,7 +467,6 @@ def render_course_script(
         "number": number,
         "total": total,
         "quiz_pause": settings.quiz_pause,
-        "slow": SLOW_RATE,
     }
     slug = f"course-{topic.id}"
     text = _render(env, "course.txt.j2", context, slug)
@@ -488,7 +485,9 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, object], slug
         raise RenderError(f"{slug}: template {name}: {error}") from None
 
 
-def parse_marked_text(text: str, slug: str, slow_rate: float = SLOW_RATE) -> tuple[Section, ...]:
+def parse_marked_text(
+    text: str, slug: str, equation_rate: float = default("equation_rate")
+) -> tuple[Section, ...]:
     """Sections and paragraphs from a rendered template's marker text."""
     sections: list[Section] = []
     kind: SectionKind | None = None
@@ -503,7 +502,7 @@ def parse_marked_text(text: str, slug: str, slow_rate: float = SLOW_RATE) -> tup
             paragraph, math = strip_math_markers(" ".join(" ".join(lines).split()))
             _reject_leftover_tex(paragraph, slug, title)
             paragraphs.append(
-                Paragraph(paragraph, rate=slow_rate if slow else 1.0, math=math, second_voice=ask)
+                Paragraph(paragraph, rate=equation_rate if slow else 1.0, math=math, second_voice=ask)
             )
             lines, slow, ask = [], False, False
 

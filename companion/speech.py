@@ -16,6 +16,7 @@ from companion.errors import ConfigError, MathSpeechError
 from companion.files import atomic_path
 from companion.models import Paragraph, Section, Voice
 from companion.pronounce import strip_math_markers
+from companion.settings_table import default
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,9 @@ class SayResult:
     notes: tuple[str, ...] = ()
 
 
-def say_paragraph(text: str, latex: bool, equation_rate: float = 0.85) -> Paragraph:
+def say_paragraph(
+    text: str, latex: bool, equation_rate: float = default("equation_rate")
+) -> Paragraph:
     """The words of `text` as a lesson paragraph, with its equation spans.
 
     An equation (`latex`) is read at `equation_rate`, as a lesson reads its equations.
@@ -53,17 +56,17 @@ def say(
     *,
     latex: bool = False,
     catalog: Path | None = None,
-    equation_rate: float = 0.85,
+    equation_rate: float = default("equation_rate"),
 ) -> SayResult:
-    """Write `text` spoken by `voice` to `output` (.mp3 or .wav)."""
+    """Write `text` spoken by `voice` to `output` (.mp3 or .wav).
+
+    The voice and the rate are taken as given: config.option_settings checks them as a
+    build's settings are checked.
+    """
     from companion.topics import load_catalog
 
     if output.suffix.lower() not in (".mp3", ".wav"):
         raise ConfigError(f"{output}: the file name must end in .mp3 or .wav")
-    if not 80 <= voice.rate <= 400:
-        raise ConfigError(f"rate: {voice.rate} is out of range (80 to 400)")
-    if not 0.5 <= equation_rate <= 1:
-        raise ConfigError(f"equation_rate: {equation_rate} is out of range (0.5 to 1)")
     voice, note = voices.prepare(voice)
     lexicon = load_catalog(catalog, check_speech=False).lexicon
     paragraph = say_paragraph(text, latex, equation_rate)
