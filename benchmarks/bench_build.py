@@ -40,8 +40,8 @@ from companion import render, synth, voices
 from companion.build import render_settings
 from companion.config import load_settings
 from companion.ingest import load_feed
-from companion.voices import ENGINE_NAMES as ENGINES
 from companion.topics import link_episode, load_catalog
+from companion.voices import ENGINE_NAMES as ENGINES
 
 ROOT = Path(__file__).resolve().parents[1]
 

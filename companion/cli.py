@@ -17,7 +17,7 @@ from companion import __version__, layout
 from companion.config import SETTING, SETTINGS, Setting
 from companion.errors import CompanionError
 from companion.events import BuildEvent, Built, Failed, FeedWritten, Linked, Started, Unchanged
-from companion.models import Engine
+from companion.voices import Engine
 
 VERBOSITY = ("brief", "normal", "verbose")
 

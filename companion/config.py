@@ -21,12 +21,12 @@ from companion import layout
 from companion.errors import ConfigError
 from companion.models import Voice
 from companion.settings_table import (
+    DEFAULT,
     EXECUTORS,
     SETTING,
     SETTINGS,
     ExecutorName,
     Setting,
-    default,
 )
 
 __all__ = ["EXECUTORS", "SETTING", "SETTINGS", "ExecutorName", "Setting"]
@@ -61,11 +61,11 @@ class Settings:
     course_topics: int
     review: bool
     episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
-    executor: ExecutorName = default("executor")
-    scheduler: str = default("scheduler")
+    executor: ExecutorName = DEFAULT["executor"]
+    scheduler: str = DEFAULT["scheduler"]
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
-    equation_rate: float = default("equation_rate")  # equations: this times the speaking rate
-    transcripts: bool = default("transcripts")  # read the episodes' own transcripts, chapters
+    equation_rate: float = DEFAULT["equation_rate"]  # equations: this times the speaking rate
+    transcripts: bool = DEFAULT["transcripts"]  # read the episodes' own transcripts, chapters
 
     @property
     def section_cache(self) -> Path:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Literal, get_args
 
 from companion import layout
-from companion.settings_table import default
+from companion.settings_table import DEFAULT
 from companion.voices import Engine
 
 SectionKind = Literal["intro", "topic", "quiz", "recap"]
@@ -242,13 +242,13 @@ class Script:
 class Voice:
     """How lessons are spoken; part of every audio stamp."""
 
-    name: str = default("voice")  # the engine's voice ("": its default, see voices.ENGINES)
-    rate: int = default("rate")  # words per minute
-    pitch: int = default("pitch")
-    engine: Engine = default("engine")
-    sentence_gap: float = default("sentence_gap")  # seconds (each utterance trimmed first)
-    section_gap: float = default("section_gap")  # seconds between chapters
-    second: str = default("second_voice")  # a Piper voice that asks the quiz questions
+    name: str = DEFAULT["voice"]  # the engine's voice ("": its default, see voices.ENGINES)
+    rate: int = DEFAULT["rate"]  # words per minute
+    pitch: int = DEFAULT["pitch"]
+    engine: Engine = DEFAULT["engine"]
+    sentence_gap: float = DEFAULT["sentence_gap"]  # seconds (each utterance trimmed first)
+    section_gap: float = DEFAULT["section_gap"]  # seconds between chapters
+    second: str = DEFAULT["second_voice"]  # a Piper voice that asks the quiz questions
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,9 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Owner e-mail in the feed (itunes:owner, podcast:locked).",
     ),
     Setting("voice", str, "", _voice_help(), shown_default="the engine's own"),
-    Setting(
-        "rate", int, 165, "Speaking rate in words per minute ({range}).", range=(80, 400)
-    ),
+    Setting("rate", int, 165, "Speaking rate in words per minute ({range}).", range=(80, 400)),
     Setting("pitch", int, 50, "Voice pitch, {range}.", range=(0, 99)),
     Setting("engine", str, DEFAULT_ENGINE, _engine_help(), choices=ENGINE_NAMES),
     Setting(
@@ -247,8 +245,4 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 SETTING = {setting.name: setting for setting in SETTINGS}
-
-
-def default(name: str) -> Any:
-    """The default of the setting `name` (a KeyError names a setting the table lacks)."""
-    return SETTING[name].default
+DEFAULT: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}

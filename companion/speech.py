@@ -16,7 +16,7 @@ from companion.errors import ConfigError, MathSpeechError
 from companion.files import atomic_path
 from companion.models import Paragraph, Section, Voice
 from companion.pronounce import strip_math_markers
-from companion.settings_table import default
+from companion.settings_table import DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class SayResult:
 
 
 def say_paragraph(
-    text: str, latex: bool, equation_rate: float = default("equation_rate")
+    text: str, latex: bool, equation_rate: float = DEFAULT["equation_rate"]
 ) -> Paragraph:
     """The words of `text` as a lesson paragraph, with its equation spans.
 
@@ -56,7 +56,7 @@ def say(
     *,
     latex: bool = False,
     catalog: Path | None = None,
-    equation_rate: float = default("equation_rate"),
+    equation_rate: float = DEFAULT["equation_rate"],
 ) -> SayResult:
     """Write `text` spoken by `voice` to `output` (.mp3 or .wav).
 

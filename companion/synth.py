@@ -21,7 +21,7 @@ from companion import pronounce, voices
 from companion.errors import SynthError
 from companion.files import atomic_path, sha256_text
 from companion.models import Chapter, Cue, Paragraph, Pronunciation, Section, Voice
-from companion.settings_table import default
+from companion.settings_table import DEFAULT
 from companion.voices import FRAME_RATE, Speaker
 
 # Without ffmpeg, pydub warns on import; voices.require_tools() reports it in one line instead.
@@ -35,7 +35,7 @@ LEAD_IN = 0.03  # seconds of an utterance's own silence kept before its first so
 TAIL = 0.08  # and after its last (engines pad differently: hibari ~0.3 s, espeak-ng ~0.33 s)
 SILENCE_THRESHOLD = -50.0  # dBFS below which an utterance's edge counts as silence
 UTTERANCE_LEVEL = -22.0  # dBFS (RMS) of each utterance when a lesson has two voices
-SECTION_GAP = default("section_gap")  # seconds
+SECTION_GAP = DEFAULT["section_gap"]  # seconds
 MP3_BITRATE = "64k"
 LOUDNESS_FILTER = (
     "acompressor=threshold=-24dB:ratio=3:attack=5:release=80:makeup=4dB,"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from companion import pronounce, synth, voices
+from companion import pronounce, voices
 from companion.mathspeech import verbalize
 from companion.models import Engine, Voice
 from companion.topics import load_catalog

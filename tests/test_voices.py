@@ -224,7 +224,7 @@ def test_missing_tools_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
         voices.require_tools("espeak-ng")
 
 
-def test_pyttsx3_engine_writes_complete_files(audio_tools: None) -> None:
+def test_pyttsx3_engine_writes_complete_files(audio_tools: None, tmp_path: Path) -> None:
     pytest.importorskip("pyttsx3")
     speaker = voices.speaker(Voice(engine="pyttsx3"))
     text = " ".join(["A longer sentence makes the race in the driver show itself."] * 6)

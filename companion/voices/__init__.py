@@ -83,9 +83,15 @@ def spec_of(engine: str) -> EngineSpec:
     try:
         return ENGINES[engine]
     except KeyError:
-        raise SynthError(
-            f"engine {engine!r}: unknown (use {', '.join(ENGINE_NAMES)})"
-        ) from None
+        raise SynthError(f"engine {engine!r}: unknown (use {', '.join(ENGINE_NAMES)})") from None
+
+
+def engine_name(name: str) -> Engine:
+    """`name` as an Engine, or a one-line SynthError listing the engines."""
+    for engine in ENGINE_NAMES:
+        if engine == name:
+            return engine
+    raise SynthError(f"engine {name!r}: unknown (use {', '.join(ENGINE_NAMES)})")
 
 
 # --- before speaking --------------------------------------------------------------------------
@@ -126,7 +132,7 @@ def resolve(voice: Voice) -> tuple[Voice, str]:
         if not spec.fallback:
             raise SynthError(f"{spec.name}: not installed ({spec.install_hint})")
         fallback = ENGINES[spec.fallback]
-        return replace(voice, name=fallback.default_voice, engine=fallback.name), (
+        return replace(voice, name=fallback.default_voice, engine=engine_name(fallback.name)), (
             f"{spec.name}: not installed ({spec.install_hint}); speaking with "
             f"{fallback.name} instead"
         )
