@@ -23,6 +23,7 @@ from functools import cache
 from typing import get_args
 
 from companion.models import Paragraph, Pronunciation
+from companion.text import sentence_breaks
 from companion.voices import PronunciationStyle
 
 STYLES: tuple[PronunciationStyle, ...] = get_args(PronunciationStyle)
@@ -31,8 +32,6 @@ STYLES: tuple[PronunciationStyle, ...] = get_args(PronunciationStyle)
 # file: parse_marked_text turns them into Paragraph.math spans.
 MATH_OPEN = "\ue000"
 MATH_CLOSE = "\ue001"
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 # IPA (as espeak-ng and Piper write it) -> misaki, the alphabet of Kokoro and hibari:
 # diphthongs and affricates are single letters there.
@@ -100,8 +99,9 @@ def sentences(paragraph: Paragraph) -> list[Sentence]:
     """The paragraph's sentences (one transcript cue each), with their equation spans."""
     text = paragraph.text
     found: list[Sentence] = []
-    starts = [0] + [match.end() for match in _SENTENCE_END.finditer(text)]
-    ends = [match.start() for match in _SENTENCE_END.finditer(text)] + [len(text)]
+    breaks = list(sentence_breaks(text, "any"))
+    starts = [0] + [match.end() for match in breaks]
+    ends = [match.start() for match in breaks] + [len(text)]
     for start, end in zip(starts, ends, strict=True):
         raw = text[start:end]
         lead = len(raw) - len(raw.lstrip())

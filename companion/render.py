@@ -25,8 +25,7 @@ import jinja2
 from companion import phrasing, pronounce
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
-from companion.mathspeech import verbalize, verbalize_inline
-from companion.mathspeech.vocabulary import ONES, TENS
+from companion.mathspeech import integer_words, verbalize, verbalize_inline
 from companion.models import (
     SECTION_KINDS,
     Catalog,
@@ -43,8 +42,8 @@ from companion.models import (
 from companion.phrasing import Phrasebook, Quote
 from companion.pronounce import MATH_CLOSE, MATH_OPEN, strip_math_markers
 from companion.review import ReviewPlan
-from companion.settings_table import default
-from companion.text import SYMBOL_WORDS, URL_IN_TEXT
+from companion.settings_table import DEFAULT
+from companion.text import SYMBOL_WORDS, URL_IN_TEXT, sentence_breaks, split_sentences
 
 LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
 _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
@@ -53,12 +52,12 @@ _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 @dataclass(frozen=True, slots=True)
 class RenderSettings:
     companion_title: str = "Math Companion"
-    lesson_minutes: float = default("lesson_minutes")
-    quiz_pause: float = default("quiz_pause")  # seconds to think before the answer
-    words_per_minute: int = default("rate")
-    equation_rate: float = default("equation_rate")  # this times the voice's rate
-    sentence_gap: float = default("sentence_gap")  # the synthesizer's, for the length estimate
-    section_gap: float = default("section_gap")
+    lesson_minutes: float = DEFAULT["lesson_minutes"]
+    quiz_pause: float = DEFAULT["quiz_pause"]  # seconds to think before the answer
+    words_per_minute: int = DEFAULT["rate"]
+    equation_rate: float = DEFAULT["equation_rate"]  # this times the voice's rate
+    sentence_gap: float = DEFAULT["sentence_gap"]  # the synthesizer's, for the length estimate
+    section_gap: float = DEFAULT["section_gap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,20 +150,12 @@ def spoken_list(items: Iterable[str]) -> str:
 
 def spoken_number(value: int) -> str:
     """0-10 in words ('three'); larger numbers as digits."""
-    return ONES[value] if 0 <= value <= 10 else str(value)
+    return integer_words(value) if 0 <= value <= 10 else str(value)
 
 
 def spoken_cardinal(value: int) -> str:
     """0-999 in words: 'fourteen', 'forty-two', 'one hundred and five'."""
-    if not 0 <= value < 1000:
-        return str(value)
-    if value < 20:
-        return ONES[value]
-    if value < 100:
-        tens, ones = divmod(value, 10)
-        return TENS[tens] + (f"-{ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(value, 100)
-    return f"{ONES[hundreds]} hundred" + (f" and {spoken_cardinal(rest)}" if rest else "")
+    return integer_words(value, prose=True) if 0 <= value < 1000 else str(value)
 
 
 def where_to_listen(seconds: float) -> str:
@@ -216,16 +207,13 @@ def plan_topics(
     return tuple(plans)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
 def script_sentences(script: Script) -> list[str]:
     """The sentences a script speaks, in order."""
     return [
         sentence
         for section in script.sections
         for paragraph in section.paragraphs
-        for sentence in _SENTENCE_END.split(paragraph.text)
+        for sentence in split_sentences(paragraph.text, "capital")
         if sentence
     ]
 
@@ -262,13 +250,10 @@ def spoken_seconds(
     return seconds
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-
-
 def first_sentence(text: str) -> str:
     """The first sentence of a paragraph of catalog prose (its $...$ math left whole)."""
     text = text.strip()
-    for match in _SENTENCE_END.finditer(text):
+    for match in sentence_breaks(text, "capital"):
         if text.count("$", 0, match.start()) % 2 == 0:  # not inside inline math
             return text[: match.start()]
     return text
@@ -408,7 +393,7 @@ def render_review_script(
             "title": speakable(q.topic.title),
             "text": q.quiz.question,
             "answer": q.quiz.answer,
-            "meaning": _SENTENCE_END.split(q.topic.explanation, maxsplit=1)[0],
+            "meaning": split_sentences(q.topic.explanation, "capital", maxsplit=1)[0],
             "topic": q.topic,
             "episode": speakable(q.lesson_title),
             "when": lessons_back(q.lessons_back),
@@ -486,7 +471,7 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, object], slug
 
 
 def parse_marked_text(
-    text: str, slug: str, equation_rate: float = default("equation_rate")
+    text: str, slug: str, equation_rate: float = DEFAULT["equation_rate"]
 ) -> tuple[Section, ...]:
     """Sections and paragraphs from a rendered template's marker text."""
     sections: list[Section] = []
@@ -502,7 +487,9 @@ def parse_marked_text(
             paragraph, math = strip_math_markers(" ".join(" ".join(lines).split()))
             _reject_leftover_tex(paragraph, slug, title)
             paragraphs.append(
-                Paragraph(paragraph, rate=equation_rate if slow else 1.0, math=math, second_voice=ask)
+                Paragraph(
+                    paragraph, rate=equation_rate if slow else 1.0, math=math, second_voice=ask
+                )
             )
             lines, slow, ask = [], False, False
 

@@ -43,6 +43,7 @@ from companion.linking.text import (
     with_paper_names,
 )
 from companion.models import Catalog, Episode, EpisodeWords, Evidence, Topic, TopicLink
+from companion.text import clock
 
 __all__ = [
     "MAX_TOPICS",
@@ -267,13 +268,6 @@ def link(
         for c in explain(episode, catalog, words, max_topics=max_topics)
         if c.kept
     )
-
-
-def clock(seconds: float) -> str:
-    """12:05 or 1:02:03."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def describe(candidates: Sequence[Candidate], *, width: int = 100) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from companion.models import Cue, EvidenceField, LinkingCues
-from companion.text import URL_IN_TEXT
+from companion.text import URL_IN_TEXT, split_sentences
 
 __all__ = [
     "Passage",
@@ -27,7 +27,6 @@ __all__ = [
 Token = tuple[str, int, int]  # (stem, start, end) in the passage text
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|(?<=\d)%")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])")
 _BULLET = re.compile(r"^\s*(?:[-*•·–—>]+|\(?\d{1,2}[.)])\s+")
 _TIMESTAMP = re.compile(r"^\s*[\[(]?((?:\d{1,2}:)?\d{1,2}:\d{2})[\])]?\s*(?:[-–—:|]\s*)?")
 _IRREGULAR = {
@@ -246,7 +245,7 @@ class Cues:
 
 
 def _sentences(line: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
+    return [s.strip() for s in split_sentences(line, "not_lower") if s.strip()]
 
 
 def _passage(
