@@ -14,6 +14,10 @@ from companion.voices import Engine
 SectionKind = Literal["intro", "topic", "quiz", "recap"]
 SECTION_KINDS: tuple[SectionKind, ...] = get_args(SectionKind)
 EvidenceField = Literal["title", "description", "chapter", "transcript"]
+# What an implied concept is: a hint, a branch of math, a term (counts like an alias) or a
+# method (counts where the text explains it).
+ImplicationKind = Literal["hint", "branch", "term", "method"]
+IMPLICATION_KINDS: tuple[ImplicationKind, ...] = get_args(ImplicationKind)
 
 # --- ingest ---------------------------------------------------------------------------
 
@@ -120,7 +124,7 @@ class Implication:
     concept: str  # phrase, matched like an alias
     topics: tuple[str, ...]
     anchor: bool = False  # counts on its own in a sentence about training ("trained with ...")
-    kind: str = "hint"  # "hint", "branch", "term" (counts like an alias) or "method"
+    kind: ImplicationKind = "hint"
 
 
 @dataclass(frozen=True, slots=True)

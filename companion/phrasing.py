@@ -19,6 +19,7 @@ import string
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from companion.errors import RenderError
 from companion.models import Episode, Evidence
@@ -66,11 +67,16 @@ _RELATIVE = re.compile(r"(?:and\s+)?(?:which|who|whose|where|that|while)\b", re.
 # --- quotes -----------------------------------------------------------------------------------
 
 
+# Where a quote comes from: the episode's description or its title ("": nothing in the episode
+# names the topic).
+QuoteSource = Literal["description", "title", ""]
+
+
 @dataclass(frozen=True, slots=True)
 class Quote:
     """Where the episode names a topic, cleaned for speech; see :func:`spoken_quote`."""
 
-    source: str  # "description", "title", or "" when nothing in the episode names the topic
+    source: QuoteSource
     sentence: str  # the whole sentence (or the title), cleaned
     anchor: str = ""  # the words that named the topic, cleaned
 

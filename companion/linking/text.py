@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from companion.models import Cue, EvidenceField, LinkingCues
 from companion.text import URL_IN_TEXT, split_sentences
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 Token = tuple[str, int, int]  # (stem, start, end) in the passage text
+# How a passage is written: a title, a heading, a line of notes, a chapter title, transcript
+PassagePlace = Literal["title", "heading", "line", "chapter", "transcript"]
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|(?<=\d)%")
 _BULLET = re.compile(r"^\s*(?:[-*•·–—>]+|\(?\d{1,2}[.)])\s+")
@@ -117,7 +120,7 @@ def gerund_marked(words: Sequence[str]) -> list[str]:
 class Passage:
     field: EvidenceField  # "title", "description", "chapter" or "transcript"
     text: str  # one sentence, as written
-    place: str  # "title", "heading", "line" (notes), "chapter" or "transcript"
+    place: PassagePlace
     zone: str  # "" (evidence) or why it is not: "sponsor", "bio", "links", "other episode"
     line_head: bool  # the first sentence of its line (a glossary label may start it)
     start: float | None  # seconds into the episode, when known
@@ -251,7 +254,7 @@ def _sentences(line: str) -> list[str]:
 def _passage(
     field: EvidenceField,
     text: str,
-    place: str,
+    place: PassagePlace,
     zone: str,
     line_head: bool,
     start: float | None,
