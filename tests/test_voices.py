@@ -238,3 +238,43 @@ def test_voices_lists_english_voices(audio_tools: None) -> None:
     names = [name for name, _ in espeak.list_voices()]
     assert "en-us" in names
     assert all(not name.startswith("!") for name in names)
+
+
+def test_every_engine_has_one_record_and_the_settings_come_from_them() -> None:
+    from companion import pronounce
+    from companion.settings_table import SETTING
+
+    assert list(voices.ENGINES) == list(voices.ENGINE_NAMES)
+    assert SETTING["engine"].choices == voices.ENGINE_NAMES
+    for name, spec in voices.ENGINES.items():
+        assert spec.name == name and spec.default_voice and spec.licence
+        assert voices.pronunciation(name) in pronounce.STYLES
+        assert f"{name} (" in SETTING["engine"].meaning and f"for {name}" in SETTING["voice"].help
+        assert set(spec.tools) <= set(voices.PACKAGES)
+    assert voices.ENGINES[SETTING["engine"].default].fallback in voices.ENGINES
+
+
+def test_no_module_outside_the_package_compares_an_engine_name() -> None:
+    """Engine knowledge lives in companion/voices/: elsewhere no `x == "piper"` or
+    `x in ("espeak-ng", ...)` chooses what to do by an engine's name."""
+    import ast
+
+    root = Path(voices.__file__).resolve().parents[1]
+    names = set(voices.ENGINE_NAMES)
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if "voices" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Compare):
+                for part in ast.walk(node):
+                    if isinstance(part, ast.Constant) and part.value in names:
+                        found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []
+
+
+def test_say_checks_its_options_as_a_build_does(tmp_path: Path) -> None:
+    runner = CliRunner()
+    slow = runner.invoke(cli, ["say", "x", "--rate", "50", "-o", str(tmp_path / "x.mp3")])
+    assert slow.exit_code == 1 and "rate: 50 is out of range (80 to 400)" in slow.output
+    assert not (tmp_path / "x.mp3").exists()
