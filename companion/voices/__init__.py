@@ -44,10 +44,10 @@ if TYPE_CHECKING:  # Voice is only an annotation here: models imports the engine
 
 __all__ = [
     "AUDIO_TOOLS",
-    "DEFAULT_ENGINE",
     "ENGINES",
     "ENGINE_NAMES",
     "FRAME_RATE",
+    "NO_VOICES_HINT",
     "PACKAGES",
     "SECOND_ENGINE",
     "Engine",
@@ -58,10 +58,12 @@ __all__ = [
     "VoiceProblem",
     "check",
     "doctor",
+    "engine_name",
     "install_hint",
     "installed_voices",
     "missing_tools",
     "prepare",
+    "pronunciation",
     "require_tools",
     "resolve",
     "second_speaker",
@@ -74,7 +76,6 @@ ENGINES: dict[str, EngineSpec] = {
     spec.name: spec for spec in (neural.HIBARI, neural.PIPER, espeak.ESPEAK_NG, espeak.PYTTSX3)
 }
 ENGINE_NAMES: tuple[Engine, ...] = get_args(Engine)
-DEFAULT_ENGINE: Engine = "hibari"
 SECOND_ENGINE: Engine = "piper"  # the engine of the second voice, which asks quiz questions
 NO_VOICES_HINT = "install hibari-tts (./bootstrap.sh) or espeak-ng (apt-get install -y espeak-ng)"
 
