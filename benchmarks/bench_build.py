@@ -36,12 +36,12 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from companion import render, synth
+from companion import render, synth, voices
 from companion.build import render_settings
 from companion.config import load_settings
 from companion.ingest import load_feed
-from companion.models import ENGINES
 from companion.topics import link_episode, load_catalog
+from companion.voices import ENGINE_NAMES as ENGINES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,7 +147,7 @@ def cost_floor(workdir: Path, feed: Path, jobs: int, engine: str) -> tuple[float
     floor_dir = workdir / "floor"
     floor_dir.mkdir(parents=True, exist_ok=True)
     voice = settings.voice
-    speaker = synth.make_speaker(voice)
+    speaker = voices.speaker(voice)
 
     def one_lesson(index: int) -> None:
         script = scripts[index]

@@ -180,7 +180,7 @@ def score_lesson(folder: Path, seconds: float, whisper: object, tmp: Path) -> Le
 
 def build_sample(engine: str, workdir: Path, jobs: int, limit: int = 0) -> tuple[float, float]:
     """Build the sample cold with `engine`: (wall seconds, minutes of lesson audio)."""
-    trial = ["--limit", str(limit), "--no-course"] if limit else []
+    trial = ["--max-episodes", str(limit), "--no-course"] if limit else []
     started = time.monotonic()
     result = subprocess.run(
         [

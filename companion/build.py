@@ -8,17 +8,16 @@ The stages themselves live in their modules: ingest, topics (linking), render, l
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jinja2
 
 from companion import (
     artwork,
-    engines,
     executors,
     ingest,
     layout,
@@ -26,7 +25,7 @@ from companion import (
     render,
     review,
     site,
-    synth,
+    voices,
 )
 from companion.config import Settings, sample_feed_path
 from companion.episode_words import fetch_words
@@ -51,7 +50,7 @@ from companion.lessons import (
     review_lesson,
     warn_over_budget,
 )
-from companion.models import Catalog, Episode, Lesson, Script, Show
+from companion.models import Catalog, Episode, Lesson, Script, Show, TopicLink
 from companion.topics import course_seasons, link_episode, load_catalog
 
 log = logging.getLogger(__name__)
@@ -73,14 +72,12 @@ def build(
     closed) when it is None; a library passes one executor to each of its shows. When the
     default engine is not installed, the build says so in one line and speaks with espeak-ng.
     """
-    voice, note = engines.resolve(settings.voice)
+    voice, note = voices.prepare(
+        settings.voice, where="here" if settings.executor == "local" else "client"
+    )
     if note:
         log.warning("%s", note)
     settings = replace(settings, voice=voice)
-    if settings.executor == "local":
-        synth.require_tools(settings.voice.engine)
-    if settings.executor == "local" or shutil.which("espeak-ng"):
-        synth.check_voice(settings.voice)  # Dask workers check their own tools
     settings.workdir.mkdir(parents=True, exist_ok=True)
     with (
         exclusive_lock(settings.workdir / layout.BUILD_LOCK, str(settings.workdir)),
@@ -107,6 +104,7 @@ def _build(
     clock: Callable[[], datetime],
     executor: executors.Executor,
 ) -> BuildReport:
+    """The pipeline's steps in order: link, render, synthesize, publish."""
     started = time.monotonic()
     report = BuildReport()
     workdir = settings.workdir
@@ -114,10 +112,55 @@ def _build(
     show, episodes = read_source(settings, clock())
     catalog = load_catalog(settings.catalog)
     _check_overrides(settings, catalog)
+    links = link_episodes(settings, episodes, catalog, on_event)
 
+    title = publish.feed_title(settings, show)
+    env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
+    scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
+    report.skipped_no_math = [e.slug for e in episodes if not links[e.guid]]
+    for script in scripts.values():
+        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    cover = workdir / layout.COVER_PATH
+    write_if_changed(cover, artwork.cover_jpeg(title, "Spoken math lessons"))
+
+    selected = [e for e in episodes if e.guid in scripts and _wanted(e, only)]
+    if only and not selected:
+        raise ConfigError(f"--only {', '.join(only)}: no episode with math has that guid or slug")
+    plan = LessonPlan(settings, catalog, cover, title, publish.feed_author(settings, show))
+    now = clock().replace(microsecond=0)
+    jobs = [
+        plan.job(scripts[e.guid], episode_lesson(e, scripts[e.guid], show), now) for e in selected
+    ]
+    course_scripts: list[Script] = []
+    if settings.course and not only:
+        course_scripts = render_course_jobs(env, catalog, wording, plan, now, jobs)
+    review_scripts: list[Script] = []
+    if settings.review and not only:
+        for review_plan, script in render_reviews(env, episodes, scripts, catalog, wording, now):
+            review_scripts.append(script)
+            jobs.append(plan.job(script, review_lesson(review_plan, script), now))
+            write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    run_changed(jobs, force=force, executor=executor, report=report, on_event=on_event)
+
+    if prune:
+        keep = {e.slug for e in episodes if e.guid in scripts}
+        keep |= {script.slug for script in course_scripts} if settings.course else set()
+        keep |= {script.slug for script in review_scripts}
+        prune_lessons(workdir, keep)
+    publish_lessons(settings, show, catalog, report, on_event)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def link_episodes(
+    settings: Settings, episodes: Sequence[Episode], catalog: Catalog, on_event: EventHandler
+) -> dict[str, tuple[TopicLink, ...]]:
+    """Each episode's topic links (on its transcript and chapters too, when fetched)."""
     words = (
         fetch_words(
-            episodes, max_bytes=settings.max_feed_bytes, cache_dir=workdir / layout.HTTP_CACHE
+            episodes,
+            max_bytes=settings.max_feed_bytes,
+            cache_dir=settings.workdir / layout.HTTP_CACHE,
         )
         if settings.transcripts
         else {}
@@ -130,60 +173,70 @@ def _build(
     }
     for episode in episodes:
         on_event(Linked(episode.slug, tuple(item.topic.id for item in links[episode.guid])))
-    title = publish.feed_title(settings, show)
-    env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
-    scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
-    report.skipped_no_math = [e.slug for e in episodes if not links[e.guid]]
-    for script in scripts.values():
-        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    return links
 
-    cover = workdir / layout.COVER_PATH
-    write_if_changed(cover, artwork.cover_jpeg(title, "Spoken math lessons"))
 
-    selected = [e for e in episodes if e.guid in scripts and _wanted(e, only)]
-    if only and not selected:
-        raise ConfigError(f"--only {', '.join(only)}: no episode with math has that guid or slug")
-    artist = publish.feed_author(settings, show)
-    now = clock().replace(microsecond=0)
+@dataclass(frozen=True, slots=True)
+class LessonPlan:
+    """What every lesson job of a build shares: voice, lexicon, cover, album and artist."""
 
-    def job_for(script: Script, lesson: Lesson, undated: datetime) -> LessonJob:
+    settings: Settings
+    catalog: Catalog
+    cover: Path
+    album: str
+    artist: str
+
+    def job(self, script: Script, lesson: Lesson, undated: datetime) -> LessonJob:
+        workdir = self.settings.workdir
         return LessonJob(
             script=script,
-            voice=settings.voice,
-            lexicon=catalog.lexicon,
+            voice=self.settings.voice,
+            lexicon=self.catalog.lexicon,
             workdir=workdir,
-            cache=settings.section_cache,
-            cover=cover,
+            cache=self.settings.section_cache,
+            cover=self.cover,
             lesson=dated(workdir, lesson, undated),
-            album=title,
-            artist=artist,
+            album=self.album,
+            artist=self.artist,
         )
 
-    jobs = [
-        job_for(scripts[e.guid], episode_lesson(e, scripts[e.guid], show), now) for e in selected
+
+def render_course_jobs(
+    env: jinja2.Environment,
+    catalog: Catalog,
+    wording: render.RenderSettings,
+    plan: LessonPlan,
+    now: datetime,
+    jobs: list[LessonJob],
+) -> list[Script]:
+    """The course's scripts, written, with their jobs added to `jobs` (lesson 1 the oldest)."""
+    settings = plan.settings
+    topics = catalog.topics[: settings.course_topics or None]
+    course_scripts = render.render_course(env, topics, catalog, wording)
+    total = len(course_scripts)
+    seasons = course_seasons(topics)
+    jobs += [
+        plan.job(
+            script,
+            course_lesson(script, number, seasons[script.topic_ids[0]]),
+            now - timedelta(minutes=total - number),
+        )
+        for number, script in enumerate(course_scripts, start=1)
     ]
-    course_scripts: list[Script] = []
-    if settings.course and not only:
-        topics = catalog.topics[: settings.course_topics or None]
-        course_scripts = render.render_course(env, topics, catalog, wording)
-        total = len(course_scripts)
-        seasons = course_seasons(topics)
-        jobs += [
-            job_for(
-                script,
-                course_lesson(script, number, seasons[script.topic_ids[0]]),
-                now - timedelta(minutes=total - number),
-            )  # lesson 1 is the oldest
-            for number, script in enumerate(course_scripts, start=1)
-        ]
     for script in course_scripts:
-        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
-    review_scripts: list[Script] = []
-    if settings.review and not only:
-        for plan, script in render_reviews(env, episodes, scripts, catalog, wording, now):
-            review_scripts.append(script)
-            jobs.append(job_for(script, review_lesson(plan, script), now))
-            write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+        write_if_changed(settings.workdir / layout.script_path(script.slug), script.to_text())
+    return course_scripts
+
+
+def run_changed(
+    jobs: Sequence[LessonJob],
+    *,
+    force: bool,
+    executor: executors.Executor,
+    report: BuildReport,
+    on_event: EventHandler,
+) -> None:
+    """Run the jobs whose lesson changed (all with `force`); the others are unchanged."""
     pending = []
     for job in jobs:
         if not force and job.is_current():
@@ -193,11 +246,12 @@ def _build(
             pending.append(job)
     executors.run_jobs(pending, executor, report, on_event)
 
-    if prune:
-        keep = {e.slug for e in episodes if e.guid in scripts}
-        keep |= {script.slug for script in course_scripts} if settings.course else set()
-        keep |= {script.slug for script in review_scripts}
-        prune_lessons(workdir, keep)
+
+def publish_lessons(
+    settings: Settings, show: Show, catalog: Catalog, report: BuildReport, on_event: EventHandler
+) -> None:
+    """The feeds and the site from every finished lesson; then unreferenced files go."""
+    workdir = settings.workdir
     lessons = read_lessons(workdir)
     report.audio_seconds = sum(lesson.duration for lesson in lessons)
     warn_over_budget(lessons, report.built, settings.lesson_minutes)
@@ -216,12 +270,10 @@ def _build(
     report.published = len(feeds[0].lessons)
     report.course_published = len(feeds[1].lessons) if len(feeds) > 1 else 0
     report.feed_path = workdir / layout.FEED_PATH
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:
-    """The source feed, snapshotted to feeds/source.xml, newest `limit` episodes."""
+    """The source feed, snapshotted to feeds/source.xml, newest `max_episodes` episodes."""
     source = settings.source or str(sample_feed_path())
     data = ingest.read_feed(
         source, max_bytes=settings.max_feed_bytes, cache_dir=settings.workdir / layout.HTTP_CACHE
@@ -230,9 +282,6 @@ def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode,
         data, settings.source or "bundled sample feed", now=now, max_episodes=settings.max_episodes
     )
     write_if_changed(settings.workdir / layout.SOURCE_SNAPSHOT, data)
-    if settings.limit:
-        newest = sorted(episodes, key=ingest.date_key, reverse=True)[: settings.limit]
-        episodes = tuple(e for e in episodes if e in newest)
     return show, episodes
 
 

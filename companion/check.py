@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from companion import synth
+from companion import voices
 from companion.config import Settings
 from companion.errors import CompanionError
 
@@ -21,7 +21,7 @@ class CheckResult:
 
 def run_checks(settings: Settings) -> list[CheckResult]:
     """The state of everything `companion build` relies on, one result per dependency."""
-    results = [_program(tool) for tool in ("espeak-ng", "ffmpeg", "ffprobe")]
+    results = [_program(tool) for tool in voices.PACKAGES]
     results.append(_voices(settings))
     results.append(_workdir(settings))
     results.append(_catalog(settings))
@@ -32,66 +32,20 @@ def _program(tool: str) -> CheckResult:
     path = shutil.which(tool)
     if path:
         return CheckResult(tool, True, path)
-    return CheckResult(tool, False, "not found on PATH", synth.INSTALL_HINTS[tool])
+    return CheckResult(tool, False, "not found on PATH", voices.install_hint(tool))
 
 
 def _voices(settings: Settings) -> CheckResult:
-    from companion import engines
-
     try:
-        voice, note = engines.resolve(settings.voice)
+        voice, note = voices.resolve(settings.voice)
     except CompanionError as error:
         return CheckResult("voices", False, str(error), "install it, or choose another --engine")
-    if voice.engine == "hibari":
-        try:
-            engines.verify_files(
-                engines.hibari_assets(),
-                engines.HIBARI_FILES,
-                f"hibari-tts=={engines.HIBARI_VERSION}",
-            )
-            synth.check_voice(voice)
-        except CompanionError as error:
-            return CheckResult(
-                "voices",
-                False,
-                str(error),
-                f"pick one from `companion voices` (or reinstall hibari: {engines.HIBARI_INSTALL})",
-            )
-        return CheckResult(
-            "voices",
-            True,
-            f"hibari voice {voice.name!r} (hibari-tts {engines.HIBARI_VERSION}; model files "
-            "match their pinned SHA-256)",
-        )
-    if voice.engine == "piper":
-        try:
-            synth.check_voice(voice)
-        except CompanionError as error:
-            return CheckResult(
-                "voices", False, str(error), "use --voice joe or the path of a Piper .onnx voice"
-            )
-        return CheckResult("voices", True, f"piper voice {voice.name!r}")
     noted = f"{note}; " if note else ""
-    english = synth.list_voices()
-    if not english:
-        return CheckResult(
-            "voices",
-            False,
-            f"{noted}no English espeak-ng voices",
-            "install it with: apt-get install -y espeak-ng",
-        )
     try:
-        synth.check_voice(voice)
-    except CompanionError as error:
-        return CheckResult(
-            "voices",
-            False,
-            str(error),
-            "pick one from `companion voices` (set voice in companion.toml)",
-        )
-    return CheckResult(
-        "voices", True, f"{noted}{len(english)} English espeak-ng voices; using {voice.name!r}"
-    )
+        detail = voices.doctor(voice)
+    except voices.VoiceProblem as problem:
+        return CheckResult("voices", False, f"{noted}{problem}", problem.fix)
+    return CheckResult("voices", True, f"{noted}{detail}")
 
 
 def _workdir(settings: Settings) -> CheckResult:

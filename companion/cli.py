@@ -17,7 +17,7 @@ from companion import __version__, layout
 from companion.config import SETTING, SETTINGS, Setting
 from companion.errors import CompanionError
 from companion.events import BuildEvent, Built, Failed, FeedWritten, Linked, Started, Unchanged
-from companion.models import Engine
+from companion.voices import Engine
 
 VERBOSITY = ("brief", "normal", "verbose")
 
@@ -78,7 +78,7 @@ def setting_option(
         type=None if setting.kind is bool else kind,
         default=setting.default if with_default else None,
         metavar=setting.metavar or None,
-        help=setting.help + shown,
+        help=setting.meaning + shown,
     )
 
 
@@ -462,22 +462,19 @@ def publish(
 @cli.command()
 def voices() -> None:
     """List the installed voices of each engine."""
-    from companion.engines import LICENCES, installed_voices, statuses
-    from companion.synth import list_voices
+    from companion import voices as engines
 
-    found = {**installed_voices(), "espeak-ng": list_voices(), "pyttsx3": []}
-    for status in statuses():
+    found = engines.installed_voices()
+    for status in engines.status():
+        spec = engines.ENGINES[status.engine]
         state = "installed" if status.installed else f"not installed ({status.detail})"
-        click.echo(f"{status.engine} [{LICENCES[status.engine]}]: {state}")
-        if status.engine == "pyttsx3" and status.installed:
-            click.echo("  the espeak-ng voices above, through libespeak-ng")
+        click.echo(f"{status.engine} [{spec.licence}]: {state}")
+        if spec.voices_note and status.installed:
+            click.echo(f"  {spec.voices_note}")
         for name, description in found[status.engine]:
             click.echo(f"  {name:<16} {description}")
     if not any(found.values()):
-        raise click.ClickException(
-            "no voices found: install hibari-tts (./bootstrap.sh) or "
-            "espeak-ng (apt-get install -y espeak-ng)"
-        )
+        raise click.ClickException(f"no voices found: {engines.NO_VOICES_HINT}")
 
 
 @cli.command()
@@ -511,17 +508,20 @@ def say(
     catalog: Path | None,
 ) -> None:
     """Speak TEXT (or, with --latex, an equation) to a playable file, lexicon applied."""
-    from companion.models import Voice
+    from companion.config import option_settings
     from companion.speech import say as run_say
 
     with user_errors():
+        settings = option_settings(
+            {"engine": engine, "voice": voice, "rate": rate, "equation_rate": equation_rate}
+        )
         result = run_say(
             text,
             output,
-            Voice(name=voice, rate=rate, engine=engine),
+            settings.voice,
             latex=latex,
             catalog=catalog,
-            equation_rate=equation_rate,
+            equation_rate=settings.equation_rate,
         )
     for line in result.notes:
         click.echo(line, err=True)

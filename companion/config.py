@@ -1,8 +1,8 @@
 """Settings: defaults, then companion.toml in the workdir, then command-line options.
 
-`SETTINGS` is the one table of settings: companion.toml keys, `companion build` options
-(cli.py makes them from it) and the README's settings table. A companion.toml with [[show]]
-entries describes a library: `load_workdir` returns a `Library` of one `Settings` per show.
+Every key, default and range comes from the one table of settings, `SETTINGS`
+(companion/settings_table.py). A companion.toml with [[show]] entries describes a library:
+`load_workdir` returns a `Library` of one `Settings` per show.
 """
 
 from __future__ import annotations
@@ -15,199 +15,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from companion import layout
 from companion.errors import ConfigError
-from companion.models import ENGINES, Voice
-
-ExecutorName = Literal["local", "dask"]
-EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
-SHOW_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One setting: its key in companion.toml and, with dashes, its `build` option.
-
-    `help` is its one description: the option's --help text and the `meaning` of its row in
-    the README's settings table (tests/test_docs.py compares the two).
-    """
-
-    name: str
-    kind: type
-    default: Any
-    help: str
-    shown_default: str = ""  # how the default reads in --help and the README ("": the value)
-    choices: tuple[str, ...] = ()
-    metavar: str = ""
-    library_only: bool = False  # set once for a whole library, not per [[show]]
-
-    @property
-    def option(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def default_text(self) -> str:
-        if self.shown_default or self.default == "":
-            return self.shown_default
-        if isinstance(self.default, bool):
-            return "true" if self.default else "false"
-        if isinstance(self.default, float) and self.default.is_integer():
-            return str(int(self.default))
-        return str(self.default)
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "source",
-        str,
-        "",
-        "Source feed: a file path or http(s) URL.",
-        shown_default="the bundled Machine Learning Guide sample",
-    ),
-    Setting(
-        "base_url",
-        str,
-        "http://localhost:8000/",
-        "Public URL of the workdir; every URL in the published feed starts with it.",
-    ),
-    Setting(
-        "title",
-        str,
-        "",
-        "Title of the published feed.",
-        shown_default="<source show> Math Companion",
-    ),
-    Setting(
-        "author", str, "", "Author of the published feed.", shown_default="the source show's author"
-    ),
-    Setting(
-        "email",
-        str,
-        "companion@example.org",
-        "Owner e-mail in the feed (itunes:owner, podcast:locked).",
-    ),
-    Setting(
-        "voice",
-        str,
-        "",
-        "Voice of the engine (companion voices lists them): heart for hibari; joe or the "
-        "path of a .onnx for piper; an espeak-ng voice such as en-us or mb-us1.",
-        shown_default="the engine's own",
-    ),
-    Setting("rate", int, 165, "Speaking rate in words per minute (80-400)."),
-    Setting("pitch", int, 50, "Voice pitch, 0-99."),
-    Setting(
-        "engine",
-        str,
-        "hibari",
-        "Speech engine: hibari (neural, the default), piper (neural, companion[piper]), "
-        "espeak-ng (formant, fast drafts) or pyttsx3.",
-        choices=ENGINES,
-    ),
-    Setting("limit", int, 0, "Only the newest N episodes (0: all)."),
-    Setting(
-        "max_episodes",
-        int,
-        0,
-        "Read at most the newest N episodes of the source feed, with a warning (0: no limit).",
-    ),
-    Setting(
-        "max_items",
-        int,
-        0,
-        "Publish only the newest N episode lessons (0: all); older lessons stay on disk.",
-    ),
-    Setting(
-        "lesson_minutes",
-        float,
-        6.0,
-        "Target length of an episode lesson in minutes; topics beyond it are shortened.",
-    ),
-    Setting("quiz_pause", float, 2.5, "Seconds of silence to think before a quiz answer (0.5-6)."),
-    Setting(
-        "equation_rate",
-        float,
-        0.85,
-        "Equations are read at this times the speaking rate (0.5-1).",
-    ),
-    Setting("sentence_gap", float, 0.4, "Seconds of silence between sentences (0.1-2)."),
-    Setting("section_gap", float, 1.0, "Seconds of silence between chapters (0.3-3)."),
-    Setting(
-        "second_voice",
-        str,
-        "",
-        "A second voice that asks the quiz questions: joe (the Piper voice of "
-        "companion[piper]) or the path of a Piper .onnx. Empty: off; off with a note when it "
-        "is not installed.",
-        shown_default="off",
-    ),
-    Setting(
-        "jobs", int, 0, "Lessons synthesized in parallel (0: one per CPU core).", library_only=True
-    ),
-    Setting(
-        "max_feed_bytes",
-        int,
-        20_000_000,
-        "Refuse source feeds larger than this.",
-        library_only=True,
-    ),
-    Setting(
-        "templates_dir",
-        str,
-        "",
-        "A folder whose templates override the built-in ones.",
-        metavar="DIR",
-    ),
-    Setting(
-        "catalog",
-        str,
-        "",
-        "A topic catalog (TOML) to use instead of the built-in one.",
-        metavar="FILE",
-    ),
-    Setting(
-        "transcripts",
-        bool,
-        True,
-        "Fetch each episode's podcast:transcript and podcast:chapters (when the source feed "
-        "has them) and link topics on them too.",
-    ),
-    Setting(
-        "course",
-        bool,
-        True,
-        "Also build the course feed: one lesson per catalog topic, prerequisites first.",
-    ),
-    Setting("course_topics", int, 0, "Only the first N topics of the course (0: all)."),
-    Setting(
-        "review",
-        bool,
-        True,
-        "Publish a spaced review episode in the companion feed after "
-        "every fifth lesson: questions on earlier lessons at growing distances.",
-    ),
-    Setting(
-        "executor",
-        str,
-        "local",
-        "Where lessons are synthesized: local (processes on "
-        "this machine) or dask (a Dask cluster, see Scaling out).",
-        choices=EXECUTORS,
-        library_only=True,
-    ),
-    Setting(
-        "scheduler",
-        str,
-        "",
-        "Dask scheduler address, e.g. tcp://HOST:8786, for "
-        "executor dask (empty: a LocalCluster on this machine).",
-        metavar="tcp://HOST:8786",
-        library_only=True,
-    ),
+from companion.models import Voice
+from companion.settings_table import (
+    DEFAULT,
+    EXECUTORS,
+    SETTING,
+    SETTINGS,
+    ExecutorName,
+    Setting,
 )
-SETTING = {setting.name: setting for setting in SETTINGS}
+
+__all__ = ["EXECUTORS", "SETTING", "SETTINGS", "ExecutorName", "Setting"]
+
+SHOW_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +49,6 @@ class Settings:
     author: str
     email: str
     voice: Voice
-    limit: int
     max_items: int
     lesson_minutes: float
     quiz_pause: float
@@ -238,11 +61,11 @@ class Settings:
     course_topics: int
     review: bool
     episodes: Mapping[str, EpisodeOverride] = field(default_factory=dict)
-    executor: ExecutorName = "local"
-    scheduler: str = ""
+    executor: ExecutorName = DEFAULT["executor"]
+    scheduler: str = DEFAULT["scheduler"]
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
-    equation_rate: float = 0.85  # equations: this times the speaking rate
-    transcripts: bool = True  # read the episodes' own transcripts and chapters
+    equation_rate: float = DEFAULT["equation_rate"]  # equations: this times the speaking rate
+    transcripts: bool = DEFAULT["transcripts"]  # read the episodes' own transcripts, chapters
 
     @property
     def section_cache(self) -> Path:
@@ -268,6 +91,12 @@ def load_settings(
             "companion build or companion refresh"
         )
     return settings_from_table(workdir, table, path, options)
+
+
+def option_settings(options: Mapping[str, Any]) -> Settings:
+    """Settings from the defaults and `options` alone (no companion.toml), checked as a
+    build's are: `companion say` takes its voice and equation rate from them."""
+    return settings_from_table(Path.cwd(), {}, Path(layout.CONFIG_NAME), options)
 
 
 def read_config(path: Path, *, required: bool = False) -> dict[str, Any]:
@@ -446,10 +275,12 @@ def _settings(
         raise ConfigError(f"base_url: {base_url!r} must start with http:// or https://")
     if not base_url.endswith("/"):
         base_url += "/"
-    if values["engine"] not in ENGINES:
-        raise ConfigError(f"engine: {values['engine']!r} is not one of {', '.join(ENGINES)}")
-    if values["executor"] not in EXECUTORS:
-        raise ConfigError(f"executor: {values['executor']!r} is not one of {', '.join(EXECUTORS)}")
+    for setting in SETTINGS:
+        if setting.choices and values[setting.name] not in setting.choices:
+            raise ConfigError(
+                f"{setting.name}: {values[setting.name]!r} is not one of "
+                f"{', '.join(setting.choices)}"
+            )
     scheduler = values["scheduler"].strip()
     if scheduler and values["executor"] != "dask":
         raise ConfigError(
@@ -457,19 +288,9 @@ def _settings(
         )
     if scheduler and "://" not in scheduler:
         scheduler = f"tcp://{scheduler}"
-    _in_range("rate", values["rate"], 80, 400)
-    _in_range("pitch", values["pitch"], 0, 99)
-    _in_range("limit", values["limit"], 0, 1_000_000)
-    _in_range("max_items", values["max_items"], 0, 1_000_000)
-    _in_range("lesson_minutes", values["lesson_minutes"], 1, 60)
-    _in_range("quiz_pause", values["quiz_pause"], 0.5, 6)
-    _in_range("equation_rate", values["equation_rate"], 0.5, 1)
-    _in_range("sentence_gap", values["sentence_gap"], 0.1, 2)
-    _in_range("section_gap", values["section_gap"], 0.3, 3)
-    _in_range("jobs", values["jobs"], 0, 256)
-    _in_range("course_topics", values["course_topics"], 0, 10_000)
-    _in_range("max_feed_bytes", values["max_feed_bytes"], 1_000, 2_000_000_000)
-    _in_range("max_episodes", values["max_episodes"], 0, 1_000_000)
+    for setting in SETTINGS:
+        if setting.range is not None:
+            _in_range(setting.name, values[setting.name], *setting.range)
     jobs = values["jobs"] or (os.cpu_count() or 1)
     templates = values["templates_dir"]
     return Settings(
@@ -488,7 +309,6 @@ def _settings(
             section_gap=values["section_gap"],
             second=values["second_voice"],
         ),
-        limit=values["limit"],
         max_items=values["max_items"],
         lesson_minutes=values["lesson_minutes"],
         quiz_pause=values["quiz_pause"],

@@ -11,8 +11,6 @@ this machine writes into the workdir atomically (cache entries first, the stamp 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import tempfile
 import uuid
 import warnings
@@ -23,9 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from companion import layout, synth
+from companion import layout, synth, voices
 from companion.config import Settings
-from companion.errors import CompanionError, ConfigError, SynthError
+from companion.errors import CompanionError, ConfigError
 from companion.events import BuildReport, Built, EventHandler, Failed, Failure, Started
 from companion.files import atomic_write
 from companion.lessons import JobResult, LessonJob, failed_job, run_lesson_job
@@ -114,14 +112,7 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
     Raises SynthError when this worker lacks ffmpeg (or espeak-ng, for that engine), so the
     task fails with a message that names the tool, the worker and the package to install.
     """
-    missing = sorted(synth.missing_tools(remote.job.voice.engine))
-    if missing:
-        packages = sorted({"ffmpeg" if tool.startswith("ff") else tool for tool in missing})
-        raise SynthError(
-            f"{', '.join(missing)}: not installed on Dask worker "
-            f"{socket.gethostname()} (pid {os.getpid()}); install with: "
-            f"apt-get install -y {' '.join(packages)}"
-        )
+    voices.prepare(remote.job.voice, where="worker")
     with tempfile.TemporaryDirectory(prefix="companion-task-") as tmp:
         root = Path(tmp)
         cache = root / "cache"

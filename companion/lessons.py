@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from companion import layout, publish, synth
+from companion import layout, publish, synth, voices
 from companion.errors import CompanionError
 from companion.files import atomic_write, sha256_text, write_json
 from companion.models import (
@@ -272,8 +272,8 @@ def failed_job(slug: str, error: BaseException, where: str = "lesson job") -> Jo
 def run_lesson_job(job: LessonJob) -> JobResult:
     """Synthesize (or reuse) each section, assemble the MP3, write transcript, chapters, stamp."""
     try:
-        speaker = synth.make_speaker(job.voice)
-        second = synth.make_second_speaker(job.voice)
+        speaker = voices.speaker(job.voice)
+        second = voices.second_speaker(job.voice)
         audios = []
         synthesized = 0
         for section in job.script.sections:

@@ -8,13 +8,16 @@ from enum import StrEnum
 from typing import Literal, get_args
 
 from companion import layout
+from companion.settings_table import DEFAULT
+from companion.voices import Engine
 
 SectionKind = Literal["intro", "topic", "quiz", "recap"]
 SECTION_KINDS: tuple[SectionKind, ...] = get_args(SectionKind)
 EvidenceField = Literal["title", "description", "chapter", "transcript"]
-# hibari (the default) and piper are neural (companion/engines.py); espeak-ng is its command line
-Engine = Literal["hibari", "piper", "espeak-ng", "pyttsx3"]
-ENGINES: tuple[Engine, ...] = get_args(Engine)
+# What an implied concept is: a hint, a branch of math, a term (counts like an alias) or a
+# method (counts where the text explains it).
+ImplicationKind = Literal["hint", "branch", "term", "method"]
+IMPLICATION_KINDS: tuple[ImplicationKind, ...] = get_args(ImplicationKind)
 
 # --- ingest ---------------------------------------------------------------------------
 
@@ -161,7 +164,7 @@ class Implication:
     concept: str  # phrase, matched like an alias
     topics: tuple[str, ...]
     anchor: bool = False  # counts on its own in a sentence about training ("trained with ...")
-    kind: str = "hint"  # "hint", "branch", "term" (counts like an alias) or "method"
+    kind: ImplicationKind = "hint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,13 +301,13 @@ class Script:
 class Voice:
     """How lessons are spoken; part of every audio stamp."""
 
-    name: str = ""  # the engine's voice ("": its default, see engines.DEFAULT_VOICES)
-    rate: int = 165  # words per minute
-    pitch: int = 50  # 0-99
-    engine: Engine = "hibari"
-    sentence_gap: float = 0.4  # seconds between sentences (each utterance trimmed first)
-    section_gap: float = 1.0  # seconds between chapters
-    second: str = ""  # a Piper voice that asks the quiz questions ("joe", a .onnx path; "": off)
+    name: str = DEFAULT["voice"]  # the engine's voice ("": its default, see voices.ENGINES)
+    rate: int = DEFAULT["rate"]  # words per minute
+    pitch: int = DEFAULT["pitch"]
+    engine: Engine = DEFAULT["engine"]
+    sentence_gap: float = DEFAULT["sentence_gap"]  # seconds (each utterance trimmed first)
+    section_gap: float = DEFAULT["section_gap"]  # seconds between chapters
+    second: str = DEFAULT["second_voice"]  # a Piper voice that asks the quiz questions
 
 
 @dataclass(frozen=True, slots=True)

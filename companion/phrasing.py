@@ -19,10 +19,11 @@ import string
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from companion.errors import RenderError
 from companion.models import Episode, Evidence
-from companion.text import SYMBOL_WORDS, URL_IN_TEXT
+from companion.text import SYMBOL_WORDS, URL_IN_TEXT, split_sentences
 
 __all__ = [
     "NO_QUOTE",
@@ -59,7 +60,6 @@ _MONEY = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)(\s?(?:[kKmMbB]n?|million|billion
 _BULLET = re.compile(r"^\s*(?:[-*•·>#]+|\d+[.)])\s+")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+|\s+(?=\()|\s[-–—]\s")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|or|but|so|also)\s+", re.IGNORECASE)
 _RELATIVE = re.compile(r"(?:and\s+)?(?:which|who|whose|where|that|while)\b", re.IGNORECASE)
 
@@ -67,11 +67,16 @@ _RELATIVE = re.compile(r"(?:and\s+)?(?:which|who|whose|where|that|while)\b", re.
 # --- quotes -----------------------------------------------------------------------------------
 
 
+# Where a quote comes from: the episode's description or its title ("": nothing in the episode
+# names the topic).
+QuoteSource = Literal["description", "title", ""]
+
+
 @dataclass(frozen=True, slots=True)
 class Quote:
     """Where the episode names a topic, cleaned for speech; see :func:`spoken_quote`."""
 
-    source: str  # "description", "title", or "" when nothing in the episode names the topic
+    source: QuoteSource
     sentence: str  # the whole sentence (or the title), cleaned
     anchor: str = ""  # the words that named the topic, cleaned
 
@@ -197,7 +202,9 @@ def quote_candidates(evidence: Sequence[Evidence], description: str) -> tuple[Qu
     A topic found in the title is looked for in the description too (the linker keeps one
     piece of evidence per phrase), so a lesson says "only the title" only when that is true.
     """
-    sentences = [c for c in (clean_for_speech(s) for s in _SENTENCE.split(description)) if c]
+    sentences = [
+        c for c in (clean_for_speech(s) for s in split_sentences(description, "line")) if c
+    ]
     found: list[Quote] = []
     titles: list[Quote] = []
     for item in evidence:
@@ -254,7 +261,7 @@ def spoken_quote(quote: Quote, max_words: int = QUOTE_WORDS, *, tight: int = 0) 
 
 def episode_gist(episode: Episode) -> Quote:
     """What the episode is about in its own words: its first sentence of four words or more."""
-    for sentence in _SENTENCE.split(episode.description):
+    for sentence in split_sentences(episode.description, "line"):
         cleaned = clean_for_speech(sentence)
         if _words(cleaned) >= 4:
             return Quote("description", cleaned)

@@ -20,17 +20,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import get_args
 
 from companion.models import Paragraph, Pronunciation
+from companion.text import sentence_breaks
+from companion.voices import PronunciationStyle
 
-STYLES = ("respell", "ipa", "misaki")
+STYLES: tuple[PronunciationStyle, ...] = get_args(PronunciationStyle)
 
 # Marker characters the render stage puts around an equation's reading; they never reach a
 # file: parse_marked_text turns them into Paragraph.math spans.
 MATH_OPEN = "\ue000"
 MATH_CLOSE = "\ue001"
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 # IPA (as espeak-ng and Piper write it) -> misaki, the alphabet of Kokoro and hibari:
 # diphthongs and affricates are single letters there.
@@ -98,8 +99,9 @@ def sentences(paragraph: Paragraph) -> list[Sentence]:
     """The paragraph's sentences (one transcript cue each), with their equation spans."""
     text = paragraph.text
     found: list[Sentence] = []
-    starts = [0] + [match.end() for match in _SENTENCE_END.finditer(text)]
-    ends = [match.start() for match in _SENTENCE_END.finditer(text)] + [len(text)]
+    breaks = list(sentence_breaks(text, "any"))
+    starts = [0] + [match.end() for match in breaks]
+    ends = [match.start() for match in breaks] + [len(text)]
     for start, end in zip(starts, ends, strict=True):
         raw = text[start:end]
         lead = len(raw) - len(raw.lstrip())
@@ -119,7 +121,9 @@ def sentences(paragraph: Paragraph) -> list[Sentence]:
 # --- rendering for an engine ------------------------------------------------------------------
 
 
-def render(sentence: Sentence | str, lexicon: Sequence[Pronunciation], style: str) -> str:
+def render(
+    sentence: Sentence | str, lexicon: Sequence[Pronunciation], style: PronunciationStyle
+) -> str:
     """The sentence as the engine of `style` should be given it."""
     if isinstance(sentence, str):
         sentence = Sentence(sentence)
@@ -137,7 +141,7 @@ def render(sentence: Sentence | str, lexicon: Sequence[Pronunciation], style: st
     return "".join(out)
 
 
-def _form(original: str, entry: Pronunciation, style: str) -> str:
+def _form(original: str, entry: Pronunciation, style: PronunciationStyle) -> str:
     if style == "misaki" and entry.ipa:
         return f"[{_link_text(original)}](/{to_misaki(entry.ipa)}/)"
     if style == "ipa" and entry.ipa:
@@ -180,7 +184,6 @@ def _matches(
     return sorted(found, key=lambda item: item[0])
 
 
-@cache
 @cache
 def _longest_first(
     lexicon: tuple[Pronunciation, ...],

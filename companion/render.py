@@ -25,8 +25,7 @@ import jinja2
 from companion import phrasing, pronounce
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
-from companion.mathspeech import verbalize, verbalize_inline
-from companion.mathspeech.vocabulary import ONES, TENS
+from companion.mathspeech import integer_words, verbalize, verbalize_inline
 from companion.models import (
     SECTION_KINDS,
     Catalog,
@@ -43,9 +42,9 @@ from companion.models import (
 from companion.phrasing import Phrasebook, Quote
 from companion.pronounce import MATH_CLOSE, MATH_OPEN, strip_math_markers
 from companion.review import ReviewPlan
-from companion.text import SYMBOL_WORDS, URL_IN_TEXT
+from companion.settings_table import DEFAULT
+from companion.text import SYMBOL_WORDS, URL_IN_TEXT, sentence_breaks, split_sentences
 
-SLOW_RATE = 0.85
 LEFTOVER_TEX = re.compile(r"[\\$^_{}]")
 _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 
@@ -53,12 +52,12 @@ _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 @dataclass(frozen=True, slots=True)
 class RenderSettings:
     companion_title: str = "Math Companion"
-    lesson_minutes: float = 6.0
-    quiz_pause: float = 2.5  # seconds to think before the answer
-    words_per_minute: int = 165
-    equation_rate: float = SLOW_RATE  # equations are read at this times the voice's rate
-    sentence_gap: float = 0.4  # seconds; the synthesizer's, for the length estimate
-    section_gap: float = 1.0
+    lesson_minutes: float = DEFAULT["lesson_minutes"]
+    quiz_pause: float = DEFAULT["quiz_pause"]  # seconds to think before the answer
+    words_per_minute: int = DEFAULT["rate"]
+    equation_rate: float = DEFAULT["equation_rate"]  # this times the voice's rate
+    sentence_gap: float = DEFAULT["sentence_gap"]  # the synthesizer's, for the length estimate
+    section_gap: float = DEFAULT["section_gap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,20 +150,12 @@ def spoken_list(items: Iterable[str]) -> str:
 
 def spoken_number(value: int) -> str:
     """0-10 in words ('three'); larger numbers as digits."""
-    return ONES[value] if 0 <= value <= 10 else str(value)
+    return integer_words(value) if 0 <= value <= 10 else str(value)
 
 
 def spoken_cardinal(value: int) -> str:
     """0-999 in words: 'fourteen', 'forty-two', 'one hundred and five'."""
-    if not 0 <= value < 1000:
-        return str(value)
-    if value < 20:
-        return ONES[value]
-    if value < 100:
-        tens, ones = divmod(value, 10)
-        return TENS[tens] + (f"-{ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(value, 100)
-    return f"{ONES[hundreds]} hundred" + (f" and {spoken_cardinal(rest)}" if rest else "")
+    return integer_words(value, prose=True) if 0 <= value < 1000 else str(value)
 
 
 def where_to_listen(seconds: float) -> str:
@@ -216,16 +207,13 @@ def plan_topics(
     return tuple(plans)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
 def script_sentences(script: Script) -> list[str]:
     """The sentences a script speaks, in order."""
     return [
         sentence
         for section in script.sections
         for paragraph in section.paragraphs
-        for sentence in _SENTENCE_END.split(paragraph.text)
+        for sentence in split_sentences(paragraph.text, "capital")
         if sentence
     ]
 
@@ -262,13 +250,10 @@ def spoken_seconds(
     return seconds
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-
-
 def first_sentence(text: str) -> str:
     """The first sentence of a paragraph of catalog prose (its $...$ math left whole)."""
     text = text.strip()
-    for match in _SENTENCE_END.finditer(text):
+    for match in sentence_breaks(text, "capital"):
         if text.count("$", 0, match.start()) % 2 == 0:  # not inside inline math
             return text[: match.start()]
     return text
@@ -325,7 +310,6 @@ def render_script(
         "quotes": topic_quotes(gist, plans, episode, phrases),
         "topics": plans,
         "quiz_pause": settings.quiz_pause,
-        "slow": SLOW_RATE,
     }
     text = _render(env, "lesson.txt.j2", context, episode.slug)
     sections = parse_marked_text(text, episode.slug, settings.equation_rate)
@@ -409,7 +393,7 @@ def render_review_script(
             "title": speakable(q.topic.title),
             "text": q.quiz.question,
             "answer": q.quiz.answer,
-            "meaning": _SENTENCE_END.split(q.topic.explanation, maxsplit=1)[0],
+            "meaning": split_sentences(q.topic.explanation, "capital", maxsplit=1)[0],
             "topic": q.topic,
             "episode": speakable(q.lesson_title),
             "when": lessons_back(q.lessons_back),
@@ -423,7 +407,6 @@ def render_review_script(
         "questions": questions,
         "quiz_pause": settings.quiz_pause,
         "nudge_pause": NUDGE_PAUSE,
-        "slow": SLOW_RATE,
     }
     text = _render(env, "review.txt.j2", context, plan.slug)
     return Script(
@@ -469,7 +452,6 @@ def render_course_script(
         "number": number,
         "total": total,
         "quiz_pause": settings.quiz_pause,
-        "slow": SLOW_RATE,
     }
     slug = f"course-{topic.id}"
     text = _render(env, "course.txt.j2", context, slug)
@@ -488,7 +470,9 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, object], slug
         raise RenderError(f"{slug}: template {name}: {error}") from None
 
 
-def parse_marked_text(text: str, slug: str, slow_rate: float = SLOW_RATE) -> tuple[Section, ...]:
+def parse_marked_text(
+    text: str, slug: str, equation_rate: float = DEFAULT["equation_rate"]
+) -> tuple[Section, ...]:
     """Sections and paragraphs from a rendered template's marker text."""
     sections: list[Section] = []
     kind: SectionKind | None = None
@@ -503,7 +487,9 @@ def parse_marked_text(text: str, slug: str, slow_rate: float = SLOW_RATE) -> tup
             paragraph, math = strip_math_markers(" ".join(" ".join(lines).split()))
             _reject_leftover_tex(paragraph, slug, title)
             paragraphs.append(
-                Paragraph(paragraph, rate=slow_rate if slow else 1.0, math=math, second_voice=ask)
+                Paragraph(
+                    paragraph, rate=equation_rate if slow else 1.0, math=math, second_voice=ask
+                )
             )
             lines, slow, ask = [], False, False
 

@@ -21,6 +21,7 @@ import jinja2
 from companion import layout
 from companion.files import write_if_changed
 from companion.models import Lesson, LessonKind
+from companion.text import clock
 
 DEFAULT_TITLE = "Math Companion"
 
@@ -111,14 +112,6 @@ def lesson_html(
 
 def lesson_page_path(slug: str) -> str:
     return layout.lesson_path(slug, layout.PAGE_NAME)
-
-
-def clock(seconds: float) -> str:
-    """`m:ss`, or `h:mm:ss` from an hour on."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def stylesheet() -> str:

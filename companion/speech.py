@@ -11,11 +11,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion import engines, synth
+from companion import synth, voices
 from companion.errors import ConfigError, MathSpeechError
 from companion.files import atomic_path
 from companion.models import Paragraph, Section, Voice
 from companion.pronounce import strip_math_markers
+from companion.settings_table import DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,9 @@ class SayResult:
     notes: tuple[str, ...] = ()
 
 
-def say_paragraph(text: str, latex: bool, equation_rate: float = 0.85) -> Paragraph:
+def say_paragraph(
+    text: str, latex: bool, equation_rate: float = DEFAULT["equation_rate"]
+) -> Paragraph:
     """The words of `text` as a lesson paragraph, with its equation spans.
 
     An equation (`latex`) is read at `equation_rate`, as a lesson reads its equations.
@@ -53,26 +56,24 @@ def say(
     *,
     latex: bool = False,
     catalog: Path | None = None,
-    equation_rate: float = 0.85,
+    equation_rate: float = DEFAULT["equation_rate"],
 ) -> SayResult:
-    """Write `text` spoken by `voice` to `output` (.mp3 or .wav)."""
+    """Write `text` spoken by `voice` to `output` (.mp3 or .wav).
+
+    The voice and the rate are taken as given: config.option_settings checks them as a
+    build's settings are checked.
+    """
     from companion.topics import load_catalog
 
     if output.suffix.lower() not in (".mp3", ".wav"):
         raise ConfigError(f"{output}: the file name must end in .mp3 or .wav")
-    if not 80 <= voice.rate <= 400:
-        raise ConfigError(f"rate: {voice.rate} is out of range (80 to 400)")
-    if not 0.5 <= equation_rate <= 1:
-        raise ConfigError(f"equation_rate: {equation_rate} is out of range (0.5 to 1)")
-    voice, note = engines.resolve(voice)
-    synth.require_tools(voice.engine)
-    synth.check_voice(voice)
+    voice, note = voices.prepare(voice)
     lexicon = load_catalog(catalog, check_speech=False).lexicon
     paragraph = say_paragraph(text, latex, equation_rate)
     given = " ".join(
         spoken for _, spoken in synth.spoken_sentences(paragraph, lexicon, voice.engine)
     )
-    speaker = synth.make_speaker(voice)
+    speaker = voices.speaker(voice)
     with tempfile.TemporaryDirectory(prefix="companion-say-") as tmp:
         section = Section("intro", "say", (paragraph,))
         audio, _made = synth.synthesize_section(section, voice, lexicon, Path(tmp), speaker)
@@ -92,6 +93,6 @@ def _encode(wav: Path, out: Path, suffix: str) -> None:
     )
     arguments = [
         *("-i", str(wav), "-af", synth.LOUDNESS_FILTER),
-        *("-ar", str(synth.FRAME_RATE), "-ac", "1", *codec, str(out)),
+        *("-ar", str(voices.FRAME_RATE), "-ac", "1", *codec, str(out)),
     ]
     synth.run_ffmpeg(arguments, out, timeout=300)

@@ -1,49 +1,41 @@
 """Synthesize: Script -> section WAVs (cached) -> lesson-<hash8>.mp3 with tags, chapters and cover.
 
-Speech comes from hibari's neural voice by default (companion/engines.py), or from Piper,
-the espeak-ng command line, or pyttsx3. Every engine is made byte-for-byte repeatable,
-which content-hash caching and parallel builds rely on. pyttsx3 runs behind a wrapper that
-waits for each file to be complete (audio.md: on Linux it returns before the file is
-written). Each sentence is given to the engine with the lexicon's pronunciations in the
-form that engine reads (companion/pronounce.py); transcripts keep the words people read.
+Speech comes from the speakers of companion/voices/ (hibari's neural voice by default).
+Every engine is made byte-for-byte repeatable, which content-hash caching and parallel
+builds rely on. Each sentence is given to the engine with the lexicon's pronunciations in
+the form that engine reads (companion/pronounce.py); transcripts keep the words people read.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
-import shutil
 import subprocess
 import tempfile
-import threading
-import time
 import warnings
-import wave
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
 
-from companion import engines, pronounce
+from companion import pronounce, voices
 from companion.errors import SynthError
 from companion.files import atomic_path, sha256_text
-from companion.models import Chapter, Cue, Engine, Paragraph, Pronunciation, Section, Voice
+from companion.models import Chapter, Cue, Paragraph, Pronunciation, Section, Voice
+from companion.settings_table import DEFAULT
+from companion.voices import FRAME_RATE, Speaker
 
-# Without ffmpeg, pydub warns on import; require_tools() reports it in one line instead.
+# Without ffmpeg, pydub warns on import; voices.require_tools() reports it in one line instead.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
     from pydub import AudioSegment
 
 # Raise when a code change alters the audio made from the same text.
 SYNTH_FORMAT = 2
-FRAME_RATE = 22050  # espeak-ng's rate, and the MP3's; hibari's sections stay at 24 kHz
 LEAD_IN = 0.03  # seconds of an utterance's own silence kept before its first sound
 TAIL = 0.08  # and after its last (engines pad differently: hibari ~0.3 s, espeak-ng ~0.33 s)
 SILENCE_THRESHOLD = -50.0  # dBFS below which an utterance's edge counts as silence
 UTTERANCE_LEVEL = -22.0  # dBFS (RMS) of each utterance when a lesson has two voices
-SECTION_GAP = Voice().section_gap  # the default, in seconds
+SECTION_GAP = DEFAULT["section_gap"]  # seconds
 MP3_BITRATE = "64k"
 LOUDNESS_FILTER = (
     "acompressor=threshold=-24dB:ratio=3:attack=5:release=80:makeup=4dB,"
@@ -51,216 +43,14 @@ LOUDNESS_FILTER = (
 )
 
 
-# --- system tools ---------------------------------------------------------------------
-
-INSTALL_HINTS = {
-    "espeak-ng": "install it with: apt-get install -y espeak-ng",
-    "ffmpeg": "install it with: apt-get install -y ffmpeg",
-    "ffprobe": "install it with: apt-get install -y ffmpeg",
-}
-
-
-def missing_tools(engine: str = "espeak-ng") -> list[str]:
-    """Names of the system programs a build needs that are not on PATH."""
-    uses_espeak = engine in ("espeak-ng", "pyttsx3")
-    needed = ["ffmpeg", "ffprobe"] + (["espeak-ng"] if uses_espeak else [])
-    return [tool for tool in needed if shutil.which(tool) is None]
-
-
-def require_tools(engine: str = "espeak-ng") -> None:
-    missing = missing_tools(engine)
-    if missing:
-        hints = "; ".join(f"{tool} is not installed ({INSTALL_HINTS[tool]})" for tool in missing)
-        raise SynthError(f"{missing[0]}: {hints}")
-
-
-# --- speakers ---------------------------------------------------------------------------
-
-MBROLA_RATE_CORRECTION = 0.84
-
-
-def is_mbrola(voice_name: str) -> bool:
-    return voice_name.lower().removeprefix("mb/").startswith("mb-")
-
-
-class Speaker(Protocol):
-    sample_rate: int  # of the WAVs it writes
-    pronunciation: str  # how it reads the lexicon: one of pronounce.STYLES
-
-    def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
-        """Write `text` as speech to `wav_path` at `rate` times the voice's speed.
-
-        The file is complete when the call returns.
-        """
-
-
-class EspeakSpeaker:
-    """The espeak-ng command line, one process per utterance."""
-
-    sample_rate = FRAME_RATE
-    pronunciation = "respell"
-
-    def __init__(self, voice: Voice) -> None:
-        self.voice = voice
-        # mbrola voices speak about 19% faster than espeak-ng's own at the same -s (audio.md)
-        self._rate_correction = MBROLA_RATE_CORRECTION if is_mbrola(voice.name) else 1.0
-
-    def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
-        words_per_minute = round(self.voice.rate * rate * self._rate_correction)
-        command = [
-            "espeak-ng",
-            "-v",
-            self.voice.name,
-            "-s",
-            str(words_per_minute),
-            "-p",
-            str(self.voice.pitch),
-            "-w",
-            str(wav_path),
-            "--stdin",
-        ]
-        try:
-            result = subprocess.run(
-                command, input=text.encode("utf-8"), capture_output=True, timeout=120, check=False
-            )
-        except FileNotFoundError:
-            raise SynthError(f"espeak-ng: not installed ({INSTALL_HINTS['espeak-ng']})") from None
-        if result.returncode != 0 or not _has_frames(wav_path):
-            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            reason = detail[-1] if detail else f"exit status {result.returncode}"
-            raise SynthError(
-                f"espeak-ng voice {self.voice.name!r}: no audio for {text[:40]!r} ({reason})"
-            )
-
-
-class Pyttsx3Speaker:
-    """pyttsx3, waiting for its completion callback and a non-empty file."""
-
-    sample_rate = FRAME_RATE
-    pronunciation = "respell"
-
-    def __init__(self, voice: Voice) -> None:
-        import pyttsx3  # imported here: only this engine needs it
-
-        self.engine = pyttsx3.init()
-        self.done = threading.Event()
-        self.completed = False
-        self.engine.connect("finished-utterance", self._finished)
-        self.base_rate = voice.rate
-        voice_id = voice.name if "/" in voice.name else f"gmw/{voice.name}"
-        self.engine.setProperty("voice", voice_id)
-
-    def _finished(self, name: str, completed: bool) -> None:
-        self.completed = completed
-        self.done.set()
-
-    def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
-        from pyttsx3.drivers import _espeak
-
-        self.engine.setProperty("rate", round(self.base_rate * rate))
-        for _attempt in range(3):
-            started = time.monotonic()
-            while _espeak.IsPlaying() and time.monotonic() - started < 5:
-                time.sleep(0.01)
-            wav_path.unlink(missing_ok=True)
-            self.done.clear()
-            self.completed = False
-            with contextlib.redirect_stdout(io.StringIO()):
-                self.engine.save_to_file(text, str(wav_path))
-                self.engine.runAndWait()
-                self.done.wait(120)
-            for _ in range(200):
-                if wav_path.exists():
-                    break
-                time.sleep(0.01)
-            if self.completed and _has_frames(wav_path):
-                return
-        raise SynthError(f"pyttsx3: no audio for {text[:40]!r} after 3 attempts")
-
-
-def installed_voice_names() -> set[str]:
-    """Every name espeak-ng accepts for -v: language codes, voice names and file names."""
-    if shutil.which("espeak-ng") is None:
-        return set()
-    listing = "".join(  # plain --voices leaves out the mbrola voices
-        subprocess.run(
-            ["espeak-ng", option], capture_output=True, text=True, check=False, timeout=30
-        ).stdout
-        for option in ("--voices", "--voices=mb")
-    )
-    names: set[str] = set()
-    for line in listing.splitlines():
-        fields = line.split()
-        if len(fields) < 5 or fields[0] == "Pty":  # a header line
-            continue
-        language, voice_name, file = fields[1], fields[3], fields[4]
-        if file.startswith("mb/") and not _mbrola_installed(file[3:]):
-            continue
-        names.update(
-            {language.lower(), voice_name.lower(), file.lower(), file.split("/")[-1].lower()}
-        )
-    return names
-
-
-def check_voice(voice: Voice) -> None:
-    """Fail early on a voice the engine does not have (espeak-ng would use another)."""
-    voice = _named(voice)
-    if voice.engine in ("hibari", "piper"):
-        engines.check_neural_voice(voice)
-        return
-    if voice.engine != "espeak-ng":
-        return
-    base = voice.name.split("+")[0].lower()
-    if base not in installed_voice_names():
-        raise SynthError(
-            f"voice {voice.name!r}: not installed for espeak-ng (list them with: companion voices)"
-        )
-
-
-def make_speaker(voice: Voice) -> Speaker:
-    """The speaker of `voice` (neural models are loaded once per process)."""
-    voice = _named(voice)
-    if voice.engine == "hibari":
-        return engines.HibariSpeaker(voice)
-    if voice.engine == "piper":
-        return engines.PiperSpeaker(voice)
-    if voice.engine == "pyttsx3":
-        return Pyttsx3Speaker(voice)
-    if voice.engine == "espeak-ng":
-        return EspeakSpeaker(voice)
-    raise SynthError(f"engine {voice.engine!r}: unknown (use {', '.join(engines.ENGINES)})")
-
-
-def make_second_speaker(voice: Voice) -> Speaker | None:
-    """The speaker of the second voice (a Piper voice), or None when there is none."""
-    if not voice.second:
-        return None
-    return engines.PiperSpeaker(replace(voice, name=voice.second, engine="piper"))
-
-
-def _named(voice: Voice) -> Voice:
-    """The voice with its engine's default name when it has none."""
-    if voice.name or voice.engine not in engines.DEFAULT_VOICES:
-        return voice
-    return replace(voice, name=engines.default_voice(voice.engine))
-
-
-def _has_frames(path: Path) -> bool:
-    try:
-        with wave.open(str(path), "rb") as handle:
-            return handle.getnframes() > 0
-    except (OSError, EOFError, wave.Error):
-        return False
-
-
 # --- text preparation -------------------------------------------------------------------
 
 
 def spoken_sentences(
-    paragraph: Paragraph, lexicon: Sequence[Pronunciation], engine: Engine
+    paragraph: Paragraph, lexicon: Sequence[Pronunciation], engine: str
 ) -> list[tuple[str, str]]:
     """(words people read, what the engine is given) for each sentence of the paragraph."""
-    style = engines.PRONUNCIATION[engine]
+    style = voices.pronunciation(engine)
     return [
         (sentence.text, pronounce.render(sentence, lexicon, style))
         for sentence in pronounce.sentences(paragraph)
@@ -330,7 +120,7 @@ def _speak_paragraphs(
     with tempfile.TemporaryDirectory(prefix="companion-speak-") as tmp:
         for p_index, paragraph in enumerate(paragraphs):
             asker = second if paragraph.second_voice and second is not None else speaker
-            engine: Engine = "piper" if asker is second else voice.engine
+            engine = voices.SECOND_ENGINE if asker is second else voice.engine
             sentences = spoken_sentences(paragraph, lexicon, engine)
             for s_index, (words, given) in enumerate(sentences):
                 wav = Path(tmp) / f"{p_index}-{s_index}.wav"
@@ -405,7 +195,7 @@ def assemble_lesson(
     section_gap: float = SECTION_GAP,
 ) -> LessonAudio:
     """Join section audio with pauses, normalize loudness, encode MP3 with tags and chapters."""
-    require_tools("none")
+    voices.require_tools(None)
     parts = [AudioSegment.from_wav(str(part.wav)) for part in audios]
     rate = parts[0].frame_rate if parts else FRAME_RATE
     audio = AudioSegment.silent(duration=0, frame_rate=rate)
@@ -530,28 +320,3 @@ def probe_duration(path: Path) -> float:
         return float(result.stdout.strip())
     except ValueError:
         raise SynthError(f"{path}: ffprobe cannot read its duration") from None
-
-
-def list_voices() -> list[tuple[str, str]]:
-    """Installed English voices as (name, description), from espeak-ng."""
-    if shutil.which("espeak-ng") is None:
-        return []
-    result = subprocess.run(
-        ["espeak-ng", "--voices=en"], capture_output=True, text=True, check=False, timeout=30
-    )
-    voices: list[tuple[str, str]] = []
-    for line in result.stdout.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 5 and not fields[4].startswith("!"):
-            language, _gender, name, file = fields[1], fields[2], fields[3], fields[4]
-            if file.startswith("mb/") and not _mbrola_installed(file[3:]):
-                continue
-            voices.append(
-                (file.split("/")[-1] if file.startswith("mb/") else language, f"{name} ({file})")
-            )
-    return voices
-
-
-def _mbrola_installed(name: str) -> bool:
-    voice = name.removeprefix("mb-").split("-")[0]
-    return any(Path(base, voice).exists() for base in ("/usr/share/mbrola", "/usr/lib/mbrola"))

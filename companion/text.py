@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from html.parser import HTMLParser
+from typing import Literal
 
 import nh3
 
@@ -164,3 +166,39 @@ def unique_slug(slug: str, guid: str, used: set[str]) -> str:
 
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def clock(seconds: float) -> str:
+    """A time into an episode as people write it: `m:ss`, or `h:mm:ss` from an hour on."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# --- sentences ------------------------------------------------------------------------------
+
+# What may begin the next sentence after a ".", "!" or "?" and white space. Each kind of text
+# draws the line in its own place, on purpose:
+SentenceStart = Literal["any", "capital", "not_lower", "line"]
+_SENTENCE_BREAKS: dict[SentenceStart, re.Pattern[str]] = {
+    # anything: a lesson's spoken text, where each sentence is one utterance and one cue
+    "any": re.compile(r"(?<=[.!?])\s+(?=\S)"),
+    # a capital: catalog prose, whose "e.g. the" and "i.e. a" do not end a sentence
+    "capital": re.compile(r"(?<=[.!?])\s+(?=[A-Z])"),
+    # anything but a lower-case letter: episode text for linking ("vs. the" runs on, while a
+    # digit, a quote or a bracket may open a sentence)
+    "not_lower": re.compile(r"(?<=[.!?])\s+(?=[^a-z])"),
+    # also at every line break: an episode description, whose lines often end without a stop
+    "line": re.compile(r"(?<=[.!?])\s+|\s*\n\s*"),
+}
+
+
+def split_sentences(text: str, start: SentenceStart, maxsplit: int = 0) -> list[str]:
+    """`text` cut between sentences, a sentence `start` deciding where (see above)."""
+    return _SENTENCE_BREAKS[start].split(text, maxsplit)
+
+
+def sentence_breaks(text: str, start: SentenceStart) -> Iterator[re.Match[str]]:
+    """The white space between the sentences of `text`, as for split_sentences."""
+    return _SENTENCE_BREAKS[start].finditer(text)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from companion.errors import CatalogError, MathSpeechError
 from companion.linking import MAX_TOPICS, link
 from companion.models import (
+    IMPLICATION_KINDS,
     Catalog,
     Episode,
     EpisodeWords,
@@ -48,7 +49,6 @@ __all__ = [
 ]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
-_IMPLICATION_KINDS = ("hint", "branch", "term", "method")
 # Each area of the taxonomy and its name for listeners (a season of the course feed).
 AREA_NAMES = {
     "discrete": "Discrete Math",
@@ -242,8 +242,8 @@ def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> li
     if not isinstance(anchor, bool):
         raise CatalogError(f"{where}: anchor must be true or false")
     kind = entry.get("kind", "hint")
-    if kind not in _IMPLICATION_KINDS:
-        raise CatalogError(f"{where}: kind must be one of {', '.join(_IMPLICATION_KINDS)}")
+    if kind not in IMPLICATION_KINDS:
+        raise CatalogError(f"{where}: kind must be one of {', '.join(IMPLICATION_KINDS)}")
     unknown = set(entry) - {"concept", "concepts", "topics", "anchor", "kind"}
     if unknown:
         raise CatalogError(f"{where}: unknown key {sorted(unknown)[0]!r}")

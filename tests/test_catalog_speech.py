@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from companion import engines, pronounce, synth
+from companion import pronounce, voices
 from companion.mathspeech import verbalize
 from companion.models import Engine, Voice
 from companion.topics import load_catalog
@@ -51,21 +51,21 @@ def _espeak_phonemes(text: str) -> str:
 
 
 LEXICON = load_catalog(check_speech=False).lexicon
-INSTALLED = [status.engine for status in engines.statuses() if status.installed]
+INSTALLED = [status.engine for status in voices.status() if status.installed]
 
 
 @pytest.fixture(scope="module")
-def speakers() -> dict[str, synth.Speaker]:
+def speakers() -> dict[str, voices.Speaker]:
     require_audio_tools()
-    return {engine: synth.make_speaker(Voice(engine=engine)) for engine in INSTALLED}
+    return {engine: voices.speaker(Voice(engine=engine)) for engine in INSTALLED}
 
 
 @pytest.mark.parametrize("engine", INSTALLED)
 def test_every_lexicon_entry_is_spoken_by_each_installed_engine(
-    engine: Engine, speakers: dict[str, synth.Speaker], tmp_path: Path
+    engine: Engine, speakers: dict[str, voices.Speaker], tmp_path: Path
 ) -> None:
     speaker = speakers[engine]
-    style = engines.PRONUNCIATION[engine]
+    style = voices.pronunciation(engine)
     for entry in LEXICON:
         words = f"Take {entry.word} now."
         math = ((5, 5 + len(entry.word)),) if entry.math else ()

@@ -235,7 +235,7 @@ def test_worker_without_espeak_ng_fails_the_build_with_a_clear_error(
             "dask",
             "--scheduler",
             cluster.address,
-            "--limit",
+            "--max-episodes",
             "1",
             "--config",
             str(tmp_path / "companion.toml"),

@@ -35,7 +35,7 @@ def readme_settings() -> dict[str, tuple[str, str]]:
 def test_readme_settings_table_is_the_settings_table() -> None:
     """Same settings, same order, same defaults and the same text as --help."""
     assert list(readme_settings().items()) == [
-        (setting.name, (setting.default_text, setting.help)) for setting in SETTINGS
+        (setting.name, (setting.default_text, setting.meaning)) for setting in SETTINGS
     ]
 
 
@@ -45,7 +45,7 @@ def test_build_options_are_the_settings_with_their_help() -> None:
         option = options[setting.name]
         assert isinstance(option, click.Option) and option.help is not None
         assert setting.option in option.opts
-        assert option.help.startswith(setting.help), setting.name
+        assert option.help.startswith(setting.meaning), setting.name
         assert option.default is None  # not given: companion.toml or the default decides
 
 

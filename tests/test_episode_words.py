@@ -21,19 +21,19 @@ import pytest
 from click.testing import CliRunner
 
 from companion.cli import cli
-from companion.episode_words import (
-    TranscriptError,
-    fetch_words,
-    parse_chapters,
-    parse_transcript,
-    transcript_format,
-)
+from companion.episode_words import fetch_words
 from companion.fetch import FetchResult, fetch_feed
 from companion.ingest import parse_feed
 from companion.linking import explain, link
 from companion.models import Attachment, Cue, Episode, EpisodeWords, Evidence, Show, TopicLink
 from companion.render import RenderSettings, environment, plan_topics, render_lesson
 from companion.topics import load_catalog
+from companion.transcripts import (
+    TranscriptError,
+    parse_chapters,
+    parse_transcript,
+    transcript_format,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "transcripts"
 BIG_BYTES = 300_000  # /big.vtt is this long; tests fetch with a smaller limit

@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from companion import layout, synth
+from companion import layout, voices
 from companion.build import build
 from companion.config import load_settings
 from companion.errors import SynthError
@@ -50,16 +50,16 @@ def test_failed_job_keeps_a_companion_error_and_names_anything_else() -> None:
 def test_a_lesson_that_raises_is_recorded_and_the_others_are_built(
     tmp_path: Path, audio_tools: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = synth.make_speaker
+    real = voices.speaker
     calls: list[str] = []
 
-    def first_call_crashes(voice: Voice) -> synth.Speaker:
+    def first_call_crashes(voice: Voice) -> voices.Speaker:
         calls.append(voice.name)
         if len(calls) == 1:
             raise RuntimeError("a bug in the job")
         return real(voice)
 
-    monkeypatch.setattr(synth, "make_speaker", first_call_crashes)
+    monkeypatch.setattr(voices, "speaker", first_call_crashes)
     report, events = run(tmp_path, jobs=1)
     assert report.exit_code == 1
     [failure] = report.failed
@@ -73,10 +73,10 @@ def test_a_lesson_that_raises_is_recorded_and_the_others_are_built(
 def test_a_worker_process_that_dies_fails_its_lessons_and_the_build_goes_on(
     tmp_path: Path, audio_tools: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def dies(voice: Voice) -> synth.Speaker:
+    def dies(voice: Voice) -> voices.Speaker:
         os._exit(3)  # the worker process is gone (as if killed by the OOM killer)
 
-    monkeypatch.setattr(synth, "make_speaker", dies)  # inherited by the forked workers
+    monkeypatch.setattr(voices, "speaker", dies)  # inherited by the forked workers
     report, _ = run(tmp_path, jobs=2)
     assert report.exit_code == 1
     assert sorted(f.slug for f in report.failed) == SLUGS

@@ -148,7 +148,7 @@ def test_library_layout_index_and_shared_cache(tmp_path: Path, audio_tools: None
 
 @pytest.mark.slow
 def test_cli_builds_a_library(tmp_path: Path, audio_tools: None) -> None:
-    write_config(tmp_path, show("one", TWO, "limit = 1\n"))
+    write_config(tmp_path, show("one", TWO, "max_episodes = 1\n"))
     result = CliRunner().invoke(cli, ["build", "--workdir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "one/sigmoid" in result.stderr

@@ -17,6 +17,7 @@ from companion.build import read_source, render_settings
 from companion.config import load_settings
 from companion.errors import RenderError
 from companion.models import Episode, Evidence, Show, TopicLink
+from companion.settings_table import DEFAULT
 from companion.topics import link_episode, load_catalog
 from tests.conftest import DATA, shared_path
 
@@ -51,7 +52,7 @@ def lesson(
     *topic_ids: str,
     minutes: float = 6.0,
     known: frozenset[str] = frozenset(),
-    equation_rate: float = render.SLOW_RATE,
+    equation_rate: float = DEFAULT["equation_rate"],
 ):
     settings = render.RenderSettings(
         companion_title="Tiny Math", lesson_minutes=minutes, equation_rate=equation_rate

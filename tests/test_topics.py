@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from companion import mathspeech
 from companion.errors import CatalogError
 from companion.linking import MAX_TOPICS
 from companion.models import Catalog, Episode
@@ -158,9 +159,6 @@ def test_equations_are_latex_without_dollars(catalog: Catalog) -> None:
 
 
 def test_every_equation_is_speakable(catalog: Catalog) -> None:
-    mathspeech = pytest.importorskip("companion.mathspeech")
-    if not hasattr(mathspeech, "verbalize"):
-        pytest.skip("companion.mathspeech.verbalize not written yet")
     for topic in catalog.topics:
         for eq in topic.equations:
             words = mathspeech.verbalize(eq.latex)
@@ -169,10 +167,7 @@ def test_every_equation_is_speakable(catalog: Catalog) -> None:
 
 @needs_shared
 def test_assembled_lessons_pass_check_script(catalog: Catalog, tmp_path: Path) -> None:
-    mathspeech = pytest.importorskip("companion.mathspeech")
-    speak_inline = getattr(mathspeech, "verbalize_inline", None)
-    if speak_inline is None:
-        pytest.skip("companion.mathspeech.verbalize_inline not written yet")
+    speak_inline = mathspeech.verbalize_inline
     for topic in catalog.topics:
         parts = [topic.title + ".", speak_inline(topic.explanation)]
         for eq in topic.equations:
@@ -291,9 +286,6 @@ def test_cycle_is_named(tmp_path: Path) -> None:
 
 
 def test_unspeakable_equation_names_topic(tmp_path: Path) -> None:
-    mathspeech = pytest.importorskip("companion.mathspeech")
-    if not hasattr(mathspeech, "verbalize"):
-        pytest.skip("companion.mathspeech.verbalize not written yet")
     path = _write(tmp_path, _topic("a"), _topic("broken", latex=r"\frac{1}{"))
     with pytest.raises(CatalogError, match=r"topic 'broken': equation 1"):
         load_catalog(path)

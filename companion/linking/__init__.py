@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-from companion.linking.match import Entry, Found, Index, find_mentions, vocabulary
+from companion.linking.match import Entry, Found, Index, Place, find_mentions, vocabulary
 from companion.linking.text import (
     Cues,
     Passage,
@@ -42,7 +43,16 @@ from companion.linking.text import (
     transcript_passages,
     with_paper_names,
 )
-from companion.models import Catalog, Episode, EpisodeWords, Evidence, Topic, TopicLink
+from companion.models import (
+    Catalog,
+    Episode,
+    EpisodeWords,
+    Evidence,
+    ImplicationKind,
+    Topic,
+    TopicLink,
+)
+from companion.text import clock
 
 __all__ = [
     "MAX_TOPICS",
@@ -65,7 +75,8 @@ MAX_EVIDENCE = 3
 # The weight of one mention, by what the phrase is (rows) and where it stands (columns):
 # an alias or term, a named method ("explained": in a sentence that goes on to explain it),
 # an ambiguous hint, a branch of math.
-_PLACES = ("title", "chapter", "heading", "glossary", "explained", "prose", "listed", "transcript")
+_PLACES: tuple[Place, ...] = get_args(Place)
+_TABLE: dict[ImplicationKind, tuple[float, ...]]
 # fmt: off
 _TABLE = {  #  title chapter heading glossary explained prose listed transcript
     "term":   (2.0,  1.5,    1.5,    1.25,    1.0,      1.0,  0.75,  0.2),
@@ -74,7 +85,7 @@ _TABLE = {  #  title chapter heading glossary explained prose listed transcript
     "branch": (0.75, 0.6,    0.6,    0.5,     0.5,      0.5,  0.0,   0.05),
 }
 # fmt: on
-WEIGHTS: dict[str, dict[str, float]] = {
+WEIGHTS: dict[ImplicationKind, dict[Place, float]] = {
     kind: dict(zip(_PLACES, row, strict=True)) for kind, row in _TABLE.items()
 }
 # Where a mention of each kind makes an episode "about math" on its own; hints, branches and
@@ -87,13 +98,18 @@ CLEAR = {
 }
 
 
+# What a mention is: its entry's kind, or an anchor (a training method in a sentence about
+# training, weighed as a term).
+MentionKind = Literal["alias", "term", "method", "hint", "branch", "anchor"]
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     """One phrase found for a topic, what it weighs, and why."""
 
     evidence: Evidence
-    kind: str  # "alias", "term", "method", "hint" or "anchor"
-    place: str  # "title", "heading", "glossary", "prose", "explained", "listed", ...
+    kind: MentionKind
+    place: Place
     weight: float
     note: str  # why it does not count, or "" when it does
 
@@ -144,8 +160,10 @@ def passages(
 
 def _weigh(item: Found) -> Mention:
     entry: Entry = item.entry
-    kind = entry.kind
-    strength = "term" if kind in ("alias", "term") else kind
+    if entry.kind == "blocker":  # find_mentions never finds one
+        raise ValueError(f"{entry.phrase!r}: a blocker is no mention")
+    kind: MentionKind = entry.kind
+    strength: ImplicationKind = "term" if entry.kind == "alias" else entry.kind
     if item.training:  # an anchor (a training method) in a sentence about training
         kind, strength = "anchor", "term"
     place = item.place
@@ -267,13 +285,6 @@ def link(
         for c in explain(episode, catalog, words, max_topics=max_topics)
         if c.kept
     )
-
-
-def clock(seconds: float) -> str:
-    """12:05 or 1:02:03."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def describe(candidates: Sequence[Candidate], *, width: int = 100) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from companion.linking.text import (
     SPREAD,
@@ -46,9 +47,19 @@ _CLAUSE_WORDS = frozenset(
 )
 
 
+# What a vocabulary entry is: a topic's alias, or an implication's kind, or a blocker (a
+# longer phrase that hides the mentions inside it).
+EntryKind = Literal["alias", "term", "method", "hint", "branch", "blocker"]
+# Where a mention stands, as it is weighed (linking.WEIGHTS): "explained" is a method's place
+# in a sentence that goes on to explain it.
+Place = Literal[
+    "title", "chapter", "heading", "glossary", "explained", "prose", "listed", "transcript"
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
-    kind: str  # "alias", "term", "method", "hint" or "blocker"
+    kind: EntryKind
     topics: tuple[str, ...]
     phrase: str  # as the catalog writes it
     anchor: bool = False
@@ -97,7 +108,7 @@ def vocabulary(catalog: Catalog) -> Index:
     entries: list[tuple[tuple[str, ...], Entry]] = []
     declared: set[tuple[tuple[str, ...], str]] = set()
     for imp in catalog.implications:
-        kind = imp.kind if imp.topics else "blocker"
+        kind: EntryKind = imp.kind if imp.topics else "blocker"
         spread = SPREAD in imp.concept.split()
         for key in _keys(imp.concept):
             caps = _capitals(imp.concept, key)
@@ -121,7 +132,7 @@ class Found:
     entry: Entry
     passage: Passage
     evidence: Evidence
-    place: str  # "title", "heading", "glossary", "prose", "listed", "chapter", "transcript"
+    place: Place
     explained: bool  # the sentence goes on to explain it ("... by", "..., which")
     excluded: str  # why it is no evidence ("" when it is)
     training: bool  # the sentence is about training a model with a method
@@ -350,7 +361,7 @@ def _inside_name(passage: Passage, end: int, cues: Cues) -> int:
     return -1
 
 
-def _place(passage: Passage, stems: list[str], start: int, end: int, cues: Cues) -> str:
+def _place(passage: Passage, stems: list[str], start: int, end: int, cues: Cues) -> Place:
     if passage.place == "title":  # a title that lists several stories is a list
         return "listed" if _listed(passage, stems, start, end, cues) else "title"
     if passage.place != "line":

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from companion.models import Cue, EvidenceField, LinkingCues
-from companion.text import URL_IN_TEXT
+from companion.text import URL_IN_TEXT, split_sentences
 
 __all__ = [
     "Passage",
@@ -25,9 +26,10 @@ __all__ = [
 ]
 
 Token = tuple[str, int, int]  # (stem, start, end) in the passage text
+# How a passage is written: a title, a heading, a line of notes, a chapter title, transcript
+PassagePlace = Literal["title", "heading", "line", "chapter", "transcript"]
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|(?<=\d)%")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])")
 _BULLET = re.compile(r"^\s*(?:[-*•·–—>]+|\(?\d{1,2}[.)])\s+")
 _TIMESTAMP = re.compile(r"^\s*[\[(]?((?:\d{1,2}:)?\d{1,2}:\d{2})[\])]?\s*(?:[-–—:|]\s*)?")
 _IRREGULAR = {
@@ -118,7 +120,7 @@ def gerund_marked(words: Sequence[str]) -> list[str]:
 class Passage:
     field: EvidenceField  # "title", "description", "chapter" or "transcript"
     text: str  # one sentence, as written
-    place: str  # "title", "heading", "line" (notes), "chapter" or "transcript"
+    place: PassagePlace
     zone: str  # "" (evidence) or why it is not: "sponsor", "bio", "links", "other episode"
     line_head: bool  # the first sentence of its line (a glossary label may start it)
     start: float | None  # seconds into the episode, when known
@@ -246,13 +248,13 @@ class Cues:
 
 
 def _sentences(line: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
+    return [s.strip() for s in split_sentences(line, "not_lower") if s.strip()]
 
 
 def _passage(
     field: EvidenceField,
     text: str,
-    place: str,
+    place: PassagePlace,
     zone: str,
     line_head: bool,
     start: float | None,

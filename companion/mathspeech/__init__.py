@@ -14,12 +14,14 @@ from .lexer import fail
 from .parser import Parser
 from .reading import Reader
 from .shapes import lower_letters
+from .vocabulary import integer_words
 
 __all__ = [
     "VERBOSITIES",
     "MathSpeechError",
     "MathSpeechWarning",
     "Spoken",
+    "integer_words",
     "speak",
     "verbalize",
     "verbalize_inline",

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# A symbol's kind: a Latin letter, a lower-case or capital Greek letter (\alpha, \Gamma),
+# a symbol command, or a big operator (\sum, \prod).
+SymKind = Literal["latin", "greek", "Greek", "symbol", "bigop"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +23,7 @@ class Num:
 @dataclass(frozen=True, slots=True)
 class Sym:
     name: str  # the letter, the Greek command, or the symbol command
-    kind: str  # "latin", "greek", "Greek", "symbol", "bigop"
+    kind: SymKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -580,15 +580,18 @@ SQUARED = {"2": "squared", "3": "cubed"}
 FORBIDDEN = frozenset("\\{}^_$=+*/#|~%&<>[]()")
 
 
-def integer_words(n: int) -> str:
-    """Spell a non-negative integer in words."""
+def integer_words(n: int, *, prose: bool = False) -> str:
+    """Spell a non-negative integer in words: "forty two", "one hundred five" as equations
+    are read; in `prose` (a lesson's own sentences) "forty-two", "one hundred and five"."""
     if n < 20:
         return ONES[n]
     if n < 100:
-        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+        return TENS[n // 10] + ("" if n % 10 == 0 else ("-" if prose else " ") + ONES[n % 10])
     if n < 1000:
         rest = n % 100
-        return ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + integer_words(rest))
+        joint = " and " if prose else " "
+        tail = "" if rest == 0 else joint + integer_words(rest, prose=prose)
+        return ONES[n // 100] + " hundred" + tail
     for size, name in (
         (10**12, "trillion"),
         (10**9, "billion"),
@@ -597,8 +600,8 @@ def integer_words(n: int) -> str:
     ):
         if n >= size:
             rest = n % size
-            head = integer_words(n // size) + " " + name
-            return head + ("" if rest == 0 else " " + integer_words(rest))
+            head = integer_words(n // size, prose=prose) + " " + name
+            return head + ("" if rest == 0 else " " + integer_words(rest, prose=prose))
     return str(n)  # pragma: no cover
 
 

