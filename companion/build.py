@@ -52,6 +52,7 @@ from companion.lessons import (
     warn_over_budget,
 )
 from companion.models import Catalog, Episode, Lesson, Script, Show
+from companion.linking import Linker
 from companion.topics import course_seasons, link_episode, load_catalog
 
 log = logging.getLogger(__name__)
@@ -122,9 +123,10 @@ def _build(
         if settings.transcripts
         else {}
     )
+    linker = Linker.of(catalog)
     links = {
         episode.guid: link_episode(
-            episode, catalog, settings.episodes.get(episode.guid), words.get(episode.guid)
+            episode, linker, settings.episodes.get(episode.guid), words.get(episode.guid)
         )
         for episode in episodes
     }

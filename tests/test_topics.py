@@ -408,25 +408,11 @@ def test_max_topics_and_determinism(catalog: Catalog) -> None:
 # --------------------------------------------------------------------------- feeds
 
 
-def _plain(markup: str) -> str:
-    markup = re.sub(r"(?i)<br\s*/?>|</(p|li|h\d|div|ul|ol)>", "\n", markup or "")
-    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    lines = (re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 def _feed_episodes(path: Path) -> list[Episode]:
-    feedparser = pytest.importorskip("feedparser")
-    raw = path.read_bytes().lstrip().replace(b"&gtgt;", b"&gt;&gt;")
-    parsed = feedparser.parse(raw)
-    episodes = []
-    for n, entry in enumerate(parsed.entries):
-        bodies = [entry.get("summary", "") or ""]
-        bodies += [c.get("value", "") for c in entry.get("content", [])]
-        episodes.append(
-            episode(entry.get("title", ""), _plain(max(bodies, key=len)), entry.get("id", str(n)))
-        )
-    return episodes
+    """The feed's episodes as companion reads them (companion.ingest)."""
+    from companion.ingest import load_feed
+
+    return list(load_feed(str(path))[1])
 
 
 # (gold file, taxonomy, floors for precision, recall and no-math accuracy). Version 1 scores

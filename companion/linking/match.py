@@ -35,6 +35,7 @@ NAME_RUN = 3  # words after a topic phrase that may finish a longer name ("... L
 LISTED_EXTRA_WORDS = 3  # a list item is the mention and at most this many other words
 LIST_ITEMS = 3  # short pieces that make a clause an enumeration
 GLOSSARY_LEAD = 2  # words before a mention that still make it a line's label
+INTRODUCING_WINDOW = 8  # tokens before a named method that may hold an introducing cue
 
 _CLAUSE_BREAK = re.compile(r"[;:\[\]{}!?|]|\*\*|->|=>|\s[-–—]\s|[-–—]\s")
 _BRACKETED = re.compile(r"\([^()]*\)")
@@ -54,6 +55,7 @@ class Entry:
     anchor: bool = False
     spread: bool = False  # "exponentiate ... divide by the total": parts anywhere in a sentence
     capitals: tuple[int, ...] = ()  # words of the key written in capitals ("MAE"): so in the text
+    own: tuple[str, ...] = ()  # topics the phrase is a name of (an alias): "GAN" of GANs
 
 
 Index = dict[str, list[tuple[tuple[str, ...], Entry]]]
@@ -76,7 +78,12 @@ def _capitals(phrase: str, key: tuple[str, ...]) -> tuple[int, ...]:
     if key != phrase_key(phrase) or WILDCARDS & set(phrase.split()):
         return ()
     words = words_of(phrase)
-    return tuple(j for j, w in enumerate(words) if sum(c.isalpha() for c in w) >= 2 and w.isupper())
+    return tuple(j for j, w in enumerate(words) if sum(c.isalpha() for c in w) >= 2 and _acronym(w))
+
+
+def _acronym(word: str) -> bool:
+    """ "MAE", "GRUs", "CNNs": capitals, perhaps with a plural s."""
+    return word.isupper() or (len(word) > 2 and word.endswith("s") and word[:-1].isupper())
 
 
 def _in_capitals(word: str) -> bool:
@@ -96,19 +103,24 @@ def vocabulary(catalog: Catalog) -> Index:
     index: Index = {}
     entries: list[tuple[tuple[str, ...], Entry]] = []
     declared: set[tuple[tuple[str, ...], str]] = set()
+    names = {(key, topic.id) for topic in catalog.topics for a in topic.aliases for key in _keys(a)}
     for imp in catalog.implications:
         kind = imp.kind if imp.topics else "blocker"
         spread = SPREAD in imp.concept.split()
         for key in _keys(imp.concept):
             caps = _capitals(imp.concept, key)
-            entries.append((key, Entry(kind, imp.topics, imp.concept, imp.anchor, spread, caps)))
+            own = tuple(t for t in imp.topics if (key, t) in names)
+            entries.append(
+                (key, Entry(kind, imp.topics, imp.concept, imp.anchor, spread, caps, own))
+            )
             declared.update((key, topic_id) for topic_id in imp.topics)
     for topic in catalog.topics:
         for alias in topic.aliases:
             for key in _keys(alias):
                 if (key, topic.id) not in declared:
                     caps = _capitals(alias, key)
-                    entries.append((key, Entry("alias", (topic.id,), alias, capitals=caps)))
+                    entry = Entry("alias", (topic.id,), alias, capitals=caps, own=(topic.id,))
+                    entries.append((key, entry))
     for key, entry in entries:
         index.setdefault(key[0], []).append((key, entry))
     return index
@@ -276,8 +288,12 @@ _GLOSS = re.compile(
 def _explained(passage: Passage, start: int, end: int, cues: Cues) -> bool:
     """The sentence goes on to say what the named method does: an explaining cue after it
     ("which", "by *ing", "is a"), or right after the name a colon or dash and words, a
-    bracketed gloss, or an apposition (", a ...")."""
+    bracketed gloss, or an apposition (", a ..."); or an introducing cue stands a few words
+    before it ("what are", "the basics of", "an intro to")."""
     tokens, text = passage.tokens, passage.text
+    stems = [t[0] for t in tokens]
+    if cues.introducing.find(stems, max(0, start - INTRODUCING_WINDOW), start) >= 0:
+        return True
     if _GLOSS.match(text[tokens[end - 1][2] :]):
         return True
     words = surface_words(text, tokens)
@@ -314,6 +330,43 @@ def _exclusion(
     if head >= 0:
         name = passage.text[passage.tokens[start][1] : passage.tokens[head][2]]
         return f"part of a longer name of a model or method ({name!r})"
+    return _proper_name(passage, start, end, entry)
+
+
+def _capitalized(word: str) -> bool:
+    return word[:1].isupper() and not _in_capitals(word)
+
+
+def _title_case(passage: Passage) -> bool:
+    """Most longer words start with a capital: a title or a heading, where every word does."""
+    words = [passage.text[a:b] for _s, a, b in passage.tokens if b - a > 3]
+    return bool(words) and sum(w[:1].isupper() for w in words) * 2 > len(words)
+
+
+def _proper_name(passage: Passage, start: int, end: int, entry: Entry) -> str:
+    """A one-word phrase the catalog writes in lower case ("perplexity", "tensor") but the
+    text writes with a capital inside a sentence ("the CTO at Perplexity", "Tensor Cores"),
+    or a capitalized ambiguous word followed by another capitalized word ("Adam Stacoviak"),
+    names a company, a product or a person, not the math. Not in titles and headings, where
+    every word has a capital."""
+    if end - start != 1 or passage.place in ("title", "heading", "chapter"):
+        return ""
+    tokens, text = passage.tokens, passage.text
+    word = text[tokens[start][1] : tokens[start][2]]
+    if not _capitalized(word) or _title_case(passage):
+        return ""
+    before = text[: tokens[start][1]].rstrip()
+    mid_sentence = start > 0 and not before.endswith((":", ".", "!", "?", "-", "–", "—", "•"))
+    if mid_sentence and entry.phrase[:1].islower() and len(words_of(entry.phrase)) == 1:
+        return f"a name written with a capital ({word!r})"
+    following = text[tokens[start][2] : tokens[end][1]] if end < len(tokens) else ""
+    if (
+        entry.kind == "hint"
+        and end < len(tokens)
+        and following == " "
+        and _capitalized(text[tokens[end][1] : tokens[end][2]])
+    ):
+        return f"part of a person's or product's name ({word!r})"
     return ""
 
 
