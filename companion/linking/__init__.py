@@ -90,7 +90,7 @@ _FEATURE_OF = {
 SPOKEN = {"term": 0.2, "method": 0.1, "hint": 0.1, "branch": 0.05}
 # Mentions that name the math clearly: an episode with none is "alone" (only hints or
 # methods in passing).
-_CLEAR = frozenset({"title", "heading", "sentence", "listed", "method", "named"})
+_CLEAR = frozenset({"title", "heading", "sentence", "listed", "method"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +207,8 @@ def features(
                 spoken += SPOKEN.get(strength, 0.1)
             else:
                 counts[m.feature] = counts.get(m.feature, 0) + 1
+        if _CLEAR & set(counts):  # weaker mentions add nothing to a topic named clearly
+            counts = {name: n for name, n in counts.items() if name in _CLEAR}
         row = {name: count_value(n) for name, n in counts.items()}
         if spoken:
             row["spoken"] = min(1.0, spoken)

@@ -268,6 +268,8 @@ def _found(
         place = "prose"
     if in_paper and place != "listed":  # the paper is what the episode is about
         place = "title"
+    if place == "listed" and entry.kind == "method" and _introduced(stems, start, cues):
+        place = "prose"  # "we explore three topics: A, B and C": each is what it explains
     explained = place in ("prose", "glossary") and _explained(passage, start, end, cues)
     training = entry.anchor and cues.training.find(stems) >= 0
     return Found(entry, passage, evidence, place, explained, excluded, training)
@@ -285,14 +287,18 @@ _GLOSS = re.compile(
 )
 
 
+def _introduced(stems: Sequence[str], start: int, cues: Cues) -> bool:
+    """An introducing cue ("what are", "the basics of") a few words before ``start``."""
+    return cues.introducing.find(stems, max(0, start - INTRODUCING_WINDOW), start) >= 0
+
+
 def _explained(passage: Passage, start: int, end: int, cues: Cues) -> bool:
     """The sentence goes on to say what the named method does: an explaining cue after it
     ("which", "by *ing", "is a"), or right after the name a colon or dash and words, a
     bracketed gloss, or an apposition (", a ..."); or an introducing cue stands a few words
     before it ("what are", "the basics of", "an intro to")."""
     tokens, text = passage.tokens, passage.text
-    stems = [t[0] for t in tokens]
-    if cues.introducing.find(stems, max(0, start - INTRODUCING_WINDOW), start) >= 0:
+    if _introduced([t[0] for t in tokens], start, cues):
         return True
     if _GLOSS.match(text[tokens[end - 1][2] :]):
         return True
