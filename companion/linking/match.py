@@ -35,7 +35,7 @@ NAME_RUN = 3  # words after a topic phrase that may finish a longer name ("... L
 LISTED_EXTRA_WORDS = 3  # a list item is the mention and at most this many other words
 LIST_ITEMS = 3  # short pieces that make a clause an enumeration
 GLOSSARY_LEAD = 2  # words before a mention that still make it a line's label
-INTRODUCING_WINDOW = 8  # tokens before a named method that may hold an introducing cue
+INTRODUCING_WINDOW = 10  # tokens before a named method that may hold an introducing cue
 
 _CLAUSE_BREAK = re.compile(r"[;:\[\]{}!?|]|\*\*|->|=>|\s[-–—]\s|[-–—]\s")
 _BRACKETED = re.compile(r"\([^()]*\)")
