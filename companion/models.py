@@ -149,6 +149,8 @@ class LinkingCues:
     introducing: tuple[str, ...] = ()
     # "website", "github": a line of these after a name is a person's links, no evidence
     profile_links: tuple[str, ...] = ()
+    # "article", "newsletter": a capitalized topic word before one names a publication
+    publications: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

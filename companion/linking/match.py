@@ -300,8 +300,8 @@ def _explained(passage: Passage, start: int, end: int, cues: Cues) -> bool:
     tokens, text = passage.tokens, passage.text
     if _introduced([t[0] for t in tokens], start, cues):
         return True
-    if _GLOSS.match(text[tokens[end - 1][2] :]):
-        return True
+    if _GLOSS.match(text[tokens[end - 1][2] :]) and not _title_case(passage):
+        return True  # in a title ("Language Models: A Survey") a colon opens a subtitle
     words = surface_words(text, tokens)
     return (
         cues.explaining.find(words, end) >= 0
@@ -336,7 +336,7 @@ def _exclusion(
     if head >= 0:
         name = passage.text[passage.tokens[start][1] : passage.tokens[head][2]]
         return f"part of a longer name of a model or method ({name!r})"
-    return _proper_name(passage, start, end, entry)
+    return _proper_name(passage, start, end, entry, cues)
 
 
 def _capitalized(word: str) -> bool:
@@ -349,21 +349,26 @@ def _title_case(passage: Passage) -> bool:
     return bool(words) and sum(w[:1].isupper() for w in words) * 2 > len(words)
 
 
-def _proper_name(passage: Passage, start: int, end: int, entry: Entry) -> str:
+def _proper_name(passage: Passage, start: int, end: int, entry: Entry, cues: Cues) -> str:
     """A one-word phrase the catalog writes in lower case ("perplexity", "tensor") but the
-    text writes with a capital inside a sentence ("the CTO at Perplexity", "Tensor Cores"),
-    or a capitalized ambiguous word followed by another capitalized word ("Adam Stacoviak"),
-    names a company, a product or a person, not the math. Not in titles and headings, where
-    every word has a capital."""
+    text writes with a capital inside a sentence ("the CTO at Perplexity", "Tensor Cores")
+    or before a word for a publication ("Gradient article"), or a capitalized ambiguous word
+    followed by another capitalized word ("Adam Stacoviak"), names a company, a product, a
+    publication or a person, not the math. Not in titles and headings, where every word has
+    a capital."""
     if end - start != 1 or passage.place in ("title", "heading", "chapter"):
         return ""
     tokens, text = passage.tokens, passage.text
     word = text[tokens[start][1] : tokens[start][2]]
+    lower_name = entry.phrase[:1].islower() and len(words_of(entry.phrase)) == 1
+    if lower_name and _capitalized(word) and end < len(tokens):
+        if tokens[end][0] in cues.publications:
+            return f"the name of a publication ({word!r})"
     if not _capitalized(word) or _title_case(passage):
         return ""
     before = text[: tokens[start][1]].rstrip()
     mid_sentence = start > 0 and not before.endswith((":", ".", "!", "?", "-", "–", "—", "•"))
-    if mid_sentence and entry.phrase[:1].islower() and len(words_of(entry.phrase)) == 1:
+    if mid_sentence and lower_name:
         return f"a name written with a capital ({word!r})"
     following = text[tokens[start][2] : tokens[end][1]] if end < len(tokens) else ""
     if (

@@ -221,6 +221,7 @@ class Cues:
     training: CueSet
     introducing: CueSet
     profile_links: frozenset[str]
+    publications: frozenset[str]
 
     def outline(self, stems: Sequence[str]) -> bool:
         """A plan of other episodes in the future tense ("we'll spend three episodes on",
@@ -248,6 +249,7 @@ class Cues:
             training=CueSet(cues.training),
             introducing=CueSet(cues.introducing),
             profile_links=frozenset(stem(w) for w in cues.profile_links),
+            publications=frozenset(stem(w) for w in cues.publications),
         )
 
     def profile_line(self, stems: Sequence[str]) -> bool:
