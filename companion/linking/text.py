@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from companion.models import Cue, EvidenceField, LinkingCues
 from companion.text import URL_IN_TEXT
@@ -49,6 +50,7 @@ PROFILE_LINKS = 2  # profile words ("website", "github") that make a line a pers
 PROFILE_OTHER_WORDS = 5  # other words such a line may hold (the person's name)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light, deterministic English stem: plurals, -ing/-ed, a final e, possessives."""
     word = word.lower().replace("’", "'")
