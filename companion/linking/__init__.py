@@ -90,7 +90,8 @@ _FEATURE_OF = {
 SPOKEN = {"term": 0.2, "method": 0.1, "hint": 0.1, "branch": 0.05}
 # Mentions that name the math clearly: an episode with none is "alone" (only hints or
 # methods in passing).
-_CLEAR = frozenset({"title", "heading", "sentence", "listed", "method"})
+_BEST_FIRST = ("title", "heading", "sentence", "method", "listed")
+_CLEAR = frozenset(_BEST_FIRST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +208,12 @@ def features(
                 spoken += SPOKEN.get(strength, 0.1)
             else:
                 counts[m.feature] = counts.get(m.feature, 0) + 1
-        if _CLEAR & set(counts):  # weaker mentions add nothing to a topic named clearly
-            counts = {name: n for name, n in counts.items() if name in _CLEAR}
-        row = {name: count_value(n) for name, n in counts.items()}
+        best = next((name for name in _BEST_FIRST if name in counts), "")
+        if best:  # the best clear mention, and how many more: weaker ones add nothing
+            more = sum(n for name, n in counts.items() if name in _CLEAR) - 1
+            row = {best: 1.0} | ({"more": count_value(more)} if more else {})
+        else:
+            row = {name: count_value(n) for name, n in counts.items()}
         if spoken:
             row["spoken"] = min(1.0, spoken)
         values[topic_id] = row

@@ -22,14 +22,17 @@ from companion.files import atomic_write
 
 __all__ = ["FEATURES", "Part", "Row", "Scorer", "fit", "load_scorer", "write_scorer"]
 
-# name -> what it counts. A count n adds up like mentions that each weigh half the one before
-# (value 2 * (1 - 0.5**n): 1, 1.5, 1.75, ...); "alone" is 0 or 1; "spoken" is capped at 1.
+# name -> what it says. A topic named clearly gets 1 for the best place it is named in (title,
+# heading, sentence, method, listed, in that order) and "more" for its other clear mentions;
+# one that is not gets its weaker mentions. A count n adds up like mentions that each weigh
+# half the one before (2 * (1 - 0.5**n): 1, 1.5, 1.75, ...); "spoken" is capped at 1.
 FEATURES: dict[str, str] = {
-    "title": "a clear name of the topic in the episode's title",
-    "heading": "a clear name in a heading, a chapter title or a glossary label",
-    "sentence": "a clear name in a sentence of the notes",
-    "listed": "a clear name as one item of a list",
-    "method": "a named method in the title or a heading, or explained in its sentence",
+    "title": "named clearly in the episode's title",
+    "heading": "named clearly in a heading, a chapter title or a glossary label (at best)",
+    "sentence": "named clearly in a sentence of the notes (at best)",
+    "method": "a named method explained in its sentence (at best)",
+    "listed": "named clearly only as items of lists",
+    "more": "further clear mentions beyond the best one",
     "named": "a model or method named in passing whose name is the topic's own (\"GANs\")",
     "passing": "a named method in passing: a list, or a sentence that does not explain it",
     "hint": "an ambiguous word or a branch of math (counted only when not alone)",
