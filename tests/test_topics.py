@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from companion.errors import CatalogError
-from companion.linking import MAX_TOPICS
+from companion.linking import MAX_TOPICS, Linker
 from companion.models import Catalog, Episode
 from companion.topics import link, load_catalog, order_by_prerequisites
 
@@ -35,6 +35,11 @@ INLINE_MATH = re.compile(r"\$[^$]+\$")
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
     return load_catalog()
+
+
+@pytest.fixture(scope="module")
+def linker(catalog: Catalog) -> Linker:
+    return Linker.of(catalog)
 
 
 def episode(title: str, description: str = "", guid: str = "g") -> Episode:
@@ -324,8 +329,8 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
         ("Mini-batches and stochastic gradient descent", "stochastic-gradient-descent"),
     ],
 )
-def test_normalization(catalog: Catalog, text: str, topic: str) -> None:
-    assert topic in ids(link(episode(text), catalog))
+def test_normalization(linker: Linker, text: str, topic: str) -> None:
+    assert topic in ids(link(episode(text), linker))
 
 
 def test_implication_records_via(catalog: Catalog) -> None:
@@ -346,31 +351,31 @@ def test_implication_records_via(catalog: Catalog) -> None:
     assert evidence.sentence.startswith("Logistic regression, which turns a score")
 
 
-def test_hints_alone_do_not_link(catalog: Catalog) -> None:
+def test_hints_alone_do_not_link(linker: Linker) -> None:
     text = "The history of AI: backpropagation, logistic regression and calculus."
-    assert link(episode("History", text), catalog) == ()
+    assert link(episode("History", text), linker) == ()
 
 
-def test_negated_mentions_do_not_count(catalog: Catalog) -> None:
+def test_negated_mentions_do_not_count(linker: Linker) -> None:
     for text in (
         "No gradient descent in this one.",
         "An interview without any linear regression or matrix multiplication.",
         "We won't cover the chain rule today.",
         "Next episode: gradient descent and the cost function.",
     ):
-        assert link(episode("Interview", text), catalog) == (), text
+        assert link(episode("Interview", text), linker) == (), text
     mixed = "We won't cover gradient descent. But we explain the dot product."
-    assert ids(link(episode("Mixed", mixed), catalog)) == ["dot-product"]
+    assert ids(link(episode("Mixed", mixed), linker)) == ["dot-product"]
 
 
-def test_longest_phrase_wins(catalog: Catalog) -> None:
+def test_longest_phrase_wins(linker: Linker) -> None:
     text = "Stochastic gradient descent, and a maximum entropy classifier with softmax."
-    got = ids(link(episode("Optimizers", text), catalog))
+    got = ids(link(episode("Optimizers", text), linker))
     assert "stochastic-gradient-descent" in got and "softmax" in got
     assert "gradient-descent" not in got and "entropy" not in got and "gradient" not in got
 
 
-def test_incidental_everyday_words_never_link(catalog: Catalog) -> None:
+def test_incidental_everyday_words_never_link(linker: Linker) -> None:
     text = (
         "What do we mean by a normal set? The model of a function, on average. "
         "A vector for disease, the matrix of power, a derivative work, "
@@ -381,28 +386,28 @@ def test_incidental_everyday_words_never_link(catalog: Catalog) -> None:
         "STD testing, the regularization of migrants, exponential growth of cases, "
         "The Bell Curve, the likelihood of rain, and the Matrix trilogy."
     )
-    assert link(episode("Everyday words", text), catalog) == ()
+    assert link(episode("Everyday words", text), linker) == ()
 
 
-def test_title_weighs_more_and_evidence_names_field(catalog: Catalog) -> None:
-    links = link(episode("Linear Regression", "It uses the cost function."), catalog)
+def test_title_weighs_more_and_evidence_names_field(linker: Linker) -> None:
+    links = link(episode("Linear Regression", "It uses the cost function."), linker)
     assert ids(links)[0] == "linear-regression-math"
     assert links[0].evidence[0].field == "title"
     assert links[0].score > links[1].score
 
 
-def test_max_topics_and_determinism(catalog: Catalog) -> None:
+def test_max_topics_and_determinism(linker: Linker) -> None:
     text = (
         "Gradient descent on the cost function. The dot product and the chain rule. "
         "Softmax and cross-entropy. Bayes' theorem and the normal distribution. "
         "Eigenvalues and the standard deviation."
     )
-    first = link(episode("Everything", text), catalog)
+    first = link(episode("Everything", text), linker)
     assert len(first) == MAX_TOPICS
-    assert first == link(episode("Everything", text), catalog)
+    assert first == link(episode("Everything", text), linker)
     assert [lk.score for lk in first] == sorted((lk.score for lk in first), reverse=True)
-    assert len(link(episode("Everything", text), catalog, max_topics=2)) == 2
-    assert link(episode("Everything", text), catalog, max_topics=0) == ()
+    assert len(link(episode("Everything", text), linker, max_topics=2)) == 2
+    assert link(episode("Everything", text), linker, max_topics=0) == ()
 
 
 # --------------------------------------------------------------------------- feeds
@@ -457,13 +462,13 @@ def _score(gold: Path, predictions: dict[str, list[str]], taxonomy: Path, tmp_pa
 
 @needs_shared
 @pytest.mark.parametrize("version", sorted(GOLD_SETS))
-def test_dev_gold_score(catalog: Catalog, tmp_path: Path, version: str) -> None:
+def test_dev_gold_score(linker: Linker, tmp_path: Path, version: str) -> None:
     gold, taxonomy, min_precision, min_recall, min_no_math = GOLD_SETS[version]
     taxonomy_path = SHARED / "topics" / taxonomy
     known = {t["id"] for t in json.loads(taxonomy_path.read_text(encoding="utf-8"))["topics"]}
     episodes = _feed_episodes(SHARED / "topics" / "dev_feed.xml")
     assert len(episodes) == 20
-    predictions = {ep.guid: [t for t in ids(link(ep, catalog)) if t in known] for ep in episodes}
+    predictions = {ep.guid: [t for t in ids(link(ep, linker)) if t in known] for ep in episodes}
     score = _score(SHARED / "topics" / gold, predictions, taxonomy_path, tmp_path)
     print(
         f"dev gold {version}: P {score['precision']} R {score['recall']} F1 {score['f1']} "
@@ -477,7 +482,7 @@ def test_dev_gold_score(catalog: Catalog, tmp_path: Path, version: str) -> None:
 
 @needs_shared
 @pytest.mark.parametrize("name", sorted(DEV_SETS))
-def test_each_dev_set_meets_the_targets(catalog: Catalog, tmp_path: Path, name: str) -> None:
+def test_each_dev_set_meets_the_targets(linker: Linker, tmp_path: Path, name: str) -> None:
     from companion.ingest import load_feed
 
     gold, feeds = DEV_SETS[name]
@@ -486,7 +491,7 @@ def test_each_dev_set_meets_the_targets(catalog: Catalog, tmp_path: Path, name: 
     predictions = {}
     for feed in feeds:
         _show, episodes = load_feed(str(feed))
-        predictions.update({ep.guid: ids(link(ep, catalog)) for ep in episodes})
+        predictions.update({ep.guid: ids(link(ep, linker)) for ep in episodes})
     expected = json.loads(gold.read_text(encoding="utf-8"))
     assert set(expected) <= set(predictions), f"{name}: episodes missing from the feeds"
     score = _score(gold, predictions, TAXONOMY, tmp_path)
@@ -515,13 +520,13 @@ REAL_FEEDS = [
 
 @needs_shared
 @pytest.mark.parametrize("name", REAL_FEEDS)
-def test_non_ml_feeds_get_no_topics(catalog: Catalog, name: str) -> None:
+def test_non_ml_feeds_get_no_topics(linker: Linker, name: str) -> None:
     path = SHARED / "feeds" / "real" / name
     if not path.is_file():
         pytest.skip(f"{name} not present")
     episodes = _feed_episodes(path)
     assert episodes
-    counts = {ep.title: len(link(ep, catalog)) for ep in episodes}
+    counts = {ep.title: len(link(ep, linker)) for ep in episodes}
     print(f"{name}: {len(episodes)} episodes, topic counts {sorted(set(counts.values()))}")
     linked = {title: n for title, n in counts.items() if n}
     assert not linked, f"{name}: episodes got topics: {linked}"
@@ -538,9 +543,9 @@ def test_non_ml_feeds_get_no_topics(catalog: Catalog, name: str) -> None:
     ],
 )
 def test_anchor_implications_count_alone_only_about_training(
-    catalog: Catalog, description: str, expected: list[str]
+    linker: Linker, description: str, expected: list[str]
 ) -> None:
-    found = link(episode("An episode", description), catalog)
+    found = link(episode("An episode", description), linker)
     assert [item.topic.id for item in found] == expected
     for item in found:
         assert item.evidence[0].via  # it came through the implication
