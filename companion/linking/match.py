@@ -35,6 +35,7 @@ NAME_RUN = 3  # words after a topic phrase that may finish a longer name ("... L
 LISTED_EXTRA_WORDS = 3  # a list item is the mention and at most this many other words
 LIST_ITEMS = 3  # short pieces that make a clause an enumeration
 GLOSSARY_LEAD = 2  # words before a mention that still make it a line's label
+MEASURE_WINDOW = 5  # words after a phrase that may hold "of # percent"
 INTRODUCING_WINDOW = 10  # tokens before a named method that may hold an introducing cue
 
 _CLAUSE_BREAK = re.compile(r"[;:\[\]{}!?|]|\*\*|->|=>|\s[-–—]\s|[-–—]\s")
@@ -329,6 +330,8 @@ def _exclusion(
         return "about another episode"
     if _negated(passage, stems, start, cues):
         return "negated"
+    if _a_percentage(stems, start, end):
+        return "a measure in percent (a road's gradient, a budget's variance)"
     if in_paper:  # a paper's name names its subject; an ambiguous word in it does not
         ambiguous = entry.kind in ("hint", "branch")
         return "an ambiguous word in the name of a paper" if ambiguous else ""
@@ -356,11 +359,13 @@ def _proper_name(passage: Passage, start: int, end: int, entry: Entry, cues: Cue
     followed by another capitalized word ("Adam Stacoviak"), names a company, a product, a
     publication or a person, not the math. Not in titles and headings, where every word has
     a capital."""
+    tokens, text = passage.tokens, passage.text
+    if tokens[start][0] == "the" and end - start == 2:  # "The Gradient"
+        start += 1
     if end - start != 1 or passage.place in ("title", "heading", "chapter"):
         return ""
-    tokens, text = passage.tokens, passage.text
     word = text[tokens[start][1] : tokens[start][2]]
-    lower_name = entry.phrase[:1].islower() and len(words_of(entry.phrase)) == 1
+    lower_name = entry.phrase[:1].islower() and len(words_of(entry.phrase)) <= 2
     if lower_name and _capitalized(word) and end < len(tokens):
         if tokens[end][0] in cues.publications:
             return f"the name of a publication ({word!r})"
@@ -379,6 +384,18 @@ def _proper_name(passage: Passage, start: int, end: int, entry: Entry, cues: Cue
     ):
         return f"part of a person's or product's name ({word!r})"
     return ""
+
+
+def _a_percentage(stems: Sequence[str], start: int, end: int) -> bool:
+    """ "a 9% gradient", "a gradient of 9%", "a variance of up to 5 percent": a number in
+    percent right before the phrase, or a few words after it, measures something else."""
+    if start >= 2 and stems[start - 1] == "percent" and stems[start - 2].isdigit():
+        return True
+    after = stems[start + 1 : end + MEASURE_WINDOW]
+    if "of" not in after:
+        return False
+    after = after[after.index("of") :]
+    return any(a.isdigit() and b == "percent" for a, b in zip(after, after[1:], strict=False))
 
 
 def _negated(passage: Passage, stems: list[str], start: int, cues: Cues) -> bool:

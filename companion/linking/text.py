@@ -323,6 +323,9 @@ def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> 
         order = base + number * 1000
         if _is_heading(line, bool(bullet) or start is not None, number == len(lines) - 1):
             stems = [t[0] for t in normalize_tokens(line)]
+            if cues.profile_line(stems):  # "Ada Lovelace – Website, GitHub": no heading
+                passages.append(_passage("description", line, "line", "links", True, start, order))
+                continue
             section_zone = _heading_zone(stems, cues)
             passages.append(
                 _passage("description", line, "heading", section_zone, True, start, order)
