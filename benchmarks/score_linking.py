@@ -62,9 +62,7 @@ def load_set(name: str) -> LabelledSet:
     gold_path, feeds = SETS[name]
     raw = json.loads(gold_path.read_text(encoding="utf-8"))
     episodes = [e for feed in feeds for e in load_feed(str(feed))[1]]
-    return LabelledSet(
-        name, gold_path, {g: set(v["topics"]) for g, v in raw.items()}, episodes
-    )
+    return LabelledSet(name, gold_path, {g: set(v["topics"]) for g, v in raw.items()}, episodes)
 
 
 def rows_of(labelled: LabelledSet, linker: Linker) -> tuple[list[Row], int]:
@@ -167,7 +165,9 @@ def refit(catalog: Catalog) -> None:
     sets = {name: load_set(name) for name in SETS} | {"non-ML": non_ml_set()}
     scorer = fit_on(list(SETS), sets, Linker.of(catalog))
     write_scorer(scorer, SCORER_FILE, FIT_COMMAND)
-    print(f"wrote {SCORER_FILE.relative_to(ROOT)}: bias {scorer.bias:+.3f}, threshold {scorer.threshold}")
+    print(
+        f"wrote {SCORER_FILE.relative_to(ROOT)}: bias {scorer.bias:+.3f}, threshold {scorer.threshold}"
+    )
     for name, weight in zip(FEATURES, scorer.weights, strict=True):
         print(f"    {name:<10}{weight:+.3f}")
 

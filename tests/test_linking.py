@@ -6,15 +6,20 @@ episodes are invented for the rule, never copied from the dev sets.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from companion.errors import CatalogError
 from companion.linking import Linker, describe, explain, link
+from companion.linking.scorer import FEATURES, Row, fit, load_scorer, write_scorer
 from companion.linking.text import CueSet, normalize_tokens, phrase_key
 from companion.models import Catalog, Episode
 from companion.topics import load_catalog
+
+
+WEIGHTS_OK = "".join(f"{name} = 1.0\n" for name in FEATURES)
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +116,8 @@ def test_the_title_weighs_more_than_a_list_in_the_notes(linker: Linker) -> None:
             episode("The cost function", "Topics: softmax, the dot product, eigenvalues."), linker
         )
     }
-    assert [p.feature for p in found["loss-functions"].parts] == ["title"]
-    assert [p.feature for p in found["softmax"].parts] == ["listed"]
+    assert [p.feature for p in found["loss-functions"].parts] == ["bias", "title"]
+    assert [p.feature for p in found["softmax"].parts] == ["bias", "listed"]
     assert [m.place for m in found["softmax"].mentions] == ["listed"]
     assert found["loss-functions"].score > found["softmax"].score
 
@@ -153,7 +158,7 @@ def test_a_method_named_but_never_explained_does_not_count(linker: Linker) -> No
         c for c in explain(episode("Churn", again), linker) if c.topic.id == "regularization"
     )
     assert lasso.reason.startswith("dropped: score")
-    assert [p.feature for p in lasso.parts] == ["passing"]
+    assert [p.feature for p in lasso.parts] == ["bias", "passing"]
     explained = "The mean squared error of our model. We tried lasso, which zeroes out weights."
     assert "regularization" in ids("Churn", explained, linker)
     titled = "The mean squared error of our model, and lasso again."
@@ -219,7 +224,7 @@ def test_explain_shows_every_candidate_with_its_reason(linker: Linker) -> None:
     assert found["chain-rule"].mentions[0].note == "in a sponsor read"
     lines = describe(explain(ep, linker))
     assert lines[0].split()[:3] == ["KEPT", "gradient-descent", f"{best.score:.2f}"]
-    assert lines[1].split()[:4] == ["parts:", "title", "1", "x"]
+    assert lines[1].split()[:5] == ["parts:", "bias", f"{linker.scorer.bias:+.2f}", "title", "1"]
     assert any("not counted: about another episode" in line for line in lines)
 
 
@@ -645,3 +650,56 @@ def test_a_person_named_like_a_hint_is_not_the_hint(linker: Linker) -> None:
 def test_a_subtitle_after_a_colon_does_not_explain_a_method(linker: Linker) -> None:
     text = "Fine-Tuning Pretrained Language Models: Weight Initializations and Early Stopping"
     assert ids("Green computing", "- " + text, linker) == []
+
+
+# --- the learned decision -----------------------------------------------------------------
+
+
+def test_the_packaged_weights_load_and_score_in_order(linker: Linker) -> None:
+    scorer = load_scorer()
+    assert scorer == linker.scorer
+    title = scorer.probability({"title": 1.0})
+    passing = scorer.probability({"passing": 1.0})
+    alone = scorer.probability({"passing": 1.0, "alone": 1.0})
+    assert title > scorer.threshold > passing > alone
+
+
+def test_a_fit_learns_which_feature_says_gold_and_picks_a_threshold() -> None:
+    rows = [Row({"sentence": 1.0}, True)] * 30 + [Row({"passing": 1.0}, False)] * 30
+    rows += [Row({"sentence": 1.0}, False)] * 3 + [Row({"passing": 1.0}, True)] * 3
+    scorer = fit(rows, missed=0)
+    assert scorer.weight("sentence") > 0 > scorer.weight("passing")
+    assert scorer.weight("spoken") == scorer.weight("sentence")  # tied: no labelled transcripts
+    assert scorer.probability({"sentence": 1.0}) >= scorer.threshold
+    assert scorer.probability({"passing": 1.0}) < scorer.threshold
+
+
+def test_weights_are_written_and_read_back(tmp_path: Path) -> None:
+    scorer = fit([Row({"title": 1.0}, True), Row({"hint": 1.0}, False)] * 5, missed=1)
+    path = tmp_path / "weights.toml"
+    write_scorer(scorer, path, "python benchmarks/score_linking.py --fit")
+    assert load_scorer(path) == scorer
+    assert "score_linking.py --fit" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("bias = 0.1\nthreshold = 0.5\n[weights]\ntitle = 1.0\n", "[weights] must give exactly"),
+        ("bias = 'x'\nthreshold = 0.5\n[weights]\n" + WEIGHTS_OK, "must be numbers"),
+        ("bias = 0.1\nthreshold = 1.5\n[weights]\n" + WEIGHTS_OK, "is not between 0 and 1"),
+        ("bias = = 0.1", "cannot read the linking weights"),
+    ],
+)
+def test_bad_weights_are_named(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "weights.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError, match=re.escape(message)) as caught:
+        load_scorer(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_linker_is_made_once_and_links_like_the_catalog(catalog: Catalog, linker: Linker) -> None:
+    ep = episode("Gradient descent", "We nudge the weights downhill on the cost function.")
+    assert link(ep, linker) == link(ep, catalog)
+    assert Linker.of(catalog, linker.scorer).scorer is linker.scorer

@@ -351,9 +351,14 @@ def describe(candidates: Sequence[Candidate], *, width: int = 100) -> list[str]:
     for c in candidates:
         verdict = "KEPT" if c.kept else "DROPPED"
         lines.append(f"  {verdict:<8}{c.topic.id:<30}{c.score:6.2f}  {c.reason}")
-        if c.parts:
-            shares = "  ".join(f"{p.feature} {p.value:g} x {p.weight:+.2f}" for p in c.parts)
-            lines.append(f"      parts: {shares}  (and the bias)")
+        if c.parts:  # each feature's part in the score: value x weight, and the bias
+            shares = "  ".join(
+                f"bias {p.weight:+.2f}"
+                if p.feature == "bias"
+                else f"{p.feature} {p.value:g} x {p.weight:+.2f}"
+                for p in c.parts
+            )
+            lines.append(f"      parts: {shares}")
         for m in c.mentions:
             ev = m.evidence
             where = ev.field + (f" {clock(ev.start)}" if ev.start is not None else "")

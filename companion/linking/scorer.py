@@ -33,7 +33,7 @@ FEATURES: dict[str, str] = {
     "method": "a named method explained in its sentence (at best)",
     "listed": "named clearly only as items of lists",
     "more": "further clear mentions beyond the best one",
-    "named": "a model or method named in passing whose name is the topic's own (\"GANs\")",
+    "named": 'a model or method named in passing whose name is the topic\'s own ("GANs")',
     "passing": "a named method in passing: a list, or a sentence that does not explain it",
     "hint": "an ambiguous word or a branch of math (counted only when not alone)",
     "alone": "nothing in the episode names any topic clearly",
@@ -85,14 +85,15 @@ class Scorer:
         return self.weights[list(FEATURES).index(feature)]
 
     def parts(self, values: Mapping[str, float]) -> tuple[Part, ...]:
-        return tuple(
+        """The bias and each feature's part in the score (value x weight)."""
+        return (Part("bias", 1.0, self.bias),) + tuple(
             Part(name, values.get(name, 0.0), w)
             for name, w in zip(FEATURES, self.weights, strict=True)
             if values.get(name, 0.0)
         )
 
     def probability(self, values: Mapping[str, float]) -> float:
-        z = self.bias + sum(p.share for p in self.parts(values))
+        z = sum(p.share for p in self.parts(values))
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 
@@ -165,9 +166,7 @@ def load_scorer(path: Path | None = None) -> Scorer:
     threshold = float(data["threshold"])
     if not 0.0 < threshold < 1.0:
         raise CatalogError(f"{name}: threshold {threshold} is not between 0 and 1")
-    return Scorer(
-        float(data["bias"]), tuple(float(weights[n]) for n in FEATURES), threshold
-    )
+    return Scorer(float(data["bias"]), tuple(float(weights[n]) for n in FEATURES), threshold)
 
 
 def write_scorer(scorer: Scorer, path: Path, command: str) -> None:
