@@ -165,9 +165,8 @@ def refit(catalog: Catalog) -> None:
     sets = {name: load_set(name) for name in SETS} | {"non-ML": non_ml_set()}
     scorer = fit_on(list(SETS), sets, Linker.of(catalog))
     write_scorer(scorer, SCORER_FILE, FIT_COMMAND)
-    print(
-        f"wrote {SCORER_FILE.relative_to(ROOT)}: bias {scorer.bias:+.3f}, threshold {scorer.threshold}"
-    )
+    where = SCORER_FILE.relative_to(ROOT)
+    print(f"wrote {where}: bias {scorer.bias:+.3f}, threshold {scorer.threshold}")
     for name, weight in zip(FEATURES, scorer.weights, strict=True):
         print(f"    {name:<10}{weight:+.3f}")
 

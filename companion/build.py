@@ -51,8 +51,8 @@ from companion.lessons import (
     review_lesson,
     warn_over_budget,
 )
-from companion.models import Catalog, Episode, Lesson, Script, Show
 from companion.linking import Linker
+from companion.models import Catalog, Episode, Lesson, Script, Show
 from companion.topics import course_seasons, link_episode, load_catalog
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ from companion.linking.text import CueSet, normalize_tokens, phrase_key
 from companion.models import Catalog, Episode
 from companion.topics import load_catalog
 
-
 WEIGHTS_OK = "".join(f"{name} = 1.0\n" for name in FEATURES)
 
 

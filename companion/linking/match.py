@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from companion.linking.text import (
     SPREAD,
@@ -366,9 +367,13 @@ def _proper_name(passage: Passage, start: int, end: int, entry: Entry, cues: Cue
         return ""
     word = text[tokens[start][1] : tokens[start][2]]
     lower_name = entry.phrase[:1].islower() and len(words_of(entry.phrase)) <= 2
-    if lower_name and _capitalized(word) and end < len(tokens):
-        if tokens[end][0] in cues.publications:
-            return f"the name of a publication ({word!r})"
+    if (
+        lower_name
+        and _capitalized(word)
+        and end < len(tokens)
+        and tokens[end][0] in cues.publications
+    ):
+        return f"the name of a publication ({word!r})"
     if not _capitalized(word) or _title_case(passage):
         return ""
     before = text[: tokens[start][1]].rstrip()
@@ -395,7 +400,7 @@ def _a_percentage(stems: Sequence[str], start: int, end: int) -> bool:
     if "of" not in after:
         return False
     after = after[after.index("of") :]
-    return any(a.isdigit() and b == "percent" for a, b in zip(after, after[1:], strict=False))
+    return any(a.isdigit() and b == "percent" for a, b in pairwise(after))
 
 
 def _negated(passage: Passage, stems: list[str], start: int, cues: Cues) -> bool:

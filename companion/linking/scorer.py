@@ -86,10 +86,13 @@ class Scorer:
 
     def parts(self, values: Mapping[str, float]) -> tuple[Part, ...]:
         """The bias and each feature's part in the score (value x weight)."""
-        return (Part("bias", 1.0, self.bias),) + tuple(
-            Part(name, values.get(name, 0.0), w)
-            for name, w in zip(FEATURES, self.weights, strict=True)
-            if values.get(name, 0.0)
+        return (
+            Part("bias", 1.0, self.bias),
+            *(
+                Part(name, values.get(name, 0.0), w)
+                for name, w in zip(FEATURES, self.weights, strict=True)
+                if values.get(name, 0.0)
+            ),
         )
 
     def probability(self, values: Mapping[str, float]) -> float:
