@@ -31,14 +31,15 @@ import json, logging, sys, time
 start = time.perf_counter()
 logging.disable(logging.WARNING)
 from companion.ingest import read_feed, parse_feed
-from companion.topics import link, load_catalog
-catalog = load_catalog()
+from companion.linking import Linker, link
+from companion.topics import load_catalog
+linker = Linker.of(load_catalog())
 episodes = linked = 0
 non_ml_linked = 0
 for path, non_ml in json.loads(sys.argv[1]):
     _show, found = parse_feed(read_feed(path), path)
     for episode in found:
-        topics = link(episode, catalog)
+        topics = link(episode, linker)
         episodes += 1
         linked += bool(topics)
         non_ml_linked += bool(topics) and non_ml
@@ -74,7 +75,8 @@ def main() -> None:
     import logging
 
     from companion.ingest import parse_feed, read_feed
-    from companion.topics import link, load_catalog
+    from companion.linking import Linker, link
+    from companion.topics import load_catalog
 
     logging.disable(logging.WARNING)
     paths = feeds()
@@ -93,7 +95,7 @@ def main() -> None:
         f"(inside the process: median {statistics.median(inner):.2f} s)"
     )
 
-    catalog = load_catalog()
+    linker = Linker.of(load_catalog())
     parse_times, link_times = [], []
     episodes = []
     for _ in range(RUNS):
@@ -102,7 +104,7 @@ def main() -> None:
         parse_times.append(time.perf_counter() - started)
         started = time.perf_counter()
         for episode in episodes:
-            link(episode, catalog)
+            link(episode, linker)
         link_times.append(time.perf_counter() - started)
     link_median = statistics.median(link_times)
     print(
@@ -113,7 +115,7 @@ def main() -> None:
     dev = [e for path, non_ml in paths if not non_ml for e in parse_feed(read_feed(path), path)[1]]
     words = long_transcript(dev)
     started = time.perf_counter()
-    found = link(dev[0], catalog, words)
+    found = link(dev[0], linker, words)
     print(
         f"a three-hour transcript ({sum(len(c.text.split()) for c in words.transcript):,} words "
         f"in {len(words.transcript):,} cues) links in {time.perf_counter() - started:.2f} s "

@@ -50,6 +50,7 @@ from companion.lessons import (
     review_lesson,
     warn_over_budget,
 )
+from companion.linking import Linker
 from companion.models import Catalog, Episode, Lesson, Script, Show, TopicLink
 from companion.topics import course_seasons, link_episode, load_catalog
 
@@ -165,9 +166,10 @@ def link_episodes(
         if settings.transcripts
         else {}
     )
+    linker = Linker.of(catalog)
     links = {
         episode.guid: link_episode(
-            episode, catalog, settings.episodes.get(episode.guid), words.get(episode.guid)
+            episode, linker, settings.episodes.get(episode.guid), words.get(episode.guid)
         )
         for episode in episodes
     }

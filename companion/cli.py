@@ -250,8 +250,8 @@ def topics(
     """Link each episode of a feed to math topics, with the evidence."""
     from companion.episode_words import fetch_words
     from companion.ingest import load_feed
-    from companion.linking import describe, explain
-    from companion.topics import link, load_catalog
+    from companion.linking import Linker, describe, explain, link
+    from companion.topics import load_catalog
 
     _setup_logging(verbose, quiet)
     with user_errors():
@@ -260,16 +260,16 @@ def topics(
             episodes = tuple(e for e in episodes if e.guid == explain_guid)
             if not episodes:
                 raise CompanionError(f"{source}: no episode with the guid {explain_guid!r}")
-        catalog = load_catalog()
+        linker = Linker.of(load_catalog())
         words = fetch_words(episodes, max_bytes=max_feed_bytes) if transcripts else {}
         if explain_guid is not None:
             episode = episodes[0]
             click.echo(f"{episode.title}  [{episode.guid}]")
-            for line in describe(explain(episode, catalog, words.get(episode.guid))):
+            for line in describe(explain(episode, linker, words.get(episode.guid))):
                 click.echo(line)
             return
         links = {
-            episode.guid: link(episode, catalog, words.get(episode.guid)) for episode in episodes
+            episode.guid: link(episode, linker, words.get(episode.guid)) for episode in episodes
         }
     if as_json:
         click.echo(

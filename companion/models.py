@@ -188,6 +188,12 @@ class LinkingCues:
     name_heads: tuple[str, ...] = ()  # "model", "machine": a topic word before one names a method
     explaining: tuple[str, ...] = ()  # "by", "which": the sentence goes on to explain
     training: tuple[str, ...] = ()  # "trained with": an anchor counts alone after one
+    # "what are", "an intro to": a method after one, in its sentence, is what it explains
+    introducing: tuple[str, ...] = ()
+    # "website", "github": a line of these after a name is a person's links, no evidence
+    profile_links: tuple[str, ...] = ()
+    # "article", "newsletter": a capitalized topic word before one names a publication
+    publications: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

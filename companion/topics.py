@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from companion.errors import CatalogError, MathSpeechError
-from companion.linking import MAX_TOPICS, link
+from companion.linking import MAX_TOPICS, Linker, link
 from companion.models import (
     IMPLICATION_KINDS,
     Catalog,
@@ -366,13 +366,14 @@ def course_seasons(topics: Sequence[Topic]) -> dict[str, Season]:
 
 def link_episode(
     episode: Episode,
-    catalog: Catalog,
+    linker: Linker | Catalog,
     override: EpisodeOverride | None = None,
     words: EpisodeWords | None = None,
 ) -> tuple[TopicLink, ...]:
     """The linker's topics (on the episode's own `words` too, when there are some), with a
     workdir's pins and exclusions for the episode applied."""
-    links = link(episode, catalog, words)
+    links = link(episode, linker, words)
+    catalog = linker.catalog if isinstance(linker, Linker) else linker
     if override is None:
         return links
     kept = [item for item in links if item.topic.id not in override.exclude]

@@ -11,27 +11,31 @@ catalog's, ``companion/data/topics.toml``: aliases, ``[[implications]]``, ``[lin
   ones ("averaging the squared errors"); a ``method`` is a named algorithm, model or product
   ("LSTM", "k-means"); a ``hint`` is an ambiguous word ("matrix"); a ``branch`` a branch of
   math ("calculus"); a blocker (no topics) a name that contains a topic word but is not it.
-* *Where* it stands sets its weight (WEIGHTS): the title most, then a chapter title or a
-  heading of the notes, a glossary line, a sentence, and least an item of an enumeration.
+* *Where* it stands says what it feeds (a feature of the scorer, ``scorer.FEATURES``): a
+  clear name in the title, a heading (or chapter title, glossary label), a sentence, or an
+  item of a list; a method explained or named in passing; a hint; the transcript.
 * A method counts in the title, a heading, or a sentence that goes on to explain it; named
-  only in passing (a list, or sentences that do not explain it) its topic is dropped.
+  only in passing (a list, or sentences that do not explain it) it weighs little.
 * A topic phrase that runs on into a capitalized name ending in a model word ("Bayesian
   Information Criterion") is part of that name.
 * No evidence: sponsor reads, guest bios, link lists, notes about other episodes, negated
   mentions.
-* Hints, branches and methods named in passing count only in an episode that names some
-  topic clearly; an anchor (a training method) also counts alone in a sentence about training.
-* A topic's mentions add up best first, each worth half the one before; the transcript adds
-  a little per mention, at most TRANSCRIPT_CAP. Topics at MIN_SCORE or more are kept.
+* The decision is learned: a small logistic regression (``companion/linking/scorer.py``)
+  turns a topic's features (each count adds less than the one before; "alone" when nothing
+  in the episode names a topic clearly) into a probability; topics at the threshold or
+  above are kept, at most MAX_TOPICS. Its weights live in ``companion/data/link_scorer.toml``
+  and ``benchmarks/score_linking.py --fit`` refits them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, get_args
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Literal
 
 from companion.linking.match import Entry, Found, Index, Place, find_mentions, vocabulary
+from companion.linking.scorer import FEATURES, Part, Scorer, count_value, load_scorer
 from companion.linking.text import (
     Cues,
     Passage,
@@ -56,8 +60,8 @@ from companion.text import clock
 
 __all__ = [
     "MAX_TOPICS",
-    "MIN_SCORE",
     "Candidate",
+    "Linker",
     "Mention",
     "clock",
     "describe",
@@ -67,35 +71,37 @@ __all__ = [
     "stem",
 ]
 
-MIN_SCORE = 0.5
 MAX_TOPICS = 8
-TRANSCRIPT_CAP = 1.0  # the most a transcript alone adds to a topic
-DECAY = 0.5  # each further mention is worth this much of the one before
 MAX_EVIDENCE = 3
-# The weight of one mention, by what the phrase is (rows) and where it stands (columns):
-# an alias or term, a named method ("explained": in a sentence that goes on to explain it),
-# an ambiguous hint, a branch of math.
-_PLACES: tuple[Place, ...] = get_args(Place)
-_TABLE: dict[ImplicationKind, tuple[float, ...]]
-# fmt: off
-_TABLE = {  #  title chapter heading glossary explained prose listed transcript
-    "term":   (2.0,  1.5,    1.5,    1.25,    1.0,      1.0,  0.75,  0.2),
-    "method": (2.0,  1.5,    1.5,    0.4,     1.0,      0.4,  0.0,   0.1),
-    "hint":   (0.75, 0.6,    0.6,    0.5,     0.5,      0.5,  0.5,   0.1),
-    "branch": (0.75, 0.6,    0.6,    0.5,     0.5,      0.5,  0.0,   0.05),
+# What one mention feeds (a feature of the scorer), by what the phrase is and where it stands:
+# an alias or term names the math; a named method counts where it is explained; a hint or a
+# branch of math is an ambiguous word.
+_FEATURE_OF = {
+    "term": {
+        "title": "title",
+        "chapter": "heading",
+        "heading": "heading",
+        "glossary": "heading",
+        "explained": "sentence",
+        "prose": "sentence",
+        "listed": "listed",
+    },
+    "method": {
+        "title": "method",
+        "chapter": "method",
+        "heading": "method",
+        "explained": "method",
+        "prose": "passing",
+        "glossary": "passing",
+        "listed": "passing",
+    },
 }
-# fmt: on
-WEIGHTS: dict[ImplicationKind, dict[Place, float]] = {
-    kind: dict(zip(_PLACES, row, strict=True)) for kind, row in _TABLE.items()
-}
-# Where a mention of each kind makes an episode "about math" on its own; hints, branches and
-# methods named in passing only count in an episode that has such a mention.
-CLEAR = {
-    "alias": frozenset(WEIGHTS["term"]),
-    "term": frozenset(WEIGHTS["term"]),
-    "anchor": frozenset(WEIGHTS["term"]),
-    "method": frozenset({"title", "chapter", "heading", "explained"}),
-}
+# A transcript mention adds this much to the "spoken" feature (at most 1 in all).
+SPOKEN = {"term": 0.2, "method": 0.1, "hint": 0.1, "branch": 0.05}
+# Mentions that name the math clearly: an episode with none is "alone" (only hints or
+# methods in passing).
+_BEST_FIRST = ("title", "heading", "sentence", "method", "listed")
+_CLEAR = frozenset(_BEST_FIRST)
 
 
 # What a mention is: its entry's kind, or an anchor (a training method in a sentence about
@@ -105,13 +111,17 @@ MentionKind = Literal["alias", "term", "method", "hint", "branch", "anchor"]
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """One phrase found for a topic, what it weighs, and why."""
+    """One phrase found for a topic, the feature it feeds, and why it does not count."""
 
     evidence: Evidence
     kind: MentionKind
     place: Place
-    weight: float
+    feature: str  # the scorer's feature it adds to (scorer.FEATURES)
     note: str  # why it does not count, or "" when it does
+
+    @property
+    def counts(self) -> bool:
+        return not self.note
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,38 +129,48 @@ class Candidate:
     """A topic the episode's words touch, with the decision about it."""
 
     topic: Topic
-    score: float
+    score: float  # the scorer's probability that the topic is linked
     kept: bool
     reason: str
     mentions: tuple[Mention, ...]
+    parts: tuple[Part, ...] = ()  # each feature's part in the score
 
 
 @dataclass(frozen=True, slots=True)
-class _Compiled:
+class Linker:
+    """A catalog made ready for linking: its vocabulary indexed, its cues compiled, and the
+    scorer's weights. Make one per run (a build, a command) and link every episode with it."""
+
     catalog: Catalog
     index: Index
     cues: Cues
+    scorer: Scorer
+
+    @classmethod
+    def of(cls, catalog: Catalog, scorer: Scorer | None = None) -> Linker:
+        return cls(
+            catalog,
+            vocabulary(catalog),
+            Cues.compile(catalog.cues),
+            scorer if scorer is not None else default_scorer(),
+        )
 
 
-_COMPILED: dict[int, _Compiled] = {}
+@cache
+def default_scorer() -> Scorer:
+    """The packaged weights (companion/data/link_scorer.toml)."""
+    return load_scorer()
 
 
-def _compiled(catalog: Catalog) -> _Compiled:
-    cached = _COMPILED.get(id(catalog))
-    if cached is not None and cached.catalog is catalog:
-        return cached
-    if len(_COMPILED) > 8:
-        _COMPILED.clear()
-    made = _Compiled(catalog, vocabulary(catalog), Cues.compile(catalog.cues))
-    _COMPILED[id(catalog)] = made
-    return made
+def _linker(linker: Linker | Catalog) -> Linker:
+    return linker if isinstance(linker, Linker) else Linker.of(linker)
 
 
 def passages(
-    episode: Episode, catalog: Catalog, words: EpisodeWords | None = None
+    episode: Episode, linker: Linker | Catalog, words: EpisodeWords | None = None
 ) -> list[Passage]:
     """The episode's text as passages: title, description, chapter titles, transcript."""
-    cues = _compiled(catalog).cues
+    cues = _linker(linker).cues
     found = title_passages(episode.title) + description_passages(episode.description, cues)
     if words is not None:
         found += chapter_passages([(c.start, c.title) for c in words.chapters], cues)
@@ -169,39 +189,92 @@ def _weigh(item: Found) -> Mention:
     place = item.place
     if strength == "method" and place in ("prose", "glossary"):  # what matters is whether
         place = "explained" if item.explained else "prose"  # the text explains the method
-    table = WEIGHTS[strength]
-    weight = table.get(place, table.get("prose", 0.0))
+    if place == "transcript":
+        feature = "spoken"
+    elif strength in _FEATURE_OF:
+        feature = _FEATURE_OF[strength].get(place, "sentence")
+    else:
+        feature = "hint"
     note = item.excluded
-    if not note and weight == 0.0:
-        note = (
-            "a branch of math named in a list"
-            if strength == "branch"
-            else "named in passing (one item of a list)"
-        )
-    return Mention(item.evidence, kind, place, 0.0 if note else weight, note)
+    if not note and strength == "branch" and place == "listed":
+        note = "a branch of math named in a list"
+    return Mention(item.evidence, kind, place, feature, note)
+
+
+def _for_topic(mention: Mention, entry: Entry, topic_id: str) -> Mention:
+    """A method named in passing whose name is the topic's own ("GANs" for GANs) feeds
+    "named": the episode names that topic, if not the math it implies."""
+    if mention.feature == "passing" and topic_id in entry.own:
+        return replace(mention, feature="named")
+    return mention
+
+
+def features(
+    by_topic: Mapping[str, Sequence[Mention]],
+) -> dict[str, dict[str, float]]:
+    """Each candidate topic's feature values (scorer.FEATURES) from its counted mentions."""
+    values: dict[str, dict[str, float]] = {}
+    for topic_id, mentions in by_topic.items():
+        counts: dict[str, int] = {}
+        spoken = 0.0
+        for m in mentions:
+            if not m.counts:
+                continue
+            if m.feature == "spoken":
+                strength = "term" if m.kind in ("alias", "term", "anchor") else m.kind
+                spoken += SPOKEN.get(strength, 0.1)
+            else:
+                counts[m.feature] = counts.get(m.feature, 0) + 1
+        best = next((name for name in _BEST_FIRST if name in counts), "")
+        if best:  # the best clear mention, and how many more: weaker ones add nothing
+            more = sum(n for name, n in counts.items() if name in _CLEAR) - 1
+            row = {best: 1.0} | ({"more": count_value(more)} if more else {})
+        else:
+            row = {name: count_value(n) for name, n in counts.items()}
+        if spoken:
+            row["spoken"] = min(1.0, spoken)
+        values[topic_id] = row
+    clear = any(
+        m.counts
+        and (m.feature in _CLEAR or (m.feature == "spoken" and m.kind in ("alias", "term")))
+        for mentions in by_topic.values()
+        for m in mentions
+    )
+    for row in values.values():
+        if not clear:  # hints count only in an episode that names some topic clearly
+            row.pop("hint", None)
+            row["alone"] = 1.0
+    return values
+
+
+def candidate_mentions(
+    episode: Episode, linker: Linker | Catalog, words: EpisodeWords | None = None
+) -> dict[str, list[Mention]]:
+    """Every mention the episode's words make of each catalog topic, in order found."""
+    made = _linker(linker)
+    found = find_mentions(passages(episode, made, words), made.index, made.cues)
+    by_topic: dict[str, list[Mention]] = {}
+    for item in found:
+        mention = _weigh(item)
+        for topic_id in item.entry.topics:
+            if topic_id in made.catalog:
+                by_topic.setdefault(topic_id, []).append(_for_topic(mention, item.entry, topic_id))
+    return by_topic
 
 
 def explain(
     episode: Episode,
-    catalog: Catalog,
+    linker: Linker | Catalog,
     words: EpisodeWords | None = None,
     *,
     max_topics: int = MAX_TOPICS,
 ) -> tuple[Candidate, ...]:
     """Every topic the episode's words touch, kept ones first, with scores and reasons."""
-    compiled = _compiled(catalog)
-    found = find_mentions(passages(episode, catalog, words), compiled.index, compiled.cues)
-    by_topic: dict[str, list[Mention]] = {}
-    for item in found:
-        mention = _weigh(item)
-        for topic_id in item.entry.topics:
-            if topic_id in catalog:
-                by_topic.setdefault(topic_id, []).append(mention)
-    scores = {t: _score(ms) for t, ms in by_topic.items()}
-    clear = {
-        t: _score([m for m in ms if m.place in CLEAR.get(m.kind, ())]) for t, ms in by_topic.items()
-    }
-    mathy = any(s >= MIN_SCORE - 1e-9 for s in clear.values())
+    made = _linker(linker)
+    catalog, scorer = made.catalog, made.scorer
+    by_topic = candidate_mentions(episode, made, words)
+    values = features(by_topic)
+    scores = {t: scorer.probability(values[t]) for t in by_topic}
     position = {t.id: i for i, t in enumerate(catalog.topics)}
     ranked = sorted(by_topic, key=lambda t: (-scores[t], position[t]))
     candidates: list[Candidate] = []
@@ -209,36 +282,33 @@ def explain(
     for topic_id in ranked:
         score = round(scores[topic_id], 3)
         mentions = by_topic[topic_id]
-        if not any(m.weight for m in mentions):
+        if not any(m.counts for m in mentions):
             reason = "dropped: no mention counts"
-        elif score < MIN_SCORE - 1e-9:
-            reason = f"dropped: score {score:g} is under {MIN_SCORE:g}"
-        elif _only_named_in_passing(mentions):
-            reason = "dropped: a method named in passing and never explained"
-        elif not mathy:
-            reason = (
-                "dropped: only hints or mentions in passing; nothing in the episode "
-                "names a topic clearly"
-            )
+        elif scores[topic_id] < scorer.threshold:
+            reason = f"dropped: score {score:g} is under {scorer.threshold:g}"
         elif kept >= max_topics:
             reason = f"dropped: over the limit of {max_topics} topics"
         else:
             kept += 1
-            reason = f"kept: score {score:g} reaches {MIN_SCORE:g}"
-        ordered = sorted(mentions, key=lambda m: (-m.weight, _order(m)))
+            reason = f"kept: score {score:g} reaches {scorer.threshold:g}"
+        ordered = sorted(mentions, key=lambda m: (not m.counts, _rank(m), _order(m)))
         candidates.append(
             Candidate(
-                catalog.get(topic_id), score, reason.startswith("kept"), reason, tuple(ordered)
+                catalog.get(topic_id),
+                score,
+                reason.startswith("kept"),
+                reason,
+                tuple(ordered),
+                scorer.parts(values[topic_id]),
             )
         )
     candidates.sort(key=lambda c: not c.kept)
     return tuple(candidates)
 
 
-def _only_named_in_passing(mentions: Sequence[Mention]) -> bool:
-    """Every counted mention names a method in a sentence that does not explain it."""
-    counted = [m for m in mentions if m.weight > 0]
-    return all(m.kind == "method" and m.place == "prose" for m in counted)
+def _rank(mention: Mention) -> int:
+    order = list(FEATURES)
+    return order.index(mention.feature) if mention.feature in order else len(order)
 
 
 def _order(mention: Mention) -> tuple[int, float]:
@@ -247,17 +317,11 @@ def _order(mention: Mention) -> tuple[int, float]:
     return field_rank.get(mention.evidence.field, 4), start if start is not None else 0.0
 
 
-def _score(mentions: Sequence[Mention]) -> float:
-    notes = sorted((m.weight for m in mentions if m.evidence.field != "transcript"), reverse=True)
-    spoken = sum(m.weight for m in mentions if m.evidence.field == "transcript")
-    return sum(w * DECAY**i for i, w in enumerate(notes)) + min(TRANSCRIPT_CAP, spoken)
-
-
 def evidence_of(candidate: Candidate) -> tuple[Evidence, ...]:
     """Up to MAX_EVIDENCE counted mentions, best first, and the earliest timed one."""
     chosen: list[Evidence] = []
     seen: set[tuple[str, str, str]] = set()  # one piece of evidence per sentence
-    counted = [m for m in candidate.mentions if m.weight > 0]
+    counted = [m for m in candidate.mentions if m.counts]
     for mention in counted:
         ev = mention.evidence
         key = (ev.field, ev.sentence, ev.via)
@@ -272,35 +336,45 @@ def evidence_of(candidate: Candidate) -> tuple[Evidence, ...]:
 
 def link(
     episode: Episode,
-    catalog: Catalog,
+    linker: Linker | Catalog,
     words: EpisodeWords | None = None,
     *,
     max_topics: int = MAX_TOPICS,
 ) -> tuple[TopicLink, ...]:
-    """The topics ``episode`` touches, best first, each with the evidence that justifies it."""
+    """The topics ``episode`` touches, best first, each with the evidence that justifies it.
+    Pass a :class:`Linker` made once when linking many episodes (a catalog is compiled anew)."""
     if max_topics <= 0:
         return ()
     return tuple(
         TopicLink(c.topic, c.score, evidence_of(c))
-        for c in explain(episode, catalog, words, max_topics=max_topics)
+        for c in explain(episode, linker, words, max_topics=max_topics)
         if c.kept
     )
 
 
 def describe(candidates: Sequence[Candidate], *, width: int = 100) -> list[str]:
-    """Lines that show each candidate, its score, decision and every mention."""
+    """Lines that show each candidate, its score, decision, each feature's part in the score
+    and every mention."""
     if not candidates:
         return ["  (no catalog phrase in the title, notes, chapters or transcript)"]
     lines: list[str] = []
     for c in candidates:
         verdict = "KEPT" if c.kept else "DROPPED"
         lines.append(f"  {verdict:<8}{c.topic.id:<30}{c.score:6.2f}  {c.reason}")
+        if c.parts:  # each feature's part in the score: value x weight, and the bias
+            shares = "  ".join(
+                f"bias {p.weight:+.2f}"
+                if p.feature == "bias"
+                else f"{p.feature} {p.value:g} x {p.weight:+.2f}"
+                for p in c.parts
+            )
+            lines.append(f"      parts: {shares}")
         for m in c.mentions:
             ev = m.evidence
             where = ev.field + (f" {clock(ev.start)}" if ev.start is not None else "")
             kind = m.kind + (f" via {ev.via!r}" if ev.via else "")
-            status = f"not counted: {m.note}" if m.note else m.place
-            lines.append(f"      {m.weight:5.2f}  {where:<18}{status:<12} {kind}: {ev.phrase!r}")
+            status = f"not counted: {m.note}" if m.note else m.feature
+            lines.append(f"      {where:<18}{status:<12} {kind}: {ev.phrase!r}")
             sentence = " ".join(ev.sentence.split())
             if len(sentence) > width:
                 sentence = sentence[: width - 3] + "..."

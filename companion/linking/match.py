@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Literal
 
 from companion.linking.text import (
@@ -36,6 +37,8 @@ NAME_RUN = 3  # words after a topic phrase that may finish a longer name ("... L
 LISTED_EXTRA_WORDS = 3  # a list item is the mention and at most this many other words
 LIST_ITEMS = 3  # short pieces that make a clause an enumeration
 GLOSSARY_LEAD = 2  # words before a mention that still make it a line's label
+MEASURE_WINDOW = 5  # words after a phrase that may hold "of # percent"
+INTRODUCING_WINDOW = 10  # tokens before a named method that may hold an introducing cue
 
 _CLAUSE_BREAK = re.compile(r"[;:\[\]{}!?|]|\*\*|->|=>|\s[-–—]\s|[-–—]\s")
 _BRACKETED = re.compile(r"\([^()]*\)")
@@ -65,6 +68,7 @@ class Entry:
     anchor: bool = False
     spread: bool = False  # "exponentiate ... divide by the total": parts anywhere in a sentence
     capitals: tuple[int, ...] = ()  # words of the key written in capitals ("MAE"): so in the text
+    own: tuple[str, ...] = ()  # topics the phrase is a name of (an alias): "GAN" of GANs
 
 
 Index = dict[str, list[tuple[tuple[str, ...], Entry]]]
@@ -87,7 +91,12 @@ def _capitals(phrase: str, key: tuple[str, ...]) -> tuple[int, ...]:
     if key != phrase_key(phrase) or WILDCARDS & set(phrase.split()):
         return ()
     words = words_of(phrase)
-    return tuple(j for j, w in enumerate(words) if sum(c.isalpha() for c in w) >= 2 and w.isupper())
+    return tuple(j for j, w in enumerate(words) if sum(c.isalpha() for c in w) >= 2 and _acronym(w))
+
+
+def _acronym(word: str) -> bool:
+    """ "MAE", "GRUs", "CNNs": capitals, perhaps with a plural s."""
+    return word.isupper() or (len(word) > 2 and word.endswith("s") and word[:-1].isupper())
 
 
 def _in_capitals(word: str) -> bool:
@@ -107,19 +116,24 @@ def vocabulary(catalog: Catalog) -> Index:
     index: Index = {}
     entries: list[tuple[tuple[str, ...], Entry]] = []
     declared: set[tuple[tuple[str, ...], str]] = set()
+    names = {(key, topic.id) for topic in catalog.topics for a in topic.aliases for key in _keys(a)}
     for imp in catalog.implications:
         kind: EntryKind = imp.kind if imp.topics else "blocker"
         spread = SPREAD in imp.concept.split()
         for key in _keys(imp.concept):
             caps = _capitals(imp.concept, key)
-            entries.append((key, Entry(kind, imp.topics, imp.concept, imp.anchor, spread, caps)))
+            own = tuple(t for t in imp.topics if (key, t) in names)
+            entries.append(
+                (key, Entry(kind, imp.topics, imp.concept, imp.anchor, spread, caps, own))
+            )
             declared.update((key, topic_id) for topic_id in imp.topics)
     for topic in catalog.topics:
         for alias in topic.aliases:
             for key in _keys(alias):
                 if (key, topic.id) not in declared:
                     caps = _capitals(alias, key)
-                    entries.append((key, Entry("alias", (topic.id,), alias, capitals=caps)))
+                    entry = Entry("alias", (topic.id,), alias, capitals=caps, own=(topic.id,))
+                    entries.append((key, entry))
     for key, entry in entries:
         index.setdefault(key[0], []).append((key, entry))
     return index
@@ -267,6 +281,8 @@ def _found(
         place = "prose"
     if in_paper and place != "listed":  # the paper is what the episode is about
         place = "title"
+    if place == "listed" and entry.kind == "method" and _introduced(stems, start, cues):
+        place = "prose"  # "we explore three topics: A, B and C": each is what it explains
     explained = place in ("prose", "glossary") and _explained(passage, start, end, cues)
     training = entry.anchor and cues.training.find(stems) >= 0
     return Found(entry, passage, evidence, place, explained, excluded, training)
@@ -284,13 +300,21 @@ _GLOSS = re.compile(
 )
 
 
+def _introduced(stems: Sequence[str], start: int, cues: Cues) -> bool:
+    """An introducing cue ("what are", "the basics of") a few words before ``start``."""
+    return cues.introducing.find(stems, max(0, start - INTRODUCING_WINDOW), start) >= 0
+
+
 def _explained(passage: Passage, start: int, end: int, cues: Cues) -> bool:
     """The sentence goes on to say what the named method does: an explaining cue after it
     ("which", "by *ing", "is a"), or right after the name a colon or dash and words, a
-    bracketed gloss, or an apposition (", a ...")."""
+    bracketed gloss, or an apposition (", a ..."); or an introducing cue stands a few words
+    before it ("what are", "the basics of", "an intro to")."""
     tokens, text = passage.tokens, passage.text
-    if _GLOSS.match(text[tokens[end - 1][2] :]):
+    if _introduced([t[0] for t in tokens], start, cues):
         return True
+    if _GLOSS.match(text[tokens[end - 1][2] :]) and not _title_case(passage):
+        return True  # in a title ("Language Models: A Survey") a colon opens a subtitle
     words = surface_words(text, tokens)
     return (
         cues.explaining.find(words, end) >= 0
@@ -318,6 +342,8 @@ def _exclusion(
         return "about another episode"
     if _negated(passage, stems, start, cues):
         return "negated"
+    if _a_percentage(stems, start, end):
+        return "a measure in percent (a road's gradient, a budget's variance)"
     if in_paper:  # a paper's name names its subject; an ambiguous word in it does not
         ambiguous = entry.kind in ("hint", "branch")
         return "an ambiguous word in the name of a paper" if ambiguous else ""
@@ -325,7 +351,67 @@ def _exclusion(
     if head >= 0:
         name = passage.text[passage.tokens[start][1] : passage.tokens[head][2]]
         return f"part of a longer name of a model or method ({name!r})"
+    return _proper_name(passage, start, end, entry, cues)
+
+
+def _capitalized(word: str) -> bool:
+    return word[:1].isupper() and not _in_capitals(word)
+
+
+def _title_case(passage: Passage) -> bool:
+    """Most longer words start with a capital: a title or a heading, where every word does."""
+    words = [passage.text[a:b] for _s, a, b in passage.tokens if b - a > 3]
+    return bool(words) and sum(w[:1].isupper() for w in words) * 2 > len(words)
+
+
+def _proper_name(passage: Passage, start: int, end: int, entry: Entry, cues: Cues) -> str:
+    """A one-word phrase the catalog writes in lower case ("perplexity", "tensor") but the
+    text writes with a capital inside a sentence ("the CTO at Perplexity", "Tensor Cores")
+    or before a word for a publication ("Gradient article"), or a capitalized ambiguous word
+    followed by another capitalized word ("Adam Stacoviak"), names a company, a product, a
+    publication or a person, not the math. Not in titles and headings, where every word has
+    a capital."""
+    tokens, text = passage.tokens, passage.text
+    if tokens[start][0] == "the" and end - start == 2:  # "The Gradient"
+        start += 1
+    if end - start != 1 or passage.place in ("title", "heading", "chapter"):
+        return ""
+    word = text[tokens[start][1] : tokens[start][2]]
+    lower_name = entry.phrase[:1].islower() and len(words_of(entry.phrase)) <= 2
+    if (
+        lower_name
+        and _capitalized(word)
+        and end < len(tokens)
+        and tokens[end][0] in cues.publications
+    ):
+        return f"the name of a publication ({word!r})"
+    if not _capitalized(word) or _title_case(passage):
+        return ""
+    before = text[: tokens[start][1]].rstrip()
+    mid_sentence = start > 0 and not before.endswith((":", ".", "!", "?", "-", "–", "—", "•"))
+    if mid_sentence and lower_name:
+        return f"a name written with a capital ({word!r})"
+    following = text[tokens[start][2] : tokens[end][1]] if end < len(tokens) else ""
+    if (
+        entry.kind == "hint"
+        and end < len(tokens)
+        and following == " "
+        and _capitalized(text[tokens[end][1] : tokens[end][2]])
+    ):
+        return f"part of a person's or product's name ({word!r})"
     return ""
+
+
+def _a_percentage(stems: Sequence[str], start: int, end: int) -> bool:
+    """ "a 9% gradient", "a gradient of 9%", "a variance of up to 5 percent": a number in
+    percent right before the phrase, or a few words after it, measures something else."""
+    if start >= 2 and stems[start - 1] == "percent" and stems[start - 2].isdigit():
+        return True
+    after = stems[start + 1 : end + MEASURE_WINDOW]
+    if "of" not in after:
+        return False
+    after = after[after.index("of") :]
+    return any(a.isdigit() and b == "percent" for a, b in pairwise(after))
 
 
 def _negated(passage: Passage, stems: list[str], start: int, cues: Cues) -> bool:

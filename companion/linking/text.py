@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 from companion.models import Cue, EvidenceField, LinkingCues
@@ -47,8 +48,11 @@ CHAPTER_MAX_WORDS = 10  # a line of notes that starts with a time and is this sh
 LIST_LINE_WORDS = 15  # a line this long, without a bullet, is prose, not an item of a list
 TRANSCRIPT_WINDOW_WORDS = 45  # a transcript without punctuation is cut into windows this long
 SPONSOR_SPAN_SECONDS = 75.0  # a sponsor read in a transcript lasts about this long
+PROFILE_LINKS = 2  # profile words ("website", "github") that make a line a person's links
+PROFILE_OTHER_WORDS = 5  # other words such a line may hold (the person's name)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light, deterministic English stem: plurals, -ing/-ed, a final e, possessives."""
     word = word.lower().replace("’", "'")
@@ -219,6 +223,9 @@ class Cues:
     name_heads: frozenset[str]
     explaining: CueSet
     training: CueSet
+    introducing: CueSet
+    profile_links: frozenset[str]
+    publications: frozenset[str]
 
     def outline(self, stems: Sequence[str]) -> bool:
         """A plan of other episodes in the future tense ("we'll spend three episodes on",
@@ -244,7 +251,16 @@ class Cues:
             name_heads=frozenset(stem(w) for w in cues.name_heads),
             explaining=CueSet(cues.explaining, exact=True),
             training=CueSet(cues.training),
+            introducing=CueSet(cues.introducing),
+            profile_links=frozenset(stem(w) for w in cues.profile_links),
+            publications=frozenset(stem(w) for w in cues.publications),
         )
+
+    def profile_line(self, stems: Sequence[str]) -> bool:
+        """A person's links: "Ada Lovelace – Website, GitHub, LinkedIn": the line holds
+        PROFILE_LINKS or more profile words and little else."""
+        hits = sum(s in self.profile_links for s in stems)
+        return hits >= PROFILE_LINKS and len(stems) - hits <= PROFILE_OTHER_WORDS
 
 
 def _sentences(line: str) -> list[str]:
@@ -309,6 +325,9 @@ def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> 
         order = base + number * 1000
         if _is_heading(line, bool(bullet) or start is not None, number == len(lines) - 1):
             stems = [t[0] for t in normalize_tokens(line)]
+            if cues.profile_line(stems):  # "Ada Lovelace – Website, GitHub": no heading
+                passages.append(_passage("description", line, "line", "links", True, start, order))
+                continue
             section_zone = _heading_zone(stems, cues)
             passages.append(
                 _passage("description", line, "heading", section_zone, True, start, order)
@@ -328,6 +347,8 @@ def description_passages(description: str, cues: Cues, *, base: int = 10**6) -> 
         zone = section_zone
         if cues.other_episodes.find(line_stems, 0, min(3, len(line_stems))) == 0:
             zone = zone or "other episode"
+        if cues.profile_line(line_stems):
+            zone = zone or "links"
         for s_no, sentence in enumerate(_sentences(line)):
             stems = [t[0] for t in normalize_tokens(sentence)]
             sentence_zone = zone
