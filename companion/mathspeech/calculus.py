@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import vocabulary as V
 from .nodes import Apply, BigOp, Deriv, Frac, Node, Num, Prefix, Product, Scripts, Seq, Sym
-from .shapes import and_list, is_sum, is_tight
+from .shapes import and_list, ends_open, is_sum, is_tight
 
 
 class CalculusReader:
@@ -37,7 +37,9 @@ class CalculusReader:
         base = op.base if isinstance(op, Scripts) else op
         text = self.read(operand)
         said = self.operand(operand)
-        if said.startswith(("the quantity ", "minus the quantity ")):
+        if said.startswith(("the quantity ", "minus the quantity ")) or ends_open(
+            operand, self.opened
+        ):
             self.opened.add(id(node))
         if isinstance(base, Deriv):
             return f"{self.read(op)} {said}"

@@ -41,7 +41,7 @@ from .nodes import (
     Sym,
     Text,
 )
-from .reading import holds_relation, is_exponential_base, is_probability
+from .reading import holds_relation, is_exponential_base, is_function_like, is_probability
 from .shapes import is_index_sup, is_parameter, is_label_sup, is_minus_one, is_transpose, name_words
 
 
@@ -61,7 +61,12 @@ class Tree:
 NONE = Tree("none")
 TIMES_OPS = frozenset({"", "cdot", "times", "*", "bullet"})
 # a product operator's meaning: "times" for all the ways of writing a plain product
-PRODUCT_WORDS = {"odot": "element-wise times", "circ": "element-wise times", "ast": "convolved with"}
+PRODUCT_WORDS = {
+    "odot": "element-wise times",
+    "circ": "element-wise times",
+    "ast": "convolved with",
+    "compose": "composed with",
+}
 
 
 def atom(words: str) -> Tree:
@@ -212,7 +217,9 @@ class Canonical:
             sup = None
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
-                index.extend(self.tree(i) for i in sub.body.items)
+                # PE_{(pos, 2i)}: "P E of pos and two i", an argument list
+                head = Tree("sub", (text, Tree("idx", tuple(index)))) if index else text
+                return Tree("apply", (head, *(self.tree(i) for i in sub.body.items)))
             else:
                 index.extend(self.index_items(sub))
         if index:
@@ -352,6 +359,8 @@ class Canonical:
         acc: Tree | None = None
         for op, factor in zip(node.ops, node.factors[1:], strict=True):
             t = self.tree(factor)
+            if op in ("*", "circ") and is_function_like(node.factors[len(factors) - 1 if acc is None else 0]) and is_function_like(factor):
+                op = "ast" if op == "*" else "compose"
             if op in TIMES_OPS:
                 factors.append(t)
                 continue

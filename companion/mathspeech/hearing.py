@@ -29,6 +29,9 @@ from .canonical import NONE, Canonical, Tree, both_cases, leaf_name, relation_me
 from .parser import Parser
 
 
+GROUP = "()"  # a closed group ("the quantity ..."), dropped once the tree is built
+
+
 class Unheard(Exception):
     """The words do not parse as one expression."""
 
@@ -94,6 +97,7 @@ class Hearing:
         self.no_apply = 0  # inside a bound or index: "i of" is not an application
         self.last = NONE
         self.in_ratio = 0  # in "the ratio of A to B", before the "to"
+        self.integral = 0  # in an integrand: "d x" is its differential
 
     # ------------------------------------------------------------- helpers
     def peek(self, k: int = 0) -> str:
@@ -300,7 +304,7 @@ class Hearing:
 
     def ratio(self) -> Tree:
         tree = self.tight()
-        while self.at("over") and not self.at("over", "the", "quantity", "the"):
+        while self.at("over"):
             self.eat("over")
             tree = Tree("/", (tree, self.tight()))
         return tree
@@ -308,7 +312,7 @@ class Hearing:
     def tight(self) -> Tree:
         """Juxtaposed factors: "two m", "theta transpose x", "capital delta w"."""
         factors = [self.postfixed()]
-        while self.starts_atom():
+        while self.starts_atom() and not (self.integral and self.peek() == "d"):
             factors.append(self.postfixed())
         return flat_product(factors)
 
@@ -325,7 +329,7 @@ class Hearing:
     # ------------------------------------------------------------- atoms and what follows
     def postfixed(self) -> Tree:
         tree = self.atom()
-        indexable = tree.head.split()[0] not in NUMBER_WORDS and tree.head != "quantity" and not tree.head.startswith("big ") and tree.head not in ("apply", "sqrt", "/")
+        indexable = tree.head.split()[0] not in NUMBER_WORDS and tree.head != GROUP and not tree.head.startswith("big ") and tree.head not in ("apply", "sqrt", "/")
         if indexable and tree.head not in ("neg",):
             tree = self.index(tree)
         while True:
@@ -368,6 +372,9 @@ class Hearing:
     def power(self, base: Tree) -> Tree:
         if self.eat(",", "raised", "to", "the", "power") or self.eat("raised", "to", "the", "power"):
             return Tree("^", (base, self.tight()))
+        if self.eat(",", "raised") or self.eat("raised"):
+            self.need("to", "the")
+            return Tree("^", (base, self.power_phrase()))
         if self.in_ratio and self.peek(2) in RATIO_ENDS:
             raise Unheard("the ratio's 'to'")
         self.need("to", "the")
@@ -409,17 +416,21 @@ class Hearing:
         return Tree("sub", (base, Tree("idx", tuple(items))))
 
     def superscript(self) -> Tree:
-        """A superscript index: "x superscript i", "W of layer l plus one," (a pause ends a sum)."""
+        """A superscript index: "x superscript i,", "W of layer l plus one,": a pause ends it."""
+        expr = self.inside(self.script_expression)
+        self.pause()
+        return expr
+
+    def component(self) -> Tree:
+        """The index of "component i j of": index atoms, or a sum ended by a pause."""
         start = self.i
         items: list[Tree] = []
         while self.starts_index():
             items.append(self.index_atom())
-        if items and self.peek() not in ("plus", "minus"):
+        if items and self.at("of"):
             return items[0] if len(items) == 1 else Tree("*", tuple(items))
         self.i = start
-        expr = self.inside(self.script_expression)
-        self.pause()
-        return expr
+        return self.superscript()
 
     def script_expression(self) -> Tree:
         return self.additive_in_script()
@@ -429,6 +440,8 @@ class Hearing:
 
     def starts_index(self) -> bool:
         word = self.peek()
+        if word == "capital":
+            return True
         if not word or word in STOP or word == ",":
             return False
         if word in RELATION_STARTS or word in ADD_FIRST or word in FUNCTION_FIRST:
@@ -437,6 +450,8 @@ class Hearing:
 
     def index_atom(self) -> Tree:
         word = self.peek()
+        if word == "capital":
+            return self.atom()
         if word in NUMBER_WORDS:
             return self.number()
         if word in GREEK_NAMES:
@@ -490,9 +505,11 @@ class Hearing:
                 return deriv
             self.i -= 1
         if self.eat("component"):
-            idx = self.superscript()
+            idx = self.component()
             self.need("of")
             return Tree("sub", (strip(self.operand()), Tree("idx", split_index(idx))))
+        if self.eat("script"):
+            return self.atom()
         if self.eat("dot", "dot", "dot"):
             return Tree("dots")
         if word in STOP or word == ",":
@@ -547,7 +564,7 @@ class Hearing:
         if self.eat("the", "quantity"):
             tree = self.inside(self.side)
             self.pause()
-            return Tree("quantity", (tree,))
+            return Tree(GROUP, (tree,))
         if self.peek(2) == "th" and self.peek(3) == "root" and self.peek(4) == "of":
             self.i += 1
             index = self.index_atom()
@@ -603,6 +620,10 @@ class Hearing:
             items = self.inside(lambda: Tree("list", self.item_list()))
             self.pause()
             return items
+        if self.eat("the", "positive", "part", "of"):
+            return Tree("positive part", (strip(self.operand()),))
+        if self.eat("the", "negative", "part", "of"):
+            return Tree("negative part", (strip(self.operand()),))
         if self.eat("the", "change", "in"):
             return Tree("*", (Tree("capital delta"), self.postfixed()))
         if self.eat("the", "probability", "that"):
@@ -759,9 +780,14 @@ class Hearing:
             return Tree("big " + name, (lower, upper, NONE))
         if self.peek() == "d" and "integral" in name:
             return Tree("big " + name, (lower, upper, NONE, *self.differentials()))
-        body = self.inside(self.product)
+        integral = "integral" in name
+        self.integral += integral
+        try:
+            body = self.inside(self.product)
+        finally:
+            self.integral -= integral
         diffs: tuple[Tree, ...] = ()
-        if "integral" in name and self.at(",", "d"):
+        if integral and (self.at(",", "d") or self.at("d")):
             self.eat(",")
             diffs = self.differentials()
         else:
@@ -784,11 +810,26 @@ class Hearing:
         return self.without_application(self.bound)
 
     def bound(self) -> Tree:
-        """A big operator's bound: "i equals one", "i and j", "x in C j"."""
-        tree = self.relation_in_script()
-        if self.eat("and"):
-            return Tree("seq", (tree, Tree(","), self.bound()))
-        return tree
+        """A big operator's bound: "i equals one", "i and j", "t, x zero, and epsilon"."""
+        items = [self.relation_in_script()]
+        while True:
+            start = self.i
+            if self.eat(",", "and") or self.eat("and"):
+                items.append(self.relation_in_script())
+                break
+            if self.eat(","):
+                nxt = self.attempt(self.relation_in_script)
+                if nxt is not None and (self.at(",") or self.at("and")):
+                    items.append(nxt)
+                    continue
+            self.i = start
+            break
+        if len(items) == 1:
+            return items[0]
+        kids: list[Tree] = [items[0]]
+        for item in items[1:]:
+            kids += [Tree(","), item]
+        return Tree("seq", tuple(kids))
 
     def relation_in_script(self) -> Tree:
         first = self.additive()
@@ -891,7 +932,7 @@ REAL_SETS = [tuple(v.split()) for v in V.BLACKBOARD.values() if v.split()[0] == 
 
 def strip(tree: Tree) -> Tree:
     """A closed group ("the quantity ...") is just its content once it has an operator on it."""
-    while tree.head == "quantity":
+    while tree.head == GROUP and tree.kids:
         tree = tree.kids[0]
     return tree
 
@@ -905,13 +946,15 @@ def flat_product(factors: list[Tree]) -> Tree:
 
 
 def split_index(expr: Tree) -> tuple[Tree, ...]:
+    if expr.head == "seq":
+        return tuple(k for k in expr.kids if k.head != ",")
     return expr.kids if expr.head == "*" else (expr,)
 
 
 def unquantify(tree: Tree) -> Tree:
     """Drop the group markers: the tree holds the grouping."""
     kids = tuple(unquantify(k) for k in tree.kids)
-    if tree.head == "quantity":
+    if tree.head == GROUP:
         return kids[0]
     if tree.head in ("*", "+"):
         flat: list[Tree] = []

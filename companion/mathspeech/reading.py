@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import vocabulary as V
-from .calculus import CalculusReader
+from .calculus import CalculusReader, holds_application
 from .lexer import NULL_LEFT
 from .nodes import (
     Accent,
@@ -299,12 +299,12 @@ class Reader(CalculusReader, StructureReader):
             if not is_index_sup(sup) or is_exponential_base(base):
                 return self.power(text, base, sup.body or Empty(), closed)  # e^{(...)}
             if is_layer_index(sup.body):
-                return f"{text} of layer {self.read_script(sup.body)}"
+                return f"{text} of layer {self.read_script(sup.body)},"
             if isinstance(base, Sym) and base.name in ("f", "g", "h"):
                 return f"the {self.ordinal(sup.body)} derivative of {text}"  # f^{(n)}
-            return f"{text} superscript {self.read_script(sup.body)}"  # x^{(i)}, never a power
+            return f"{text} superscript {self.read_script(sup.body)},"  # x^{(i)}, never a power
         if isinstance(sup, Fenced) and sup.open == "[":
-            return f"{text} of layer {self.read_script(sup.body)}"
+            return f"{text} of layer {self.read_script(sup.body)},"
         if isinstance(sup, Sym) and sup.name in ("ast", "star"):
             return text + " star"
         if isinstance(sup, Sym) and sup.name == "circ":
@@ -318,12 +318,14 @@ class Reader(CalculusReader, StructureReader):
             return text + pause + V.SQUARED[sup.text]
         exponent = self.read_script(sup)
         if quantity:
+            if isinstance(sup, Frac | Sum | Product):
+                return f"{text}, raised to the {exponent} power"
             return f"{text}, raised to the power {exponent}"
         if isinstance(sup, Num) and sup.text.isdigit() and int(sup.text) in V.ORDINALS:
             return f"{text} to the {V.ORDINALS[int(sup.text)]}"
         if self.verbose:
             return f"{text} to the power {exponent}" + (", end power" if is_sum(sup) else "")
-        if is_sum(sup) or isinstance(sup, Num):
+        if is_sum(sup) or isinstance(sup, Num | Frac) or (isinstance(sup, Product) and " " in exponent):
             return f"{text} to the {exponent} power"
         if exponent.startswith("the "):  # "e to the log of x", not "e to the the log of x"
             return f"{text} to {exponent}"
@@ -381,7 +383,14 @@ class Reader(CalculusReader, StructureReader):
             elif isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
                 text += " of " + self.arguments(sub.body)
             else:
-                text += (" over " if operator else " ") + self.read_script(sub)
+                bound = (
+                    and_list([self.read_script(i) for i in sub.items])
+                    if isinstance(sub, Seq) and operator
+                    else self.read_script(sub)
+                )
+                text += (" over " if operator else " ") + bound
+                if operator and holds_application(sub):
+                    text += ","  # "over q of z given x, of ...": the bound ends at a pause
         if sup is not None:
             text = self.power(text, base, sup, False)
         return text
@@ -404,6 +413,7 @@ class Reader(CalculusReader, StructureReader):
             return "the probability that " + self.event(arg.body)
         divergence = self.divergence_name(func, arg)
         if divergence and arg.body is not None:
+            self.opened.add(id(node))
             return f"the {divergence} divergence between {self.arguments(arg.body)}"
         if isinstance(base, Sym) and base.name == "O" and func is base:
             head = "big O"
@@ -424,8 +434,10 @@ class Reader(CalculusReader, StructureReader):
         if head.endswith("indicator") and isinstance(arg.body, Relation):
             return f"{head} that {self.read(arg.body)}"  # 1[y = k]
         said = self.arguments(arg.body)
-        if isinstance(arg.body, Seq) or said.startswith("the quantity ") or (
-            said.startswith("minus the quantity ")
+        if (
+            isinstance(arg.body, Seq)
+            or said.startswith(("the quantity ", "minus the quantity "))
+            or ends_open(arg.body, self.opened)
         ):
             self.opened.add(id(node))
         return f"{head} of {said}"
@@ -471,7 +483,11 @@ class Reader(CalculusReader, StructureReader):
                 if k and sep in _GIVEN:
                     groups.append([])
                 groups[-1].append(item)
-            said = " given ".join(self.list_words(g) for g in groups)
+            said = ""
+            for g in groups:
+                if said:
+                    said += ", given " if ends_open(g[-1], self.opened) else " given "
+                said += self.list_words(g)
             if params:
                 said += ", with parameters " + self.list_words(params)
             return said
@@ -483,16 +499,18 @@ class Reader(CalculusReader, StructureReader):
             if isinstance(body.body, Seq):
                 break
             body = body.body
-        if isinstance(body, Sum) and (len(body.terms) > 1 or body.ops[0] == "-"):
-            if len(body.terms) == 1:
-                return "minus " + self.operand(body.terms[0])
-            return "the quantity " + self.read(body)
+        if isinstance(body, Sum) and len(body.terms) == 1 and body.ops[0] == "-":
+            return "minus " + self.operand(body.terms[0])
         if isinstance(body, Frac):
             return self.read_frac(body, operand=True)
-        text = self.read(body)
-        if isinstance(body, Product | Relation) and not is_tight(text):
+        self.open += 1
+        try:
+            text = self.read(body)
+        finally:
+            self.open -= 1
+        if is_sum(body) or (isinstance(body, Product | Relation) and not is_tight(text)):
             return "the quantity " + text
-        return text
+        return text if is_tight(text) else self.read(body)
 
     def list_words(self, items: list[Node | None] | tuple[Node | None, ...]) -> str:
         """x, y, and z; a list with dots: "head one through head h", "x one, x two, and so on
@@ -903,8 +921,10 @@ def is_plain_expectation(node: Node) -> bool:
 
 def is_compound_index(node: Node | None) -> bool:
     """An index of several symbols joined by operators: t+1, i+m; read "sub ...," with a pause."""
+    if isinstance(node, Scripts):
+        return node.sub is not None  # mu_{a_t}: "mu sub a t,"
     if isinstance(node, Seq):
-        return any(is_compound_index(i) for i in node.items)
+        return True  # BN_{gamma, beta}: "sub gamma and beta,"
     return is_sum(node) or isinstance(node, Relation | Frac) or (
         isinstance(node, Product) and any(op not in ("",) for op in node.ops)
     )

@@ -164,8 +164,8 @@ def is_quantity(node: Node | None) -> bool:
     body = node.body
     return (
         is_sum(body)
-        or isinstance(body, Sum | Relation)
-        or (isinstance(body, Product) and any(body.ops))
+        or isinstance(body, Sum | Relation | Frac)
+        or (isinstance(body, Product) and not is_change_product(body))
     )
 
 
@@ -184,8 +184,8 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
     if isinstance(node, Scripts):
         if isinstance(node.base, Fenced) and node.base.open == NULL_LEFT:
             return True  # ..., evaluated at x equals a
-        if node.sup is not None:
-            return isinstance(node.sup, Fenced) and is_sum(node.sup.body)
+        if node.sup is not None:  # "the transpose of the quantity ..." is open
+            return is_compound(node.base) and (is_transpose(node.sup) or is_minus_one(node.sup))
         return is_sum(node.sub) or (ends_open(node.base, opened) and node.sub is None)
     if isinstance(node, Frac):
         return is_sum(node.den) or ends_open(node.den, opened)
@@ -518,3 +518,9 @@ def is_parameter(node: Node | None) -> bool:
     while isinstance(node, Scripts | Font | Accent):
         node = node.base if isinstance(node, Scripts) else node.body
     return isinstance(node, Sym) and node.kind in ("greek", "Greek")
+
+
+def is_change_product(node: Product) -> bool:
+    """(Delta x): "the change in x" needs no "the quantity"."""
+    first = node.factors[0]
+    return len(node.factors) == 2 and isinstance(first, Sym) and first.name == "Delta"
