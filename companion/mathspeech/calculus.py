@@ -133,8 +133,12 @@ class CalculusReader:
         if self.verbose:
             end = ", end fraction" if len(bottom.split()) > 2 else ""
             return f"the fraction with numerator {top} and denominator {bottom}{end}"
-        if is_sum(den) or isinstance(den, Frac) or (
-            not self.brief and not is_tight(bottom) and not (isinstance(den, Product) and len(den.factors) == 2)
+        tight_needed = ratio or (len(top.split()) <= 3 and is_tight(top))
+        if is_sum(den) or (
+            tight_needed
+            and not self.brief
+            and (isinstance(den, Frac) or (isinstance(den, Product) and not is_tight(bottom)))
+            and not (isinstance(den, Product) and len(den.factors) == 2)
         ):
             bottom = "the quantity " + bottom
         elif (

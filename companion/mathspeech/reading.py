@@ -483,10 +483,9 @@ class Reader(CalculusReader, StructureReader):
                 if k and sep in _GIVEN:
                     groups.append([])
                 groups[-1].append(item)
-            said = ""
-            for g in groups:
-                if said:
-                    said += ", given " if ends_open(g[-1], self.opened) else " given "
+            said = self.list_words(groups[0])
+            for before, g in zip(groups, groups[1:], strict=False):
+                said += ", given " if ends_open(before[-1], self.opened) else " given "
                 said += self.list_words(g)
             if params:
                 said += ", with parameters " + self.list_words(params)
@@ -508,7 +507,11 @@ class Reader(CalculusReader, StructureReader):
             text = self.read(body)
         finally:
             self.open -= 1
-        if is_sum(body) or (isinstance(body, Product | Relation) and not is_tight(text)):
+        if is_sum(body) or (
+            isinstance(body, Product | Relation)
+            and not is_tight(text)
+            and not text.startswith("the product of ")
+        ):
             return "the quantity " + text
         return text if is_tight(text) else self.read(body)
 
