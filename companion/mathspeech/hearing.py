@@ -82,6 +82,7 @@ STOP = frozenset(
         "star", "evaluated", "gets", "contains", "implies", "capital", "for", "such", "that",
         "if", "otherwise", "maps", "through", "by", "in", "approaches", "not", "less",
         "greater", "drawn", "at", "through", "big", "goes", "as", "up", "ratio", "layer",
+        "th", "derivative", "otherwise", "row",
     }
 )
 SCRIPT_SYMBOLS = {"star": "star", "dagger": "dagger", "plus": "plus", "minus": "minus"}
@@ -620,6 +621,20 @@ class Hearing:
             items = self.inside(lambda: Tree("list", self.item_list()))
             self.pause()
             return items
+        if self.at("the", "column", "vector", "with", "entries") or self.at("the", "row", "vector", "with", "entries"):
+            column = self.peek(1) == "column"
+            self.i += 5
+            cells = self.inside(lambda: Tree("row", self.cells()))
+            self.pause()
+            if column:
+                return Tree("matrix", tuple(Tree("row", (c,)) for c in cells.kids))
+            return Tree("matrix", (cells,))
+        if self.peek(2) == "by" and self.peek(4) == "matrix":
+            self.i += 5
+            self.need("with")
+            rows = self.inside(self.matrix_rows)
+            self.pause()
+            return rows
         if self.eat("the", "positive", "part", "of"):
             return Tree("positive part", (strip(self.operand()),))
         if self.eat("the", "negative", "part", "of"):
@@ -685,6 +700,44 @@ class Hearing:
         except Unheard:
             self.i = start
             return False
+
+    def cells(self) -> tuple[Tree, ...]:
+        """Entries of a row or vector: "one, two", "x, y, and z"; a row ends at the next row."""
+        items = [self.additive()]
+        while True:
+            start = self.i
+            if self.eat(",", "and") or (self.at("and") and self.peek(2) != "row" and self.eat("and")):
+                if self.peek(1) == "row":
+                    self.i = start
+                    break
+                items.append(self.additive())
+                break
+            if self.at(",") and self.peek(2) != "row" and self.peek(3) != "row":
+                self.eat(",")
+                items.append(self.additive())
+                continue
+            self.i = start
+            break
+        return tuple(items)
+
+    def matrix_rows(self) -> Tree:
+        rows = []
+        while True:
+            if not (self.peek() in ORDINAL_NUMBERS or self.peek() == "row"):
+                raise Unheard(f"expected a row at word {self.i}: {self.rest()}")
+            self.i += 1
+            if self.peek() == "row":
+                self.i += 1
+            else:  # "row eleven"
+                self.number()
+            rows.append(Tree("row", self.cells()))
+            start = self.i
+            if (self.eat(",", "and") or self.eat("and") or self.eat(",")) and (
+                self.peek() in ORDINAL_NUMBERS or self.peek() == "row"
+            ):
+                continue
+            self.i = start
+            return Tree("matrix", tuple(rows))
 
     def nth_derivative(self) -> Tree:
         """f^{(n)}: "the n th derivative of f"."""

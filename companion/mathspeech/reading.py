@@ -300,7 +300,7 @@ class Reader(CalculusReader, StructureReader):
                 return self.power(text, base, sup.body or Empty(), closed)  # e^{(...)}
             if is_layer_index(sup.body):
                 return f"{text} of layer {self.read_script(sup.body)},"
-            if isinstance(base, Sym) and base.name in ("f", "g", "h"):
+            if isinstance(base, Sym) and base.name in ("f", "g"):
                 return f"the {self.ordinal(sup.body)} derivative of {text}"  # f^{(n)}
             return f"{text} superscript {self.read_script(sup.body)},"  # x^{(i)}, never a power
         if isinstance(sup, Fenced) and sup.open == "[":
@@ -927,7 +927,7 @@ def is_compound_index(node: Node | None) -> bool:
     if isinstance(node, Scripts):
         return node.sub is not None  # mu_{a_t}: "mu sub a t,"
     if isinstance(node, Seq):
-        return True  # BN_{gamma, beta}: "sub gamma and beta,"
+        return set(node.seps) <= {","}  # BN_{gamma, beta}: "sub gamma and beta,"
     return is_sum(node) or isinstance(node, Relation | Frac) or (
         isinstance(node, Product) and any(op not in ("",) for op in node.ops)
     )
