@@ -222,7 +222,9 @@ class Canonical:
                 return Tree("apply", (head, *(self.tree(i) for i in sub.body.items)))
             else:
                 index.extend(self.index_items(sub))
-        if index:
+        if index and text.head == "sub":  # {x_i}_j: the indices in a row
+            text = Tree("sub", (text.kids[0], Tree("idx", (*text.kids[1].kids, *index))))
+        elif index:
             text = Tree("sub", (text, Tree("idx", tuple(index))))
         if sup is not None:
             text = self.power(text, base, sup)

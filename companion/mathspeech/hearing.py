@@ -651,6 +651,9 @@ class Hearing:
             order = self.attempt(self.nth_derivative)
             if order is not None:
                 return order
+            nth = self.attempt(self.nth_item)
+            if nth is not None:
+                return nth
         if self.eat("the", "interval", "from"):
             low = self.additive_before("to")
             self.need("to")
@@ -714,8 +717,10 @@ class Hearing:
                 break
             if self.at(",") and self.peek(2) != "row" and self.peek(3) != "row":
                 self.eat(",")
-                items.append(self.additive())
-                continue
+                nxt = self.attempt(self.additive)
+                if nxt is not None:
+                    items.append(nxt)
+                    continue
             self.i = start
             break
         return tuple(items)
@@ -738,6 +743,17 @@ class Hearing:
                 continue
             self.i = start
             return Tree("matrix", tuple(rows))
+
+    def nth_item(self) -> Tree:
+        """x^{(i)}: "the i th x"."""
+        self.need("the")
+        if self.peek() in ORDINAL_NUMBERS:
+            order = Tree(ORDINAL_NUMBERS[self.peek()])
+            self.i += 1
+        else:
+            order = self.index_atom()
+            self.need("th")
+        return Tree("supidx", (self.index_atom_chain(), order))
 
     def nth_derivative(self) -> Tree:
         """f^{(n)}: "the n th derivative of f"."""

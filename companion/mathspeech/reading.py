@@ -302,7 +302,9 @@ class Reader(CalculusReader, StructureReader):
                 return f"{text} of layer {self.read_script(sup.body)},"
             if isinstance(base, Sym) and base.name in ("f", "g"):
                 return f"the {self.ordinal(sup.body)} derivative of {text}"  # f^{(n)}
-            return f"{text} superscript {self.read_script(sup.body)},"  # x^{(i)}, never a power
+            if is_plain(base) and (is_plain(sup.body) or isinstance(sup.body, Num)):
+                return f"the {self.ordinal(sup.body)} {text}"  # x^{(i)}: "the i th x"
+            return f"{text} superscript {self.read_script(sup.body)},"  # never a power
         if isinstance(sup, Fenced) and sup.open == "[":
             return f"{text} of layer {self.read_script(sup.body)},"
         if isinstance(sup, Sym) and sup.name in ("ast", "star"):
