@@ -133,7 +133,13 @@ class CalculusReader:
         if self.verbose:
             end = ", end fraction" if len(bottom.split()) > 2 else ""
             return f"the fraction with numerator {top} and denominator {bottom}{end}"
-        tight_needed = ratio or (len(top.split()) <= 3 and is_tight(top))
+        simple = (
+            is_tight(top)
+            and len(top.split()) <= 4
+            and not isinstance(num, Apply | BigOp | Prefix | Frac)
+            and not (isinstance(num, Product) and any(num.ops))
+        )
+        tight_needed = ratio or simple
         if is_sum(den) or (
             tight_needed
             and not self.brief
@@ -148,12 +154,9 @@ class CalculusReader:
             and (" times " in bottom)
         ):
             bottom = "the product of " + " and ".join(self.read(f) for f in den.factors)
-        simple = (
-            is_tight(top)
-            and not isinstance(num, Apply | BigOp | Prefix | Frac)
-            and not (isinstance(num, Product) and any(num.ops))
-        )
-        if (simple and len(top.split()) <= 3 and not operand) or self.brief:
+        if self.brief and is_sum(num):
+            return f"the quantity {top}, over {bottom}"
+        if (simple and not operand) or self.brief:
             return f"{top} over {bottom}"
         if ratio:
             return f"the ratio of {top} to {bottom}"

@@ -230,8 +230,10 @@ class Reader(CalculusReader, StructureReader):
                 if isinstance(base, Apply | Fenced):
                     body = base.body if isinstance(base, Fenced) and base.body is not None else base
                     text = f"component {sub_text} of {self.operand(body)}"
-                elif self.verbose or isinstance(base, Num) or is_compound_index(sub):
+                elif is_compound_index(sub):
                     text = f"{text} sub {sub_text},"  # "theta sub t plus one," then a pause
+                elif self.verbose or isinstance(base, Num):
+                    text = f"{text} sub {sub_text}"
                 else:
                     text = f"{text} {sub_text}"
         if sup is not None and not label:
@@ -956,7 +958,7 @@ def starts_like_letter(node: Node) -> bool:
             else node.body
         )
     if isinstance(node, Sym):
-        return node.kind in ("latin", "greek", "Greek") and node.name != "d"
+        return node.kind in ("latin", "greek", "Greek")
     return isinstance(node, Name | Text)
 
 

@@ -182,7 +182,10 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
             return True  # ..., evaluated at t
         return id(node) in opened
     if isinstance(node, Scripts):
-        if isinstance(node.base, Fenced) and node.base.open == NULL_LEFT:
+        if isinstance(node.base, Fenced) and (
+            node.base.open == NULL_LEFT
+            or (node.base.open == "[" and node.sub is not None and node.sup is not None)
+        ):
             return True  # ..., evaluated at x equals a
         if node.sup is not None:  # "the transpose of the quantity ..." is open
             return is_compound(node.base) and (is_transpose(node.sup) or is_minus_one(node.sup))
