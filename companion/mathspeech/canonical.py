@@ -313,6 +313,9 @@ class Canonical:
         for k, item in enumerate(body.items):
             sep = body.seps[k - 1] if k else ","
             t = self.tree(item)
+            if sep == ";" and is_parameter(item):
+                out.append(Tree("parameter", (t,)))
+                continue
             if sep in ("|", "mid", "vert"):
                 given = [t]
                 out[-1] = Tree("given", (out[-1],))
@@ -320,12 +323,10 @@ class Canonical:
             if given is not None:
                 given.append(t)
                 continue
-            if sep == ";" and is_parameter(item):
-                t = Tree("parameter", (t,))
             out.append(t)
         if given is not None:
-            last = out[-1]
-            out[-1] = Tree("given", (*last.kids, *given))
+            k = max(i for i, o in enumerate(out) if o.head == "given")
+            out[k] = Tree("given", (*out[k].kids, *given))
         return tuple(out)
 
     def c_bigop(self, node: BigOp) -> Tree:

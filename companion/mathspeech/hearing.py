@@ -606,6 +606,13 @@ class Hearing:
                 head = Tree("sub", (head, Tree("idx", split_index(self.without_application(self.script_expression)))))
             self.need("of")
             return Tree("apply", (head, self.operand()))
+        if self.peek(2) == "th" or self.peek(1) in ORDINAL_NUMBERS:
+            order = self.attempt(self.nth_derivative)
+            if order is not None:
+                return order
+            nth = self.attempt(self.nth_item)
+            if nth is not None:
+                return nth
         if self.at("the", "derivative") or self.at("the", "partial", "derivative") or (self.peek(1) in ORDINAL_NUMBERS and self.peek(2) in ("derivative", "partial")):
             return self.derivative_phrase()
         if self.eat("the", "expected", "value"):
@@ -647,13 +654,7 @@ class Hearing:
                 event = [Tree("given", (*event, self.inside(self.relation_in_script)))]
             self.pause()
             return Tree("apply", (Tree("probability"), *event))
-        if self.peek(2) == "th" or (self.peek(1) in ORDINAL_NUMBERS and self.peek(2) == "derivative" and self.peek(3) == "of"):
-            order = self.attempt(self.nth_derivative)
-            if order is not None:
-                return order
-            nth = self.attempt(self.nth_item)
-            if nth is not None:
-                return nth
+
         if self.eat("the", "interval", "from"):
             low = self.additive_before("to")
             self.need("to")
