@@ -89,7 +89,10 @@ def t(text: str) -> Tree:
 @pytest.mark.parametrize(
     ("words", "tree"),
     [
-        ("theta sub t plus one, equals theta t", "(rel (sub theta (idx (+ t one))) equals (sub theta (idx t)))"),
+        (
+            "theta sub t plus one, equals theta t",
+            "(rel (sub theta (idx (+ t one))) equals (sub theta (idx t)))",
+        ),
         ("theta t plus one", "(+ (sub theta (idx t)) one)"),
         ("the quantity x minus mu, squared", "(^ (+ x (neg mu)) two)"),
         ("x minus mu squared", "(+ x (neg (^ mu two)))"),
@@ -126,12 +129,28 @@ def test_words_are_heard_as_one_tree(words: str, tree: str | None) -> None:
     ("latex", "ambiguous"),
     [
         # the readings the listening review found ambiguous (section 1b): heard as other math
-        (r"\sum_x P(x) \log \frac{P(x)}{Q(x)}", "the sum over x of P of x times the log of P of x, all over Q of x"),
-        (r"\theta_{t+1} = \theta_t - \alpha g", "theta t plus one, equals theta t minus alpha times g"),
+        (
+            r"\sum_x P(x) \log \frac{P(x)}{Q(x)}",
+            "the sum over x of P of x times the log of P of x, all over Q of x",
+        ),
+        (
+            r"\theta_{t+1} = \theta_t - \alpha g",
+            "theta t plus one, equals theta t minus alpha times g",
+        ),
         (r"\sum_{k=1}^{K} p_k", "the sum from k equals one to k of p k"),
-        (r"\sqrt{\bar\alpha_t} x_0 + \sqrt{1 - \bar\alpha_t} \epsilon", "the square root of alpha bar t times x zero plus the square root of one minus alpha bar t, times epsilon"),
-        (r"\sigma(W_f [h_{t-1}, x_t] + b_f)", "sigma of the quantity W f times the concatenation of h t minus one and x t plus b f"),
-        (r"\hat\mu_a + c \sqrt{\frac{\ln t}{N_a}}", "mu hat a plus c times the square root of the natural log of t, all over N a"),
+        (
+            r"\sqrt{\bar\alpha_t} x_0 + \sqrt{1 - \bar\alpha_t} \epsilon",
+            "the square root of alpha bar t times x zero plus the square root of one minus alpha"
+            " bar t, times epsilon",
+        ),
+        (
+            r"\sigma(W_f [h_{t-1}, x_t] + b_f)",
+            "sigma of the quantity W f times the concatenation of h t minus one and x t plus b f",
+        ),
+        (
+            r"\hat\mu_a + c \sqrt{\frac{\ln t}{N_a}}",
+            "mu hat a plus c times the square root of the natural log of t, all over N a",
+        ),
     ],
 )
 def test_old_ambiguous_readings_are_heard_wrong_and_the_new_ones_right(

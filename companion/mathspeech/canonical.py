@@ -42,7 +42,7 @@ from .nodes import (
     Text,
 )
 from .reading import holds_relation, is_exponential_base, is_function_like, is_probability
-from .shapes import is_index_sup, is_parameter, is_label_sup, is_minus_one, is_transpose, name_words
+from .shapes import is_index_sup, is_label_sup, is_minus_one, is_parameter, is_transpose, name_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +185,9 @@ class Canonical:
             deriv = self.tree(base)
             order = deriv.kids[0]
             if isinstance(op, Scripts) and op.sup is not None:
-                return Tree("^", (Tree(deriv.head, (order, operand, *deriv.kids[2:])), self.tree(op.sup)))
+                return Tree(
+                    "^", (Tree(deriv.head, (order, operand, *deriv.kids[2:])), self.tree(op.sup))
+                )
             return Tree(deriv.head, (order, operand, *deriv.kids[2:]))
         return Tree("apply", (self.tree(op), operand))
 
@@ -199,9 +201,22 @@ class Canonical:
         if isinstance(base, Fenced) and base.open == "‖":
             norm = Tree("norm", (self.body(base.body), *(() if sub is None else (self.tree(sub),))))
             return norm if sup is None else self.power(norm, base, sup)
-        if isinstance(base, Fenced) and base.open in "([" and isinstance(sub, Sym) and sub.name in "+-" and sup is None:
-            return Tree("positive part" if sub.name == "+" else "negative part", (self.body(base.body),))
-        if isinstance(base, Font) and base.style == "blackboard" and sup is not None and not is_label_sup(base, sup):
+        if (
+            isinstance(base, Fenced)
+            and base.open in "(["
+            and isinstance(sub, Sym)
+            and sub.name in "+-"
+            and sup is None
+        ):
+            return Tree(
+                "positive part" if sub.name == "+" else "negative part", (self.body(base.body),)
+            )
+        if (
+            isinstance(base, Font)
+            and base.style == "blackboard"
+            and sup is not None
+            and not is_label_sup(base, sup)
+        ):
             # R^n, R^{m x n}: the space's dimensions, read "R n", "R m by n"
             letter = self.tree(base.body)
             return Tree("sub", (letter, Tree("idx", tuple(self.index_items(sup)))))
@@ -252,11 +267,18 @@ class Canonical:
             return Tree("inverse", (text,))
         if isinstance(sup, Sym) and sup.name in ("prime",):
             return Tree("prime", (text,))
-        if isinstance(sup, Sym) and sup.kind == "symbol" and sup.name in ("ast", "star", "dagger", "circ"):
+        if (
+            isinstance(sup, Sym)
+            and sup.kind == "symbol"
+            and sup.name in ("ast", "star", "dagger", "circ")
+        ):
             return Tree("sub", (text, Tree("idx", (Tree(V.SYMBOLS.get(sup.name, sup.name)),))))
-        if isinstance(sup, Fenced) and sup.open in "([" and (is_index_sup(sup) or sup.open == "["):
-            if sup.open == "[" or not is_exponential_base(base):
-                return Tree("supidx", (text, self.body(sup.body)))
+        if (
+            isinstance(sup, Fenced)
+            and sup.open in "(["
+            and (sup.open == "[" or (is_index_sup(sup) and not is_exponential_base(base)))
+        ):
+            return Tree("supidx", (text, self.body(sup.body)))
         return Tree("^", (text, self.body(sup)))
 
     def body(self, node: Node | None) -> Tree:
@@ -331,15 +353,21 @@ class Canonical:
 
     def c_bigop(self, node: BigOp) -> Tree:
         op = node.op
-        head = V.BIG_OPS[op].removeprefix("the ") if op in V.BIG_OPS else V.FUNCTIONS.get(op, (op, True))[0]
+        head = (
+            V.BIG_OPS[op].removeprefix("the ")
+            if op in V.BIG_OPS
+            else V.FUNCTIONS.get(op, (op, True))[0]
+        )
         lower = NONE if node.sub is None else self.tree(node.sub)
         upper = NONE if node.sup is None else self.tree(node.sup)
         body = NONE if node.body is None else self.tree(node.body)
-        return Tree("big " + head, (lower, upper, body, *(self.tree(d) for d in node.differentials)))
+        return Tree(
+            "big " + head, (lower, upper, body, *(self.tree(d) for d in node.differentials))
+        )
 
     def c_sum(self, node: Sum) -> Tree:
         if all(op in ("", "+", "-") for op in node.ops):
-            terms = []
+            terms: list[Tree] = []
             for op, term in zip(node.ops, node.terms, strict=True):
                 t = self.tree(term)
                 if op == "-":
@@ -354,7 +382,11 @@ class Canonical:
             acc = Tree(V.ADD_OPS[node.ops[0]], (acc,))
         for op, term in zip(node.ops[1:], node.terms[1:], strict=True):
             word = V.ADD_OPS.get(op, op)
-            acc = Tree("+", (acc, Tree("neg", (self.tree(term),)))) if word == "minus" else Tree(word, (acc, self.tree(term)))
+            acc = (
+                Tree("+", (acc, Tree("neg", (self.tree(term),))))
+                if word == "minus"
+                else Tree(word, (acc, self.tree(term)))
+            )
         return acc
 
     def c_product(self, node: Product) -> Tree:
@@ -362,7 +394,11 @@ class Canonical:
         acc: Tree | None = None
         for op, factor in zip(node.ops, node.factors[1:], strict=True):
             t = self.tree(factor)
-            if op in ("*", "circ") and is_function_like(node.factors[len(factors) - 1 if acc is None else 0]) and is_function_like(factor):
+            if (
+                op in ("*", "circ")
+                and is_function_like(node.factors[len(factors) - 1 if acc is None else 0])
+                and is_function_like(factor)
+            ):
                 op = "ast" if op == "*" else "compose"
             if op in TIMES_OPS:
                 factors.append(t)
@@ -407,7 +443,13 @@ class Canonical:
         return Tree("lines", tuple(self.tree(r) for r in node.rows))
 
 
-SEPARATOR_MEANING = {"|": "given", "mid": "given", "vert": "given", ":": "such that", "colon": "such that"}
+SEPARATOR_MEANING = {
+    "|": "given",
+    "mid": "given",
+    "vert": "given",
+    ":": "such that",
+    "colon": "such that",
+}
 
 
 def relation_meaning(rel: str, label: Node | None = None) -> str:

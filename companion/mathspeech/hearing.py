@@ -28,7 +28,6 @@ from . import vocabulary as V
 from .canonical import NONE, Canonical, Tree, both_cases, leaf_name, relation_meaning
 from .parser import Parser
 
-
 GROUP = "()"  # a closed group ("the quantity ..."), dropped once the tree is built
 
 
@@ -49,7 +48,7 @@ def _relation_phrases() -> dict[tuple[str, ...], str]:
     phrases: dict[tuple[str, ...], str] = {}
     for key, (words, _) in V.RELATIONS.items():
         phrases[tuple(words.split())] = relation_meaning(key)
-    for key, words in V.NOT_RELATIONS.items():
+    for words in V.NOT_RELATIONS.values():
         phrases[tuple(words.split())] = words
     for key, words in V.SCRIPT_RELATIONS.items():
         phrases.setdefault(tuple(words.split()), relation_meaning(key))
@@ -58,7 +57,14 @@ def _relation_phrases() -> dict[tuple[str, ...], str]:
 
 
 RELATIONS = _relation_phrases()
-ADD_WORDS = {"plus": "+", "minus": "-", "union": "union", "intersect": "intersect", "set minus": "set minus", "plus or minus": "plus or minus"}
+ADD_WORDS = {
+    "plus": "+",
+    "minus": "-",
+    "union": "union",
+    "intersect": "intersect",
+    "set minus": "set minus",
+    "plus or minus": "plus or minus",
+}
 MUL_WORDS = {
     ("times",): "*",
     ("dot",): "*",
@@ -75,14 +81,72 @@ NORM_WORDS = {v: k for k, v in V.NORM_NAMES.items()}
 # words that end an atom's index: operators, relations, keywords
 STOP = frozenset(
     {
-        "plus", "minus", "times", "over", "all", "of", "equals", "is", "given", "and", "to",
-        "the", "squared", "cubed", "transpose", "inverse", "prime", "double", "hat", "bar",
-        "tilde", "sub", "superscript", "raised", "power", "from", "with", "which", "dot",
-        "element-wise", "convolved", "composed", "divided", "union", "intersect", "factorial",
-        "star", "evaluated", "gets", "contains", "implies", "capital", "for", "such", "that",
-        "if", "otherwise", "maps", "through", "by", "in", "approaches", "not", "less",
-        "greater", "drawn", "at", "through", "big", "goes", "as", "up", "ratio", "layer",
-        "th", "derivative", "otherwise", "row",
+        "plus",
+        "minus",
+        "times",
+        "over",
+        "all",
+        "of",
+        "equals",
+        "is",
+        "given",
+        "and",
+        "to",
+        "the",
+        "squared",
+        "cubed",
+        "transpose",
+        "inverse",
+        "prime",
+        "double",
+        "hat",
+        "bar",
+        "tilde",
+        "sub",
+        "superscript",
+        "raised",
+        "power",
+        "from",
+        "with",
+        "which",
+        "dot",
+        "element-wise",
+        "convolved",
+        "composed",
+        "divided",
+        "union",
+        "intersect",
+        "factorial",
+        "star",
+        "evaluated",
+        "gets",
+        "contains",
+        "implies",
+        "capital",
+        "for",
+        "such",
+        "that",
+        "if",
+        "otherwise",
+        "maps",
+        "through",
+        "by",
+        "in",
+        "approaches",
+        "not",
+        "less",
+        "greater",
+        "drawn",
+        "at",
+        "big",
+        "goes",
+        "as",
+        "up",
+        "ratio",
+        "layer",
+        "th",
+        "derivative",
+        "row",
     }
 )
 SCRIPT_SYMBOLS = {"star": "star", "dagger": "dagger", "plus": "plus", "minus": "minus"}
@@ -228,7 +292,9 @@ class Hearing:
             if self.eat("from"):
                 low = self.additive_in_script()
                 self.need("to")
-                tree = Tree("evaluated", (tree, low, self.without_application(self.relation_in_script)))
+                tree = Tree(
+                    "evaluated", (tree, low, self.without_application(self.relation_in_script))
+                )
             else:
                 self.need("at")
                 if self.at(",") or not self.peek():
@@ -330,7 +396,12 @@ class Hearing:
     # ------------------------------------------------------------- atoms and what follows
     def postfixed(self) -> Tree:
         tree = self.atom()
-        indexable = tree.head.split()[0] not in NUMBER_WORDS and tree.head != GROUP and not tree.head.startswith("big ") and tree.head not in ("apply", "sqrt", "/")
+        indexable = (
+            tree.head.split()[0] not in NUMBER_WORDS
+            and tree.head != GROUP
+            and not tree.head.startswith("big ")
+            and tree.head not in ("apply", "sqrt", "/")
+        )
         if indexable and tree.head not in ("neg",):
             tree = self.index(tree)
         while True:
@@ -362,7 +433,11 @@ class Hearing:
                 tree = Tree("sub", (strip(tree), Tree("idx", (Tree("star"),))))
             elif self.eat("superscript"):
                 tree = Tree("supidx", (strip(tree), self.superscript()))
-            elif (self.at("to", "the") and not (self.in_ratio and self.peek(2) in RATIO_ENDS)) or (self.depth == 0 and self.at(",", "raised")) or self.at("raised"):
+            elif (
+                (self.at("to", "the") and not (self.in_ratio and self.peek(2) in RATIO_ENDS))
+                or (self.depth == 0 and self.at(",", "raised"))
+                or self.at("raised")
+            ):
                 tree = self.power(strip(tree))
             else:
                 return tree
@@ -371,7 +446,9 @@ class Hearing:
         return self.no_apply == 0 and tree.head not in ("neg",)
 
     def power(self, base: Tree) -> Tree:
-        if self.eat(",", "raised", "to", "the", "power") or self.eat("raised", "to", "the", "power"):
+        if self.eat(",", "raised", "to", "the", "power") or self.eat(
+            "raised", "to", "the", "power"
+        ):
             return Tree("^", (base, self.tight()))
         if self.eat(",", "raised") or self.eat("raised"):
             self.need("to", "the")
@@ -401,13 +478,13 @@ class Hearing:
     def index(self, base: Tree) -> Tree:
         """The index read right after an atom: "x i", "A i j", "W Q i", "theta sub t plus one,"."""
         if self.eat("sub"):
-            items = [self.inside(self.script_expression)]
+            parts = [self.inside(self.script_expression)]
             while self.eat("and"):
-                items.append(self.inside(self.script_expression))
+                parts.append(self.inside(self.script_expression))
             self.pause()
-            if len(items) == 1:
-                return Tree("sub", (base, Tree("idx", split_index(items[0]))))
-            return Tree("sub", (base, Tree("idx", tuple(items))))
+            if len(parts) == 1:
+                return Tree("sub", (base, Tree("idx", split_index(parts[0]))))
+            return Tree("sub", (base, Tree("idx", tuple(parts))))
         items: list[Tree] = []
         while self.starts_index() or (items and self.at("by") and self.peek(1) not in STOP):
             self.eat("by")  # R m by n
@@ -445,9 +522,7 @@ class Hearing:
             return True
         if not word or word in STOP or word == ",":
             return False
-        if word in RELATION_STARTS or word in ADD_FIRST or word in FUNCTION_FIRST:
-            return False
-        return True
+        return not (word in RELATION_STARTS or word in ADD_FIRST or word in FUNCTION_FIRST)
 
     def index_atom(self) -> Tree:
         word = self.peek()
@@ -577,7 +652,11 @@ class Hearing:
             if self.eat("the", kind, "root", "of"):
                 body = self.inside(self.side)
                 self.pause()
-                return Tree("sqrt", (body,)) if kind == "square" else Tree("root", (Tree("three"), body))
+                return (
+                    Tree("sqrt", (body,))
+                    if kind == "square"
+                    else Tree("root", (Tree("three"), body))
+                )
         if self.eat("the", "ratio", "of"):
             self.in_ratio += 1
             try:
@@ -594,7 +673,10 @@ class Hearing:
             self.i += 2
             norm = self.norm_phrase()
             return Tree("^", (norm, Tree("two")))
-        if self.peek(1) in ("norm", "l", "frobenius", "infinity", "nuclear", "max") and self.attempt_norm():
+        if (
+            self.peek(1) in ("norm", "l", "frobenius", "infinity", "nuclear", "max")
+            and self.attempt_norm()
+        ):
             return self.last
         if self.eat("the", "transpose", "of"):
             return Tree("transpose", (self.operand(),))
@@ -603,7 +685,13 @@ class Hearing:
         if self.eat("the", "gradient"):
             head = Tree("nabla")
             if self.eat("with", "respect", "to"):
-                head = Tree("sub", (head, Tree("idx", split_index(self.without_application(self.script_expression)))))
+                head = Tree(
+                    "sub",
+                    (
+                        head,
+                        Tree("idx", split_index(self.without_application(self.script_expression))),
+                    ),
+                )
             self.need("of")
             return Tree("apply", (head, self.operand()))
         if self.peek(2) == "th" or self.peek(1) in ORDINAL_NUMBERS:
@@ -613,7 +701,11 @@ class Hearing:
             nth = self.attempt(self.nth_item)
             if nth is not None:
                 return nth
-        if self.at("the", "derivative") or self.at("the", "partial", "derivative") or (self.peek(1) in ORDINAL_NUMBERS and self.peek(2) in ("derivative", "partial")):
+        if (
+            self.at("the", "derivative")
+            or self.at("the", "partial", "derivative")
+            or (self.peek(1) in ORDINAL_NUMBERS and self.peek(2) in ("derivative", "partial"))
+        ):
             return self.derivative_phrase()
         if self.eat("the", "expected", "value"):
             return self.applied(Tree("expected value"))
@@ -624,11 +716,17 @@ class Hearing:
         if self.eat("the", "normal", "density", "of"):
             x = self.tight()
             return self.normal("density", x)
-        if self.eat("the", "concatenation", "of") or self.eat("the", "pair") or self.eat("the", "tuple"):
+        if (
+            self.eat("the", "concatenation", "of")
+            or self.eat("the", "pair")
+            or self.eat("the", "tuple")
+        ):
             items = self.inside(lambda: Tree("list", self.item_list()))
             self.pause()
             return items
-        if self.at("the", "column", "vector", "with", "entries") or self.at("the", "row", "vector", "with", "entries"):
+        if self.at("the", "column", "vector", "with", "entries") or self.at(
+            "the", "row", "vector", "with", "entries"
+        ):
             column = self.peek(1) == "column"
             self.i += 5
             cells = self.inside(lambda: Tree("row", self.cells()))
@@ -670,11 +768,10 @@ class Hearing:
         if self.eat("the", "indicator", "that"):
             return Tree("apply", (Tree("indicator"), self.relation()))
         if self.eat("the", "product", "of"):
-            items = self.item_list()
-            return flat_product(list(items))
-        for words in sorted(BIG_PHRASES, key=len, reverse=True):
-            if self.eat("the", *words):
-                return self.big(" ".join(words))
+            return flat_product(list(self.item_list()))
+        for big_words in sorted(BIG_PHRASES, key=len, reverse=True):
+            if self.eat("the", *big_words):
+                return self.big(" ".join(big_words))
         if self.eat("the"):
             for phrase in FUNCTION_PHRASES:
                 if self.eat(*phrase):
@@ -683,16 +780,16 @@ class Hearing:
         for phrase in REAL_SETS:
             if self.eat(*phrase):
                 return Tree(" ".join(phrase[1:]))
-        if self.peek(1) and self.peek(2) == "divergence" or self.peek(3) == "divergence":
+        if (self.peek(1) and self.peek(2) == "divergence") or self.peek(3) == "divergence":
             self.need("the")
             start = self.i
-            while not self.at("divergence"):
+            while self.peek() and not self.at("divergence"):
                 self.i += 1
-            name = tuple(Tree(w) for w in self.words[start : self.i])
+            label = tuple(Tree(w) for w in self.words[start : self.i])
             self.need("divergence", "between")
-            items = self.inside(self.item_list)
+            between = self.inside(lambda: Tree("args", self.item_list()))
             self.pause()
-            return Tree("apply", (Tree("sub", (Tree("d"), Tree("idx", name))), *items))
+            return Tree("apply", (Tree("sub", (Tree("d"), Tree("idx", label))), *between.kids))
         raise Unheard(f"unknown phrase at word {self.i}: {self.rest()}")
 
     def attempt_norm(self) -> bool:
@@ -710,7 +807,9 @@ class Hearing:
         items = [self.additive()]
         while True:
             start = self.i
-            if self.eat(",", "and") or (self.at("and") and self.peek(2) != "row" and self.eat("and")):
+            if self.eat(",", "and") or (
+                self.at("and") and self.peek(2) != "row" and self.eat("and")
+            ):
                 if self.peek(1) == "row":
                     self.i = start
                     break
@@ -785,7 +884,11 @@ class Hearing:
         if key is None:
             words = name.removesuffix(" norm").removeprefix("l ").split()
             return Tree("norm", (body, Tree(" ".join(words))))
-        sub = Tree(V.number_words(key)) if key.isdigit() else Tree(key.lower() if len(key) == 1 else V.SYMBOLS.get(key, key))
+        sub = (
+            Tree(V.number_words(key))
+            if key.isdigit()
+            else Tree(key.lower() if len(key) == 1 else V.SYMBOLS.get(key, key))
+        )
         return Tree("norm", (body, sub))
 
     def derivative_phrase(self) -> Tree:
@@ -839,9 +942,7 @@ class Hearing:
             lower = self.big_lower()
             self.need("to")
             upper = self.no_apply_additive()
-        elif self.eat("over"):
-            lower = self.big_lower()
-        elif self.eat("as"):
+        elif self.eat("over") or self.eat("as"):
             lower = self.big_lower()
         elif self.eat("up", "to"):
             upper = self.no_apply_additive()
@@ -943,7 +1044,7 @@ class Hearing:
         ends at a pause."""
         start = self.i
         listed = self.attempt(lambda: self.inside(self.argument_list))
-        if listed is not None and len(listed.kids) > 1 or (
+        if (listed is not None and len(listed.kids) > 1) or (
             listed is not None and listed.kids[0].head in ("given", "parameter")
         ):
             self.pause()
@@ -990,7 +1091,9 @@ class Hearing:
 
 
 # what follows "to the" in "the ratio of A to the quantity B" (never a power)
-RATIO_ENDS = frozenset({"quantity", "square", "cube", "sum", "product", "ratio", "absolute", "norm"})
+RATIO_ENDS = frozenset(
+    {"quantity", "square", "cube", "sum", "product", "ratio", "absolute", "norm"}
+)
 RELATION_STARTS = frozenset(phrase[0] for phrase in RELATIONS)
 ADD_FIRST = frozenset({"plus", "minus", "union", "intersect", "set"})
 FUNCTION_FIRST = frozenset(w.split()[0] for w in FUNCTION_WORDS if " " in w)
@@ -1040,7 +1143,7 @@ def hear(text: str) -> Tree:
 
 
 def uncased(tree: Tree, cased: frozenset[str]) -> Tree:
-    """"capital x" is just x when the equation has no small x (case is then not heard)."""
+    """ "capital x" is just x when the equation has no small x (case is then not heard)."""
     head = tree.head
     if head.startswith("capital ") and len(head) == 9 and head[-1] not in cased:
         head = head[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from . import vocabulary as V
@@ -41,11 +42,11 @@ from .shapes import (
     is_index_sup,
     is_label_sup,
     is_minus_one,
+    is_parameter,
     is_plain,
     is_quantity,
     is_sum,
     is_symbolic,
-    is_parameter,
     is_tight,
     is_transpose,
     name_words,
@@ -329,7 +330,11 @@ class Reader(CalculusReader, StructureReader):
             return f"{text} to the {V.ORDINALS[int(sup.text)]}"
         if self.verbose:
             return f"{text} to the power {exponent}" + (", end power" if is_sum(sup) else "")
-        if is_sum(sup) or isinstance(sup, Num | Frac) or (isinstance(sup, Product) and " " in exponent):
+        if (
+            is_sum(sup)
+            or isinstance(sup, Num | Frac)
+            or (isinstance(sup, Product) and " " in exponent)
+        ):
             return f"{text} to the {exponent} power"
         if exponent.startswith("the "):  # "e to the log of x", not "e to the the log of x"
             return f"{text} to {exponent}"
@@ -488,7 +493,7 @@ class Reader(CalculusReader, StructureReader):
                     groups.append([])
                 groups[-1].append(item)
             said = self.list_words(groups[0])
-            for before, g in zip(groups, groups[1:], strict=False):
+            for before, g in itertools.pairwise(groups):
                 said += ", given " if ends_open(before[-1], self.opened) else " given "
                 said += self.list_words(g)
             if params:
@@ -583,7 +588,12 @@ class Reader(CalculusReader, StructureReader):
                 if word == "times"
                 and (
                     ends_open(left, self.opened)
-                    or (isinstance(left, Frac) and not self.verbose and not numeric and not self.open)
+                    or (
+                        isinstance(left, Frac)
+                        and not self.verbose
+                        and not numeric
+                        and not self.open
+                    )
                 )
                 else " "
             )
@@ -932,8 +942,10 @@ def is_compound_index(node: Node | None) -> bool:
         return node.sub is not None  # mu_{a_t}: "mu sub a t,"
     if isinstance(node, Seq):
         return set(node.seps) <= {","}  # BN_{gamma, beta}: "sub gamma and beta,"
-    return is_sum(node) or isinstance(node, Relation | Frac) or (
-        isinstance(node, Product) and any(op not in ("",) for op in node.ops)
+    return (
+        is_sum(node)
+        or isinstance(node, Relation | Frac)
+        or (isinstance(node, Product) and any(op not in ("",) for op in node.ops))
     )
 
 
@@ -941,8 +953,11 @@ def takes_index(node: Node) -> bool:
     """A factor whose reading ends with a bare letter or index: what follows could be heard
     as its index (x, x i, theta hat, M S E)."""
     if isinstance(node, Scripts):
-        return node.sup is None and not node.primes and not is_compound_index(node.sub) and (
-            is_plain(node.base) or isinstance(node.base, Accent)
+        return (
+            node.sup is None
+            and not node.primes
+            and not is_compound_index(node.sub)
+            and (is_plain(node.base) or isinstance(node.base, Accent))
         )
     if isinstance(node, Font | Accent):
         return takes_index(node.body) if isinstance(node, Font) else True
@@ -953,14 +968,15 @@ def starts_like_letter(node: Node) -> bool:
     """A factor whose reading starts with a letter, a Greek letter or a name."""
     while isinstance(node, Scripts | Accent | Font | Apply | Factorial):
         node = (
-            node.base if isinstance(node, Scripts)
-            else node.func if isinstance(node, Apply)
+            node.base
+            if isinstance(node, Scripts)
+            else node.func
+            if isinstance(node, Apply)
             else node.body
         )
     if isinstance(node, Sym):
         return node.kind in ("latin", "greek", "Greek")
     return isinstance(node, Name | Text)
-
 
 
 def is_probability(func: Node) -> bool:

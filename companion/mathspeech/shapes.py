@@ -512,8 +512,24 @@ def is_tight(text: str) -> bool:
     return not any(w in _LOOSE_WORDS for w in words)
 
 
-_LOOSE_WORDS = frozenset({"times", "plus", "minus", "over", "dot", "element-wise", "convolved",
-                          "composed", "equals", "is", ",", "union", "intersect", "divided"})
+_LOOSE_WORDS = frozenset(
+    {
+        "times",
+        "plus",
+        "minus",
+        "over",
+        "dot",
+        "element-wise",
+        "convolved",
+        "composed",
+        "equals",
+        "is",
+        ",",
+        "union",
+        "intersect",
+        "divided",
+    }
+)
 
 
 def is_parameter(node: Node | None) -> bool:
