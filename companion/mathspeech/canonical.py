@@ -137,7 +137,7 @@ class Canonical:
         return leaf_name(name_words(node.name))
 
     def c_text(self, node: Text) -> Tree:
-        return Tree(" ".join(node.text.lower().replace("-", " ").split()))
+        return leaf_name(text_words(node.text))
 
     def c_font(self, node: Font) -> Tree:
         body = node.body
@@ -189,6 +189,8 @@ class Canonical:
                     "^", (Tree(deriv.head, (order, operand, *deriv.kids[2:])), self.tree(op.sup))
                 )
             return Tree(deriv.head, (order, operand, *deriv.kids[2:]))
+        if self.tree(op) == Tree("determinant"):
+            return Tree("bars", (operand,))
         return Tree("apply", (self.tree(op), operand))
 
     def c_scripts(self, node: Scripts) -> Tree:
@@ -227,8 +229,17 @@ class Canonical:
             text = Tree("prime", (text,))
         plain = base.body if isinstance(base, Accent) else base
         index: list[Tree] = []
+        if isinstance(sup, Sym) and sup.name in ("+", "-"):  # x^+: a label, said "superscript plus"
+            sup_tree = Tree(V.SYMBOLS[sup.name])
+            sup = None
+        else:
+            sup_tree = None
         if sup is not None and is_label_sup(plain, sup):
-            index.append(self.label(sup))
+            index.extend(
+                self.index_items(sup)
+                if isinstance(sup, Name | Text | Product)
+                else [self.label(sup)]
+            )
             sup = None
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
@@ -241,6 +252,8 @@ class Canonical:
             text = Tree("sub", (text.kids[0], Tree("idx", (*text.kids[1].kids, *index))))
         elif index:
             text = Tree("sub", (text, Tree("idx", tuple(index))))
+        if sup_tree is not None:
+            text = Tree("supidx", (text, sup_tree))
         if sup is not None:
             text = self.power(text, base, sup)
         return text
@@ -256,6 +269,8 @@ class Canonical:
             return [Tree(w) for w in words.lower().split()]
         if isinstance(sub, Seq):
             return [self.tree(i) for i in sub.items]
+        if isinstance(sub, Text):
+            return [Tree(w) for w in text_words(sub.text).split()]
         if isinstance(sub, Product) and set(sub.ops) <= {"", "times"}:
             return [self.tree(f) for f in sub.factors]
         return [self.tree(sub)]
@@ -294,6 +309,8 @@ class Canonical:
             return Tree("bars", (self.tree(body),))
         if node.open == "‖":
             return Tree("norm", (self.tree(body),))
+        if node.open == "\\{" and isinstance(body, Matrix | Cases):
+            return self.c_cases(body)  # \left\{ \begin{array} ... \right.
         if node.open == "\\{":
             return Tree("set", self.items(body))
         if node.open == "langle":
@@ -313,6 +330,23 @@ class Canonical:
 
     def c_apply(self, node: Apply) -> Tree:
         func = self.tree(node.func)
+        head = node.func
+        if (
+            isinstance(head, Scripts)
+            and isinstance(head.sup, Sym)
+            and head.sup.kind in ("greek", "Greek")
+            and func.head == "^"
+        ):  # V^pi(s): a Greek label on a function
+            func = Tree("sub", (func.kids[0], Tree("idx", (func.kids[1],))))
+        plain = head.base if isinstance(head, Scripts) else head
+        if isinstance(plain, Sym) and plain.name == "E" and node.arg.open == "[":
+            func = (
+                Tree("sub", (Tree("expected value"), func.kids[1]))
+                if func.head == "sub"
+                else (Tree("expected value"))
+            )
+        if func == Tree("determinant"):
+            return Tree("bars", self.arguments(node.arg.body))
         if isinstance(node.func, Fenced):  # (f * g)(t): the combination evaluated at t
             return Tree("evaluated", (self.tree(node.func.body), *self.arguments(node.arg.body)))
         body = node.arg.body
@@ -436,11 +470,25 @@ class Canonical:
     def c_matrix(self, node: Matrix) -> Tree:
         return Tree("matrix", tuple(Tree("row", tuple(self.tree(c) for c in r)) for r in node.rows))
 
-    def c_cases(self, node: Cases) -> Tree:
-        return Tree("cases", tuple(Tree("row", tuple(self.tree(c) for c in r)) for r in node.rows))
+    def c_cases(self, node: Cases | Matrix) -> Tree:
+        return Tree(
+            "cases",
+            tuple(Tree("row", tuple(condition(self.tree(c)) for c in r)) for r in node.rows),
+        )
 
     def c_lines(self, node: Lines) -> Tree:
         return Tree("lines", tuple(self.tree(r) for r in node.rows))
+
+
+def condition(tree: Tree) -> Tree:
+    """A case's condition without its leading word: "if x > 0" is the relation x > 0."""
+    if tree.head == "rel" and tree.kids and tree.kids[0].head == "*":
+        first = tree.kids[0]
+        if first.kids[0].head == "if":
+            rest = first.kids[1:]
+            lead = rest[0] if len(rest) == 1 else Tree("*", rest)
+            return Tree("rel", (lead, *tree.kids[1:]))
+    return tree
 
 
 SEPARATOR_MEANING = {
@@ -465,6 +513,14 @@ def _spelled(name: str) -> list[str]:
     from .shapes import name_words
 
     return name_words(name).split()
+
+
+def text_words(text: str) -> str:
+    """The words of upright text as the reader says them: "CE" is "C E"."""
+    words = text.replace("-", " ").split()
+    return " ".join(
+        name_words(w) if sum(c.isupper() for c in w) >= 2 or w in V.WORDS else w for w in words
+    ).lower()
 
 
 def canonical(node: Node) -> Tree:

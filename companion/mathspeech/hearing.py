@@ -147,6 +147,9 @@ STOP = frozenset(
         "th",
         "derivative",
         "row",
+        "choose",
+        "set",
+        "vector",
     }
 )
 SCRIPT_SYMBOLS = {"star": "star", "dagger": "dagger", "plus": "plus", "minus": "minus"}
@@ -285,6 +288,30 @@ class Hearing:
         return Tree("rel", tuple(kids))
 
     def side(self) -> Tree:
+        tree = self.value()
+        if self.at("if") or self.at("otherwise"):
+            return self.cases(tree)
+        return tree
+
+    def cases(self, value: Tree) -> Tree:
+        """ "x if x is greater than zero, and minus x otherwise"."""
+        rows = []
+        while True:
+            if self.eat("otherwise"):
+                rows.append(Tree("row", (value, Tree("otherwise"))))
+            else:
+                self.need("if")
+                rows.append(Tree("row", (value, self.relation_in_script())))
+            start = self.i
+            if self.eat(",", "and") or self.eat(","):
+                following = self.attempt(self.value)
+                if following is not None and (self.at("if") or self.at("otherwise")):
+                    value = following
+                    continue
+            self.i = start
+            return Tree("cases", tuple(rows))
+
+    def value(self) -> Tree:
         tree = self.additive()
         if (self.depth == 0 and self.at(",", "evaluated")) or self.at("evaluated"):
             self.eat(",")
@@ -371,7 +398,10 @@ class Hearing:
 
     def ratio(self) -> Tree:
         tree = self.tight()
-        while self.at("over"):
+        while self.at("over") or self.at("choose"):
+            if self.eat("choose"):
+                tree = Tree("choose", (tree, self.tight()))
+                continue
             self.eat("over")
             tree = Tree("/", (tree, self.tight()))
         return tree
@@ -495,6 +525,10 @@ class Hearing:
 
     def superscript(self) -> Tree:
         """A superscript index: "x superscript i,", "W of layer l plus one,": a pause ends it."""
+        if self.peek() in ("plus", "minus") and not self.starts_index_at(1):
+            sign = self.words[self.i]  # x^+: a sign alone, which no pause needs to end
+            self.i += 1
+            return Tree(sign)
         expr = self.inside(self.script_expression)
         self.pause()
         return expr
@@ -523,6 +557,15 @@ class Hearing:
         if not word or word in STOP or word == ",":
             return False
         return not (word in RELATION_STARTS or word in ADD_FIRST or word in FUNCTION_FIRST)
+
+    def starts_index_at(self, k: int) -> bool:
+        """Whether the word k ahead can start an expression (after "superscript plus")."""
+        start = self.i
+        self.i += k
+        try:
+            return self.starts_index() or self.peek() in NUMBER_WORDS
+        finally:
+            self.i = start
 
     def index_atom(self) -> Tree:
         word = self.peek()
@@ -584,7 +627,7 @@ class Hearing:
             idx = self.component()
             self.need("of")
             return Tree("sub", (strip(self.operand()), Tree("idx", split_index(idx))))
-        if self.eat("script"):
+        if self.eat("script") or self.eat("vector"):
             return self.atom()
         if self.eat("dot", "dot", "dot"):
             return Tree("dots")
@@ -1007,7 +1050,7 @@ class Hearing:
         kids = [first]
         while True:
             rel = None
-            for length in (5, 4, 3, 2, 1):
+            for length in (6, 5, 4, 3, 2, 1):
                 phrase = tuple(self.words[self.i : self.i + length])
                 if phrase in RELATIONS and phrase != ("to",):
                     rel = RELATIONS[phrase]

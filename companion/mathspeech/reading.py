@@ -208,7 +208,9 @@ class Reader(CalculusReader, StructureReader):
             )
         plain = base.body if isinstance(base, Accent) else base
         label = sup is not None and is_label_sup(plain, sup)
-        if sup is not None and label:
+        if isinstance(sup, Sym) and sup.name in ("+", "-") and not self.brief:
+            text += f" superscript {V.SYMBOLS[sup.name]}"  # x^+: "x plus" sounds like a sum
+        elif sup is not None and label:
             text += " " + self.label(sup)
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
@@ -257,7 +259,7 @@ class Reader(CalculusReader, StructureReader):
             return f"the set of {member}, for {self.read_script(sub)} to {self.read_script(sup)}"
         if base.open in "([" and isinstance(sub, Sym) and sub.name in ("+", "-") and sup is None:
             part = "positive" if sub.name == "+" else "negative"
-            return f"the {part} part of {self.read(base.body)}"
+            return f"the {part} part of {self.operand(base.body) if base.body else ''}"
         return ""
 
     def label(self, sup: Node) -> str:

@@ -187,12 +187,16 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
             or (node.base.open == "[" and node.sub is not None and node.sup is not None)
         ):
             return True  # ..., evaluated at x equals a
+        if isinstance(node.base, Fenced) and node.base.open in ("‖", "|"):
+            return ends_open(node.base, opened)  # "the squared norm of the quantity ..."
         if node.sup is not None:  # "the transpose of the quantity ..." is open
             return is_compound(node.base) and (is_transpose(node.sup) or is_minus_one(node.sup))
         return is_sum(node.sub) or (ends_open(node.base, opened) and node.sub is None)
     if isinstance(node, Frac):
         return is_sum(node.den) or ends_open(node.den, opened)
     if isinstance(node, Fenced):
+        if node.open in ("‖", "|"):
+            return is_sum(node.body) or ends_open(node.body, opened)
         return is_quantity(node) or (node.open in "([" and isinstance(node.body, Seq))
     if isinstance(node, Product):
         return ends_open(node.factors[-1], opened)
