@@ -133,7 +133,9 @@ class Canonical:
 
     def c_name(self, node: Name) -> Tree:
         if node.name in V.FUNCTIONS:
-            return Tree(V.FUNCTIONS[node.name][0].lower())
+            words = V.FUNCTIONS[node.name][0]
+            spelled = all(len(w) == 1 for w in words.split())
+            return leaf_name(words) if spelled else Tree(words.lower())
         return leaf_name(name_words(node.name))
 
     def c_text(self, node: Text) -> Tree:
@@ -213,6 +215,13 @@ class Canonical:
             return Tree(
                 "positive part" if sub.name == "+" else "negative part", (self.body(base.body),)
             )
+        if (
+            isinstance(base, Font)
+            and base.style == "blackboard"
+            and base.body == Sym("1", "symbol")
+            and sub is not None
+        ):  # 1_{[k != i]}: the indicator that k is not i
+            return Tree("apply", (Tree("indicator"), self.body(sub)))
         if (
             isinstance(base, Font)
             and base.style == "blackboard"

@@ -260,6 +260,16 @@ class Hearing:
                 return RELATIONS[phrase]
         if self.eat("is", "normally", "distributed"):
             return "normally"
+        if self.eat("is", "positive", "semidefinite"):
+            return "semidefinite"
+        if self.eat("is", "positive", "definite"):
+            return "definite"
+        if self.at("is", "drawn") and "from" in self.words[self.i + 2 : self.i + 6]:
+            self.i = self.words.index("from", self.i + 2) + 1  # "is drawn i i d from"
+            return "is distributed as"
+        if self.at("converges") and "to" in self.words[self.i + 1 : self.i + 5]:
+            self.i = self.words.index("to", self.i + 1) + 1  # "converges in distribution to"
+            return "goes to"
         self.i = start
         return None
 
@@ -280,6 +290,9 @@ class Hearing:
             if rel == "normally":
                 kids[-1] = Tree("is distributed as")
                 kids.append(self.normal("distribution"))
+            elif rel in ("semidefinite", "definite"):  # A >= 0 for a matrix
+                kids[-1] = Tree("succeeds or equals" if rel == "semidefinite" else "succeeds")
+                kids.append(Tree("zero"))
             elif self.peek() in ("", ","):
                 kids.append(NONE)
             else:
