@@ -158,6 +158,10 @@ class CalculusReader:
             return f"the quantity {top}, over {bottom}"
         if (simple and not operand) or self.brief:
             return f"{top} over {bottom}"
+        # a tight numerator ("P of x") keeps "over": it binds after the function is applied
+        tight_top = is_tight(top) and not isinstance(num, BigOp | Frac)
+        if ratio and tight_top:
+            return f"the quantity {top} over {bottom}" if operand else f"{top} over {bottom}"
         if ratio:
             return f"the ratio of {top} to {bottom}"
         if is_sum(num):

@@ -967,7 +967,8 @@ class Hearing:
     def normal(self, kind: str, x: Tree | None = None) -> Tree:
         self.need("with", "mean")
         mean = self.additive_before("and")
-        self.need("and")
+        if not self.eat(","):
+            self.need("and")
         if not (self.eat("variance") or self.eat("covariance")):
             raise Unheard("variance")
         spread = self.tight()

@@ -546,9 +546,7 @@ class Reader(CalculusReader, StructureReader):
             return ""
         items = [self.read(i) for i in body.items]
         if len(items) == 3:
-            return (
-                f"the normal density of {items[0]} with mean {items[1]} and covariance {items[2]}"
-            )
+            return f"the normal density of {items[0]} with mean {items[1]}, covariance {items[2]}"
         start = "is normally distributed" if relation else "the normal distribution"
         spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
         return f"{start} with mean {items[0]} and {spread} {items[1]}"
