@@ -57,14 +57,6 @@ def _relation_phrases() -> dict[tuple[str, ...], str]:
 
 
 RELATIONS = _relation_phrases()
-ADD_WORDS = {
-    "plus": "+",
-    "minus": "-",
-    "union": "union",
-    "intersect": "intersect",
-    "set minus": "set minus",
-    "plus or minus": "plus or minus",
-}
 MUL_WORDS = {
     ("times",): "*",
     ("dot",): "*",
@@ -274,16 +266,13 @@ class Hearing:
         return None
 
     def relation(self) -> Tree:
-        start = self.i
+        """A chain of relations; a side may be missing ("is in the real numbers")."""
         rel = self.relation_word()
         first = NONE if rel is not None else self.side()
         if rel is None:
             rel = self.relation_word()
             if rel is None:
                 return first
-        else:
-            self.i = start
-            rel = self.relation_word()
         kids = [first]
         while rel is not None:
             kids.append(Tree(rel))
@@ -431,8 +420,8 @@ class Hearing:
         if not word or word == ",":
             return False
         if word == "the":
-            return not self.at("the", "quantity") or True
-        if word in STOP and word not in ("capital", "big", "the"):
+            return True
+        if word in STOP and word not in ("capital", "big"):
             return False
         return word not in RELATION_STARTS
 
@@ -507,16 +496,13 @@ class Hearing:
         if long is not None:
             return Tree("^", (base, long))
         if self.eat("minus"):
-            return Tree("^", (base, Tree("neg", (self.tight_power(),))))
-        return Tree("^", (base, self.tight_power()))
+            return Tree("^", (base, Tree("neg", (self.postfixed(),))))
+        return Tree("^", (base, self.postfixed()))
 
     def power_phrase(self) -> Tree:
         tree = self.additive()
         self.need("power")
         return tree
-
-    def tight_power(self) -> Tree:
-        return self.postfixed()
 
     def index(self, base: Tree) -> Tree:
         """The index read right after an atom: "x i", "A i j", "W Q i", "theta sub t plus one,"."""
@@ -716,7 +702,7 @@ class Hearing:
         if self.eat("the", "ratio", "of"):
             self.in_ratio += 1
             try:
-                num = self.additive_before("to")
+                num = self.additive()
             finally:
                 self.in_ratio -= 1
             self.need("to")
@@ -810,7 +796,7 @@ class Hearing:
             return Tree("apply", (Tree("probability"), *event))
 
         if self.eat("the", "interval", "from"):
-            low = self.additive_before("to")
+            low = self.additive()
             self.need("to")
             return Tree("list", (low, self.additive()))
         if self.eat("the", "set", "of"):
@@ -966,7 +952,7 @@ class Hearing:
 
     def normal(self, kind: str, x: Tree | None = None) -> Tree:
         self.need("with", "mean")
-        mean = self.additive_before("and")
+        mean = self.additive()
         if not self.eat(","):
             self.need("and")
         if not (self.eat("variance") or self.eat("covariance")):
@@ -1083,9 +1069,6 @@ class Hearing:
             return self.additive()
         finally:
             self.no_apply -= 1
-
-    def additive_before(self, stop: str) -> Tree:
-        return self.additive()
 
     def operand(self) -> Tree:
         """What an operator reads: the quantity, or one tight term."""
