@@ -447,6 +447,8 @@ class Hearing:
                 tree = Tree("^", (strip(tree), Tree("two")))
             elif self.eat("cubed"):
                 tree = Tree("^", (strip(tree), Tree("three")))
+            elif self.depth == 0 and (self.at(",", "squared") or self.at(",", "cubed")):
+                self.i += 1  # "the absolute value of x, squared": the pause closed the value
             elif self.eat("transpose"):
                 tree = Tree("transpose", (strip(tree),))
             elif self.eat("inverse"):
@@ -518,6 +520,9 @@ class Hearing:
         while self.starts_index() or (items and self.at("by") and self.peek(1) not in STOP):
             self.eat("by")  # R m by n
             items.append(self.index_atom())
+        if items and self.at("sub"):  # BN_{gamma, beta}: "B N sub gamma and beta,"
+            more = self.index(base)
+            items.extend(more.kids[1].kids)
         if not items:
             return base
         return Tree("sub", (base, Tree("idx", tuple(items))))
@@ -709,8 +714,8 @@ class Hearing:
             return Tree("/", (num, self.tight()))
         for name, tree_head in (("absolute", "bars"), ("determinant", "bars"), ("size", "bars")):
             words = ("the", name, "value", "of") if name == "absolute" else ("the", name, "of")
-            if self.eat(*words):
-                return Tree(tree_head, (self.operand(),))
+            if self.eat(*words):  # open: "the absolute value of x, squared" squares the value
+                return Tree(tree_head, (self.inside(self.operand),))
         if self.at("the", "squared"):
             self.i += 2
             norm = self.norm_phrase()
@@ -810,7 +815,9 @@ class Hearing:
         if self.eat("the", "indicator", "that"):
             return Tree("apply", (Tree("indicator"), self.relation()))
         if self.eat("the", "product", "of"):
-            return flat_product(list(self.item_list()))
+            factors = self.inside(lambda: Tree("*", self.item_list()))
+            self.pause()
+            return flat_product(list(factors.kids))
         for big_words in sorted(BIG_PHRASES, key=len, reverse=True):
             if self.eat("the", *big_words):
                 return self.big(" ".join(big_words))
@@ -952,9 +959,9 @@ class Hearing:
 
     def normal(self, kind: str, x: Tree | None = None) -> Tree:
         self.need("with", "mean")
-        mean = self.additive()
-        if not self.eat(","):
-            self.need("and")
+        mean = self.inside(self.additive)
+        if not (self.eat(",") or self.eat("and") or self.words[self.i - 1] == ","):
+            raise Unheard(f"expected the spread at word {self.i}: {self.rest()}")
         if not (self.eat("variance") or self.eat("covariance")):
             raise Unheard("variance")
         spread = self.tight()
@@ -1018,7 +1025,8 @@ class Hearing:
         start = self.i
         # a bound that holds an application ends with a pause: "over i in N k of x, of ..."
         applied = self.attempt(self.bound)
-        if applied is not None and self.at(",", "of"):
+        closed = self.at(",", "of") or (self.at("of") and self.words[self.i - 1] == ",")
+        if applied is not None and closed:
             return applied
         self.i = start
         return self.without_application(self.bound)

@@ -240,7 +240,8 @@ class Reader(CalculusReader, StructureReader):
                 else:
                     text = f"{text} {sub_text}"
         if sup is not None and not label:
-            text = self.power(text, base, sup, False)
+            bars = isinstance(base, Fenced) and base.open == "|"  # "the determinant of A, ..."
+            text = self.power(text, base, sup, bars)
         return text
 
     def fenced_scripts(self, base: Fenced, sub: Node | None, sup: Node | None) -> str:
@@ -393,6 +394,8 @@ class Reader(CalculusReader, StructureReader):
                 text += " base " + self.read_script(sub)
             elif isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
                 text += " of " + self.arguments(sub.body)
+            elif not operator and isinstance(sub, Seq):  # BN_{gamma, beta}
+                text += " sub " + " and ".join(self.read_script(i) for i in sub.items) + ","
             else:
                 bound = (
                     and_list([self.read_script(i) for i in sub.items])

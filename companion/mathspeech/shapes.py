@@ -191,6 +191,8 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
             return ends_open(node.base, opened)  # "the squared norm of the quantity ..."
         if node.sup is not None:  # "the transpose of the quantity ..." is open
             return is_compound(node.base) and (is_transpose(node.sup) or is_minus_one(node.sup))
+        if isinstance(node.sub, Fenced) and isinstance(node.sub.body, Seq):
+            return True  # PE_{(pos, 2i)}: "P E of pos and two i" is a list
         return is_sum(node.sub) or (ends_open(node.base, opened) and node.sub is None)
     if isinstance(node, Frac):
         return is_sum(node.den) or ends_open(node.den, opened)
