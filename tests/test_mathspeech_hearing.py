@@ -63,7 +63,7 @@ def test_paper_set_and_rule_cases_round_trip_except_the_listed_ones() -> None:
     failing = _failures(equations)
     assert sorted(set(failing) - set(UNHEARD)) == []
     assert sorted(set(UNHEARD) - set(failing)) == []
-    assert len(failing) <= 0.08 * len(equations)
+    assert len(failing) <= 0.07 * len(equations)
 
 
 # ------------------------------------------------------------- what the words mean
