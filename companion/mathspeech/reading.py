@@ -592,10 +592,12 @@ class Reader(CalculusReader, StructureReader):
                 and (
                     ends_open(left, self.opened)
                     or (
-                        isinstance(left, Frac)
-                        and not self.verbose
-                        and not numeric
-                        and not self.open
+                        not self.verbose
+                        and not self.open  # a pause inside an open group would close it
+                        and (
+                            (isinstance(left, Frac) and not numeric)
+                            or (isinstance(left, Scripts) and is_compound(left.base))
+                        )
                     )
                 )
                 else " "
