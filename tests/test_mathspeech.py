@@ -190,7 +190,7 @@ def test_unknown_verbosity() -> None:
 def test_inline_replaces_each_span_and_keeps_the_prose() -> None:
     text = "The update is $w \\leftarrow w - \\eta g$, where $\\eta$ is the step size."
     assert verbalize_inline(text) == (
-        "The update is w gets w minus eta g, where eta is the step size."
+        "The update is w gets w minus eta times g, where eta is the step size."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import vocabulary as V
 from .nodes import Apply, BigOp, Deriv, Frac, Node, Num, Prefix, Product, Scripts, Seq, Sym
-from .shapes import and_list, is_sum
+from .shapes import and_list, ends_open, is_sum, is_tight
 
 
 class CalculusReader:
@@ -25,19 +25,31 @@ class CalculusReader:
     def power(self, text: str, base: Node, sup: Node, closed: bool) -> str:  # pragma: no cover
         raise NotImplementedError
 
+    def operand(self, body: Node) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    side: Node | None
+    open: int
+    opened: set[int]
+
     def read_prefix(self, node: Prefix) -> str:
         op, operand = node.op, node.operand
         base = op.base if isinstance(op, Scripts) else op
         text = self.read(operand)
+        said = self.operand(operand)
+        if said.startswith(("the quantity ", "minus the quantity ")) or ends_open(
+            operand, self.opened
+        ):
+            self.opened.add(id(node))
         if isinstance(base, Deriv):
-            return f"{self.read(op)} {text}"
+            return f"{self.read(op)} {said}"
         if isinstance(base, Sym) and base.name == "nabla":
             if isinstance(op, Scripts) and op.sup is not None:
-                return f"{self.read(op)} {text}"
+                return f"{self.read(op)} of {said}"
             if isinstance(op, Scripts) and op.sub is not None:
                 return f"the gradient with respect to {self.read_script(op.sub)} of {text}"
             return f"the gradient of {text}"
-        return f"{self.head(op)} of {text}"
+        return f"{self.head(op)} of {said}"
 
     def read_deriv(self, node: Deriv) -> str:
         d = "partial" if node.partial else "d"
@@ -86,8 +98,14 @@ class CalculusReader:
         elif sup is not None:
             text += " up to " + self.read_script(sup)
         diffs = " ".join("d " + self.read(d) for d in node.differentials)
+        if sub is not None and holds_application(sub):
+            text += ","  # "the sum over i in N k of x, of y i": the bound ends at the pause
         if node.body is not None:
-            text += " of " + self.read(node.body)
+            self.open += 1
+            try:
+                text += " of " + self.read(node.body)
+            finally:
+                self.open -= 1
             if diffs:
                 text += ", " + diffs
         elif diffs:
@@ -95,7 +113,9 @@ class CalculusReader:
         return text
 
     # ------------------------------------------------------------- fractions
-    def read_frac(self, node: Frac) -> str:
+    def read_frac(self, node: Frac, operand: bool = False) -> str:
+        """a over b; "the quantity ..., all over ..." for a whole side; inside a function's
+        argument or a larger expression, "the ratio of a to b"."""
         num, den = node.num, node.den
         if (
             isinstance(num, Num)
@@ -108,10 +128,24 @@ class CalculusReader:
             one, many = V.FRACTION_NAMES[int(den.text)]
             return f"{V.number_words(num.text)} {one if num.text == '1' else many}"
         top, bottom = self.read(num), self.read(den)
+        # "all over" takes everything since the last relation: only a whole side may use it
+        ratio = operand or (node is not self.side and not self.verbose and not self.brief)
         if self.verbose:
             end = ", end fraction" if len(bottom.split()) > 2 else ""
             return f"the fraction with numerator {top} and denominator {bottom}{end}"
-        if is_sum(den):
+        simple = (
+            is_tight(top)
+            and len(top.split()) <= 4
+            and not isinstance(num, Apply | BigOp | Prefix | Frac)
+            and not (isinstance(num, Product) and any(num.ops))
+        )
+        tight_needed = ratio or simple
+        if is_sum(den) or (
+            tight_needed
+            and not self.brief
+            and (isinstance(den, Frac) or (isinstance(den, Product) and not is_tight(bottom)))
+            and not (isinstance(den, Product) and len(den.factors) == 2)
+        ):
             bottom = "the quantity " + bottom
         elif (
             isinstance(den, Product)
@@ -120,19 +154,36 @@ class CalculusReader:
             and (" times " in bottom)
         ):
             bottom = "the product of " + " and ".join(self.read(f) for f in den.factors)
+        if self.brief and is_sum(num):
+            return f"the quantity {top}, over {bottom}"
+        if (simple and not operand) or self.brief:
+            return f"{top} over {bottom}"
+        # a tight numerator ("P of x") keeps "over": it binds after the function is applied
+        tight_top = is_tight(top) and not isinstance(num, BigOp | Frac)
+        if ratio and tight_top:
+            return f"the quantity {top} over {bottom}" if operand else f"{top} over {bottom}"
+        if ratio:
+            return f"the ratio of {top} to {bottom}"
         if is_sum(num):
             return (
                 f"the quantity {top}, over {bottom}"
                 if self.brief
                 else f"the quantity {top}, all over {bottom}"
             )
-        simple = (
-            len(top.split()) <= 3
-            and not isinstance(num, Apply | BigOp | Prefix | Frac)
-            and not (isinstance(num, Product) and any(num.ops))
-        )
-        if simple or self.brief:
-            return f"{top} over {bottom}"
         return f"{top}, all over {bottom}"
 
     # ------------------------------------------------------------- sums and products
+
+
+def holds_application(node: Node) -> bool:
+    """Whether a bound holds a function applied to an argument (N_k(x)): its "of" needs a pause."""
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Apply):
+            return True
+        if isinstance(item, tuple):
+            stack.extend(item)
+        elif item is not None and hasattr(item, "__slots__") and not isinstance(item, str):
+            stack.extend(getattr(item, f) for f in item.__slots__)
+    return False

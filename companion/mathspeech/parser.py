@@ -561,7 +561,9 @@ class Parser(EnvironmentParser):
         sub: Node | None = None
         sup: Node | None = None
         primes = 0
+        inner: Node | None = None  # a braced group with its own scripts: {x^{(i)}}^T
         if isinstance(node, Scripts) and not node.primes and self.peek().kind in (SUB, SUP):
+            inner = node
             sub, sup = node.sub, node.sup  # \underset{x}{\max}_{...}
             node = node.base
         while True:
@@ -569,13 +571,17 @@ class Parser(EnvironmentParser):
             if tok.kind in (SUB, SUP):
                 self.take()
                 arg = self.script_arg(tok)
+                taken = sub if tok.kind == SUB else sup
+                if taken is not None and inner is not None:
+                    # the group's own script is taken: the new one scripts the whole group
+                    node, sub, sup, inner = inner, None, None, None
+                    taken = None
+                if taken is not None:
+                    where = "subscript" if tok.kind == SUB else "superscript"
+                    raise self.error(f"double {where} at position {tok.pos}")
                 if tok.kind == SUB:
-                    if sub is not None:
-                        raise self.error(f"double subscript at position {tok.pos}")
                     sub = arg
                 else:
-                    if sup is not None:
-                        raise self.error(f"double superscript at position {tok.pos}")
                     sup = arg
             elif tok.kind == PRIME:
                 self.take()

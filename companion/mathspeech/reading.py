@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from . import vocabulary as V
-from .calculus import CalculusReader
+from .calculus import CalculusReader, holds_application
 from .lexer import NULL_LEFT
 from .nodes import (
     Accent,
@@ -41,15 +42,19 @@ from .shapes import (
     is_index_sup,
     is_label_sup,
     is_minus_one,
+    is_parameter,
     is_plain,
     is_quantity,
     is_sum,
     is_symbolic,
+    is_tight,
     is_transpose,
     name_words,
     plain_letters,
 )
 from .structures import StructureReader
+
+_PROBABILITY = frozenset({"P", "Pr"})
 
 _GIVEN = frozenset({"|", "mid", "vert"})
 _SUCH_THAT = frozenset({":", "|", "mid", "colon", "vert"})
@@ -70,6 +75,10 @@ class Reader(CalculusReader, StructureReader):
         self.script = 0
         self.in_set = 0
         self.interval = 0  # inside the right side of "in": [a, b] is an interval
+        # the whole side of a relation: only there may "all over" take everything before it
+        self.side: Node | None = tree
+        self.open = 0  # open constructs ("the sum of ...", "the quantity ..."): a pause closes one
+        self.opened: set[int] = set()  # applications read with an open argument (see ends_open)
 
     def plain_letters(self) -> set[str]:
         """Latin letters of the whole tree in plain type, lower-cased (computed once, lazily)."""
@@ -105,9 +114,7 @@ class Reader(CalculusReader, StructureReader):
         if node.kind == "greek":
             return V.GREEK[node.name]
         if node.kind == "Greek":
-            return ("" if self.script and not self.verbose else "capital ") + V.GREEK_UPPER[
-                node.name
-            ]
+            return "capital " + V.GREEK_UPPER[node.name]
         if node.kind == "bigop":
             return V.BIG_OPS[node.name]
         return V.SYMBOLS[node.name]
@@ -115,10 +122,10 @@ class Reader(CalculusReader, StructureReader):
     def capital(self, letter: str) -> bool:
         if self.verbose:
             return True
+        if letter.lower() in self.lowers:
+            return True  # k and K in one equation: "capital K", in a script too
         if self.script:
             return False
-        if letter.lower() in self.lowers:
-            return True
         return not self.brief and letter in V.ALWAYS_CAPITAL
 
     def read_name(self, node: Name) -> str:
@@ -167,7 +174,11 @@ class Reader(CalculusReader, StructureReader):
         return f"{self.read(node.n)} choose {self.read(node.k)}"
 
     def read_root(self, node: Root) -> str:
-        body = self.read(node.body)
+        self.open += 1
+        try:
+            body = self.read(node.body)
+        finally:
+            self.open -= 1
         if node.index is None:
             return f"the square root of {body}"
         if isinstance(node.index, Num) and node.index.text.isdigit():
@@ -197,7 +208,9 @@ class Reader(CalculusReader, StructureReader):
             )
         plain = base.body if isinstance(base, Accent) else base
         label = sup is not None and is_label_sup(plain, sup)
-        if sup is not None and label:
+        if isinstance(sup, Sym) and sup.name in ("+", "-") and not self.brief:
+            text += f" superscript {V.SYMBOLS[sup.name]}"  # x^+: "x plus" sounds like a sum
+        elif sup is not None and label:
             text += " " + self.label(sup)
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
@@ -215,14 +228,20 @@ class Reader(CalculusReader, StructureReader):
                 )
             else:
                 sub_text = self.read_script(sub)
+                if isinstance(sub, Seq) and is_compound_index(sub):  # x_{i+m, j+n}
+                    sub_text = " and ".join(self.read_script(i) for i in sub.items)
                 if isinstance(base, Apply | Fenced):
-                    text = f"component {sub_text} of {text}"
+                    body = base.body if isinstance(base, Fenced) and base.body is not None else base
+                    text = f"component {sub_text} of {self.operand(body)}"
+                elif is_compound_index(sub):
+                    text = f"{text} sub {sub_text},"  # "theta sub t plus one," then a pause
                 elif self.verbose or isinstance(base, Num):
                     text = f"{text} sub {sub_text}"
                 else:
                     text = f"{text} {sub_text}"
         if sup is not None and not label:
-            text = self.power(text, base, sup, False)
+            bars = isinstance(base, Fenced) and base.open == "|"  # "the determinant of A, ..."
+            text = self.power(text, base, sup, bars)
         return text
 
     def fenced_scripts(self, base: Fenced, sub: Node | None, sup: Node | None) -> str:
@@ -241,7 +260,7 @@ class Reader(CalculusReader, StructureReader):
             return f"the set of {member}, for {self.read_script(sub)} to {self.read_script(sup)}"
         if base.open in "([" and isinstance(sub, Sym) and sub.name in ("+", "-") and sup is None:
             part = "positive" if sub.name == "+" else "negative"
-            return f"the {part} part of {self.read(base.body)}"
+            return f"the {part} part of {self.operand(base.body) if base.body else ''}"
         return ""
 
     def label(self, sup: Node) -> str:
@@ -286,11 +305,14 @@ class Reader(CalculusReader, StructureReader):
             if not is_index_sup(sup) or is_exponential_base(base):
                 return self.power(text, base, sup.body or Empty(), closed)  # e^{(...)}
             if is_layer_index(sup.body):
-                return f"{text} of layer {self.read_script(sup.body)}"
-            middle = " superscript " if self.verbose else " "
-            return f"{text}{middle}{self.read_script(sup.body)}"
+                return f"{text} of layer {self.read_script(sup.body)},"
+            if isinstance(base, Sym) and base.name in ("f", "g"):
+                return f"the {self.ordinal(sup.body)} derivative of {text}"  # f^{(n)}
+            if is_plain(base) and (is_plain(sup.body) or isinstance(sup.body, Num)):
+                return f"the {self.ordinal(sup.body)} {text}"  # x^{(i)}: "the i th x"
+            return f"{text} superscript {self.read_script(sup.body)},"  # never a power
         if isinstance(sup, Fenced) and sup.open == "[":
-            return f"{text} of layer {self.read_script(sup.body)}"
+            return f"{text} of layer {self.read_script(sup.body)},"
         if isinstance(sup, Sym) and sup.name in ("ast", "star"):
             return text + " star"
         if isinstance(sup, Sym) and sup.name == "circ":
@@ -304,16 +326,28 @@ class Reader(CalculusReader, StructureReader):
             return text + pause + V.SQUARED[sup.text]
         exponent = self.read_script(sup)
         if quantity:
+            if isinstance(sup, Frac | Sum | Product):
+                return f"{text}, raised to the {exponent} power"
             return f"{text}, raised to the power {exponent}"
         if isinstance(sup, Num) and sup.text.isdigit() and int(sup.text) in V.ORDINALS:
             return f"{text} to the {V.ORDINALS[int(sup.text)]}"
         if self.verbose:
             return f"{text} to the power {exponent}" + (", end power" if is_sum(sup) else "")
-        if is_sum(sup) or isinstance(sup, Num):
+        if (
+            is_sum(sup)
+            or isinstance(sup, Num | Frac)
+            or (isinstance(sup, Product) and " " in exponent)
+        ):
             return f"{text} to the {exponent} power"
         if exponent.startswith("the "):  # "e to the log of x", not "e to the the log of x"
             return f"{text} to {exponent}"
         return f"{text} to the {exponent}"
+
+    def ordinal(self, node: Node | None) -> str:
+        """n-th, second: the order of a derivative."""
+        if isinstance(node, Num) and node.text.isdigit() and int(node.text) in V.ORDINALS:
+            return V.ORDINALS[int(node.text)]
+        return f"{self.read_script(node)} th"
 
     # ------------------------------------------------------------- functions
     def is_function_head(self, node: Node) -> bool:
@@ -360,8 +394,17 @@ class Reader(CalculusReader, StructureReader):
                 text += " base " + self.read_script(sub)
             elif isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
                 text += " of " + self.arguments(sub.body)
+            elif not operator and isinstance(sub, Seq):  # BN_{gamma, beta}
+                text += " sub " + " and ".join(self.read_script(i) for i in sub.items) + ","
             else:
-                text += (" over " if operator else " ") + self.read_script(sub)
+                bound = (
+                    and_list([self.read_script(i) for i in sub.items])
+                    if isinstance(sub, Seq) and operator
+                    else self.read_script(sub)
+                )
+                text += (" over " if operator else " ") + bound
+                if operator and holds_application(sub):
+                    text += ","  # "over q of z given x, of ...": the bound ends at a pause
         if sup is not None:
             text = self.power(text, base, sup, False)
         return text
@@ -379,8 +422,12 @@ class Reader(CalculusReader, StructureReader):
                 if (arg.body is not None)
                 else self.read(func.body)
             )
+        if is_probability(func) and holds_relation(arg.body) and arg.body is not None:
+            self.opened.add(id(node))
+            return "the probability that " + self.event(arg.body)
         divergence = self.divergence_name(func, arg)
         if divergence and arg.body is not None:
+            self.opened.add(id(node))
             return f"the {divergence} divergence between {self.arguments(arg.body)}"
         if isinstance(base, Sym) and base.name == "O" and func is base:
             head = "big O"
@@ -400,7 +447,14 @@ class Reader(CalculusReader, StructureReader):
             return head
         if head.endswith("indicator") and isinstance(arg.body, Relation):
             return f"{head} that {self.read(arg.body)}"  # 1[y = k]
-        return f"{head} of {self.arguments(arg.body)}"
+        said = self.arguments(arg.body)
+        if (
+            isinstance(arg.body, Seq)
+            or said.startswith(("the quantity ", "minus the quantity "))
+            or ends_open(arg.body, self.opened)
+        ):
+            self.opened.add(id(node))
+        return f"{head} of {said}"
 
     def divergence_name(self, func: Node, arg: Fenced) -> str:
         """D_{KL}(p || q), KL(p || q), D_f(p || q): the divergence's name, else ""."""
@@ -421,17 +475,59 @@ class Reader(CalculusReader, StructureReader):
             return ""
         return name_words(sub.name) if isinstance(sub, Name) else self.read_script(sub)
 
+    def event(self, body: Node) -> str:
+        """P(X = x | Y = y): "X equals x, given Y equals y"."""
+        if isinstance(body, Seq):
+            parts = [self.read(body.items[0])]
+            for sep, item in zip(body.seps, body.items[1:], strict=True):
+                joiner = ", given " if sep in _GIVEN else " and "
+                parts.append(joiner + self.read(item))
+            return "".join(parts)
+        return self.read(body)
+
     def arguments(self, body: Node) -> str:
         if isinstance(body, Seq):
             groups: list[list[Node | None]] = [[]]
+            params: list[Node | None] = []
             for k, item in enumerate(body.items):
-                if k and body.seps[k - 1] in _GIVEN:
+                sep = body.seps[k - 1] if k else ""
+                if params or (sep == ";" and is_parameter(item)):
+                    params.append(item)  # p(x; theta): "with parameters theta"
+                    continue
+                if k and sep in _GIVEN:
                     groups.append([])
                 groups[-1].append(item)
-            return " given ".join(self.list_words(g) for g in groups)
-        if isinstance(body, Sum) and len(body.terms) > 1 and set(body.ops[1:]) <= {"+", "-"}:
-            return "the quantity " + self.read(body)
-        return self.read(body)
+            said = self.list_words(groups[0])
+            for before, g in itertools.pairwise(groups):
+                said += ", given " if ends_open(before[-1], self.opened) else " given "
+                said += self.list_words(g)
+            if params:
+                said += ", with parameters " + self.list_words(params)
+            return said
+        return self.operand(body)
+
+    def operand(self, body: Node) -> str:
+        """What a function or operator reads: one tight term, else "the quantity", a ratio."""
+        while isinstance(body, Fenced) and body.open in "([" and body.body is not None:
+            if isinstance(body.body, Seq):
+                break
+            body = body.body
+        if isinstance(body, Sum) and len(body.terms) == 1 and body.ops[0] == "-":
+            return "minus " + self.operand(body.terms[0])
+        if isinstance(body, Frac):
+            return self.read_frac(body, operand=True)
+        self.open += 1
+        try:
+            text = self.read(body)
+        finally:
+            self.open -= 1
+        if is_sum(body) or (
+            isinstance(body, Product | Relation)
+            and not is_tight(text)
+            and not text.startswith("the product of ")
+        ):
+            return "the quantity " + text
+        return text if is_tight(text) else self.read(body)
 
     def list_words(self, items: list[Node | None] | tuple[Node | None, ...]) -> str:
         """x, y, and z; a list with dots: "head one through head h", "x one, x two, and so on
@@ -453,9 +549,7 @@ class Reader(CalculusReader, StructureReader):
             return ""
         items = [self.read(i) for i in body.items]
         if len(items) == 3:
-            return (
-                f"the normal density of {items[0]} with mean {items[1]} and covariance {items[2]}"
-            )
+            return f"the normal density of {items[0]} with mean {items[1]}, covariance {items[2]}"
         start = "is normally distributed" if relation else "the normal distribution"
         spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
         return f"{start} with mean {items[0]} and {spread} {items[1]}"
@@ -468,7 +562,7 @@ class Reader(CalculusReader, StructureReader):
                 parts.append((V.ADD_OPS[op] + " " if op == "-" else "") + text)
                 continue
             word = V.ADD_OPS.get(op, op)
-            sep = ", " if ends_open(node.terms[k - 1]) else " "
+            sep = ", " if ends_open(node.terms[k - 1], self.opened) else " "
             parts.append(f"{sep}{word} {text}")
         return "".join(parts)
 
@@ -481,7 +575,7 @@ class Reader(CalculusReader, StructureReader):
             return self.read_frac(Frac(factors[0], factors[1]))  # 1/2 is "one half"
         parts = [self.read(factors[0])]
         if is_change(factors[0], factors[1]) and not self.verbose:
-            parts = ["delta"]  # Delta w: the change in w
+            parts = ["the change in"]  # Delta w
         for k, op in enumerate(node.ops):
             left, right = factors[k], factors[k + 1]
             word = self.joiner(left, right, op)
@@ -496,7 +590,15 @@ class Reader(CalculusReader, StructureReader):
                 ", "
                 if word == "times"
                 and (
-                    ends_open(left) or (isinstance(left, Frac) and not self.verbose and not numeric)
+                    ends_open(left, self.opened)
+                    or (
+                        not self.verbose
+                        and not self.open  # a pause inside an open group would close it
+                        and (
+                            (isinstance(left, Frac) and not numeric)
+                            or (isinstance(left, Scripts) and is_compound(left.base))
+                        )
+                    )
                 )
                 else " "
             )
@@ -539,6 +641,8 @@ class Reader(CalculusReader, StructureReader):
             return "times"
         if isinstance(left, Num) or self.script:
             return ""
+        if not self.brief and takes_index(left) and starts_like_letter(right):
+            return "times"  # "A times B": "A B" would be heard as A sub B
         if is_plain(left) and (
             is_plain(right)
             or (
@@ -572,7 +676,11 @@ class Reader(CalculusReader, StructureReader):
             self.in_set -= quantified
 
     def relation_chain(self, node: Relation) -> str:
-        text = self.read(node.parts[0])
+        saved, self.side = self.side, node.parts[0]
+        try:
+            text = self.read(node.parts[0])
+        finally:
+            self.side = saved
         for k, rel in enumerate(node.rels):
             right = node.parts[k + 1]
             words, chain = self.relation_words(rel)
@@ -595,14 +703,16 @@ class Reader(CalculusReader, StructureReader):
             if k and chain and self.relation_words(node.rels[k - 1])[1] and not self.script:
                 words = "which " + ("equals" if words == "equals" else words)
                 text += ","
-            elif text and ends_open(node.parts[k]):
+            elif text and ends_open(node.parts[k], self.opened):
                 text += ","
             inside = rel in _INTERVAL_RELATIONS
             self.interval += inside
+            saved, self.side = self.side, right
             try:
                 text = f"{text} {words} {self.read(right)}".strip()
             finally:
                 self.interval -= inside
+                self.side = saved
         return text
 
     def labelled_relation(self, rel: str, words: str, label: Node) -> str:
@@ -635,8 +745,10 @@ class Reader(CalculusReader, StructureReader):
         return V.RELATIONS[key]
 
     def read_seq(self, node: Seq) -> str:
+        saved, self.side = self.side, node.items[0]
         out = self.read(node.items[0])
         for sep, item in zip(node.seps, node.items[1:], strict=True):
+            self.side = item
             text = self.read(item)
             if sep in _GIVEN:
                 out += f" given {text}"
@@ -659,6 +771,7 @@ class Reader(CalculusReader, StructureReader):
                 out += f" {text}"
             else:
                 out += f", {text}"
+        self.side = saved
         return out
 
     def read_fenced(self, node: Fenced) -> str:
@@ -676,8 +789,8 @@ class Reader(CalculusReader, StructureReader):
             if (isinstance(body, Font) and body.style == "script") or (
                 isinstance(body, Sum) and set(body.ops[1:]) & _SET_OPERATORS
             ):
-                return "the size of " + self.read(body)  # |D|, |A cap B|
-            return "the absolute value of " + self.quantity(body)
+                return "the size of " + self.operand(body) if body else ""  # |D|, |A cap B|
+            return "the absolute value of " + (self.operand(body) if body else "")
         if node.open == "‖":
             return "the norm of " + self.quantity(body)
         if node.open == "\\{":
@@ -706,7 +819,11 @@ class Reader(CalculusReader, StructureReader):
             return f"the {kind} " + self.list_words(body.items)
         text = self.read(body)
         if is_quantity(node):
-            return "the quantity " + text
+            self.open += 1
+            try:
+                return "the quantity " + self.read(body)
+            finally:
+                self.open -= 1
         return text
 
     def quantity(self, body: Node | None) -> str:
@@ -822,3 +939,60 @@ def label_key(node: Node) -> str:
 def is_plain_expectation(node: Node) -> bool:
     """E in plain type applied with brackets or parentheses: E[X], E_{x}[f(x)], E(X)."""
     return isinstance(node, Sym) and node.kind == "latin" and node.name == "E"
+
+
+def is_compound_index(node: Node | None) -> bool:
+    """An index of several symbols joined by operators: t+1, i+m; read "sub ...," with a pause."""
+    if isinstance(node, Scripts):
+        return node.sub is not None  # mu_{a_t}: "mu sub a t,"
+    if isinstance(node, Seq):
+        return set(node.seps) <= {","}  # BN_{gamma, beta}: "sub gamma and beta,"
+    return (
+        is_sum(node)
+        or isinstance(node, Relation | Frac)
+        or (isinstance(node, Product) and any(op not in ("",) for op in node.ops))
+    )
+
+
+def takes_index(node: Node) -> bool:
+    """A factor whose reading ends with a bare letter or index: what follows could be heard
+    as its index (x, x i, theta hat, M S E)."""
+    if isinstance(node, Scripts):
+        return (
+            node.sup is None
+            and not node.primes
+            and not is_compound_index(node.sub)
+            and (is_plain(node.base) or isinstance(node.base, Accent))
+        )
+    if isinstance(node, Font | Accent):
+        return takes_index(node.body) if isinstance(node, Font) else True
+    return is_plain(node) or (isinstance(node, Name) and node.name not in V.FUNCTIONS)
+
+
+def starts_like_letter(node: Node) -> bool:
+    """A factor whose reading starts with a letter, a Greek letter or a name."""
+    while isinstance(node, Scripts | Accent | Font | Apply | Factorial):
+        node = (
+            node.base
+            if isinstance(node, Scripts)
+            else node.func
+            if isinstance(node, Apply)
+            else node.body
+        )
+    if isinstance(node, Sym):
+        return node.kind in ("latin", "greek", "Greek")
+    return isinstance(node, Name | Text)
+
+
+def is_probability(func: Node) -> bool:
+    """P, Pr or blackboard P before parentheses."""
+    if isinstance(func, Font):
+        func = func.body
+    return isinstance(func, Sym | Name) and func.name in _PROBABILITY
+
+
+def holds_relation(body: Node | None) -> bool:
+    """An argument that states an event: P(X = x), P(X_{t+1} = j | X_t = i)."""
+    if isinstance(body, Seq):
+        return any(isinstance(i, Relation) for i in body.items)
+    return isinstance(body, Relation)

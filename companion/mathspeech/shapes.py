@@ -164,55 +164,48 @@ def is_quantity(node: Node | None) -> bool:
     body = node.body
     return (
         is_sum(body)
-        or isinstance(body, Sum | Relation)
-        or (isinstance(body, Product) and any(body.ops))
+        or isinstance(body, Sum | Relation | Frac)
+        or (isinstance(body, Product) and not is_change_product(body))
     )
 
 
-def ends_open(node: Node | None) -> bool:
-    """Whether a reading ends in an open construct, so a following operator needs a pause."""
+def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()) -> bool:
+    """Whether a reading ends in an open construct ("the quantity ...", "the sum ... of ...",
+    a list of arguments), so that what follows needs a pause to close it.
+
+    `opened` holds the ids of the applications and operators whose argument the reader read
+    as "the quantity ..." or a list (known only once read)."""
     if isinstance(node, BigOp):
         return node.body is not None or bool(node.differentials)
-    if isinstance(node, Prefix):
-        return isinstance(node.op, Deriv) or ends_open(node.operand)
+    if isinstance(node, Prefix | Apply):
+        if isinstance(node, Apply) and isinstance(node.func, Fenced):
+            return True  # ..., evaluated at t
+        return id(node) in opened
     if isinstance(node, Scripts):
-        if node.sup is not None:
-            return (
-                (
-                    isinstance(node.base, Fenced)
-                    and (not is_transpose(node.sup) or (is_compound(node.base)))
-                )
-                or isinstance(node.base, Apply)
-                or (isinstance(node.sup, Fenced) and is_sum(node.sup.body))
-                or (
-                    isinstance(node.sup, Sum)
-                    and len(node.sup.terms) == 1
-                    and not is_minus_one(node.sup)
-                )
-            )
-        if isinstance(node.base, Fenced) and node.base.open == NULL_LEFT:
+        if isinstance(node.base, Fenced) and (
+            node.base.open == NULL_LEFT
+            or (node.base.open == "[" and node.sub is not None and node.sup is not None)
+        ):
             return True  # ..., evaluated at x equals a
-        return is_sum(node.sub) or (ends_open(node.base) and node.sub is None)
+        if isinstance(node.base, Fenced) and node.base.open in ("‖", "|"):
+            return ends_open(node.base, opened)  # "the squared norm of the quantity ..."
+        if node.sup is not None:  # "the transpose of the quantity ..." is open
+            return is_compound(node.base) and (is_transpose(node.sup) or is_minus_one(node.sup))
+        if isinstance(node.sub, Fenced) and isinstance(node.sub.body, Seq):
+            return True  # PE_{(pos, 2i)}: "P E of pos and two i" is a list
+        return is_sum(node.sub) or (ends_open(node.base, opened) and node.sub is None)
     if isinstance(node, Frac):
-        return is_sum(node.den) or ends_open(node.den)
+        return is_sum(node.den) or ends_open(node.den, opened)
     if isinstance(node, Fenced):
-        return is_quantity(node)
+        if node.open in ("‖", "|"):
+            return is_sum(node.body) or ends_open(node.body, opened)
+        return is_quantity(node) or (node.open in "([" and isinstance(node.body, Seq))
     if isinstance(node, Product):
-        return any(ends_open(f) for f in node.factors)
+        return ends_open(node.factors[-1], opened)
     if isinstance(node, Sum):
-        return ends_open(node.terms[-1])
-    if isinstance(node, Apply):
-        if isinstance(node.func, Fenced):
-            return True
-        if isinstance(node.arg.body, Seq):
-            return is_sum(node.arg.body.items[-1])
-        return (
-            node.arg.body is not None
-            and not isinstance(node.arg.body, Seq | Num | Apply)
-            and not is_plain(node.arg.body)
-        )
+        return ends_open(node.terms[-1], opened)
     if isinstance(node, Root):
-        return is_sum(node.body)
+        return True  # "the square root of" takes all that follows, up to a pause
     return isinstance(node, Matrix | Cases | Lines)
 
 
@@ -250,7 +243,7 @@ _CHILDREN = {
 
 
 def lower_letters(node: object) -> set[str]:
-    """Lower-case Latin letters used outside sub- and superscripts (x makes X "capital X")."""
+    """Lower-case Latin letters used anywhere in the equation (x makes X "capital X")."""
     found: set[str] = set()
     stack = [node]
     while stack:
@@ -263,12 +256,6 @@ def lower_letters(node: object) -> set[str]:
         elif kind is tuple:
             assert isinstance(item, tuple)
             stack.extend(item)
-        elif kind is Scripts:
-            assert isinstance(item, Scripts)
-            stack.append(item.base)
-        elif kind is BigOp:
-            assert isinstance(item, BigOp)
-            stack.append(item.body)
         elif kind in _CHILDREN:
             stack.extend(getattr(item, f) for f in _CHILDREN[kind])
     return found
@@ -523,3 +510,42 @@ def derivative(num: Node, den: Node) -> Deriv | None:
         variables.append(var)
         powers.append(power)
     return Deriv(kind == "partial", order, func, tuple(variables), tuple(powers))
+
+
+def is_tight(text: str) -> bool:
+    """A reading heard as one term: no operator word outside a closed group."""
+    words = text.replace(",", " ,").split()
+    return not any(w in _LOOSE_WORDS for w in words)
+
+
+_LOOSE_WORDS = frozenset(
+    {
+        "times",
+        "plus",
+        "minus",
+        "over",
+        "dot",
+        "element-wise",
+        "convolved",
+        "composed",
+        "equals",
+        "is",
+        ",",
+        "union",
+        "intersect",
+        "divided",
+    }
+)
+
+
+def is_parameter(node: Node | None) -> bool:
+    """What follows a semicolon in p(x; theta): parameters are Greek letters (theta, phi k)."""
+    while isinstance(node, Scripts | Font | Accent):
+        node = node.base if isinstance(node, Scripts) else node.body
+    return isinstance(node, Sym) and node.kind in ("greek", "Greek")
+
+
+def is_change_product(node: Product) -> bool:
+    """(Delta x): "the change in x" needs no "the quantity"."""
+    first = node.factors[0]
+    return len(node.factors) == 2 and isinstance(first, Sym) and first.name == "Delta"
