@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import jinja2
@@ -51,7 +51,7 @@ from companion.lessons import (
     review_lesson,
     warn_over_budget,
 )
-from companion.models import Catalog, Episode, Lesson, Script, Show
+from companion.models import Catalog, Engine, Episode, Lesson, Script, Show
 from companion.topics import course_seasons, link_episode, load_catalog
 
 log = logging.getLogger(__name__)
@@ -66,17 +66,24 @@ def build(
     on_event: EventHandler = ignore,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     executor: executors.Executor | None = None,
+    scripts_only: bool = False,
 ) -> BuildReport:
     """Regenerate what changed in `settings.workdir`; see BuildReport for what happened.
 
     Lessons are synthesized by `executor`, or by one made from `settings.executor` (and
     closed) when it is None; a library passes one executor to each of its shows. When the
     default engine is not installed, the build says so in one line and speaks with espeak-ng.
+    With `scripts_only`, every lesson's script is written in both layers (scripts/ for
+    people, spoken/ as the engine is given it) and nothing is synthesized or published.
     """
     voice, note = engines.resolve(settings.voice)
     if note:
         log.warning("%s", note)
     settings = replace(settings, voice=voice)
+    if scripts_only:
+        settings.workdir.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(settings.workdir / layout.BUILD_LOCK, str(settings.workdir)):
+            return write_scripts(settings, on_event=on_event, clock=clock)
     if settings.executor == "local":
         synth.require_tools(settings.voice.engine)
     if settings.executor == "local" or shutil.which("espeak-ng"):
@@ -111,31 +118,14 @@ def _build(
     report = BuildReport()
     workdir = settings.workdir
 
-    show, episodes = read_source(settings, clock())
-    catalog = load_catalog(settings.catalog)
-    _check_overrides(settings, catalog)
-
-    words = (
-        fetch_words(
-            episodes, max_bytes=settings.max_feed_bytes, cache_dir=workdir / layout.HTTP_CACHE
-        )
-        if settings.transcripts
-        else {}
-    )
-    links = {
-        episode.guid: link_episode(
-            episode, catalog, settings.episodes.get(episode.guid), words.get(episode.guid)
-        )
-        for episode in episodes
-    }
-    for episode in episodes:
-        on_event(Linked(episode.slug, tuple(item.topic.id for item in links[episode.guid])))
-    title = publish.feed_title(settings, show)
-    env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
-    scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
-    report.skipped_no_math = [e.slug for e in episodes if not links[e.guid]]
-    for script in scripts.values():
+    rendered = render_all(settings, on_event=on_event, now=clock())
+    show, episodes, catalog = rendered.show, rendered.episodes, rendered.catalog
+    scripts, course_scripts = rendered.scripts, rendered.course
+    report.skipped_no_math = rendered.skipped_no_math
+    written = rendered.every_script() if not only else list(scripts.values())
+    for script in written:
         write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    title = publish.feed_title(settings, show)
 
     cover = workdir / layout.COVER_PATH
     write_if_changed(cover, artwork.cover_jpeg(title, "Spoken math lessons"))
@@ -162,12 +152,9 @@ def _build(
     jobs = [
         job_for(scripts[e.guid], episode_lesson(e, scripts[e.guid], show), now) for e in selected
     ]
-    course_scripts: list[Script] = []
-    if settings.course and not only:
-        topics = catalog.topics[: settings.course_topics or None]
-        course_scripts = render.render_course(env, topics, catalog, wording)
+    if course_scripts and not only:
         total = len(course_scripts)
-        seasons = course_seasons(topics)
+        seasons = course_seasons(catalog.topics[:total])
         jobs += [
             job_for(
                 script,
@@ -176,14 +163,11 @@ def _build(
             )  # lesson 1 is the oldest
             for number, script in enumerate(course_scripts, start=1)
         ]
-    for script in course_scripts:
-        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
     review_scripts: list[Script] = []
-    if settings.review and not only:
-        for plan, script in render_reviews(env, episodes, scripts, catalog, wording, now):
+    if not only:
+        for plan, script in rendered.reviews:
             review_scripts.append(script)
             jobs.append(job_for(script, review_lesson(plan, script), now))
-            write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
     pending = []
     for job in jobs:
         if not force and job.is_current():
@@ -218,6 +202,107 @@ def _build(
     report.feed_path = workdir / layout.FEED_PATH
     report.seconds = time.monotonic() - started
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Every script of a build, before any audio."""
+
+    show: Show
+    episodes: tuple[Episode, ...]
+    catalog: Catalog
+    scripts: dict[str, Script]  # episode guid -> its lesson
+    course: list[Script]
+    reviews: list[tuple[review.ReviewPlan, Script]]
+    skipped_no_math: list[str]
+
+    def every_script(self) -> list[Script]:
+        return [*self.scripts.values(), *self.course, *(script for _, script in self.reviews)]
+
+
+def render_all(settings: Settings, *, on_event: EventHandler, now: datetime) -> Rendered:
+    """Read the source, link every episode and render every lesson's script."""
+    show, episodes = read_source(settings, now)
+    catalog = load_catalog(settings.catalog)
+    _check_overrides(settings, catalog)
+    words = (
+        fetch_words(
+            episodes,
+            max_bytes=settings.max_feed_bytes,
+            cache_dir=settings.workdir / layout.HTTP_CACHE,
+        )
+        if settings.transcripts
+        else {}
+    )
+    links = {
+        episode.guid: link_episode(
+            episode, catalog, settings.episodes.get(episode.guid), words.get(episode.guid)
+        )
+        for episode in episodes
+    }
+    for episode in episodes:
+        on_event(Linked(episode.slug, tuple(item.topic.id for item in links[episode.guid])))
+    env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
+    scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
+    course: list[Script] = []
+    if settings.course:
+        topics = catalog.topics[: settings.course_topics or None]
+        course = render.render_course(env, topics, catalog, wording)
+    reviews = (
+        render_reviews(env, episodes, scripts, catalog, wording, now.replace(microsecond=0))
+        if settings.review
+        else []
+    )
+    return Rendered(
+        show,
+        episodes,
+        catalog,
+        scripts,
+        course,
+        reviews,
+        [e.slug for e in episodes if not links[e.guid]],
+    )
+
+
+def write_scripts(
+    settings: Settings,
+    *,
+    on_event: EventHandler = ignore,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BuildReport:
+    """Every lesson's script in both layers, without synthesizing: `scripts/<slug>.txt` as
+    people read it and `spoken/<slug>.txt` as the speech engine is given it (one sentence a
+    line, the lexicon's pronunciations applied), so an author can read and edit the words
+    before spending minutes on audio."""
+    started = time.monotonic()
+    report = BuildReport()
+    rendered = render_all(settings, on_event=on_event, now=clock())
+    workdir = settings.workdir
+    for script in rendered.every_script():
+        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+        write_if_changed(
+            workdir / layout.spoken_script_path(script.slug),
+            spoken_text(script, rendered.catalog, settings.voice.engine),
+        )
+        report.scripts.append(script.slug)
+    report.skipped_no_math = rendered.skipped_no_math
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def spoken_text(script: Script, catalog: Catalog, engine: Engine) -> str:
+    """The script as the engine is given it: one sentence a line, chapters apart."""
+    return (
+        "\n\n".join(
+            "\n".join(
+                spoken
+                for paragraph in section.paragraphs
+                for _, spoken in synth.spoken_sentences(paragraph, catalog.lexicon, engine)
+            )
+            for section in script.sections
+        )
+        + "\n"
+    )
 
 
 def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:

@@ -6,7 +6,8 @@ The schedule is a pure function of the episode lessons in the order they were pu
 * It asks about topics of earlier lessons at expanding distances: the lesson just before it
   (1 back), then 3, 8 and 20 lessons back, then 2, 5 and 13 to fill up. Memory research on
   spacing says a fact is best recalled again after growing gaps; the far questions revive
-  old topics, the near ones settle new ones.
+  old topics, the near ones settle new ones. The questions are then asked nearest first, so
+  the review really goes further back with each question, as it says it does.
 * From each of those lessons it takes one topic not yet asked in this review, turning through
   the lesson's topics from one review to the next; 4 to 6 questions in all, more from the
   nearest lessons if the far ones are missing (and a second question on a topic only when
@@ -132,7 +133,7 @@ def _questions(
         while len(chosen) < MIN_QUESTIONS and back <= len(history):
             if not take(back, again):
                 back += 1
-    return chosen
+    return sorted(chosen, key=lambda question: question.lessons_back)
 
 
 def _next_quiz(topic: Topic, last: int | None) -> int | None:
