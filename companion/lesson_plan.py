@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 Treatment = Literal["full", "short", "brief", "recall", "pointer"]
+TITLE_BONUS = 2.0
 SECOND_FULL = 0.7  # a second topic gets the full treatment at this share of the top centrality
 
 
@@ -60,9 +61,8 @@ class SourceQuote:
     """A whole unit of the episode's cleaned show notes (see phrasing.quotable_units)."""
 
     lead: str  # the phrase slot that says where the words stand (see phrases.toml)
-    text: str
+    text: str  # as spoken: the sentence, or a long one in its clauses
     unit: int  # its index among the quotable units; -1 for no quote
-    follow: str = ""  # the clause that continues the sentence (after a semicolon), if any
 
 
 NO_QUOTE = SourceQuote("", "", -1)
@@ -167,7 +167,7 @@ def centrality(link: TopicLink, builds_on_it: bool, first_unit: float) -> float:
     mentions = len({(e.field, e.sentence, e.phrase.lower()) for e in link.evidence})
     return (
         link.score
-        + (2.0 if title else 0.0)
+        + (TITLE_BONUS if title else 0.0)
         + 0.5 * math.log2(1 + mentions)
         + (0.0 if builds_on_it else 1.0)
         - 0.5 * first_unit
@@ -257,6 +257,8 @@ def plan_lesson(
         else:
             chapter_ids.append(topic_id)
     top = scores[chapter_ids[0]] if chapter_ids else 0.0
+    if chapter_ids and chapter_ids[0] in title_named:
+        top -= TITLE_BONUS  # a second topic is close when it is close on everything else
     full = [
         topic_id
         for index, topic_id in enumerate(chapter_ids)
@@ -393,7 +395,7 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
         return replace(
             plan,
             explanation=" ".join(sentences),
-            equations=equations,
+            equations=_closest_equations(equations, plan.evidence),
             example=example,
             quiz=topic.quizzes[quiz_number] if quiz_number >= 0 else None,
             quiz_number=quiz_number,
@@ -417,9 +419,11 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
                 quiz_number=quiz_number,
             )
         if equations:
-            return replace(plan, equations=equations[:1])
+            return replace(plan, equations=_closest_equations(equations, plan.evidence)[:1])
         if example is not None:
             return replace(plan, example=example)
+        if quiz_number >= 0:
+            return replace(plan, quiz=topic.quizzes[quiz_number], quiz_number=quiz_number)
         return plan
     return plan
 
@@ -476,27 +480,22 @@ def _smaller(chapter: TopicPlan) -> TopicPlan | None:
 
 # --- quotes ---------------------------------------------------------------------------------
 
-QUOTE_ROOM = 26  # words of a quote: 30 for the sentence, less a lead-in of up to four
+QUOTE_ROOM = phrasing.QUOTE_WORDS_LIMIT  # the most words of a quote (its own sentence)
 
 
 def _with_quotes(plan: LessonPlan, units: Sequence[phrasing.QuoteUnit]) -> LessonPlan:
-    """The introduction's and each chapter's quote: whole units of the show notes, each at
-    most once, with a lead-in that says where the words stand relative to the last quote.
-    A chapter's quote is followed by the clause that continues its sentence, if any."""
+    """The introduction's and each chapter's quote: whole sentences of the show notes, each
+    at most once, with a lead-in that says where the words stand relative to the last quote."""
     used: set[int] = set()
     last = -1
     gist = NO_QUOTE
-    if units and 3 <= _words(units[0].text) <= QUOTE_ROOM:
-        follow = _continuation(units, 0, used)
-        gist = SourceQuote("quote_opens", units[0].text, 0, follow)
+    if units and _words(units[0].text) >= 3 and units[0].longest_breath <= QUOTE_ROOM:
+        gist = SourceQuote("quote_opens", units[0].spoken, 0)
         used.add(0)
         last = 0
-        if follow:
-            used.add(1)
-            last = 1
     chapters = []
     for chapter in plan.chapters:
-        unit = _quote_unit(chapter, units, used, last)
+        unit = _quote_unit(chapter, units, used)
         if unit is None:
             lead = "quote_none" if not chapter.evidence else ""
             if lead == "" and all(e.field == "title" for e in chapter.evidence):
@@ -513,38 +512,17 @@ def _with_quotes(plan: LessonPlan, units: Sequence[phrasing.QuoteUnit]) -> Lesso
             lead = "quote_earlier"
         used.add(unit)
         last = unit
-        follow = _continuation(units, unit, used)
-        if follow:
-            used.add(unit + 1)
-            last = unit + 1
-        quote = SourceQuote(lead, units[unit].text, unit, follow)
-        chapters.append(replace(chapter, quote=quote))
+        chapters.append(replace(chapter, quote=SourceQuote(lead, units[unit].spoken, unit)))
     return replace(plan, gist=gist, chapters=tuple(chapters))
 
 
-def _continuation(units: Sequence[phrasing.QuoteUnit], index: int, used: set[int]) -> str:
-    """The clause that continues unit ``index``'s sentence, when it is free and fits."""
-    following = index + 1
-    if (
-        following < len(units)
-        and units[following].continues
-        and following not in used
-        and _words(units[following].text) <= QUOTE_ROOM
-    ):
-        return units[following].text
-    return ""
-
-
 def _quote_unit(
-    chapter: TopicPlan, units: Sequence[phrasing.QuoteUnit], used: set[int], last: int
+    chapter: TopicPlan, units: Sequence[phrasing.QuoteUnit], used: set[int]
 ) -> int | None:
-    """The first unit not quoted yet that names the chapter's topic and fits a sentence; a
-    clause that continues a sentence only right after the clause before it."""
+    """The first sentence not quoted yet that names the chapter's topic and fits the ear."""
     needles = _needles(chapter.evidence)
     for index, unit in enumerate(units):
-        if index in used or _words(unit.text) > QUOTE_ROOM:
-            continue
-        if unit.continues and last != index - 1:
+        if index in used or unit.longest_breath > QUOTE_ROOM:
             continue
         if any(needle.search(unit.text) for needle in needles):
             return index

@@ -64,6 +64,7 @@ _SUSPENDED_HYPHEN = re.compile(r"\b(\w+)-(?=,?\s)")
 _COMPOUND_SUFFIX = re.compile(r"[^.;:]*?\b\w+-(\w+)")
 _CALL = re.compile(r"\b(\w+)\(\)")  # describe() -> describe
 _CLAUSE_JOIN = re.compile(r"(?<=[;:])\s+")
+_CONJUNCTION_JOIN = re.compile(r"(?<=,)\s+(?=(?:and|but|or|while|whereas|so)\s)")
 _UNIT_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘(]?[A-Z0-9])")
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|or|but|so|also)\s+", re.IGNORECASE)
 _RELATIVE = re.compile(r"(?:and\s+)?(?:which|who|whose|where|that|while)\b", re.IGNORECASE)
@@ -98,7 +99,8 @@ def clean_for_speech(text: str) -> str:
     text = "".join(_SYMBOL_WORDS.get(ch, ch) for ch in text)
     text = re.sub(r"\s+([,;:.!?])", r"\1", " ".join(text.split()))
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)  # ", ," left by brackets
-    text = re.sub(r"\s*—\s*([,;:.!?])", r"\1", text)  # a dash pair closing a clause
+    text = re.sub(r"\s*—\s*([;:.!?])", r"\1", text)  # a closing dash at a clause's end
+    text = re.sub(r"\s*—\s*,", " —", text)  # ... or before a comma, which it replaces
     return text.strip(" ,;:-–—")
 
 
@@ -110,44 +112,66 @@ def _distribute_hyphens(text: str) -> str:
     return _SUSPENDED_HYPHEN.sub(whole, text)
 
 
-QUOTE_WORDS_LIMIT = 30  # a sentence of the notes longer than this is split at its semicolons
+QUOTE_WORDS_LIMIT = 30  # the longest sentence a listener hears; a longer quote is said in clauses
 
 
 @dataclass(frozen=True, slots=True)
 class QuoteUnit:
-    """A whole piece of the show notes: a sentence, a list item, or a clause of a long
-    sentence that its semicolon joins to the one before (``continues``)."""
+    """A whole sentence (or list item) of the cleaned show notes, and how it is spoken: in
+    one breath, or a long one in the clauses its semicolons, colons and joining conjunctions
+    separate, each said as a sentence of its own, all of them in order."""
 
     text: str
-    continues: bool = False
+    breaths: tuple[str, ...]
+
+    @property
+    def spoken(self) -> str:
+        return " ".join(self.breaths)
+
+    @property
+    def longest_breath(self) -> int:
+        return max(_words(breath) for breath in self.breaths)
 
 
 def quote_units(description: str) -> tuple[QuoteUnit, ...]:
-    """The whole pieces of an episode's show notes a lesson may quote, in order.
+    """The whole sentences of an episode's show notes, in order, as a lesson may quote them.
 
-    Each line of the cleaned notes (a paragraph or a list item) splits into its sentences;
-    a sentence too long for one breath splits at its semicolons and colons into the clauses
-    they join (a clause after one ``continues`` the sentence).
-    Nothing is ever clipped: a lesson quotes a unit whole or not at all.
+    Each line of the cleaned notes (a paragraph or a list item) splits into its sentences.
+    Nothing is ever clipped: a lesson quotes a sentence whole, or not at all.
     """
     units: list[QuoteUnit] = []
     for line in description.splitlines():
         cleaned = clean_for_speech(line)
         for sentence in _UNIT_END.split(cleaned):
             sentence = sentence.strip()
-            if not _words(sentence):
-                continue
-            parts = [sentence]
-            if _words(sentence) > QUOTE_WORDS_LIMIT:
-                parts = [part.strip() for part in _CLAUSE_JOIN.split(sentence) if _words(part)]
-            units += [
-                QuoteUnit(_sentence(part), continues=index > 0) for index, part in enumerate(parts)
-            ]
+            if _words(sentence):
+                units.append(QuoteUnit(_sentence(sentence), _breaths(_sentence(sentence))))
     return tuple(units)
 
 
+def _breaths(sentence: str) -> tuple[str, ...]:
+    """A sentence longer than QUOTE_WORDS_LIMIT in its clauses: split at semicolons and
+    colons, then (where still too long) before a conjunction that joins two clauses."""
+    if _words(sentence) <= QUOTE_WORDS_LIMIT:
+        return (sentence,)
+    parts = [p for p in _CLAUSE_JOIN.split(sentence) if _words(p)]
+    clauses: list[str] = []
+    for part in parts:
+        if _words(part) > QUOTE_WORDS_LIMIT:
+            clauses += [c for c in _CONJUNCTION_JOIN.split(part) if _words(c)]
+        else:
+            clauses.append(part)
+    return tuple(_as_sentence(clause) for clause in clauses)
+
+
+def _as_sentence(clause: str) -> str:
+    clause = clause.strip().rstrip(",;:")
+    clause = clause[:1].upper() + clause[1:]
+    return clause if clause.endswith((".", "!", "?")) else clause + "."
+
+
 def quotable_units(description: str) -> tuple[str, ...]:
-    """The texts of `quote_units`."""
+    """The whole sentences of `quote_units`."""
     return tuple(unit.text for unit in quote_units(description))
 
 
