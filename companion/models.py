@@ -80,6 +80,15 @@ class WorkedExample:
     text: str  # spoken walk-through; may hold inline $...$ math
     expression: str  # Python arithmetic that computes the result (checked by a test)
     result: float  # the value the text states
+    context: tuple[str, ...] = ()  # words of the setting it fits ("document", "query")
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """A sentence that ties an episode's wording (an alias or concept) to a topic's math."""
+
+    phrase: str  # an alias of the topic, or a concept of the catalog that implies it
+    sentence: str  # "A weighted sum of the features is a dot product of ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +106,14 @@ class Topic:
     prerequisites: tuple[str, ...]  # topic ids
     explanation: str  # one paragraph written for the ear; may hold inline $...$ math
     equations: tuple[Equation, ...]
-    example: WorkedExample
+    examples: tuple[WorkedExample, ...]  # at least one; the stock example first
     quizzes: tuple[Quiz, ...]  # at least one; lessons ask the first, reviews the others
+    bridges: tuple[Bridge, ...] = ()
+
+    @property
+    def example(self) -> WorkedExample:
+        """The stock worked example (the first); topics.choose_example fits one to an episode."""
+        return self.examples[0]
 
     @property
     def quiz(self) -> Quiz:
