@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from companion import phrasing
+from companion.topics import bridge_for, choose_example
 from companion.mathspeech.vocabulary import ONES, TENS
 from companion.models import (
     Catalog,
@@ -47,8 +48,8 @@ __all__ = [
     "Treatment",
     "centrality",
     "plan_lesson",
+    "promotable",
     "shrink",
-    "topic_examples",
 ]
 
 Treatment = Literal["full", "short", "brief", "recall", "pointer"]
@@ -89,6 +90,7 @@ class TopicPlan:
     met_briefly: bool = False  # ... in a single sentence only
     rests_on: tuple[Topic, ...] = ()  # pointers of this lesson that this topic builds on
     quote: SourceQuote = NO_QUOTE
+    bridge: str = ""  # the catalog's sentence tying the episode's wording to the math
     listen_at: str = ""  # "About fourteen minutes into the episode", when a time is known
     listen_phrase: str = ""  # what the episode says there
     unmet_prerequisites: tuple[Topic, ...] = ()  # course lessons: none (prerequisites first)
@@ -149,6 +151,8 @@ def facets_of(plan: TopicPlan) -> set[tuple[str, str]]:
         found.add((topic.id, f"equation:{topic.equations.index(equation)}"))
     if plan.example is not None:
         found.add((topic.id, f"example:{plan.example.text}"))
+    if plan.bridge:
+        found.add((topic.id, f"bridge:{plan.bridge}"))
     if plan.quiz_number >= 0:
         found.add((topic.id, f"quiz:{plan.quiz_number}"))
     return found
@@ -208,11 +212,6 @@ def _first_unit(link: TopicLink, units: Sequence[str]) -> float:
 
 
 # --- the plan -------------------------------------------------------------------------------
-
-
-def topic_examples(topic: Topic) -> tuple[WorkedExample, ...]:
-    """The topic's worked examples, best default first."""
-    return (topic.example,)
 
 
 def plan_lesson(
@@ -330,9 +329,12 @@ def _timing(link: TopicLink) -> tuple[str, str]:
 
 
 def _pointer(link: TopicLink, heard: Heard, score: float) -> TopicPlan:
+    """A prerequisite in one sentence: the bridge from the episode's words to it, else its
+    idea's first sentence; nothing more when the listener has met it."""
     topic = link.topic
     met = heard.met.get(topic.id, "")
-    idea = "" if met else _sentences(topic.explanation)[0]
+    bridge = _bridge(topic, link.evidence, heard)
+    idea = "" if met or bridge else _sentences(topic.explanation)[0]
     return TopicPlan(
         topic,
         0,
@@ -342,7 +344,18 @@ def _pointer(link: TopicLink, heard: Heard, score: float) -> TopicPlan:
         mentions=_mentions(link),
         evidence=link.evidence,
         met_in=met,
+        bridge=bridge,
     )
+
+
+def _bridge(topic: Topic, evidence: Sequence[Evidence], heard: Heard) -> str:
+    """The first bridge for the words that named the topic, if not heard before."""
+    for item in evidence:
+        for phrase in (item.phrase, item.via):
+            sentence = bridge_for(topic, phrase) if phrase else None
+            if sentence and not heard.has(topic, f"bridge:{sentence}"):
+                return sentence
+    return ""
 
 
 def _chapter(
@@ -369,6 +382,7 @@ def _chapter(
         met_in=heard.met.get(topic.id, ""),
         met_briefly=topic.id in heard.met and not heard.has(topic, "explanation"),
         rests_on=rests_on,
+        bridge=_bridge(topic, link.evidence, heard),
         listen_at=listen_at,
         listen_phrase=listen_phrase,
     )
@@ -383,8 +397,8 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
     equations = tuple(
         eq for index, eq in enumerate(topic.equations) if not heard.has(topic, f"equation:{index}")
     )
-    examples = [e for e in topic_examples(topic) if not heard.has(topic, f"example:{e.text}")]
-    example = _best_example(examples, episode_text)
+    played = [e for e in topic.examples if heard.has(topic, f"example:{e.text}")]
+    example = choose_example(topic, episode_text, exclude=played)
     quizzes = [i for i in range(len(topic.quizzes)) if not heard.has(topic, f"quiz:{i}")]
     quiz_number = quizzes[0] if quizzes else -1
     sentences = _sentences(topic.explanation)
@@ -439,10 +453,6 @@ def _closest_equations(
         return len(said & {w for w in _WORD.findall(equation.meaning.lower())})
 
     return tuple(sorted(equations, key=lambda equation: -shared(equation)))
-
-
-def _best_example(examples: Sequence[WorkedExample], episode_text: str) -> WorkedExample | None:
-    return examples[0] if examples else None
 
 
 def shrink(plan: LessonPlan) -> LessonPlan | None:

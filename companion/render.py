@@ -337,6 +337,7 @@ def render_script(
                 {
                     "title": speakable(p.topic.title),
                     "idea": speak_inline(p.explanation) if p.explanation else "",
+                    "bridge": speak_inline(p.bridge) if p.bridge else "",
                     "met_in": lesson_name(p.met_in) if p.met_in else "",
                     "also": number > 0,
                 }
