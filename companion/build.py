@@ -332,7 +332,12 @@ def render_reviews(
     """The spaced review episodes of the episode lessons, in publishing order."""
     records = [
         review.LessonRecord(
-            scripts[e.guid].slug, e.guid, e.title, e.published, scripts[e.guid].topic_ids
+            scripts[e.guid].slug,
+            e.guid,
+            e.title,
+            e.published,
+            scripts[e.guid].topic_ids,
+            scripts[e.guid].asked,
         )
         for e in sorted(episodes, key=ingest.date_key)
         if e.guid in scripts

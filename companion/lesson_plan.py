@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from companion import phrasing
-from companion.topics import bridge_for, choose_example
 from companion.mathspeech.vocabulary import ONES, TENS
 from companion.models import (
     Catalog,
@@ -39,6 +38,7 @@ from companion.models import (
     TopicLink,
     WorkedExample,
 )
+from companion.topics import bridge_for, choose_example
 
 __all__ = [
     "Heard",

@@ -245,6 +245,7 @@ class Script:
     title: str
     sections: tuple[Section, ...]
     topic_ids: tuple[str, ...]
+    asked: tuple[tuple[str, int], ...] = ()  # (topic id, index into its quizzes) it asks
 
     def to_text(self) -> str:
         """The spoken text, one paragraph per block, sections separated by two blank lines."""

@@ -374,6 +374,7 @@ def render_script(
         title=f"Math for {episode.title}",
         sections=sections,
         topic_ids=plan.topic_ids,
+        asked=tuple((c.topic.id, c.quiz_number) for c in plan.chapters if c.quiz is not None),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -19,19 +20,24 @@ START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 
 
 def lessons(count: int, per_lesson: int = 2) -> list[LessonRecord]:
-    """``count`` weekly lessons, each on ``per_lesson`` topics, cycling through the catalog."""
-    return [
-        LessonRecord(
-            slug=f"ep-{n}",
-            source_guid=f"g-{n}",
-            title=f"Episode {n}",
-            published=START + timedelta(weeks=n),
-            topic_ids=tuple(
-                TOPIC_IDS[(n * per_lesson + k) % len(TOPIC_IDS)] for k in range(per_lesson)
-            ),
+    """``count`` weekly lessons, each on ``per_lesson`` topics, cycling through the catalog;
+    each asks its topics' first question."""
+    records = []
+    for n in range(1, count + 1):
+        topic_ids = tuple(
+            TOPIC_IDS[(n * per_lesson + k) % len(TOPIC_IDS)] for k in range(per_lesson)
         )
-        for n in range(1, count + 1)
-    ]
+        records.append(
+            LessonRecord(
+                slug=f"ep-{n}",
+                source_guid=f"g-{n}",
+                title=f"Episode {n}",
+                published=START + timedelta(weeks=n),
+                topic_ids=topic_ids,
+                asked=tuple((topic_id, 0) for topic_id in topic_ids),
+            )
+        )
+    return records
 
 
 def test_a_review_after_every_fifth_lesson() -> None:
@@ -54,9 +60,10 @@ def test_questions_come_from_expanding_distances() -> None:
             assert question.topic.id in taught.topic_ids
             assert question.lesson_title == taught.title
     last = plans[-1]
-    assert [q.lessons_back for q in last.questions] == [1, 3, 8, 20, 2, 5]
+    # chosen at 1, 3, 8, 20, 2, 5 lessons back, asked nearest first: the distance grows
+    assert [q.lessons_back for q in last.questions] == [1, 2, 3, 5, 8, 20]
     assert (last.first_lesson, last.last_lesson) == (6, 25)
-    assert [q.lessons_back for q in plans[0].questions] == [1, 3, 2, 5]
+    assert [q.lessons_back for q in plans[0].questions] == [1, 2, 3, 5]
 
 
 def test_never_the_same_question_twice_in_a_row_for_a_topic() -> None:
@@ -72,6 +79,15 @@ def test_never_the_same_question_twice_in_a_row_for_a_topic() -> None:
     repeats = {t: qs for t, qs in heard.items() if any(a == b for a, b in pairwise(qs))}
     assert not repeats
     assert any(len(qs) >= 4 for qs in heard.values())
+
+
+def test_a_review_asks_the_question_after_the_one_a_lesson_asked() -> None:
+    history = lessons(5)
+    topic_id = history[-1].topic_ids[0]
+    history[-1] = replace(history[-1], asked=((topic_id, 1),))
+    [plan] = plan_reviews(history, CATALOG)
+    question = next(q for q in plan.questions if q.topic.id == topic_id)
+    assert question.quiz_number == 2
 
 
 def test_the_schedule_is_deterministic_and_stable_as_lessons_arrive() -> None:
