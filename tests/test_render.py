@@ -17,7 +17,7 @@ from companion import phrasing, render
 from companion.build import read_source, render_settings
 from companion.config import load_settings
 from companion.errors import RenderError
-from companion.lesson_plan import Heard, plan_lesson
+from companion.lesson_plan import plan_lesson
 from companion.models import Episode, Evidence, Show, TopicLink
 from companion.topics import link_episode, load_catalog
 from tests.conftest import DATA, shared_path
@@ -52,13 +52,12 @@ def links(*topic_ids: str) -> tuple[TopicLink, ...]:
 def lesson(
     *topic_ids: str,
     minutes: float = 6.0,
-    heard: Heard = Heard(),
     equation_rate: float = render.SLOW_RATE,
 ):
     settings = render.RenderSettings(
         companion_title="Tiny Math", lesson_minutes=minutes, equation_rate=equation_rate
     )
-    plan = plan_lesson(EPISODE, links(*topic_ids), CATALOG, heard)
+    plan = plan_lesson(EPISODE, links(*topic_ids), CATALOG)
     return render.render_lesson(render.environment(), SHOW, plan, settings)
 
 
