@@ -353,6 +353,7 @@ def render_settings(settings: Settings, show: Show) -> render.RenderSettings:
         companion_title=publish.feed_title(settings, show),
         lesson_minutes=settings.lesson_minutes,
         quiz_pause=settings.quiz_pause,
+        review_pause=settings.review_pause,
         words_per_minute=settings.voice.rate,
         equation_rate=settings.equation_rate,
         sentence_gap=settings.voice.sentence_gap,

@@ -125,7 +125,13 @@ SETTINGS: tuple[Setting, ...] = (
         6.0,
         "Target length of an episode lesson in minutes; topics beyond it are shortened.",
     ),
-    Setting("quiz_pause", float, 2.5, "Seconds of silence to think before a quiz answer (0.5-6)."),
+    Setting("quiz_pause", float, 5.0, "Seconds of silence to think before a quiz answer (0.5-10)."),
+    Setting(
+        "review_pause",
+        float,
+        7.0,
+        "Seconds of silence to think before a review's answer (0.5-15).",
+    ),
     Setting(
         "equation_rate",
         float,
@@ -242,6 +248,7 @@ class Settings:
     scheduler: str = ""
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
     equation_rate: float = 0.85  # equations: this times the speaking rate
+    review_pause: float = 7.0  # seconds to think before a review's answer
     transcripts: bool = True  # read the episodes' own transcripts and chapters
 
     @property
@@ -462,7 +469,8 @@ def _settings(
     _in_range("limit", values["limit"], 0, 1_000_000)
     _in_range("max_items", values["max_items"], 0, 1_000_000)
     _in_range("lesson_minutes", values["lesson_minutes"], 1, 60)
-    _in_range("quiz_pause", values["quiz_pause"], 0.5, 6)
+    _in_range("quiz_pause", values["quiz_pause"], 0.5, 10)
+    _in_range("review_pause", values["review_pause"], 0.5, 15)
     _in_range("equation_rate", values["equation_rate"], 0.5, 1)
     _in_range("sentence_gap", values["sentence_gap"], 0.1, 2)
     _in_range("section_gap", values["section_gap"], 0.3, 3)
@@ -492,6 +500,7 @@ def _settings(
         max_items=values["max_items"],
         lesson_minutes=values["lesson_minutes"],
         quiz_pause=values["quiz_pause"],
+        review_pause=values["review_pause"],
         jobs=jobs,
         max_feed_bytes=values["max_feed_bytes"],
         max_episodes=values["max_episodes"],

@@ -116,6 +116,31 @@ def sentences(paragraph: Paragraph) -> list[Sentence]:
     return found
 
 
+_CLAUSE_BREAK = re.compile(r",\s+")
+
+
+def clauses(sentence: Sentence) -> list[Sentence]:
+    """The sentence cut after each comma inside an equation's reading (its clause breaks:
+    "the square root of alpha bar t, times x zero, plus ..."); a comma of prose stays."""
+    pieces: list[Sentence] = []
+    start = 0
+    for match in _CLAUSE_BREAK.finditer(sentence.text):
+        if any(a <= match.start() < b for a, b in sentence.math):
+            pieces.append(_piece(sentence, start, match.start() + 1))
+            start = match.end()
+    pieces.append(_piece(sentence, start, len(sentence.text)))
+    return [piece for piece in pieces if piece.text]
+
+
+def _piece(sentence: Sentence, start: int, end: int) -> Sentence:
+    spans = tuple(
+        (max(a, start) - start, min(b, end) - start)
+        for a, b in sentence.math
+        if a < end and b > start
+    )
+    return Sentence(sentence.text[start:end], spans)
+
+
 # --- rendering for an engine ------------------------------------------------------------------
 
 

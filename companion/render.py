@@ -62,7 +62,8 @@ _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 class RenderSettings:
     companion_title: str = "Math Companion"
     lesson_minutes: float = 6.0
-    quiz_pause: float = 2.5  # seconds to think before the answer
+    quiz_pause: float = 5.0  # seconds to think before a quiz answer
+    review_pause: float = 7.0  # seconds to think before a review's answer
     words_per_minute: int = 165
     equation_rate: float = SLOW_RATE  # equations are read at this times the voice's rate
     sentence_gap: float = 0.4  # seconds; the synthesizer's, for the length estimate
@@ -399,8 +400,7 @@ def render_review_script(
         "companion_title": speakable(settings.companion_title),
         "number": plan.number,
         "questions": questions,
-        "quiz_pause": settings.quiz_pause,
-        "nudge_pause": NUDGE_PAUSE,
+        "review_pause": settings.review_pause,
     }
     text = _render(env, "review.txt.j2", context, plan.slug)
     return Script(
@@ -409,11 +409,6 @@ def render_review_script(
         sections=parse_marked_text(text, plan.slug, settings.equation_rate),
         topic_ids=tuple(q.topic.id for q in plan.questions),
     )
-
-
-# A review question gets a longer time to think than a lesson's: the quiz pause, a short nudge
-# ("take another moment"), and this many seconds more; no silence passes 3 seconds.
-NUDGE_PAUSE = 1.5
 
 
 def review_title(plan: ReviewPlan) -> str:

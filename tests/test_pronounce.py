@@ -94,3 +94,19 @@ def test_catalog_lexicon_covers_the_issue_list() -> None:
         "bernoulli",
     } <= words
     assert all(entry.ipa for entry in load_catalog(check_speech=False).lexicon)
+
+
+def test_an_equation_is_cut_into_clauses_at_its_own_commas_only() -> None:
+    reading = speak(r"\frac{1}{2m} \sum_{i=1}^{m} x_i")
+    paragraph = marked(f"So, in short, {reading}. Done, then.")
+    first, second = pronounce.sentences(paragraph)
+    pieces = pronounce.clauses(first)
+    assert [piece.text for piece in pieces] == [
+        "So, in short, one over two m,",
+        "times the sum from i equals one to m of x i.",
+    ]
+    assert [pieces[0].text[a:b] for a, b in pieces[0].math] == ["one over two m,"]
+    assert [pieces[1].text[a:b] for a, b in pieces[1].math] == [
+        "times the sum from i equals one to m of x i"
+    ]
+    assert pronounce.clauses(second) == [second]  # prose commas stay

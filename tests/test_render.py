@@ -98,7 +98,7 @@ def test_equations_are_read_slowly_and_quiz_pauses() -> None:
     slow = [p for p in topic.paragraphs if p.rate < 1]
     assert len(slow) == len(CATALOG.get("gradient-descent").equations)
     quiz = next(s for s in script.sections if s.kind == "quiz")
-    assert quiz.paragraphs[0].pause_after == 2.5
+    assert quiz.paragraphs[0].pause_after == render.RenderSettings().quiz_pause == 5
     assert quiz.paragraphs[0].text.endswith(CATALOG.get("gradient-descent").quiz.question)
     assert quiz.paragraphs[1].text.endswith(CATALOG.get("gradient-descent").quiz.answer)
     # the question is marked for the second voice, the answer stays with the narrator
