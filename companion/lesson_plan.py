@@ -134,19 +134,25 @@ class Heard:
         met = dict(self.met)
         facets = set(self.facets)
         for topic_plan in (*plan.chapters, *plan.pointers):
-            met[topic_plan.topic.id] = lesson_name
+            topic = topic_plan.topic
+            met[topic.id] = lesson_name
             facets |= facets_of(topic_plan)
+            every = range(len(_sentences(topic.explanation)))
+            if all((topic.id, f"sentence:{index}") in facets for index in every):
+                facets.add((topic.id, "explanation"))
         return Heard(met, frozenset(facets))
 
 
 def facets_of(plan: TopicPlan) -> set[tuple[str, str]]:
-    """The parts of a topic a plan plays: idea, explanation, equation:N, example:TEXT, quiz:N."""
+    """The parts of a topic a plan plays: sentence:N of its explanation, equation:N,
+    example:TEXT, quiz:N, bridge:TEXT (and `Heard.after` adds "explanation" once every
+    sentence has been played)."""
     topic = plan.topic
     found: set[tuple[str, str]] = set()
-    if plan.explanation:
-        found.add((topic.id, "idea"))
-        if _sentences(plan.explanation)[-1] == _sentences(topic.explanation)[-1]:
-            found.add((topic.id, "explanation"))
+    said = set(_sentences(plan.explanation)) if plan.explanation else set()
+    for index, sentence in enumerate(_sentences(topic.explanation)):
+        if sentence in said:
+            found.add((topic.id, f"sentence:{index}"))
     for equation in plan.equations:
         found.add((topic.id, f"equation:{topic.equations.index(equation)}"))
     if plan.example is not None:
@@ -317,7 +323,10 @@ def promotable(plan: LessonPlan) -> tuple[str, ...]:
 
 
 def _mentions(link: TopicLink) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(e.phrase for e in link.evidence if e.phrase and not e.via))
+    """The phrases that named the topic, the notes' own before the title's."""
+    named = [e for e in link.evidence if e.phrase and not e.via]
+    named.sort(key=lambda e: e.field == "title")
+    return tuple(dict.fromkeys(e.phrase for e in named))
 
 
 def _timing(link: TopicLink) -> tuple[str, str]:
@@ -401,15 +410,17 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
     example = choose_example(topic, episode_text, exclude=played)
     quizzes = [i for i in range(len(topic.quizzes)) if not heard.has(topic, f"quiz:{i}")]
     quiz_number = quizzes[0] if quizzes else -1
-    sentences = _sentences(topic.explanation)
-    if heard.has(topic, "idea"):
-        sentences = sentences[1:]
+    sentences = [
+        sentence
+        for index, sentence in enumerate(_sentences(topic.explanation))
+        if not heard.has(topic, f"sentence:{index}")
+    ]
     treatment = plan.treatment
     if treatment == "full":
         return replace(
             plan,
             explanation=" ".join(sentences),
-            equations=_closest_equations(equations, plan.evidence),
+            equations=equations,
             example=example,
             quiz=topic.quizzes[quiz_number] if quiz_number >= 0 else None,
             quiz_number=quiz_number,
@@ -418,7 +429,7 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
         return replace(
             plan,
             explanation=" ".join(sentences[:1]),
-            equations=_closest_equations(equations, plan.evidence)[:1],
+            equations=closest_equations(equations, plan.evidence)[:1],
         )
     if treatment == "brief":
         return replace(plan, explanation=" ".join(sentences[:1]), equations=())
@@ -433,7 +444,7 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
                 quiz_number=quiz_number,
             )
         if equations:
-            return replace(plan, equations=_closest_equations(equations, plan.evidence)[:1])
+            return replace(plan, equations=closest_equations(equations, plan.evidence)[:1])
         if example is not None:
             return replace(plan, example=example)
         if quiz_number >= 0:
@@ -442,7 +453,7 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
     return plan
 
 
-def _closest_equations(
+def closest_equations(
     equations: Sequence[Equation], evidence: Sequence[Evidence]
 ) -> tuple[Equation, ...]:
     """The equations, those whose meaning shares most words with the episode's mentions first

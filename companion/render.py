@@ -27,6 +27,7 @@ from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
 from companion.lesson_plan import (
     Heard,
+    closest_equations,
     LessonPlan,
     TopicPlan,
     plan_lesson,
@@ -313,8 +314,11 @@ def spoken_equations(equations: Sequence[Equation]) -> list[SpokenEquation]:
 
 
 def takeaway(plan: TopicPlan) -> str:
-    """One line a recap keeps of a chapter: its first equation's meaning, or its idea."""
-    for equation in spoken_equations(plan.equations):
+    """One line a recap keeps of a chapter: the bridge from the episode's words to the math,
+    else its first equation's meaning, else its idea."""
+    if plan.bridge:
+        return speak_inline(plan.bridge)
+    for equation in spoken_equations(closest_equations(plan.equations, plan.evidence)):
         if equation.gloss:
             return equation.gloss
     return speak_inline(first_sentence(plan.explanation or plan.topic.explanation))
@@ -350,6 +354,7 @@ def render_script(
     ]
     full = [c for c in plan.chapters if c.full]
     returning = [c for c in plan.chapters if c.treatment == "recall" and c.central]
+    news = any(c.equations or c.example or c.quiz for c in returning)
     others = [c for c in plan.chapters if not c.full and c not in returning]
     elsewhere = [c.topic for c in plan.chapters if c.treatment in ("short", "brief")]
     elsewhere += [p.topic for p in plan.pointers if not p.met_in]
@@ -361,6 +366,7 @@ def render_script(
         "gist": plan.gist,
         "centre": spoken_list(speakable(c.topic.title) for c in full),
         "returning": spoken_list(speakable(c.topic.title) for c in returning),
+        "news": news,
         "others": spoken_list(speakable(c.topic.title) for c in others),
         "others_count": spoken_number(len(others)),
         "chapters": chapters,
