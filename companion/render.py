@@ -27,9 +27,9 @@ from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
 from companion.lesson_plan import (
     Heard,
-    closest_equations,
     LessonPlan,
     TopicPlan,
+    closest_equations,
     plan_lesson,
     promotable,
     shrink,
