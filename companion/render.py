@@ -87,6 +87,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["speak"] = speak
     env.filters["speak_inline"] = speak_inline
     env.filters["speakable"] = speakable
+    env.filters["spoken_title"] = spoken_title
     env.filters["first_sentence"] = first_sentence
     env.filters["spoken_list"] = spoken_list
     env.filters["spoken_number"] = spoken_number
@@ -133,6 +134,11 @@ def speakable(text: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
     text = "".join(_SYMBOL_WORDS.get(ch, ch) for ch in text)
     return " ".join(text.split())
+
+
+def spoken_title(title: str) -> str:
+    """A topic's title as a lesson says it: no bracketed aside ("Logistic Function")."""
+    return speakable(re.sub(r"\s*\([^)]*\)", "", title))
 
 
 def spoken_list(items: Iterable[str]) -> str:
@@ -335,12 +341,12 @@ def render_script(
     chapters = [
         {
             "plan": chapter,
-            "title": speakable(chapter.topic.title),
+            "title": spoken_title(chapter.topic.title),
             "position": "first" if index == 0 else "last" if index == count - 1 else "next",
             "met_in": lesson_name(chapter.met_in) if chapter.met_in else "",
             "rests_on": [
                 {
-                    "title": speakable(p.topic.title),
+                    "title": spoken_title(p.topic.title),
                     "idea": speak_inline(p.explanation) if p.explanation else "",
                     "bridge": speak_inline(p.bridge) if p.bridge else "",
                     "met_in": lesson_name(p.met_in) if p.met_in else "",
@@ -364,14 +370,14 @@ def render_script(
         "episode_title": speakable(episode.title),
         "from_show": "" if show_title.lower() in companion_title.lower() else show_title,
         "gist": plan.gist,
-        "centre": spoken_list(speakable(c.topic.title) for c in full),
-        "returning": spoken_list(speakable(c.topic.title) for c in returning),
+        "centre": spoken_list(spoken_title(c.topic.title) for c in full),
+        "returning": spoken_list(spoken_title(c.topic.title) for c in returning),
         "news": news,
-        "others": spoken_list(speakable(c.topic.title) for c in others),
+        "others": spoken_list(spoken_title(c.topic.title) for c in others),
         "others_count": spoken_number(len(others)),
         "chapters": chapters,
         "recap": [{"name": speakable(c.name), "line": takeaway(c)} for c in full if c.equations],
-        "elsewhere": spoken_list(speakable(t.title) for t in elsewhere[:4]),
+        "elsewhere": spoken_list(spoken_title(t.title) for t in elsewhere[:4]),
         "quiz_pause": settings.quiz_pause,
     }
     text = _render(env, "lesson.txt.j2", context, episode.slug)
@@ -391,7 +397,7 @@ def render_review_script(
     """A spaced review episode: each planned question, a pause to think, the answer."""
     questions = [
         {
-            "title": speakable(q.topic.title),
+            "title": spoken_title(q.topic.title),
             "text": q.quiz.question,
             "answer": q.quiz.answer,
             "meaning": _SENTENCE_END.split(q.topic.explanation, maxsplit=1)[0],
@@ -454,7 +460,7 @@ def render_course_script(
         "companion_title": speakable(settings.companion_title),
         "chapter": {
             "plan": plan,
-            "title": speakable(topic.title),
+            "title": spoken_title(topic.title),
             "rests_on": [],
             "equations": spoken_equations(topic.equations),
         },
