@@ -155,11 +155,21 @@ def render(sentence: Sentence | str, lexicon: Sequence[Pronunciation], style: st
     out: list[str] = []
     last = 0
     for start, end, entry in matches:
-        out.append(text[last:start])
+        out.append(unpadded(text[last:start]))
         out.append(_form(text[start:end], entry, style))
         last = end
-    out.append(text[last:])
+    out.append(unpadded(text[last:]))
     return "".join(out)
+
+
+# A whole number written with leading zeros ("MLG 005"), not a decimal, a time or a grouping
+_ZERO_PADDED = re.compile(r"(?<![\d.,:])0+(?=\d)(\d+)(?![\d]|[.,:]\d)")
+
+
+def unpadded(text: str) -> str:
+    """Zero-padded numbers without their zeros: "MLG 005" is said "MLG five", not "zero zero
+    five" (espeak-ng and Piper read every digit); "0.5", "007.5" and "07:30" stay."""
+    return _ZERO_PADDED.sub(r"\1", text)
 
 
 def _form(original: str, entry: Pronunciation, style: str) -> str:

@@ -147,3 +147,69 @@ def test_packaged_bridges_and_examples(catalog: Catalog) -> None:
     cosine = catalog.get("distance-metrics")
     search = "We embed each document and compare it with the query by cosine similarity."
     assert "query" in (choose_example(cosine, search) or cosine.example).context
+
+
+# --------------------------------------------------------------------------- the packaged content
+
+GENERIC = {"model", "data", "learning", "machine", "algorithm", "network", "example", "number"}
+
+
+def test_every_topic_has_two_tagged_examples_in_different_settings(catalog: Catalog) -> None:
+    for topic in catalog.topics:
+        assert len(topic.examples) >= 2, topic.id
+        settings = [frozenset(tag.lower() for tag in example.context) for example in topic.examples]
+        assert all(settings), f"{topic.id}: an example without context words"
+        assert len(set(settings)) == len(settings), f"{topic.id}: two examples share their tags"
+        for tags in settings:
+            assert not tags & GENERIC, f"{topic.id}: a generic tag in {sorted(tags)}"
+
+
+def _sample_episodes() -> dict[str, tuple[str, str]]:
+    from companion.ingest import parse_feed, read_feed
+
+    _show, episodes = parse_feed(read_feed(SAMPLE_FEED), str(SAMPLE_FEED))
+    return {episode.slug[:7]: (episode.title, episode.description) for episode in episodes}
+
+
+SAMPLE_FEED = Path(__file__).resolve().parents[1] / "companion" / "data" / "mlg.xml"
+
+
+@pytest.mark.parametrize(
+    ("episode", "topic_id", "setting"),
+    [
+        ("mlg-023", "gradient", "vanishing gradient"),  # an RNN episode: slopes over time steps
+        ("mlg-023", "backpropagation", "backpropagation through time"),
+        ("mlg-014", "normal-distribution", "anomaly detection"),  # flag points far from the mean
+        ("mlg-014", "variance", "monitoring"),
+        ("mlg-035", "distance-metrics", "query"),  # retrieval: a query against documents
+        ("mlg-035", "embeddings", "RAG"),
+        ("mlg-020", "naive-bayes", "word count"),
+        ("mlg-020", "bayes-theorem", "spam"),
+        ("mlg-005", "gradient-descent", "house"),
+        ("mlg-005", "dot-product", "weighted sum"),
+        ("mla-008", "descriptive-statistics", "box plot"),
+        ("mlg-029", "policy-gradient", "REINFORCE"),
+    ],
+)
+def test_a_sample_episode_gets_the_example_of_its_setting(
+    catalog: Catalog, episode: str, topic_id: str, setting: str
+) -> None:
+    title, description = _sample_episodes()[episode]
+    chosen = choose_example(catalog.get(topic_id), f"{title}\n{description}")
+    assert chosen is not None and setting in chosen.context, chosen
+
+
+def test_most_of_the_sample_evidence_has_a_bridge(catalog: Catalog) -> None:
+    from companion.ingest import parse_feed, read_feed
+    from companion.topics import link_episode
+
+    _show, episodes = parse_feed(read_feed(SAMPLE_FEED), str(SAMPLE_FEED))
+    bridged = total = 0
+    for episode in episodes:
+        for link in link_episode(episode, catalog):
+            for evidence in link.evidence:
+                total += 1
+                topic = link.topic
+                via = bridge_for(topic, evidence.via) if evidence.via else None
+                bridged += bool(bridge_for(topic, evidence.phrase) or via)
+    assert total > 40 and bridged / total >= 0.7, (bridged, total)
