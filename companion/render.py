@@ -330,6 +330,13 @@ def takeaway(plan: TopicPlan) -> str:
     return speak_inline(first_sentence(plan.explanation or plan.topic.explanation))
 
 
+def recap_line(plan: TopicPlan) -> dict[str, str]:
+    """A recap's line for a chapter: the episode's name for the topic and its takeaway (the
+    name left out when the takeaway starts with it)."""
+    name, line = speakable(plan.name), takeaway(plan)
+    return {"name": "" if line.lower().startswith(name.lower()) else name, "line": line}
+
+
 def render_script(
     env: jinja2.Environment, show: Show, plan: LessonPlan, settings: RenderSettings
 ) -> Script:
@@ -376,7 +383,7 @@ def render_script(
         "others": spoken_list(spoken_title(c.topic.title) for c in others),
         "others_count": spoken_number(len(others)),
         "chapters": chapters,
-        "recap": [{"name": speakable(c.name), "line": takeaway(c)} for c in full if c.equations],
+        "recap": [recap_line(c) for c in full if c.equations],
         "elsewhere": spoken_list(spoken_title(t.title) for t in elsewhere[:4]),
         "quiz_pause": settings.quiz_pause,
     }

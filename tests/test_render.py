@@ -19,7 +19,7 @@ from companion.config import load_settings
 from companion.errors import RenderError
 from companion.lesson_plan import plan_lesson
 from companion.models import Episode, Evidence, Show, TopicLink
-from companion.topics import link_episode, load_catalog
+from companion.topics import bridge_for, link_episode, load_catalog
 from tests.conftest import DATA, shared_path
 
 CATALOG = load_catalog()
@@ -80,8 +80,9 @@ def test_a_linked_prerequisite_is_one_sentence_in_the_chapter_that_needs_it() ->
     assert script.topic_ids == ("gradient-descent",)
     assert script.title == "Math for Ep 1: Descent & Losses"
     chapter = script.sections[1].text
-    idea = render.first_sentence(CATALOG.get("loss-functions").explanation)
-    assert f"This builds on Loss Functions. {idea}" in chapter
+    loss = CATALOG.get("loss-functions")
+    said = bridge_for(loss, "loss functions") or render.first_sentence(loss.explanation)
+    assert f"This builds on Loss Functions. {said}\n" in chapter + "\n"
     assert CATALOG.get("loss-functions").equations[0].meaning not in script.to_text()
     assert script.to_text().count("course feed") == 1  # the recap's one pointer
 
