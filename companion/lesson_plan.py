@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -128,6 +128,10 @@ class Heard:
 
     def has(self, topic: Topic, facet: str) -> bool:
         return (topic.id, facet) in self.facets
+
+    def asked(self, questions: Iterable[tuple[str, int]]) -> Heard:
+        """What has been heard once a review has asked ``questions`` (topic id, quiz number)."""
+        return Heard(self.met, self.facets | {(t, f"quiz:{n}") for t, n in questions})
 
     def after(self, plan: LessonPlan, lesson_name: str) -> Heard:
         """What has been heard once ``plan`` has played too."""

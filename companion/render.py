@@ -51,7 +51,7 @@ from companion.models import (
 )
 from companion.phrasing import Phrasebook
 from companion.pronounce import MATH_CLOSE, MATH_OPEN, strip_math_markers
-from companion.review import ReviewPlan
+from companion.review import LessonRecord, ReviewPlan, plan_reviews
 from companion.text import SYMBOL_WORDS, URL_IN_TEXT
 
 SLOW_RATE = 0.85
@@ -589,14 +589,29 @@ def render_episodes(
     """
     heard = Heard()
     scripts: dict[str, Script] = {}
+    records: list[LessonRecord] = []
     for episode in sorted(episodes, key=date_key):
         episode_links = links[episode.guid]
         if not episode_links:
             continue
-        plan, scripts[episode.guid] = plan_and_fit(
-            env, show, episode, episode_links, catalog, heard, settings
-        )
+        plan, script = plan_and_fit(env, show, episode, episode_links, catalog, heard, settings)
+        scripts[episode.guid] = script
         heard = heard.after(plan, episode.title)
+        records.append(
+            LessonRecord(
+                script.slug,
+                episode.guid,
+                episode.title,
+                episode.published,
+                script.topic_ids,
+                script.asked,
+            )
+        )
+        # the spaced review after this lesson (if one follows it) asks questions that the
+        # lessons after it then leave to the next review
+        for review in plan_reviews(records, catalog)[-1:]:
+            if review.after is records[-1]:
+                heard = heard.asked((q.topic.id, q.quiz_number) for q in review.questions)
     return scripts
 
 

@@ -19,6 +19,7 @@ from companion.config import load_settings
 from companion.errors import RenderError
 from companion.lesson_plan import plan_lesson
 from companion.models import Episode, Evidence, Show, TopicLink
+from companion.review import LessonRecord, plan_reviews
 from companion.topics import bridge_for, link_episode, load_catalog
 from tests.conftest import DATA, shared_path
 
@@ -606,3 +607,22 @@ def test_first_sentence_keeps_inline_math_and_abbreviations_together() -> None:
     assert render.first_sentence("Take $x. Y$ here. Then more.") == "Take $x. Y$ here."
     assert render.first_sentence("One idea. Two ideas.") == "One idea."
     assert render.first_sentence("No full stop") == "No full stop"
+
+
+def test_a_question_a_review_asked_is_not_asked_again_by_a_later_lesson(tmp_path: Path) -> None:
+    pairs = sample_scripts(tmp_path)
+    records = [
+        LessonRecord(s.slug, e.guid, e.title, e.published, s.topic_ids, s.asked) for e, s in pairs
+    ]
+    reviews = plan_reviews(records, CATALOG)
+    assert reviews
+    slugs = [script.slug for _, script in pairs]
+    for review in reviews:
+        later = [script for _, script in pairs[slugs.index(review.after.slug) + 1 :]]
+        for question in review.questions:
+            for script in later:
+                assert (question.topic.id, question.quiz_number) not in script.asked, (
+                    review.slug,
+                    script.slug,
+                    question.quiz.question,
+                )
