@@ -25,6 +25,7 @@ from companion import (
     render,
     review,
     site,
+    synth,
     voices,
 )
 from companion.config import Settings, sample_feed_path
@@ -66,12 +67,15 @@ def build(
     on_event: EventHandler = ignore,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     executor: executors.Executor | None = None,
+    scripts_only: bool = False,
 ) -> BuildReport:
     """Regenerate what changed in `settings.workdir`; see BuildReport for what happened.
 
     Lessons are synthesized by `executor`, or by one made from `settings.executor` (and
     closed) when it is None; a library passes one executor to each of its shows. When the
     default engine is not installed, the build says so in one line and speaks with espeak-ng.
+    With `scripts_only`, every lesson's script is written in both layers (scripts/ for
+    people, spoken/ as the engine is given it) and nothing is synthesized or published.
     """
     voice, note = voices.prepare(
         settings.voice, where="here" if settings.executor == "local" else "client"
@@ -79,6 +83,10 @@ def build(
     if note:
         log.warning("%s", note)
     settings = replace(settings, voice=voice)
+    if scripts_only:
+        settings.workdir.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(settings.workdir / layout.BUILD_LOCK, str(settings.workdir)):
+            return write_scripts(settings, on_event=on_event, clock=clock)
     settings.workdir.mkdir(parents=True, exist_ok=True)
     with (
         exclusive_lock(settings.workdir / layout.BUILD_LOCK, str(settings.workdir)),
@@ -110,17 +118,13 @@ def _build(
     report = BuildReport()
     workdir = settings.workdir
 
-    show, episodes = read_source(settings, clock())
-    catalog = load_catalog(settings.catalog)
-    _check_overrides(settings, catalog)
-    links = link_episodes(settings, episodes, catalog, on_event)
-
-    title = publish.feed_title(settings, show)
-    env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
-    scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
-    report.skipped_no_math = [e.slug for e in episodes if not links[e.guid]]
-    for script in scripts.values():
+    rendered = render_all(settings, on_event=on_event, now=clock())
+    show, episodes, catalog = rendered.show, rendered.episodes, rendered.catalog
+    scripts = rendered.scripts
+    report.skipped_no_math = rendered.skipped_no_math
+    for script in rendered.every_script() if not only else scripts.values():
         write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    title = publish.feed_title(settings, show)
     cover = workdir / layout.COVER_PATH
     write_if_changed(cover, artwork.cover_jpeg(title, "Spoken math lessons"))
 
@@ -132,21 +136,18 @@ def _build(
     jobs = [
         plan.job(scripts[e.guid], episode_lesson(e, scripts[e.guid], show), now) for e in selected
     ]
-    course_scripts: list[Script] = []
-    if settings.course and not only:
-        course_scripts = render_course_jobs(env, catalog, wording, plan, now, jobs)
-    review_scripts: list[Script] = []
-    if settings.review and not only:
-        for review_plan, script in render_reviews(env, episodes, scripts, catalog, wording, now):
-            review_scripts.append(script)
-            jobs.append(plan.job(script, review_lesson(review_plan, script), now))
-            write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    if not only:
+        jobs += course_jobs(rendered.course, plan, now)
+        jobs += [
+            plan.job(script, review_lesson(review_plan, script), now)
+            for review_plan, script in rendered.reviews
+        ]
     run_changed(jobs, force=force, executor=executor, report=report, on_event=on_event)
 
     if prune:
         keep = {e.slug for e in episodes if e.guid in scripts}
-        keep |= {script.slug for script in course_scripts} if settings.course else set()
-        keep |= {script.slug for script in review_scripts}
+        keep |= {script.slug for script in rendered.course}
+        keep |= {script.slug for _, script in rendered.reviews}
         prune_lessons(workdir, keep)
     publish_lessons(settings, show, catalog, report, on_event)
     report.seconds = time.monotonic() - started
@@ -203,31 +204,18 @@ class LessonPlan:
         )
 
 
-def render_course_jobs(
-    env: jinja2.Environment,
-    catalog: Catalog,
-    wording: render.RenderSettings,
-    plan: LessonPlan,
-    now: datetime,
-    jobs: list[LessonJob],
-) -> list[Script]:
-    """The course's scripts, written, with their jobs added to `jobs` (lesson 1 the oldest)."""
-    settings = plan.settings
-    topics = catalog.topics[: settings.course_topics or None]
-    course_scripts = render.render_course(env, topics, catalog, wording)
-    total = len(course_scripts)
-    seasons = course_seasons(topics)
-    jobs += [
+def course_jobs(course: Sequence[Script], plan: LessonPlan, now: datetime) -> list[LessonJob]:
+    """The course lessons' jobs, dated so that lesson 1 is the oldest."""
+    total = len(course)
+    seasons = course_seasons(plan.catalog.topics[:total])
+    return [
         plan.job(
             script,
             course_lesson(script, number, seasons[script.topic_ids[0]]),
             now - timedelta(minutes=total - number),
         )
-        for number, script in enumerate(course_scripts, start=1)
+        for number, script in enumerate(course, start=1)
     ]
-    for script in course_scripts:
-        write_if_changed(settings.workdir / layout.script_path(script.slug), script.to_text())
-    return course_scripts
 
 
 def run_changed(
@@ -274,6 +262,91 @@ def publish_lessons(
     report.feed_path = workdir / layout.FEED_PATH
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Every script of a build, before any audio."""
+
+    show: Show
+    episodes: tuple[Episode, ...]
+    catalog: Catalog
+    scripts: dict[str, Script]  # episode guid -> its lesson
+    course: list[Script]
+    reviews: list[tuple[review.ReviewPlan, Script]]
+    skipped_no_math: list[str]
+
+    def every_script(self) -> list[Script]:
+        return [*self.scripts.values(), *self.course, *(script for _, script in self.reviews)]
+
+
+def render_all(settings: Settings, *, on_event: EventHandler, now: datetime) -> Rendered:
+    """Read the source, link every episode and render every lesson's script."""
+    show, episodes = read_source(settings, now)
+    catalog = load_catalog(settings.catalog)
+    _check_overrides(settings, catalog)
+    links = link_episodes(settings, episodes, catalog, on_event)
+    env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
+    scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
+    course: list[Script] = []
+    if settings.course:
+        topics = catalog.topics[: settings.course_topics or None]
+        course = render.render_course(env, topics, catalog, wording)
+    reviews = (
+        render_reviews(env, episodes, scripts, catalog, wording, now.replace(microsecond=0))
+        if settings.review
+        else []
+    )
+    return Rendered(
+        show,
+        episodes,
+        catalog,
+        scripts,
+        course,
+        reviews,
+        [e.slug for e in episodes if not links[e.guid]],
+    )
+
+
+def write_scripts(
+    settings: Settings,
+    *,
+    on_event: EventHandler = ignore,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BuildReport:
+    """Every lesson's script in both layers, without synthesizing: `scripts/<slug>.txt` as
+    people read it and `spoken/<slug>.txt` as the speech engine is given it (one sentence a
+    line, the lexicon's pronunciations applied), so an author can read and edit the words
+    before spending minutes on audio."""
+    started = time.monotonic()
+    report = BuildReport()
+    rendered = render_all(settings, on_event=on_event, now=clock())
+    workdir = settings.workdir
+    for script in rendered.every_script():
+        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+        write_if_changed(
+            workdir / layout.spoken_script_path(script.slug),
+            spoken_text(script, rendered.catalog, settings.voice.engine),
+        )
+        report.scripts.append(script.slug)
+    report.skipped_no_math = rendered.skipped_no_math
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def spoken_text(script: Script, catalog: Catalog, engine: voices.Engine) -> str:
+    """The script as the engine is given it: one sentence a line, chapters apart."""
+    return (
+        "\n\n".join(
+            "\n".join(
+                spoken
+                for paragraph in section.paragraphs
+                for _, spoken in synth.spoken_sentences(paragraph, catalog.lexicon, engine)
+            )
+            for section in script.sections
+        )
+        + "\n"
+    )
+
+
 def read_source(settings: Settings, now: datetime) -> tuple[Show, tuple[Episode, ...]]:
     """The source feed, snapshotted to feeds/source.xml, newest `max_episodes` episodes."""
     source = settings.source or str(sample_feed_path())
@@ -298,7 +371,12 @@ def render_reviews(
     """The spaced review episodes of the episode lessons, in publishing order."""
     records = [
         review.LessonRecord(
-            scripts[e.guid].slug, e.guid, e.title, e.published, scripts[e.guid].topic_ids
+            scripts[e.guid].slug,
+            e.guid,
+            e.title,
+            e.published,
+            scripts[e.guid].topic_ids,
+            scripts[e.guid].asked,
         )
         for e in sorted(episodes, key=ingest.date_key)
         if e.guid in scripts
@@ -314,6 +392,7 @@ def render_settings(settings: Settings, show: Show) -> render.RenderSettings:
         companion_title=publish.feed_title(settings, show),
         lesson_minutes=settings.lesson_minutes,
         quiz_pause=settings.quiz_pause,
+        review_pause=settings.review_pause,
         words_per_minute=settings.voice.rate,
         equation_rate=settings.equation_rate,
         sentence_gap=settings.voice.sentence_gap,

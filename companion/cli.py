@@ -96,6 +96,12 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--force", is_flag=True, help="Ignore the stamps and redo every lesson.")
 @click.option("--prune", is_flag=True, help="Remove lessons whose episode left the source feed.")
 @click.option(
+    "--scripts-only",
+    is_flag=True,
+    help="Write every lesson's script (scripts/ for people, spoken/ as the engine is given "
+    "it) without synthesizing or publishing, in seconds.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -107,6 +113,7 @@ def build(
     only: tuple[str, ...],
     force: bool,
     prune: bool,
+    scripts_only: bool,
     config_path: Path | None,
     verbose: int,
     quiet: bool,
@@ -127,9 +134,18 @@ def build(
         if isinstance(loaded, Library):
             if only:
                 raise click.UsageError("--only: not supported for a library of shows")
+            if scripts_only:
+                raise click.UsageError("--scripts-only: not supported for a library of shows")
             report: Any = build_library(loaded, force=force, prune=prune, on_event=progress.show)
         else:
-            report = run_build(loaded, force=force, only=only, prune=prune, on_event=progress.show)
+            report = run_build(
+                loaded,
+                force=force,
+                only=only,
+                prune=prune,
+                on_event=progress.show,
+                scripts_only=scripts_only,
+            )
     progress.close()
     click.echo(report.summary(), err=True)
     if verbose and not isinstance(loaded, Library):

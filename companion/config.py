@@ -65,6 +65,7 @@ class Settings:
     scheduler: str = DEFAULT["scheduler"]
     cache_dir: Path | None = None  # section audio cache; None: <workdir>/.cache/sections
     equation_rate: float = DEFAULT["equation_rate"]  # equations: this times the speaking rate
+    review_pause: float = DEFAULT["review_pause"]  # seconds to think before a review's answer
     transcripts: bool = DEFAULT["transcripts"]  # read the episodes' own transcripts, chapters
 
     @property
@@ -312,6 +313,7 @@ def _settings(
         max_items=values["max_items"],
         lesson_minutes=values["lesson_minutes"],
         quiz_pause=values["quiz_pause"],
+        review_pause=values["review_pause"],
         jobs=jobs,
         max_feed_bytes=values["max_feed_bytes"],
         max_episodes=values["max_episodes"],

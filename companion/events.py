@@ -82,12 +82,19 @@ class BuildReport:
     sections_reused: int = 0
     seconds: float = 0.0
     feed_path: Path | None = None
+    scripts: list[str] = field(default_factory=list)  # written without audio (--scripts-only)
 
     @property
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
     def summary(self) -> str:
+        if self.scripts:
+            return (
+                f"{len(self.scripts)} scripts written (scripts/ and spoken/), nothing "
+                f"synthesized; {len(self.skipped_no_math)} episodes without math, "
+                f"in {self.seconds:.1f} s"
+            )
         return (
             f"{len(self.built)} built, {len(self.unchanged)} unchanged, "
             f"{len(self.failed)} failed; {self.published} lessons published, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 CONFIG_NAME = "companion.toml"
 
 SCRIPTS_DIR = "scripts"
+SPOKEN_DIR = "spoken"  # scripts as the speech engine is given them (companion build --scripts-only)
 EPISODES_DIR = "episodes"
 FEEDS_DIR = "feeds"
 SITE_DIR = "site"
@@ -58,6 +59,10 @@ def lesson_path(slug: str, name: str = "") -> str:
 
 def script_path(slug: str) -> str:
     return f"{SCRIPTS_DIR}/{slug}.txt"
+
+
+def spoken_script_path(slug: str) -> str:
+    return f"{SPOKEN_DIR}/{slug}.txt"
 
 
 def show_path(slug: str) -> str:

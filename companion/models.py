@@ -83,6 +83,15 @@ class WorkedExample:
     text: str  # spoken walk-through; may hold inline $...$ math
     expression: str  # Python arithmetic that computes the result (checked by a test)
     result: float  # the value the text states
+    context: tuple[str, ...] = ()  # words of the setting it fits ("document", "query")
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """A sentence that ties an episode's wording (an alias or concept) to a topic's math."""
+
+    phrase: str  # an alias of the topic, or a concept of the catalog that implies it
+    sentence: str  # "A weighted sum of the features is a dot product of ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +109,14 @@ class Topic:
     prerequisites: tuple[str, ...]  # topic ids
     explanation: str  # one paragraph written for the ear; may hold inline $...$ math
     equations: tuple[Equation, ...]
-    example: WorkedExample
+    examples: tuple[WorkedExample, ...]  # at least one; the stock example first
     quizzes: tuple[Quiz, ...]  # at least one; lessons ask the first, reviews the others
+    bridges: tuple[Bridge, ...] = ()
+
+    @property
+    def example(self) -> WorkedExample:
+        """The stock worked example (the first); topics.choose_example fits one to an episode."""
+        return self.examples[0]
 
     @property
     def quiz(self) -> Quiz:
@@ -294,6 +309,7 @@ class Script:
     title: str
     sections: tuple[Section, ...]
     topic_ids: tuple[str, ...]
+    asked: tuple[tuple[str, int], ...] = ()  # (topic id, index into its quizzes) it asks
 
     def to_text(self) -> str:
         """The spoken text, one paragraph per block, sections separated by two blank lines."""

@@ -22,19 +22,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from companion.errors import RenderError
-from companion.models import Episode, Evidence
-from companion.text import SYMBOL_WORDS, URL_IN_TEXT, split_sentences
+from companion.text import SYMBOL_WORDS, URL_IN_TEXT
 
 __all__ = [
-    "NO_QUOTE",
     "Phrasebook",
-    "Quote",
+    "QuoteUnit",
     "clean_for_speech",
-    "clip_clause",
-    "episode_gist",
     "pick_variant",
-    "quote_candidates",
-    "spoken_quote",
+    "quotable_units",
+    "quote_units",
 ]
 
 QUOTE_WORDS = 30  # the most words of the episode a lesson quotes at once
@@ -42,7 +38,7 @@ QUOTE_WORDS = 30  # the most words of the episode a lesson quotes at once
 _SYMBOL_WORDS = {
     **SYMBOL_WORDS,
     "$": " ",  # amounts were spoken as dollars before
-    "(": ", ",
+    "(": ", ",  # a parenthesis that holds a list is set off by dashes first (_BRACKETED_LIST)
     ")": ", ",
     "[": ", ",
     "]": ", ",
@@ -60,6 +56,16 @@ _MONEY = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)(\s?(?:[kKmMbB]n?|million|billion
 _BULLET = re.compile(r"^\s*(?:[-*•·>#]+|\d+[.)])\s+")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+|\s+(?=\()|\s[-–—]\s")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# "(tokenization, stemming, stop words)": flattened into commas, the list would read as peers
+# of the words around it, so it is set off by dashes instead.
+_BRACKETED_LIST = re.compile(r"\s*[(\[]([^()\[\]]*,[^()\[\]]*)[)\]]")
+# "zero-, one- and few-shot": each dangling prefix takes the suffix of the compound after it
+_SUSPENDED_HYPHEN = re.compile(r"\b(\w+)-(?=,?\s)")
+_COMPOUND_SUFFIX = re.compile(r"[^.;:]*?\b\w+-(\w+)")
+_CALL = re.compile(r"\b(\w+)\(\)")  # describe() -> describe
+_CLAUSE_JOIN = re.compile(r"(?<=[;:])\s+")
+_CONJUNCTION_JOIN = re.compile(r"(?<=,)\s+(?=(?:and|but|or|while|whereas|so)\s)")
+_UNIT_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘(]?[A-Z0-9])")
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|or|but|so|also)\s+", re.IGNORECASE)
 _RELATIVE = re.compile(r"(?:and\s+)?(?:which|who|whose|where|that|while)\b", re.IGNORECASE)
 
@@ -88,6 +94,9 @@ def clean_for_speech(text: str) -> str:
     """Feed text made safe to speak: no URLs, bullets or markup residue; symbols as words."""
     text = URL_IN_TEXT.sub(" ", text)
     text = _BULLET.sub("", text)
+    text = _CALL.sub(r"\1", text)
+    text = _BRACKETED_LIST.sub(lambda m: f" — {m.group(1).strip()} —", text)
+    text = _distribute_hyphens(text)
     text = _MONEY.sub(lambda m: f"{m.group(1)}{m.group(2) or ''} dollars", text)
     for pattern, words in _ABBREVIATIONS:
         text = pattern.sub(words, text)
@@ -95,177 +104,90 @@ def clean_for_speech(text: str) -> str:
     text = "".join(_SYMBOL_WORDS.get(ch, ch) for ch in text)
     text = re.sub(r"\s+([,;:.!?])", r"\1", " ".join(text.split()))
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)  # ", ," left by brackets
+    text = re.sub(r"\s*—\s*([;:.!?])", r"\1", text)  # a closing dash at a clause's end
+    text = re.sub(r"\s*—\s*,", " —", text)  # ... or before a comma, which it replaces
     return text.strip(" ,;:-–—")
+
+
+def _distribute_hyphens(text: str) -> str:
+    def whole(match: re.Match[str]) -> str:
+        compound = _COMPOUND_SUFFIX.match(text, match.end())
+        return f"{match.group(1)}-{compound.group(1)}" if compound else match.group(0)
+
+    return _SUSPENDED_HYPHEN.sub(whole, text)
+
+
+QUOTE_WORDS_LIMIT = 30  # the longest sentence a listener hears; a longer quote is said in clauses
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteUnit:
+    """A whole sentence (or list item) of the cleaned show notes, and how it is spoken: in
+    one breath, or a long one in the clauses its semicolons, colons and joining conjunctions
+    separate, each said as a sentence of its own, all of them in order."""
+
+    text: str
+    breaths: tuple[str, ...]
+
+    @property
+    def spoken(self) -> str:
+        return " ".join(self.breaths)
+
+    @property
+    def longest_breath(self) -> int:
+        return max(_words(breath) for breath in self.breaths)
+
+
+def quote_units(description: str) -> tuple[QuoteUnit, ...]:
+    """The whole sentences of an episode's show notes, in order, as a lesson may quote them.
+
+    Each line of the cleaned notes (a paragraph or a list item) splits into its sentences.
+    Nothing is ever clipped: a lesson quotes a sentence whole, or not at all.
+    """
+    units: list[QuoteUnit] = []
+    for line in description.splitlines():
+        cleaned = clean_for_speech(line)
+        for sentence in _UNIT_END.split(cleaned):
+            sentence = sentence.strip()
+            if _words(sentence):
+                units.append(QuoteUnit(_sentence(sentence), _breaths(_sentence(sentence))))
+    return tuple(units)
+
+
+def _breaths(sentence: str) -> tuple[str, ...]:
+    """A sentence longer than QUOTE_WORDS_LIMIT in its clauses: split at semicolons and
+    colons, then (where still too long) before a conjunction that joins two clauses."""
+    if _words(sentence) <= QUOTE_WORDS_LIMIT:
+        return (sentence,)
+    parts = [p for p in _CLAUSE_JOIN.split(sentence) if _words(p)]
+    clauses: list[str] = []
+    for part in parts:
+        if _words(part) > QUOTE_WORDS_LIMIT:
+            clauses += [c for c in _CONJUNCTION_JOIN.split(part) if _words(c)]
+        else:
+            clauses.append(part)
+    return tuple(_as_sentence(clause) for clause in clauses)
+
+
+def _as_sentence(clause: str) -> str:
+    clause = clause.strip().rstrip(",;:")
+    clause = clause[:1].upper() + clause[1:]
+    return clause if clause.endswith((".", "!", "?")) else clause + "."
+
+
+def quotable_units(description: str) -> tuple[str, ...]:
+    """The whole sentences of `quote_units`."""
+    return tuple(unit.text for unit in quote_units(description))
 
 
 def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def clip_clause(
-    text: str, anchor: str, max_words: int, *, min_words: int = 0, after_first: bool = False
-) -> str:
-    """The clauses of ``text`` around ``anchor``: at most ``max_words`` words.
-
-    A text that fits is kept whole, unless ``min_words`` asks for just the clause of the
-    anchor, grown to that many words. Otherwise the clause holding the anchor grows by whole
-    neighbouring clauses, the one before first (it usually holds the subject; ``after_first``
-    prefers the one after), while it fits;
-    a clause that is too long, or too short to grow by a whole clause, is cut to the words
-    around the anchor.
-    """
-    if not min_words and _words(text) <= max_words:
-        return _trim(text)
-    clauses = [c for c in _CLAUSE.split(text) if c.strip()]
-    first = last = _clause_index(text, clauses, anchor)
-
-    def joined(lo: int, hi: int) -> str:
-        return _trim(" ".join(clauses[lo : hi + 1]))
-
-    def weak_start(lo: int) -> bool:  # a relative clause makes a poor opening
-        return bool(_RELATIVE.match(clauses[lo].strip()))
-
-    while not min_words or _words(joined(first, last)) < min_words:
-        steps = [(first, last + 1), (first - 1, last)]
-        if not after_first:
-            steps.reverse()
-        steps.sort(key=lambda step: step[0] >= 0 and weak_start(step[0]))  # stable
-        for lo, hi in steps:
-            if lo >= 0 and hi < len(clauses) and _words(joined(lo, hi)) <= max_words:
-                first, last = lo, hi
-                break
-        else:
-            break
-    chosen = joined(first, last)
-    if _words(chosen) > max_words or _words(chosen) < min_words:
-        chosen = _trim(
-            _word_window(
-                text if _words(chosen) < min_words else chosen,
-                anchor,
-                max_words if _words(chosen) > max_words else min_words + 1,
-            )
-        )
-    return chosen
-
-
-def _trim(text: str) -> str:
-    return _LEADING_CONJUNCTION.sub("", text.strip(" ,;:-–—")).strip(" ,;:-–—")
-
-
-def _word_window(text: str, anchor: str, size: int) -> str:
-    """``size`` words of ``text`` that hold ``anchor``: the last ones when they do (a clause
-    ends naturally), else the first ones, else those around it."""
-    tokens = text.split()
-    keys = anchor.lower().split()
-    hit = next(
-        (
-            i
-            for i in range(len(tokens))
-            if keys
-            and all(k in t.lower() for k, t in zip(keys, tokens[i : i + len(keys)], strict=False))
-        ),
-        0,
-    )
-    end = hit + max(1, len(keys))
-    if end >= len(tokens) - size + 1 or not keys:
-        begin = max(0, len(tokens) - size) if keys else 0
-    elif end <= size:
-        begin = 0
-    else:
-        begin = max(0, hit - size // 3)
-    window = " ".join(tokens[begin : begin + size])
-    while _words(window) > size and " " in window:
-        window = window.rsplit(" ", 1)[0]
-    return window
-
-
-def _clause_index(text: str, clauses: Sequence[str], anchor: str) -> int:
-    at = text.lower().find(anchor.lower()) if anchor else 0
-    offset = 0
-    for number, clause in enumerate(clauses):
-        start = text.find(clause, offset)
-        if at < start + len(clause):
-            return number
-        offset = start + len(clause)
-    return 0
-
-
 def _sentence(text: str) -> str:
     """A clause or sentence ending as a spoken sentence does."""
     text = text.rstrip(" ,;:-–—")
     return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def quote_candidates(evidence: Sequence[Evidence], description: str) -> tuple[Quote, ...]:
-    """Where the episode names a topic, best first: description sentences, then the title.
-
-    A topic found in the title is looked for in the description too (the linker keeps one
-    piece of evidence per phrase), so a lesson says "only the title" only when that is true.
-    """
-    sentences = [
-        c for c in (clean_for_speech(s) for s in split_sentences(description, "line")) if c
-    ]
-    found: list[Quote] = []
-    titles: list[Quote] = []
-    for item in evidence:
-        cleaned, anchor = clean_for_speech(item.sentence), clean_for_speech(item.phrase)
-        if not _words(cleaned):
-            continue
-        if item.field == "description" and _words(cleaned) < 5 and cleaned in sentences:
-            following = sentences.index(cleaned) + 1  # a heading: quote what it heads too
-            if following < len(sentences):
-                cleaned = f"{cleaned.rstrip('.:')}: {sentences[following]}"
-        if item.field == "title":
-            titles.append(Quote("title", cleaned, anchor))
-            pattern = re.compile(r"(?<!\w)" + re.escape(anchor) + r"(?!\w)", re.IGNORECASE)
-            found += [
-                Quote("description", s, anchor) for s in sentences if anchor and pattern.search(s)
-            ]
-        else:
-            found.append(Quote("description", cleaned, anchor))
-    found.sort(key=lambda quote: _words(quote.sentence) < 5)  # a bare heading quotes poorly
-    unique = dict.fromkeys(found + titles)  # keeps the first of equal quotes
-    return tuple(unique)
-
-
-TIGHT_WORDS = 16  # a sentence heard before is quoted again by at most this many words
-
-
-def spoken_quote(quote: Quote, max_words: int = QUOTE_WORDS, *, tight: int = 0) -> str:
-    """The quote as one spoken sentence, at most ``max_words`` words.
-
-    Normally the whole sentence, or the clauses around the mention when it is too long.
-    For a sentence the listener has already heard, ``tight=1`` keeps just the clause of the
-    mention, grown by whole clauses to five words or more (at most TIGHT_WORDS), the clause
-    before first; ``tight=2`` grows by the clause after first; ``tight=3`` keeps just the
-    eight words around the mention.
-    """
-    if not quote.sentence:
-        return ""
-    if quote.source == "title":
-        return _sentence(" ".join(quote.sentence.split()[:max_words]))
-    if tight >= 3:
-        return _sentence(_trim(_word_window(quote.sentence, quote.anchor, 8)))
-    if tight:
-        return _sentence(
-            clip_clause(
-                quote.sentence,
-                quote.anchor,
-                min(max_words, TIGHT_WORDS),
-                min_words=5,
-                after_first=tight >= 2,
-            )
-        )
-    return _sentence(clip_clause(quote.sentence, quote.anchor, max_words))
-
-
-def episode_gist(episode: Episode) -> Quote:
-    """What the episode is about in its own words: its first sentence of four words or more."""
-    for sentence in split_sentences(episode.description, "line"):
-        cleaned = clean_for_speech(sentence)
-        if _words(cleaned) >= 4:
-            return Quote("description", cleaned)
-    return NO_QUOTE
 
 
 # --- variants ---------------------------------------------------------------------------------

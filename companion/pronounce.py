@@ -118,6 +118,31 @@ def sentences(paragraph: Paragraph) -> list[Sentence]:
     return found
 
 
+_CLAUSE_BREAK = re.compile(r",\s+")
+
+
+def clauses(sentence: Sentence) -> list[Sentence]:
+    """The sentence cut after each comma inside an equation's reading (its clause breaks:
+    "the square root of alpha bar t, times x zero, plus ..."); a comma of prose stays."""
+    pieces: list[Sentence] = []
+    start = 0
+    for match in _CLAUSE_BREAK.finditer(sentence.text):
+        if any(a <= match.start() < b for a, b in sentence.math):
+            pieces.append(_piece(sentence, start, match.start() + 1))
+            start = match.end()
+    pieces.append(_piece(sentence, start, len(sentence.text)))
+    return [piece for piece in pieces if piece.text]
+
+
+def _piece(sentence: Sentence, start: int, end: int) -> Sentence:
+    spans = tuple(
+        (max(a, start) - start, min(b, end) - start)
+        for a, b in sentence.math
+        if a < end and b > start
+    )
+    return Sentence(sentence.text[start:end], spans)
+
+
 # --- rendering for an engine ------------------------------------------------------------------
 
 
@@ -134,11 +159,21 @@ def render(
     out: list[str] = []
     last = 0
     for start, end, entry in matches:
-        out.append(text[last:start])
+        out.append(unpadded(text[last:start]))
         out.append(_form(text[start:end], entry, style))
         last = end
-    out.append(text[last:])
+    out.append(unpadded(text[last:]))
     return "".join(out)
+
+
+# A whole number written with leading zeros ("MLG 005"), not a decimal, a time or a grouping
+_ZERO_PADDED = re.compile(r"(?<![\d.,:])0+(?=\d)(\d+)(?![\d]|[.,:]\d)")
+
+
+def unpadded(text: str) -> str:
+    """Zero-padded numbers without their zeros: "MLG 005" is said "MLG five", not "zero zero
+    five" (espeak-ng and Piper read every digit); "0.5", "007.5" and "07:30" stay."""
+    return _ZERO_PADDED.sub(r"\1", text)
 
 
 def _form(original: str, entry: Pronunciation, style: PronunciationStyle) -> str:

@@ -22,15 +22,24 @@ from pathlib import Path
 
 import jinja2
 
-from companion import phrasing, pronounce
+from companion import pronounce
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
+from companion.lesson_plan import (
+    Heard,
+    LessonPlan,
+    TopicPlan,
+    closest_equations,
+    plan_lesson,
+    promotable,
+    shrink,
+)
 from companion.mathspeech import integer_words, verbalize, verbalize_inline
 from companion.models import (
     SECTION_KINDS,
     Catalog,
     Episode,
-    Evidence,
+    Equation,
     Paragraph,
     Script,
     Section,
@@ -39,9 +48,9 @@ from companion.models import (
     Topic,
     TopicLink,
 )
-from companion.phrasing import Phrasebook, Quote
+from companion.phrasing import Phrasebook
 from companion.pronounce import MATH_CLOSE, MATH_OPEN, strip_math_markers
-from companion.review import ReviewPlan
+from companion.review import LessonRecord, ReviewPlan, plan_reviews
 from companion.settings_table import DEFAULT
 from companion.text import SYMBOL_WORDS, URL_IN_TEXT, sentence_breaks, split_sentences
 
@@ -53,26 +62,12 @@ _SYMBOL_WORDS = {**SYMBOL_WORDS, "$": " dollars "}
 class RenderSettings:
     companion_title: str = "Math Companion"
     lesson_minutes: float = DEFAULT["lesson_minutes"]
-    quiz_pause: float = DEFAULT["quiz_pause"]  # seconds to think before the answer
+    quiz_pause: float = DEFAULT["quiz_pause"]  # seconds to think before a quiz answer
+    review_pause: float = DEFAULT["review_pause"]  # seconds to think before a review's answer
     words_per_minute: int = DEFAULT["rate"]
     equation_rate: float = DEFAULT["equation_rate"]  # this times the voice's rate
     sentence_gap: float = DEFAULT["sentence_gap"]  # the synthesizer's, for the length estimate
     section_gap: float = DEFAULT["section_gap"]
-
-
-@dataclass(frozen=True, slots=True)
-class TopicPlan:
-    """One topic as it will be taught in a lesson."""
-
-    topic: Topic
-    number: int
-    full: bool  # False: trimmed to the idea and one equation to fit the lesson's length
-    mentions: tuple[str, ...]  # the phrases the episode used
-    unmet_prerequisites: tuple[Topic, ...]  # not taught here or in an earlier lesson
-    evidence: tuple[Evidence, ...] = ()  # where the episode names the topic
-    listen_at: str = ""  # "About fourteen minutes into the episode", when a time is known
-    listen_phrase: str = ""  # what the episode says there
-    brief: bool = False  # trimmed further, to the idea's first sentence and one equation
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
@@ -91,9 +86,11 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["speak"] = speak
     env.filters["speak_inline"] = speak_inline
     env.filters["speakable"] = speakable
+    env.filters["spoken_title"] = spoken_title
     env.filters["first_sentence"] = first_sentence
     env.filters["spoken_list"] = spoken_list
     env.filters["spoken_number"] = spoken_number
+    env.filters["upper_first"] = upper_first
     phrases = load_phrases(env)
     env.globals["phrases"] = phrases
 
@@ -138,6 +135,11 @@ def speakable(text: str) -> str:
     return " ".join(text.split())
 
 
+def spoken_title(title: str) -> str:
+    """A topic's title as a lesson says it: no bracketed aside ("Logistic Function")."""
+    return speakable(re.sub(r"\s*\([^)]*\)", "", title))
+
+
 def spoken_list(items: Iterable[str]) -> str:
     """'a', 'a and b', 'a, b and c'; 'a; b and c; and d' when an item holds its own 'and'."""
     words = [item for item in items if item]
@@ -148,63 +150,17 @@ def spoken_list(items: Iterable[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def upper_first(text: str) -> str:
+    """The text with its first letter in capitals, the rest as it is."""
+    return text[:1].upper() + text[1:]
+
+
 def spoken_number(value: int) -> str:
     """0-10 in words ('three'); larger numbers as digits."""
     return integer_words(value) if 0 <= value <= 10 else str(value)
 
 
-def spoken_cardinal(value: int) -> str:
-    """0-999 in words: 'fourteen', 'forty-two', 'one hundred and five'."""
-    return integer_words(value, prose=True) if 0 <= value < 1000 else str(value)
-
-
-def where_to_listen(seconds: float) -> str:
-    """'About fourteen minutes into the episode', 'About one hour and five minutes ...'."""
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return "Right at the start of the episode"
-    hours, rest = divmod(minutes, 60)
-    parts = []
-    if hours:
-        parts.append(f"{spoken_cardinal(hours)} hour{'s' if hours > 1 else ''}")
-    if rest:
-        parts.append(f"{spoken_cardinal(rest)} minute{'s' if rest > 1 else ''}")
-    return f"About {' and '.join(parts)} into the episode"
-
-
 # --- planning -------------------------------------------------------------------------------
-
-
-def plan_topics(
-    links: Sequence[TopicLink], catalog: Catalog, known: frozenset[str]
-) -> tuple[TopicPlan, ...]:
-    """Order linked topics prerequisites-first, each taught in full, each with its quote."""
-    order = {topic.id: index for index, topic in enumerate(catalog.topics)}
-    ordered = sorted(links, key=lambda link: order.get(link.topic.id, len(order)))
-    taught: set[str] = set(known)
-    plans: list[TopicPlan] = []
-    for number, link in enumerate(ordered, start=1):
-        topic = link.topic
-        unmet = tuple(
-            catalog.get(p) for p in topic.prerequisites if p not in taught and p in catalog
-        )
-        mentions = tuple(dict.fromkeys(e.phrase for e in link.evidence if e.phrase))
-        timed = [e for e in link.evidence if e.start is not None and e.start >= 0]
-        first = min(timed, key=lambda e: e.start or 0.0) if timed else None
-        plans.append(
-            TopicPlan(
-                topic,
-                number,
-                True,
-                mentions[:2],
-                unmet,
-                link.evidence,
-                where_to_listen(first.start or 0.0) if first else "",
-                first.phrase if first else "",
-            )
-        )
-        taught.add(topic.id)
-    return tuple(plans)
 
 
 def script_sentences(script: Script) -> list[str]:
@@ -263,52 +219,165 @@ def first_sentence(text: str) -> str:
 
 
 def render_lesson(
-    env: jinja2.Environment,
-    show: Show,
-    episode: Episode,
-    plans: Sequence[TopicPlan],
-    settings: RenderSettings,
+    env: jinja2.Environment, show: Show, plan: LessonPlan, settings: RenderSettings
 ) -> Script:
-    """The lesson for one episode within its time budget.
+    """The lesson of one planned episode, within its time budget (see `fit_lesson`)."""
+    return fit_lesson(env, show, plan, settings)[1]
 
-    Topics are shortened from the last one back (to their idea and one equation; the rest
-    is in the course feed) until the lesson fits. An episode that touches many topics may
-    still be too long with only the first topic whole: then the topics after the first are
-    cut further, again from the last one back, to the idea's first sentence and one equation.
+
+def fit_lesson(
+    env: jinja2.Environment, show: Show, plan: LessonPlan, settings: RenderSettings
+) -> tuple[LessonPlan, Script]:
+    """The plan as it fits the budget, and its script.
+
+    While the lesson is too long, its least central chapter gives up a step (a full chapter
+    becomes short, a short one its idea alone, a recall its sentence; see lesson_plan.shrink),
+    so the time left goes where the episode goes. The central chapter stays whole.
     """
-    plans = list(plans)
-    script = render_script(env, show, episode, plans, settings)
+    script = render_script(env, show, plan, settings)
     budget = settings.lesson_minutes * 60
-    for brief in (False, True):
-        for index in range(len(plans) - 1, 0, -1):
-            seconds = spoken_seconds(
-                script, settings.words_per_minute, settings.sentence_gap, settings.section_gap
-            )
-            if seconds <= budget:
-                return script
-            plans[index] = replace(plans[index], full=False, brief=brief)
-            script = render_script(env, show, episode, plans, settings)
-    return script
+    while seconds_of(script, settings) > budget:
+        smaller = shrink(plan)
+        if smaller is None:
+            break
+        plan = smaller
+        script = render_script(env, show, plan, settings)
+    return plan, script
+
+
+def seconds_of(script: Script, settings: RenderSettings) -> float:
+    return spoken_seconds(
+        script, settings.words_per_minute, settings.sentence_gap, settings.section_gap
+    )
+
+
+def lesson_name(title: str) -> str:
+    """How a lesson refers to an earlier one: its episode's title up to a colon or dash."""
+    name = re.split(r":|\s[-–—]\s", speakable(title), maxsplit=1)[0].strip()
+    return " ".join(name.split()[:6])
+
+
+_STOP_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "and",
+        "or",
+        "to",
+        "is",
+        "are",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "as",
+        "at",
+        "its",
+        "it",
+        "this",
+        "that",
+        "be",
+        "from",
+        "than",
+    ]
+)
+
+
+def restates(reading: str, meaning: str) -> bool:
+    """Whether a gloss only says again what the equation's reading said (most of its words)."""
+
+    def stems(text: str) -> set[str]:
+        words = re.findall(r"[a-z]+", strip_math_markers(text)[0].lower())
+        return {word[:5] for word in words if word not in _STOP_WORDS}
+
+    gloss = stems(meaning)
+    return bool(gloss) and len(gloss & stems(reading)) / len(gloss) >= 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class SpokenEquation:
+    reading: str  # marked for the synthesizer (speak)
+    gloss: str  # what it means, "" when the meaning would only restate the reading
+
+
+def spoken_equations(equations: Sequence[Equation]) -> list[SpokenEquation]:
+    found = []
+    for equation in equations:
+        reading = speak(equation.latex)
+        meaning = speak_inline(equation.meaning)
+        found.append(SpokenEquation(reading, "" if restates(reading, meaning) else meaning))
+    return found
+
+
+def takeaway(plan: TopicPlan) -> str:
+    """One line a recap keeps of a chapter: the bridge from the episode's words to the math,
+    else its first equation's meaning, else its idea."""
+    if plan.bridge:
+        return speak_inline(plan.bridge)
+    for equation in spoken_equations(closest_equations(plan.equations, plan.evidence)):
+        if equation.gloss:
+            return equation.gloss
+    return speak_inline(first_sentence(plan.explanation or plan.topic.explanation))
+
+
+def recap_line(plan: TopicPlan) -> dict[str, str]:
+    """A recap's line for a chapter: the episode's name for the topic and its takeaway (the
+    name left out when the takeaway starts with it)."""
+    name, line = speakable(plan.name), takeaway(plan)
+    return {"name": "" if line.lower().startswith(name.lower()) else name, "line": line}
 
 
 def render_script(
-    env: jinja2.Environment,
-    show: Show,
-    episode: Episode,
-    plans: Sequence[TopicPlan],
-    settings: RenderSettings,
+    env: jinja2.Environment, show: Show, plan: LessonPlan, settings: RenderSettings
 ) -> Script:
-    """The lesson for one episode, with the topics as planned."""
-    phrases: Phrasebook = env.globals["phrases"]  # type: ignore[assignment]
-    gist = phrasing.spoken_quote(phrasing.episode_gist(episode), phrases.room("gist", "gist"))
+    """The lesson for one episode, with the chapters as planned."""
+    episode = plan.episode
+    companion_title = speakable(settings.companion_title)
+    show_title = speakable(show.title)
+    count = len(plan.chapters)
+    chapters = [
+        {
+            "plan": chapter,
+            "title": spoken_title(chapter.topic.title),
+            "position": "first" if index == 0 else "last" if index == count - 1 else "next",
+            "met_in": lesson_name(chapter.met_in) if chapter.met_in else "",
+            "rests_on": [
+                {
+                    "title": spoken_title(p.topic.title),
+                    "idea": speak_inline(p.explanation) if p.explanation else "",
+                    "bridge": speak_inline(p.bridge) if p.bridge else "",
+                    "met_in": lesson_name(p.met_in) if p.met_in else "",
+                    "also": number > 0,
+                }
+                for number, p in enumerate(p for p in plan.pointers if p.topic in chapter.rests_on)
+            ],
+            "equations": spoken_equations(chapter.equations),
+        }
+        for index, chapter in enumerate(plan.chapters)
+    ]
+    full = [c for c in plan.chapters if c.full]
+    returning = [c for c in plan.chapters if c.treatment == "recall" and c.central]
+    news = any(c.equations or c.example or c.quiz for c in returning)
+    others = [c for c in plan.chapters if not c.full and c not in returning]
+    elsewhere = [c.topic for c in plan.chapters if c.treatment in ("short", "brief")]
+    elsewhere += [p.topic for p in plan.pointers if not p.met_in]
     context = {
         "lesson_key": episode.slug,
-        "companion_title": speakable(settings.companion_title),
-        "show_title": speakable(show.title),
+        "companion_title": companion_title,
         "episode_title": speakable(episode.title),
-        "gist": gist,
-        "quotes": topic_quotes(gist, plans, episode, phrases),
-        "topics": plans,
+        "from_show": "" if show_title.lower() in companion_title.lower() else show_title,
+        "gist": plan.gist,
+        "centre": spoken_list(spoken_title(c.topic.title) for c in full),
+        "returning": spoken_list(spoken_title(c.topic.title) for c in returning),
+        "news": news,
+        "others": spoken_list(spoken_title(c.topic.title) for c in others),
+        "others_count": spoken_number(len(others)),
+        "chapters": chapters,
+        "recap": [recap_line(c) for c in full if c.equations],
+        "elsewhere": spoken_list(spoken_title(t.title) for t in elsewhere[:4]),
         "quiz_pause": settings.quiz_pause,
     }
     text = _render(env, "lesson.txt.j2", context, episode.slug)
@@ -317,71 +386,9 @@ def render_script(
         slug=episode.slug,
         title=f"Math for {episode.title}",
         sections=sections,
-        topic_ids=tuple(plan.topic.id for plan in plans),
+        topic_ids=plan.topic_ids,
+        asked=tuple((c.topic.id, c.quiz_number) for c in plan.chapters if c.quiz is not None),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class SpokenQuote:
-    slot: str  # the phrase that attributes it: quote, quote_again, quote_same, quote_title or
-    # quote_none (see phrases.toml)
-    text: str
-
-
-def topic_quotes(
-    gist_text: str, plans: Sequence[TopicPlan], episode: Episode, phrases: Phrasebook
-) -> dict[str, SpokenQuote]:
-    """How each topic section opens: the episode's words where the topic was found.
-
-    A topic is quoted from a sentence the listener has not heard yet in this lesson (in the
-    introduction or for an earlier topic) when it can be; otherwise by just the clause that
-    names it, so no sentence is heard twice.
-    """
-    heard = _shingles(gist_text)
-    spoken = {gist_text}
-    quotes: dict[str, SpokenQuote] = {}
-    for plan in plans:
-        candidates = phrasing.quote_candidates(plan.evidence, episode.description)
-        chosen = _choose_quote(candidates, heard, spoken, phrases)
-        quotes[plan.topic.id] = chosen
-        spoken.add(chosen.text)
-        heard |= _shingles(chosen.text)
-    return quotes
-
-
-_SHINGLE = 6  # words in a row that make a sentence "already heard"
-
-
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {tuple(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
-
-
-def _choose_quote(
-    candidates: Sequence[Quote], heard: set[tuple[str, ...]], spoken: set[str], phrases: Phrasebook
-) -> SpokenQuote:
-    descriptions = [c for c in candidates if c.source == "description"]
-    for quote in descriptions:
-        if not _shingles(quote.sentence) & heard:
-            return SpokenQuote(
-                "quote", phrasing.spoken_quote(quote, phrases.room("quote", "quote"))
-            )
-    room = phrases.room("quote_again", "quote")
-    again = [
-        SpokenQuote("quote_again", phrasing.spoken_quote(quote, room, tight=tight))
-        for tight in (1, 2)
-        for quote in descriptions
-    ]
-    for candidate in again:
-        if candidate.text not in spoken:
-            return candidate
-    titles = [c for c in candidates if c.source == "title"]
-    if titles and not descriptions:
-        text = phrasing.spoken_quote(titles[0], phrases.room("quote_title", "quote"))
-        return SpokenQuote("quote_title", text.rstrip("."))
-    if descriptions:
-        return SpokenQuote("quote_same", phrasing.spoken_quote(descriptions[0], tight=3))
-    return SpokenQuote("quote_none", "")
 
 
 def render_review_script(
@@ -390,7 +397,7 @@ def render_review_script(
     """A spaced review episode: each planned question, a pause to think, the answer."""
     questions = [
         {
-            "title": speakable(q.topic.title),
+            "title": spoken_title(q.topic.title),
             "text": q.quiz.question,
             "answer": q.quiz.answer,
             "meaning": split_sentences(q.topic.explanation, "capital", maxsplit=1)[0],
@@ -405,8 +412,7 @@ def render_review_script(
         "companion_title": speakable(settings.companion_title),
         "number": plan.number,
         "questions": questions,
-        "quiz_pause": settings.quiz_pause,
-        "nudge_pause": NUDGE_PAUSE,
+        "review_pause": settings.review_pause,
     }
     text = _render(env, "review.txt.j2", context, plan.slug)
     return Script(
@@ -415,11 +421,6 @@ def render_review_script(
         sections=parse_marked_text(text, plan.slug, settings.equation_rate),
         topic_ids=tuple(q.topic.id for q in plan.questions),
     )
-
-
-# A review question gets a longer time to think than a lesson's: the quiz pause, a short nudge
-# ("take another moment"), and this many seconds more; no silence passes 3 seconds.
-NUDGE_PAUSE = 1.5
 
 
 def review_title(plan: ReviewPlan) -> str:
@@ -443,12 +444,27 @@ def render_course_script(
 ) -> Script:
     """The course lesson that teaches one catalog topic in full."""
     prerequisites = tuple(catalog.get(p) for p in topic.prerequisites if p in catalog)
-    plan = TopicPlan(topic, 1, True, (), ())  # the course teaches prerequisites first
+    plan = TopicPlan(
+        topic,
+        1,
+        "full",
+        explanation=topic.explanation,
+        equations=topic.equations,
+        example=topic.example,
+        quiz=topic.quiz,
+        quiz_number=0,
+    )
     context = {
         "lesson_key": f"course-{topic.id}",
         "prerequisites": prerequisites,
         "companion_title": speakable(settings.companion_title),
-        "topic": plan,
+        "chapter": {
+            "plan": plan,
+            "title": spoken_title(topic.title),
+            "rests_on": [],
+            "equations": spoken_equations(topic.equations),
+        },
+        "recap": takeaway(plan),
         "number": number,
         "total": total,
         "quiz_pause": settings.quiz_pause,
@@ -565,19 +581,63 @@ def render_episodes(
 ) -> dict[str, Script]:
     """The lesson of every episode with topics, keyed by guid.
 
-    Episodes are rendered oldest first, so a prerequisite taught in an earlier lesson counts
-    as met.
+    Episodes are planned oldest first, each knowing what the lessons before it played
+    (lesson_plan.Heard), so nothing is played twice and a topic heard before is recalled.
     """
-    known: set[str] = set()
+    heard = Heard()
     scripts: dict[str, Script] = {}
+    records: list[LessonRecord] = []
     for episode in sorted(episodes, key=date_key):
         episode_links = links[episode.guid]
         if not episode_links:
             continue
-        plans = plan_topics(episode_links, catalog, frozenset(known))
-        scripts[episode.guid] = render_lesson(env, show, episode, plans, settings)
-        known.update(plan.topic.id for plan in plans)
+        plan, script = plan_and_fit(env, show, episode, episode_links, catalog, heard, settings)
+        scripts[episode.guid] = script
+        heard = heard.after(plan, episode.title)
+        records.append(
+            LessonRecord(
+                script.slug,
+                episode.guid,
+                episode.title,
+                episode.published,
+                script.topic_ids,
+                script.asked,
+            )
+        )
+        # the spaced review after this lesson (if one follows it) asks questions that the
+        # lessons after it then leave to the next review
+        for review in plan_reviews(records, catalog)[-1:]:
+            if review.after is records[-1]:
+                heard = heard.asked((q.topic.id, q.quiz_number) for q in review.questions)
     return scripts
+
+
+GROW_BELOW = 0.7  # a lesson shorter than this share of its budget teaches a pointer more
+
+
+def plan_and_fit(
+    env: jinja2.Environment,
+    show: Show,
+    episode: Episode,
+    links: Sequence[TopicLink],
+    catalog: Catalog,
+    heard: Heard,
+    settings: RenderSettings,
+) -> tuple[LessonPlan, Script]:
+    """An episode's lesson planned and fitted to its budget; a lesson with time to spare
+    gives a chapter to a prerequisite the episode names in its own right."""
+    budget = settings.lesson_minutes * 60
+    promoted: frozenset[str] = frozenset()
+    plan, script = fit_lesson(env, show, plan_lesson(episode, links, catalog, heard), settings)
+    for topic_id in promotable(plan):
+        if seconds_of(script, settings) >= GROW_BELOW * budget:
+            break
+        promoted |= {topic_id}
+        bigger = plan_lesson(episode, links, catalog, heard, promoted)
+        grown, longer = fit_lesson(env, show, bigger, settings)
+        if seconds_of(longer, settings) <= budget:
+            plan, script = grown, longer
+    return plan, script
 
 
 def render_course(

@@ -6,14 +6,16 @@ The schedule is a pure function of the episode lessons in the order they were pu
 * It asks about topics of earlier lessons at expanding distances: the lesson just before it
   (1 back), then 3, 8 and 20 lessons back, then 2, 5 and 13 to fill up. Memory research on
   spacing says a fact is best recalled again after growing gaps; the far questions revive
-  old topics, the near ones settle new ones.
+  old topics, the near ones settle new ones. The questions are then asked nearest first, so
+  the review really goes further back with each question, as it says it does.
 * From each of those lessons it takes one topic not yet asked in this review, turning through
   the lesson's topics from one review to the next; 4 to 6 questions in all, more from the
   nearest lessons if the far ones are missing (and a second question on a topic only when
   fewer than four topics were taught).
-* Lessons ask a topic's first quiz question; reviews take its other questions in turn (the
-  second, the third, the second ...), so a listener never hears the same question twice in
-  a row for a topic, and two reviews never ask a topic the same way one after the other.
+* A lesson asks a question of a topic that no earlier lesson asked (``LessonRecord.asked``);
+  a review asks the question after the one last heard for that topic, in a lesson or a
+  review (the first, second, third, first ...), so a listener never hears the same question
+  twice in a row for a topic.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class LessonRecord:
     title: str  # the source episode's title
     published: datetime | None
     topic_ids: tuple[str, ...]  # in the order the lesson teaches them
+    asked: tuple[tuple[str, int], ...] = ()  # (topic id, quiz number) the lesson asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +73,11 @@ def plan_reviews(
     lessons: Sequence[LessonRecord], catalog: Catalog, *, now: datetime | None = None
 ) -> tuple[ReviewPlan, ...]:
     """Every review of ``lessons`` (oldest first): one after each EVERY-th lesson."""
-    last_asked: dict[str, int] = {}  # topic id -> quiz number a review asked last
+    last_asked: dict[str, int] = {}  # topic id -> the quiz number heard last for it
     turn: dict[str, int] = {}  # lesson slug -> how many times a review took a topic from it
     plans: list[ReviewPlan] = []
     for position, lesson in enumerate(lessons, start=1):
+        last_asked.update(dict(lesson.asked))
         if position % EVERY:
             continue
         history = lessons[:position]
@@ -132,20 +136,18 @@ def _questions(
         while len(chosen) < MIN_QUESTIONS and back <= len(history):
             if not take(back, again):
                 back += 1
-    return chosen
+    return sorted(chosen, key=lambda question: question.lessons_back)
 
 
 def _next_quiz(topic: Topic, last: int | None) -> int | None:
-    """The question a review asks after it asked ``last`` (None: never), or None if none is
-    left that differs from both ``last`` and the lessons' own first question."""
+    """The question a review asks after ``last`` was heard (None: never): the next one in
+    turn, or None when the topic has only one question."""
     count = len(topic.quizzes)
     if count == 1:
         return None
-    if count == 2:
-        return None if last == 1 else 1
-    if last is None or last + 1 >= count:
+    if last is None:
         return 1
-    return last + 1
+    return (last + 1) % count
 
 
 def _review_date(

@@ -134,9 +134,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "quiz_pause",
         float,
-        2.5,
+        5.0,
         "Seconds of silence to think before a quiz answer ({range}).",
-        range=(0.5, 6),
+        range=(0.5, 10),
+    ),
+    Setting(
+        "review_pause",
+        float,
+        7.0,
+        "Seconds of silence to think before a review's answer ({range}).",
+        range=(0.5, 15),
     ),
     Setting(
         "equation_rate",

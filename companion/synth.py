@@ -30,10 +30,11 @@ with warnings.catch_warnings():
     from pydub import AudioSegment
 
 # Raise when a code change alters the audio made from the same text.
-SYNTH_FORMAT = 2
+SYNTH_FORMAT = 3
 LEAD_IN = 0.03  # seconds of an utterance's own silence kept before its first sound
 TAIL = 0.08  # and after its last (engines pad differently: hibari ~0.3 s, espeak-ng ~0.33 s)
 SILENCE_THRESHOLD = -50.0  # dBFS below which an utterance's edge counts as silence
+CLAUSE_GAP = 0.45  # seconds between the clauses of an equation read slowly (at its commas)
 UTTERANCE_LEVEL = -22.0  # dBFS (RMS) of each utterance when a lesson has two voices
 SECTION_GAP = DEFAULT["section_gap"]  # seconds
 MP3_BITRATE = "64k"
@@ -121,13 +122,22 @@ def _speak_paragraphs(
         for p_index, paragraph in enumerate(paragraphs):
             asker = second if paragraph.second_voice and second is not None else speaker
             engine = voices.SECOND_ENGINE if asker is second else voice.engine
-            sentences = spoken_sentences(paragraph, lexicon, engine)
-            for s_index, (words, given) in enumerate(sentences):
-                wav = Path(tmp) / f"{p_index}-{s_index}.wav"
-                asker.speak(given, wav, paragraph.rate)
-                spoken = _trimmed(_normalized(AudioSegment.from_wav(str(wav)), rate))
+            style = voices.pronunciation(engine)
+            sentences = pronounce.sentences(paragraph)
+            for s_index, sentence in enumerate(sentences):
+                # an equation read slowly pauses at its clause breaks; prose flows
+                pieces = pronounce.clauses(sentence) if paragraph.rate < 1 else [sentence]
+                spoken = _silence(0, rate)
+                for c_index, piece in enumerate(pieces):
+                    wav = Path(tmp) / f"{p_index}-{s_index}-{c_index}.wav"
+                    given = pronounce.render(piece, lexicon, style)
+                    asker.speak(given, wav, paragraph.rate)
+                    if c_index:
+                        spoken += _silence(CLAUSE_GAP, rate)
+                    spoken += _trimmed(_normalized(AudioSegment.from_wav(str(wav)), rate))
                 if voice.second:  # two voices: every utterance at one level (matched)
                     spoken = _leveled(spoken)
+                words = sentence.text
                 start = len(audio) / 1000.0
                 audio += spoken
                 cues.append(Cue(round(start, 3), round(len(audio) / 1000.0, 3), words))

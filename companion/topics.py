@@ -12,15 +12,18 @@ Linking episodes to topics is done by :func:`companion.linking.link`, re-exporte
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from companion.errors import CatalogError, MathSpeechError
 from companion.linking import MAX_TOPICS, Linker, link
+from companion.linking.text import normalize_tokens, phrase_key
 from companion.models import (
     IMPLICATION_KINDS,
+    Bridge,
     Catalog,
     Episode,
     EpisodeWords,
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AREA_NAMES",
+    "bridge_for",
+    "choose_example",
     "course_seasons",
     "link",
     "link_episode",
@@ -49,6 +54,7 @@ __all__ = [
 ]
 
 _TOPIC_TEXT_KEYS = ("id", "title", "area", "explanation")
+_EXTRA_KEYS = ("context", "examples", "bridges")
 # Each area of the taxonomy and its name for listeners (a season of the course feed).
 AREA_NAMES = {
     "discrete": "Discrete Math",
@@ -72,25 +78,50 @@ def load_catalog(path: Path | None = None, *, check_speech: bool = True) -> Cata
     Raises :class:`CatalogError` with a one-line message naming the file and the offending
     topic or key. Topics come back in prerequisite-first order (ties keep file order).
     With ``check_speech`` every equation must be speakable by ``companion.mathspeech``.
+    The examples and bridges come from ``examples.toml`` beside the catalog, when there is one.
     """
     if path is None:
-        ref = resources.files("companion").joinpath("data/topics.toml")
-        name = "companion/data/topics.toml"
-        try:
-            raw = ref.read_bytes()
-        except OSError as exc:
-            raise CatalogError(f"{name}: cannot read the packaged catalog: {exc}") from exc
+        data = _read_packaged("topics.toml")
+        extras = _read_packaged("examples.toml")
+        name, extras_name = "companion/data/topics.toml", "companion/data/examples.toml"
     else:
         name = str(path)
-        try:
-            raw = Path(path).read_bytes()
-        except OSError as exc:
-            raise CatalogError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+        data = _read_toml(Path(path), name)
+        beside = Path(path).with_name("examples.toml")
+        extras_name = str(beside)
+        extras = _read_toml(beside, extras_name) if beside.is_file() else {}
+    catalog = _build(data, name, check_speech=check_speech)
+    topics = _with_extras(catalog.topics, catalog.implications, extras, extras_name)
+    return Catalog(
+        topics=topics,
+        implications=catalog.implications,
+        lexicon=catalog.lexicon,
+        cues=catalog.cues,
+    )
+
+
+def _read_packaged(file: str) -> dict[str, Any]:
+    name = f"companion/data/{file}"
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        raw = resources.files("companion").joinpath(f"data/{file}").read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{name}: cannot read the packaged catalog: {exc}") from exc
+    return _parse_toml(raw, name)
+
+
+def _read_toml(path: Path, name: str) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    return _parse_toml(raw, name)
+
+
+def _parse_toml(raw: bytes, name: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"{name}: not valid TOML: {exc}") from exc
-    return _build(data, name, check_speech=check_speech)
 
 
 def _build(data: Mapping[str, Any], name: str, *, check_speech: bool) -> Catalog:
@@ -180,10 +211,7 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
             raise CatalogError(f"{where}: equation {number} is not a table")
         eq_where = f"{where}: equation {number}"
         equations.append(Equation(_text(eq, "latex", eq_where), _text(eq, "meaning", eq_where)))
-    example = _table(entry, "example", where)
-    result = example.get("result")
-    if isinstance(result, bool) or not isinstance(result, int | float):
-        raise CatalogError(f"{where}: example 'result' must be a number")
+    example = _worked_example(_table(entry, "example", where), f"{where}: example")
     quizzes = _quizzes(entry, where)
     return Topic(
         id=entry["id"].strip(),
@@ -193,13 +221,147 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
         prerequisites=_str_list(entry, "prerequisites", where, allow_empty=True),
         explanation=entry["explanation"].strip(),
         equations=tuple(equations),
-        example=WorkedExample(
-            text=_text(example, "text", f"{where}: example"),
-            expression=_text(example, "expression", f"{where}: example"),
-            result=float(result),
-        ),
+        examples=(example,),
         quizzes=quizzes,
     )
+
+
+def _worked_example(
+    table: Mapping[str, Any], where: str, context: tuple[str, ...] = ()
+) -> WorkedExample:
+    result = table.get("result")
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        raise CatalogError(f"{where}: 'result' must be a number")
+    return WorkedExample(
+        text=_text(table, "text", where),
+        expression=_text(table, "expression", where),
+        result=float(result),
+        context=context,
+    )
+
+
+def _with_extras(
+    topics: Sequence[Topic],
+    implications: Sequence[Implication],
+    extras: Mapping[str, Any],
+    name: str,
+) -> tuple[Topic, ...]:
+    """The topics with the context tags, extra examples and bridges of ``examples.toml``."""
+    known = {topic.id for topic in topics}
+    for topic_id in extras:
+        if topic_id not in known:
+            raise CatalogError(f"{name}: [{topic_id}]: not a topic of the catalog")
+    return tuple(
+        _topic_with_extras(topic, implications, extras.get(topic.id, {}), f"{name}: [{topic.id}]")
+        for topic in topics
+    )
+
+
+def _topic_with_extras(
+    topic: Topic, implications: Sequence[Implication], entry: Any, where: str
+) -> Topic:
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{where} is not a table")
+    unknown = set(entry) - set(_EXTRA_KEYS)
+    if unknown:
+        raise CatalogError(
+            f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(_EXTRA_KEYS)})"
+        )
+    stock = topic.examples[0]
+    examples = [
+        WorkedExample(
+            stock.text,
+            stock.expression,
+            stock.result,
+            _str_list(entry, "context", where, allow_empty=True),
+        )
+    ]
+    for number, table in enumerate(_table_list(entry, "examples", where), start=2):
+        example_where = f"{where}: example {number}"
+        if not isinstance(table, Mapping):
+            raise CatalogError(f"{example_where} is not a table")
+        unknown = set(table) - {"text", "expression", "result", "context"}
+        if unknown:
+            raise CatalogError(f"{example_where}: unknown key {sorted(unknown)[0]!r}")
+        context = _str_list(table, "context", example_where, allow_empty=False)
+        examples.append(_worked_example(table, example_where, context))
+    texts = [example.text for example in examples]
+    if len(set(texts)) < len(texts):
+        raise CatalogError(f"{where}: the same worked example twice")
+    bridges = _bridges(topic, implications, entry.get("bridges", {}), where)
+    return Topic(
+        id=topic.id,
+        title=topic.title,
+        area=topic.area,
+        aliases=topic.aliases,
+        prerequisites=topic.prerequisites,
+        explanation=topic.explanation,
+        equations=topic.equations,
+        examples=tuple(examples),
+        quizzes=topic.quizzes,
+        bridges=bridges,
+    )
+
+
+def _bridges(
+    topic: Topic, implications: Sequence[Implication], table: Any, where: str
+) -> tuple[Bridge, ...]:
+    """Bridge sentences, each for an alias of the topic or a concept that implies it."""
+    if not isinstance(table, Mapping):
+        raise CatalogError(f"{where}: 'bridges' must be a table of phrase = sentence")
+    matched = {phrase_key(alias) for alias in topic.aliases} | {
+        phrase_key(item.concept) for item in implications if topic.id in item.topics
+    }
+    bridges = []
+    for phrase, sentence in table.items():
+        if not isinstance(sentence, str) or not sentence.strip():
+            raise CatalogError(f"{where}: bridge {phrase!r}: the sentence is empty")
+        if phrase_key(phrase) not in matched:
+            raise CatalogError(
+                f"{where}: bridge {phrase!r} is neither an alias of the topic "
+                "nor a concept that implies it"
+            )
+        bridges.append(Bridge(phrase.strip(), sentence.strip()))
+    return tuple(bridges)
+
+
+def choose_example(
+    topic: Topic, episode_text: str, exclude: Collection[WorkedExample] = ()
+) -> WorkedExample | None:
+    """The topic's worked example whose context words the episode's text uses most.
+
+    Scored by how many distinct context tags occur in the text (words compared by stem,
+    so "documents" matches "document"), then by how often they occur; ties go to the
+    earlier example, so an episode that fits none gets the stock example. Examples in
+    ``exclude`` (already played) are skipped; ``None`` when every example is excluded.
+    """
+    words = _stem_line(episode_text)
+    best: WorkedExample | None = None
+    best_fit = (-1, -1)
+    for example in topic.examples:
+        if example in exclude:
+            continue
+        counts = [_occurrences(tag, words) for tag in example.context]
+        fit = (sum(1 for count in counts if count), sum(counts))
+        if fit > best_fit:
+            best, best_fit = example, fit
+    return best
+
+
+def bridge_for(topic: Topic, phrase: str) -> str | None:
+    """The bridge sentence for a phrase the linker matched (compared by stems), if any."""
+    key = phrase_key(phrase)
+    return next((b.sentence for b in topic.bridges if phrase_key(b.phrase) == key), None)
+
+
+@lru_cache(maxsize=16)
+def _stem_line(text: str) -> str:
+    """The text's words as stems, space-separated and padded, for whole-phrase search."""
+    return " " + " ".join(stem for stem, _start, _end in normalize_tokens(text)) + " "
+
+
+def _occurrences(tag: str, words: str) -> int:
+    return words.count(" " + " ".join(phrase_key(tag)) + " ")
 
 
 def _quizzes(entry: Mapping[str, Any], where: str) -> tuple[Quiz, ...]:

@@ -111,6 +111,8 @@ def test_editing_one_topic_resynthesizes_only_its_section(built: Path) -> None:
     head, tail = text.split(marker, 1)
     tail = re.sub(r"(explanation = (?:\"\"\"|'''|\"|'))", r"\1Listen closely. ", tail, count=1)
     edited.write_text(head + marker + tail, "utf-8")
+    # the catalog's examples and bridges come along unchanged (examples.toml beside it)
+    shutil.copy(packaged.with_name("examples.toml"), built / "examples.toml")
     report = run(built, options={"catalog": str(edited)})
     assert report.built == ["ep-2-gradient-descent-friends"]
     assert report.sections_synthesized == 1

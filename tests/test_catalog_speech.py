@@ -82,3 +82,9 @@ def test_every_lexicon_entry_is_spoken_by_each_installed_engine(
             assert set(pronounce.to_misaki(entry.ipa)) <= set(model.vocab), entry.word
         if engine == "espeak-ng" and entry.say != entry.word:
             assert _espeak_phonemes(given) != _espeak_phonemes(words), entry.word
+
+
+def test_a_zero_padded_episode_number_is_said_as_a_number() -> None:
+    require_audio_tools()
+    given = pronounce.render("The lesson on MLG 005.", LEXICON, "respell")
+    assert _espeak_phonemes(given) == _espeak_phonemes("The lesson on MLG five.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,28 @@ def test_voices_lists_en_us(runner: CliRunner, audio_tools: None) -> None:
     result = runner.invoke(cli, ["voices"], catch_exceptions=False)
     assert result.exit_code == 0
     assert any(line.split()[0] == "en-us" for line in result.stdout.splitlines())
+
+
+def test_build_scripts_only_writes_both_layers_without_audio(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    result = runner.invoke(
+        cli,
+        ["build", "--scripts-only", "--workdir", str(tmp_path), "--course-topics", "3"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 30  # seconds, not the minutes audio takes
+    people = sorted(p.name for p in (tmp_path / "scripts").glob("*.txt"))
+    engine = sorted(p.name for p in (tmp_path / "spoken").glob("*.txt"))
+    assert people == engine
+    assert "mlg-023-deep-nlp-2.txt" in people and "review-001.txt" in people
+    assert sum(name.startswith("course-") for name in people) == 3
+    assert not list(tmp_path.glob("episodes/*/*.mp3"))
+    assert not (tmp_path / "feeds" / "companion.xml").exists()
+    spoken = (tmp_path / "spoken" / "mlg-023-deep-nlp-2.txt").read_text("utf-8")
+    written = (tmp_path / "scripts" / "mlg-023-deep-nlp-2.txt").read_text("utf-8")
+    assert spoken != written and "](/" in spoken  # the default engine's phonemes
+    assert "](/" not in written
+    assert "scripts written" in result.stderr

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 from companion.build import build
 from companion.cli import cli
-from companion.config import load_settings
+from companion.config import SETTING, load_settings
 from companion.lessons import read_lessons
 from companion.synth import SECTION_GAP, probe_duration
 from companion.topics import load_catalog
@@ -30,8 +31,14 @@ pytestmark = pytest.mark.slow  # builds the sample's lessons
 
 PRODUCED = [
     *("--dual-mono", "--lufs", "-16", "--lufs-tolerance", "1", "--max-true-peak", "-1"),
-    *("--max-silence", "3", "--require-tags", "--require-cover", "--min-chapters", "3"),
+    *("--require-tags", "--require-cover", "--min-chapters", "3", "--jobs", "2"),
 ]
+# The longest silence a lesson may hold is its think pause: a quiz's in a lesson, a review's
+# in a review, and the check allows exactly that plus the utterances' trimmed silent edges
+# (0.11 s, synth.TAIL and synth.LEAD_IN; measured 5.02 s around a 5 s pause).
+QUIZ_PAUSE = SETTING["quiz_pause"].default
+REVIEW_PAUSE = SETTING["review_pause"].default
+PAUSE_EDGES = 0.2
 
 
 def test_sample_builds_a_lesson_per_math_episode(sample_build: SampleBuild) -> None:
@@ -96,18 +103,35 @@ def test_feed_rules_checker_finds_no_errors_or_warnings(
 
 
 def test_check_mp3_passes_on_every_lesson(sample_build: SampleBuild) -> None:
-    """Podcast loudness (-16 LUFS dual-mono, -1 dBTP), no dead air over 3 s, tags, cover and
-    chapters, on every lesson (stricter on each point than the pipeline issue's floor)."""
-    workdir = sample_build.workdir
+    """Podcast loudness (-16 LUFS dual-mono, -1 dBTP), tags, cover and chapters on every
+    lesson (stricter on each point than the pipeline issue's floor), and no dead air: no
+    silence longer than the think pause, which each lesson with a question really holds."""
+    folders = sorted(path for path in (sample_build.workdir / "episodes").iterdir())
+    reviews = [path for path in folders if path.name.startswith("review-")]
+    lessons = [path for path in folders if path not in reviews]
+    assert reviews and lessons
+    for group, pause in ((lessons, QUIZ_PAUSE), (reviews, REVIEW_PAUSE)):
+        assert isinstance(pause, float)
+        files = _check_mp3(group, "--max-silence", str(pause + PAUSE_EDGES))
+        longest = max(record["longest_silence"] for record in files)
+        assert longest >= pause, f"the think pause of {pause} s is not in {group[0].parent}"
+        if group is reviews:
+            assert all(record["longest_silence"] >= pause for record in files)
+
+
+def _check_mp3(folders: list[Path], *options: str) -> list[dict[str, Any]]:
     checker = shared_path("tools", "check_mp3.py")
     result = subprocess.run(
-        [sys.executable, str(checker), str(workdir / "episodes"), *PRODUCED, "--jobs", "2"],
+        [sys.executable, str(checker), *map(str, folders), *PRODUCED, *options, "--json"],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 failed" in result.stdout
+    report = json.loads(result.stdout)
+    failed = [(item["file"], item["problems"]) for item in report["files"] if not item["pass"]]
+    assert result.returncode == 0 and report["failed"] == 0, failed
+    files: list[dict[str, Any]] = report["files"]
+    return files
 
 
 def test_lesson_scripts_are_written_for_the_ear(sample_build: SampleBuild) -> None:

@@ -24,9 +24,10 @@ from companion.cli import cli
 from companion.episode_words import fetch_words
 from companion.fetch import FetchResult, fetch_feed
 from companion.ingest import parse_feed
+from companion.lesson_plan import plan_lesson
 from companion.linking import explain, link
 from companion.models import Attachment, Cue, Episode, EpisodeWords, Evidence, Show, TopicLink
-from companion.render import RenderSettings, environment, plan_topics, render_lesson
+from companion.render import RenderSettings, environment, render_lesson
 from companion.topics import load_catalog
 from companion.transcripts import (
     TranscriptError,
@@ -333,10 +334,10 @@ def test_the_lesson_says_where_to_listen() -> None:
         )
     ]
     episode = Episode("g", "ep", "How models learn", None, None, None, "", "", "")
-    plans = plan_topics(links, catalog, frozenset())
-    assert plans[0].listen_at == "About fourteen minutes into the episode"
+    plan = plan_lesson(episode, links, catalog)
+    assert plan.chapters[0].listen_at == "About fourteen minutes into the episode"
     show = Show("Learning Out Loud", "")
-    script = render_lesson(environment(), show, episode, plans, RenderSettings())
+    script = render_lesson(environment(), show, plan, RenderSettings())
     assert (
         "About fourteen minutes into the episode, you can hear it: gradient descent."
         in script.to_text()

@@ -92,5 +92,41 @@ def test_catalog_lexicon_covers_the_issue_list() -> None:
         "i-th",
         "mse",
         "bernoulli",
+        "rlhf",
+        "lora",
+        "tf-idf",
+        "faiss",
+        "spacy",
+        "nltk",
+        "xgboost",
+        "gelu",
+        "rbf",
+        "reinforce",
+        "vae",
+        "vaes",
     } <= words
     assert all(entry.ipa for entry in load_catalog(check_speech=False).lexicon)
+
+
+def test_an_equation_is_cut_into_clauses_at_its_own_commas_only() -> None:
+    reading = speak(r"\frac{1}{2m} \sum_{i=1}^{m} x_i")
+    paragraph = marked(f"So, in short, {reading}. Done, then.")
+    first, second = pronounce.sentences(paragraph)
+    pieces = pronounce.clauses(first)
+    assert [piece.text for piece in pieces] == [
+        "So, in short, one over two m,",
+        "times the sum from i equals one to m of x i.",
+    ]
+    assert [pieces[0].text[a:b] for a, b in pieces[0].math] == ["one over two m,"]
+    assert [pieces[1].text[a:b] for a, b in pieces[1].math] == [
+        "times the sum from i equals one to m of x i"
+    ]
+    assert pronounce.clauses(second) == [second]  # prose commas stay
+
+
+def test_zero_padded_numbers_are_said_as_numbers() -> None:
+    assert pronounce.unpadded("MLG 005 and MLA 010, episode 0.") == "MLG 5 and MLA 10, episode 0."
+    kept = "0.5, 007.5, 07:30, 1,005, 100 and 2005"
+    assert pronounce.unpadded(kept) == kept
+    for style in pronounce.STYLES:
+        assert pronounce.render("You met vectors in MLG 005.", (RELU,), style).endswith("MLG 5.")

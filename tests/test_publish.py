@@ -40,8 +40,10 @@ TOPIC = Topic(
             "The average squared distance from the mean.",
         ),
     ),
-    example=WorkedExample(
-        "For 1 and 3 the mean is 2 and the variance is 1.", "((1-2)**2 + (3-2)**2) / 2", 1.0
+    examples=(
+        WorkedExample(
+            "For 1 and 3 the mean is 2 and the variance is 1.", "((1-2)**2 + (3-2)**2) / 2", 1.0
+        ),
     ),
     quizzes=(Quiz("Can variance be negative?", "No, it is an average of squares."),),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -19,19 +20,24 @@ START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 
 
 def lessons(count: int, per_lesson: int = 2) -> list[LessonRecord]:
-    """``count`` weekly lessons, each on ``per_lesson`` topics, cycling through the catalog."""
-    return [
-        LessonRecord(
-            slug=f"ep-{n}",
-            source_guid=f"g-{n}",
-            title=f"Episode {n}",
-            published=START + timedelta(weeks=n),
-            topic_ids=tuple(
-                TOPIC_IDS[(n * per_lesson + k) % len(TOPIC_IDS)] for k in range(per_lesson)
-            ),
+    """``count`` weekly lessons, each on ``per_lesson`` topics, cycling through the catalog;
+    each asks its topics' first question."""
+    records = []
+    for n in range(1, count + 1):
+        topic_ids = tuple(
+            TOPIC_IDS[(n * per_lesson + k) % len(TOPIC_IDS)] for k in range(per_lesson)
         )
-        for n in range(1, count + 1)
-    ]
+        records.append(
+            LessonRecord(
+                slug=f"ep-{n}",
+                source_guid=f"g-{n}",
+                title=f"Episode {n}",
+                published=START + timedelta(weeks=n),
+                topic_ids=topic_ids,
+                asked=tuple((topic_id, 0) for topic_id in topic_ids),
+            )
+        )
+    return records
 
 
 def test_a_review_after_every_fifth_lesson() -> None:
@@ -54,9 +60,10 @@ def test_questions_come_from_expanding_distances() -> None:
             assert question.topic.id in taught.topic_ids
             assert question.lesson_title == taught.title
     last = plans[-1]
-    assert [q.lessons_back for q in last.questions] == [1, 3, 8, 20, 2, 5]
+    # chosen at 1, 3, 8, 20, 2, 5 lessons back, asked nearest first: the distance grows
+    assert [q.lessons_back for q in last.questions] == [1, 2, 3, 5, 8, 20]
     assert (last.first_lesson, last.last_lesson) == (6, 25)
-    assert [q.lessons_back for q in plans[0].questions] == [1, 3, 2, 5]
+    assert [q.lessons_back for q in plans[0].questions] == [1, 2, 3, 5]
 
 
 def test_never_the_same_question_twice_in_a_row_for_a_topic() -> None:
@@ -72,6 +79,15 @@ def test_never_the_same_question_twice_in_a_row_for_a_topic() -> None:
     repeats = {t: qs for t, qs in heard.items() if any(a == b for a, b in pairwise(qs))}
     assert not repeats
     assert any(len(qs) >= 4 for qs in heard.values())
+
+
+def test_a_review_asks_the_question_after_the_one_a_lesson_asked() -> None:
+    history = lessons(5)
+    topic_id = history[-1].topic_ids[0]
+    history[-1] = replace(history[-1], asked=((topic_id, 1),))
+    [plan] = plan_reviews(history, CATALOG)
+    question = next(q for q in plan.questions if q.topic.id == topic_id)
+    assert question.quiz_number == 2
 
 
 def test_the_schedule_is_deterministic_and_stable_as_lessons_arrive() -> None:
@@ -125,7 +141,7 @@ def test_few_topics_still_make_four_questions_and_one_question_topics_are_skippe
 @pytest.fixture(scope="module")
 def review_script():
     plan = plan_reviews(lessons(10), CATALOG)[1]
-    settings = render.RenderSettings(companion_title="Tiny Math", quiz_pause=2.5)
+    settings = render.RenderSettings(companion_title="Tiny Math", quiz_pause=2.5, review_pause=7.5)
     return plan, render.render_review_script(render.environment(), plan, settings)
 
 
@@ -143,9 +159,8 @@ def test_review_script_has_chapters_pauses_and_answers(review_script) -> None:
         texts = [p.text for p in section.paragraphs]
         assert question.quiz.question in texts
         thinking = texts.index(question.quiz.question)
-        assert section.paragraphs[thinking].pause_after == 2.5  # then a nudge, then more time
-        assert section.paragraphs[thinking + 1].pause_after == render.NUDGE_PAUSE
-        assert len(texts[thinking + 1].split()) <= 3
+        assert section.paragraphs[thinking].pause_after == 7.5  # the review's, not the quiz's
+        assert texts[thinking + 1].endswith(question.quiz.answer)
         assert any(t.endswith(question.quiz.answer) for t in texts)
         assert question.lesson_title in section.text
     assert script.topic_ids == tuple(q.topic.id for q in plan.questions)

@@ -121,11 +121,12 @@ def _number_forms(value: float) -> set[str]:
 
 def test_worked_examples_compute_what_they_say(catalog: Catalog) -> None:
     for topic in catalog.topics:
-        ex = topic.example
-        computed = eval(ex.expression, _allowed())  # catalog data, not user input
-        assert math.isclose(computed, ex.result, rel_tol=1e-6, abs_tol=1e-12), topic.id
-        numbers = set(re.findall(r"\d+(?:\.\d+)?", ex.text))
-        assert numbers & _number_forms(ex.result), f"{topic.id}: {ex.result} not stated in text"
+        for ex in topic.examples:
+            computed = eval(ex.expression, _allowed())  # catalog data, not user input
+            where = f"{topic.id}: {ex.text[:40]!r}"
+            assert math.isclose(computed, ex.result, rel_tol=1e-6, abs_tol=1e-12), where
+            numbers = set(re.findall(r"\d+(?:\.\d+)?", ex.text))
+            assert numbers & _number_forms(ex.result), f"{where}: {ex.result} not stated"
 
 
 def _spoken_texts(catalog: Catalog):
@@ -133,7 +134,10 @@ def _spoken_texts(catalog: Catalog):
         yield topic.id, "explanation", topic.explanation
         for eq in topic.equations:
             yield topic.id, "meaning", eq.meaning
-        yield topic.id, "example", topic.example.text
+        for example in topic.examples:
+            yield topic.id, "example", example.text
+        for bridge in topic.bridges:
+            yield topic.id, "bridge", bridge.sentence
         for quiz in topic.quizzes:
             yield topic.id, "question", quiz.question
             yield topic.id, "answer", quiz.answer
@@ -177,7 +181,8 @@ def test_assembled_lessons_pass_check_script(catalog: Catalog, tmp_path: Path) -
         for eq in topic.equations:
             parts.append(mathspeech.verbalize(eq.latex) + ".")
             parts.append(speak_inline(eq.meaning))
-        parts.append(speak_inline(topic.example.text))
+        parts += [speak_inline(example.text) for example in topic.examples]
+        parts += [speak_inline(bridge.sentence) for bridge in topic.bridges]
         for quiz in topic.quizzes:
             parts += [speak_inline(quiz.question), speak_inline(quiz.answer)]
         (tmp_path / f"{topic.id}.txt").write_text("\n\n".join(parts), encoding="utf-8")

@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from companion import tempo
 from companion.errors import CompanionError, SynthError
 from companion.files import sha256_file
 from companion.voices.spec import EngineSpec, VoiceProblem, distribution_version, importable
@@ -124,10 +125,12 @@ class HibariSpeaker:
         self.speed = voice.rate / HIBARI_WPM
 
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
-        audio = self.model(text, speed=self.speed * rate, seed=SEED)
+        # hibari's speed input slows in steps (0.87 of it reads 5% slower): stretch instead
+        audio = self.model(text, speed=self.speed, seed=SEED)
         if len(audio) == 0:
             raise SynthError(f"hibari: no audio for {text[:40]!r}")
         _write_wav(wav_path, audio, self.sample_rate)
+        tempo.stretch_wav(wav_path, rate)
 
 
 def hibari_voices() -> list[tuple[str, str]]:

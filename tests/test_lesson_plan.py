@@ -1,0 +1,126 @@
+"""Planning an episode lesson: centrality, treatments, memory across the feed, the budget."""
+
+from __future__ import annotations
+
+from companion.lesson_plan import Heard, facets_of, plan_lesson, promotable, shrink
+from companion.models import Episode, Evidence, TopicLink
+from companion.topics import load_catalog
+
+CATALOG = load_catalog()
+
+
+def episode(title: str, description: str, slug: str = "ep") -> Episode:
+    return Episode("g-" + slug, slug, title, None, None, None, description, "", "")
+
+
+def link(topic_id: str, *evidence: Evidence, score: float = 1.0) -> TopicLink:
+    return TopicLink(CATALOG.get(topic_id), score, evidence)
+
+
+def said(phrase: str, sentence: str, field: str = "description", via: str = "") -> Evidence:
+    return Evidence(field, phrase, sentence, via)  # type: ignore[arg-type]
+
+
+RNN = episode(
+    "Deep language models",
+    "Recurrent networks read words as vectors. Training one applies the chain rule through "
+    "time, and an LSTM cell keeps its memory with gates.",
+)
+RNN_LINKS = (
+    link("vectors", said("vectors", "Recurrent networks read words as vectors.")),
+    link("chain-rule", said("chain rule", "Training one applies the chain rule through time.")),
+    link(
+        "recurrent-networks",
+        said("Recurrent networks", "Recurrent networks read words as vectors."),
+        said("LSTM cell", "an LSTM cell keeps its memory with gates."),
+        score=1.8,
+    ),
+)
+
+
+def test_topics_come_by_centrality_and_prerequisites_become_pointers() -> None:
+    plan = plan_lesson(RNN, RNN_LINKS, CATALOG)
+    assert plan.topic_ids[0] == "recurrent-networks"  # not vectors, the catalogue's first
+    assert plan.chapters[0].treatment == "full"
+    assert [p.topic.id for p in plan.pointers] == ["vectors"]  # it builds on vectors
+    assert plan.chapters[0].rests_on == (CATALOG.get("vectors"),)
+    assert plan.pointers[0].explanation.count(". ") == 0  # one sentence
+    full = plan.chapters[0]
+    topic = full.topic
+    assert full.quiz == topic.quizzes[0] and full.equations and full.example is not None
+
+
+def test_a_topic_the_title_names_is_taught_and_never_cut_to_one_sentence() -> None:
+    titled = episode("Vectors, and why they matter", RNN.description)
+    links = (
+        link("vectors", said("Vectors", titled.title, "title"), *RNN_LINKS[0].evidence),
+        *RNN_LINKS[1:],
+    )
+    plan = plan_lesson(titled, links, CATALOG)
+    assert "vectors" in plan.topic_ids and not plan.pointers
+    assert plan.topic_ids[0] == "vectors"
+    chapter = next(c for c in plan.chapters if c.topic.id == "vectors")
+    assert chapter.treatment == "full"
+    smallest = plan
+    while (smaller := shrink(smallest)) is not None:
+        smallest = smaller
+    kept = next(c for c in smallest.chapters if c.topic.id == "vectors")
+    assert kept.equations  # the idea and an equation at the least
+
+
+def test_shrinking_takes_from_the_least_central_chapter_first() -> None:
+    ep = episode("Odds and ends", "Entropy, attention and convolution, all three.")
+    links = (
+        link("attention", said("attention", ep.description), score=2.0),
+        link("entropy", said("Entropy", ep.description), score=1.5),
+        link("convolution", said("convolution", ep.description), score=1.0),
+    )
+    plan = plan_lesson(ep, links, CATALOG)
+    assert plan.topic_ids == ("attention", "entropy", "convolution")
+    smaller = shrink(plan)
+    assert smaller is not None
+    assert smaller.chapters[:2] == plan.chapters[:2]
+    assert smaller.chapters[2] != plan.chapters[2]
+    while (next_one := shrink(smaller)) is not None:
+        smaller = next_one
+    assert smaller.chapters[0] == plan.chapters[0]  # the centre stays whole
+
+
+def test_memory_never_plays_a_facet_twice_and_recalls_by_lesson() -> None:
+    first = plan_lesson(RNN, RNN_LINKS, CATALOG)
+    heard = Heard().after(first, "MLG 023 Deep NLP 2")
+    again = plan_lesson(episode("More on RNNs", RNN.description, "ep-2"), RNN_LINKS, CATALOG, heard)
+    chapter = again.chapters[0]
+    assert chapter.treatment == "recall" and chapter.met_in == "MLG 023 Deep NLP 2"
+    assert not facets_of(chapter) & facets_of(first.chapters[0])
+    assert chapter.quiz == chapter.topic.quizzes[1]  # a question not heard yet
+    assert again.pointers[0].met_in == "MLG 023 Deep NLP 2"
+    assert again.pointers[0].explanation == ""  # vectors: not said again
+    third = plan_lesson(
+        episode("RNNs again", RNN.description, "ep-3"),
+        RNN_LINKS,
+        CATALOG,
+        heard.after(again, "More on RNNs"),
+    )
+    assert third.chapters[0].met_in == "More on RNNs"  # the latest lesson that played it
+    assert third.chapters[0].quiz == third.chapters[0].topic.quizzes[2]
+
+
+def test_a_pointer_the_episode_names_in_its_own_right_can_be_promoted() -> None:
+    ep = episode(
+        "Reinforcement learning",
+        "Q-learning uses the Bellman equation, while policy gradient methods learn directly.",
+    )
+    sentence = ep.description
+    links = (
+        link("policy-gradient", said("policy gradient", sentence), score=1.5),
+        link("gradient", said("policy gradient", sentence)),
+        link("markov-decision-processes", said("Bellman equation", sentence)),
+    )
+    plan = plan_lesson(ep, links, CATALOG)
+    assert plan.topic_ids == ("policy-gradient",)
+    assert promotable(plan) == ("markov-decision-processes",)  # "gradient" is only in a name
+    grown = plan_lesson(ep, links, CATALOG, promoted=frozenset(promotable(plan)))
+    assert grown.topic_ids == ("policy-gradient", "markov-decision-processes")
+    mdp = grown.chapters[1]
+    assert "Bellman" in mdp.equations[0].meaning  # the equation the episode talks about
