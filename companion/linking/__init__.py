@@ -96,8 +96,10 @@ _FEATURE_OF = {
         "listed": "passing",
     },
 }
-# A transcript mention adds this much to the "spoken" feature (at most 1 in all).
+# A transcript mention adds this much to the "spoken" feature (at most 1 in all); a topic
+# only the transcript names needs SPOKEN_ALONE of it.
 SPOKEN = {"term": 0.2, "method": 0.1, "hint": 0.1, "branch": 0.05}
+SPOKEN_ALONE = 0.5
 # Mentions that name the math clearly: an episode with none is "alone" (only hints or
 # methods in passing).
 _BEST_FIRST = ("title", "heading", "sentence", "method", "listed")
@@ -216,15 +218,10 @@ def features(
     values: dict[str, dict[str, float]] = {}
     for topic_id, mentions in by_topic.items():
         counts: dict[str, int] = {}
-        spoken = 0.0
         for m in mentions:
-            if not m.counts:
-                continue
-            if m.feature == "spoken":
-                strength = "term" if m.kind in ("alias", "term", "anchor") else m.kind
-                spoken += SPOKEN.get(strength, 0.1)
-            else:
+            if m.counts and m.feature != "spoken":
                 counts[m.feature] = counts.get(m.feature, 0) + 1
+        spoken = _spoken_value([m for m in mentions if m.counts and m.feature == "spoken"])
         best = next((name for name in _BEST_FIRST if name in counts), "")
         if best:  # the best clear mention, and how many more: weaker ones add nothing
             more = sum(n for name, n in counts.items() if name in _CLEAR) - 1
@@ -232,7 +229,7 @@ def features(
         else:
             row = {name: count_value(n) for name, n in counts.items()}
         if spoken:
-            row["spoken"] = min(1.0, spoken)
+            row["spoken"] = spoken
         values[topic_id] = row
     clear = any(
         m.counts
@@ -259,7 +256,27 @@ def candidate_mentions(
         for topic_id in item.entry.topics:
             if topic_id in made.catalog:
                 by_topic.setdefault(topic_id, []).append(_for_topic(mention, item.entry, topic_id))
-    return by_topic
+    return {t: _spoken_enough(ms) for t, ms in by_topic.items()}
+
+
+def _spoken_enough(mentions: list[Mention]) -> list[Mention]:
+    """A topic only the transcript names counts when it is discussed again and again: its
+    spoken mentions add up to SPOKEN_ALONE (three of a term); fewer are in passing."""
+    counted = [m for m in mentions if m.counts]
+    if not counted or any(m.feature != "spoken" for m in counted):
+        return mentions
+    if _spoken_value(counted) >= SPOKEN_ALONE - 1e-9:
+        return mentions
+    note = "said in the transcript in passing (too few times to count alone)"
+    return [replace(m, note=note) if m.counts else m for m in mentions]
+
+
+def _spoken_value(mentions: Sequence[Mention]) -> float:
+    total = 0.0
+    for m in mentions:
+        strength = "term" if m.kind in ("alias", "term", "anchor") else m.kind
+        total += SPOKEN.get(strength, 0.1)
+    return min(1.0, total)
 
 
 def explain(
