@@ -134,8 +134,6 @@ def _build(
     env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
     scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
     report.skipped_no_math = [e.slug for e in episodes if not links[e.guid]]
-    for script in scripts.values():
-        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
 
     cover = workdir / layout.COVER_PATH
     write_if_changed(cover, artwork.cover_jpeg(title, "Spoken math lessons"))
@@ -176,14 +174,15 @@ def _build(
             )  # lesson 1 is the oldest
             for number, script in enumerate(course_scripts, start=1)
         ]
-    for script in course_scripts:
-        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
     review_scripts: list[Script] = []
     if settings.review and not only:
         for plan, script in render_reviews(env, episodes, scripts, catalog, wording, now):
             review_scripts.append(script)
             jobs.append(job_for(script, review_lesson(plan, script), now))
-            write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
+    every_script = [*scripts.values(), *course_scripts, *review_scripts]
+    check_one_writer_per_path(every_script)
+    for script in every_script:
+        write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
     pending = []
     for job in jobs:
         if not force and job.is_current():
@@ -256,6 +255,23 @@ def render_reviews(
         (plan, render.render_review_script(env, plan, wording))
         for plan in review.plan_reviews(records, catalog, now=now)
     ]
+
+
+def check_one_writer_per_path(scripts: Sequence[Script]) -> None:
+    """Stop before anything is written when two lessons would write the same path.
+
+    A lesson writes its script and its folder (layout.script_path, layout.lesson_path), both
+    named by its slug; the error names both lessons and the path.
+    """
+    owner: dict[str, Script] = {}
+    for script in scripts:
+        for path in (layout.lesson_path(script.slug), layout.script_path(script.slug)):
+            first = owner.setdefault(path, script)
+            if first is not script:
+                raise ConfigError(
+                    f"{path}: two lessons would write it, {first.title!r} and "
+                    f"{script.title!r}; nothing was built"
+                )
 
 
 def render_settings(settings: Settings, show: Show) -> render.RenderSettings:

@@ -233,10 +233,16 @@ class HibariSpeaker:
         self.speed = voice.rate / HIBARI_WPM
 
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
+        _write_wav(wav_path, self._audio(text, rate), self.sample_rate)
+
+    def samples(self, text: str) -> bytes:
+        return bytes(self._audio(text, 1.0).astype("<f4").tobytes())
+
+    def _audio(self, text: str, rate: float) -> Any:
         audio = self.model(text, speed=self.speed * rate, seed=SEED)
         if len(audio) == 0:
             raise SynthError(f"hibari: no audio for {text[:40]!r}")
-        _write_wav(wav_path, audio, self.sample_rate)
+        return audio
 
 
 # --- piper ----------------------------------------------------------------------------------
@@ -304,6 +310,12 @@ class PiperSpeaker:
         self._config = SynthesisConfig
 
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
+        _write_wav(wav_path, self._audio(text, rate) * PIPER_HEADROOM, self.sample_rate)
+
+    def samples(self, text: str) -> bytes:
+        return bytes(self._audio(text, 1.0).astype("<f4").tobytes())
+
+    def _audio(self, text: str, rate: float) -> Any:
         import numpy as np
 
         config = self._config(
@@ -312,7 +324,7 @@ class PiperSpeaker:
         chunks = [chunk.audio_float_array for chunk in self.voice.synthesize(text, config)]
         if not chunks:
             raise SynthError(f"piper: no audio for {text[:40]!r}")
-        _write_wav(wav_path, np.concatenate(chunks) * PIPER_HEADROOM, self.sample_rate)
+        return np.concatenate(chunks)
 
 
 def _write_wav(path: Path, audio: Any, sample_rate: int) -> None:

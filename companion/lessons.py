@@ -274,11 +274,12 @@ def run_lesson_job(job: LessonJob) -> JobResult:
     try:
         speaker = synth.make_speaker(job.voice)
         second = synth.make_second_speaker(job.voice)
+        kernel = synth.kernel_fingerprint(job.voice)  # every section from this machine's kind
         audios = []
         synthesized = 0
         for section in job.script.sections:
             audio, made = synth.synthesize_section(
-                section, job.voice, job.lexicon, job.cache, speaker, second
+                section, job.voice, job.lexicon, job.cache, speaker, second, kernel
             )
             audios.append(audio)
             synthesized += made

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 
-from companion import phrasing, pronounce
+from companion import layout, phrasing, pronounce
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
 from companion.mathspeech import verbalize, verbalize_inline
@@ -462,7 +462,7 @@ def render_course_script(
     prerequisites = tuple(catalog.get(p) for p in topic.prerequisites if p in catalog)
     plan = TopicPlan(topic, 1, True, (), ())  # the course teaches prerequisites first
     context = {
-        "lesson_key": f"course-{topic.id}",
+        "lesson_key": layout.course_slug(topic.id),
         "prerequisites": prerequisites,
         "companion_title": speakable(settings.companion_title),
         "topic": plan,
@@ -471,7 +471,7 @@ def render_course_script(
         "quiz_pause": settings.quiz_pause,
         "slow": SLOW_RATE,
     }
-    slug = f"course-{topic.id}"
+    slug = layout.course_slug(topic.id)
     text = _render(env, "course.txt.j2", context, slug)
     sections = parse_marked_text(text, slug, settings.equation_rate)
     return Script(

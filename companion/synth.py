@@ -11,6 +11,8 @@ form that engine reads (companion/pronounce.py); transcripts keep the words peop
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import io
 import json
 import re
@@ -45,6 +47,7 @@ SILENCE_THRESHOLD = -50.0  # dBFS below which an utterance's edge counts as sile
 UTTERANCE_LEVEL = -22.0  # dBFS (RMS) of each utterance when a lesson has two voices
 SECTION_GAP = Voice().section_gap  # the default, in seconds
 MP3_BITRATE = "64k"
+KERNEL_TAG_LENGTH = 12  # hex digits of kernel_fingerprint in section cache names
 LOUDNESS_FILTER = (
     "acompressor=threshold=-24dB:ratio=3:attack=5:release=80:makeup=4dB,"
     "loudnorm=I=-15.5:TP=-1.5:LRA=11:dual_mono=true"
@@ -93,6 +96,10 @@ class Speaker(Protocol):
         The file is complete when the call returns.
         """
 
+    def samples(self, text: str) -> bytes:
+        """The engine's own output for `text` at the voice's speed, before it becomes a WAV:
+        float32 samples for the neural engines (the most precise form there is)."""
+
 
 class EspeakSpeaker:
     """The espeak-ng command line, one process per utterance."""
@@ -131,6 +138,9 @@ class EspeakSpeaker:
             raise SynthError(
                 f"espeak-ng voice {self.voice.name!r}: no audio for {text[:40]!r} ({reason})"
             )
+
+    def samples(self, text: str) -> bytes:
+        return wav_samples(self, text)
 
 
 class Pyttsx3Speaker:
@@ -176,6 +186,40 @@ class Pyttsx3Speaker:
             if self.completed and _has_frames(wav_path):
                 return
         raise SynthError(f"pyttsx3: no audio for {text[:40]!r} after 3 attempts")
+
+    def samples(self, text: str) -> bytes:
+        return wav_samples(self, text)
+
+
+def wav_samples(speaker: Speaker, text: str) -> bytes:
+    """The PCM frames of the WAV `speaker` writes for `text`."""
+    with tempfile.TemporaryDirectory(prefix="companion-probe-") as tmp:
+        wav = Path(tmp) / "probe.wav"
+        speaker.speak(text, wav)
+        with wave.open(str(wav), "rb") as handle:
+            return handle.readframes(handle.getnframes())
+
+
+# The speech kernels' fingerprint: this sentence, spoken. onnxruntime picks its kernels by the
+# instructions of the CPU, so two kinds of machine can make different bytes of the same words.
+PROBE_SENTENCE = "A probe of the voice: the gradient of x squared is two x, and e is 2.718."
+
+
+@functools.cache
+def kernel_fingerprint(voice: Voice) -> str:
+    """A short hash of the raw samples this machine's speakers of `voice` make of
+    PROBE_SENTENCE (with the second voice's, when there is one); computed once per process.
+
+    Two machines with the same fingerprint render the same words to the same bytes. The
+    section cache keeps each rendering under its fingerprint, so a lesson never joins
+    sections of two kinds of machine.
+    """
+    voice = _named(voice)
+    digest = hashlib.sha256(make_speaker(voice).samples(PROBE_SENTENCE))
+    second = make_second_speaker(voice)
+    if second is not None:
+        digest.update(second.samples(PROBE_SENTENCE))
+    return digest.hexdigest()[:KERNEL_TAG_LENGTH]
 
 
 def installed_voice_names() -> set[str]:
@@ -288,6 +332,11 @@ def section_key(section: Section, voice: Voice, lexicon: Sequence[Pronunciation]
     )
 
 
+def section_files(key: str, kernel: str) -> tuple[str, str]:
+    """The cache names (WAV, metadata) of section `key` as rendered by speech kernels `kernel`."""
+    return f"{key}.{kernel}.wav", f"{key}.{kernel}.json"
+
+
 def synthesize_section(
     section: Section,
     voice: Voice,
@@ -295,14 +344,16 @@ def synthesize_section(
     cache_dir: Path,
     speaker: Speaker,
     second: Speaker | None = None,
+    kernel: str = "",
 ) -> tuple[SectionAudio, bool]:
     """The section's audio from the cache, or made now; True when it was synthesized.
 
     `second` speaks the paragraphs marked for the second voice (voice.second names it).
+    Only a rendering by the same speech kernels is reused (`kernel`, kernel_fingerprint).
     """
     key = section_key(section, voice, lexicon)
-    wav_path = cache_dir / f"{key}.wav"
-    meta_path = cache_dir / f"{key}.json"
+    wav_name, meta_name = section_files(key, kernel or kernel_fingerprint(voice))
+    wav_path, meta_path = cache_dir / wav_name, cache_dir / meta_name
     if wav_path.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text("utf-8"))
         cached = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
