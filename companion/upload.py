@@ -129,9 +129,7 @@ class UploadReport:
 
     def summary(self) -> str:
         megabytes = self.bytes_uploaded / 1_000_000
-        kept = (
-            f", {len(self.kept)} kept (the store's copy has other bytes)" if self.kept else ""
-        )
+        kept = f", {len(self.kept)} kept (the store's copy has other bytes)" if self.kept else ""
         return (
             f"Published to {self.target}: {len(self.uploaded)} uploaded, "
             f"{len(self.unchanged)} unchanged{kept} ({megabytes:.1f} MB sent)"
@@ -212,7 +210,9 @@ def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
         for relative in found
     ]
     if base_url is None:
-        items += [Item(f.settings.feed_path, path=workdir / f.settings.feed_path) for f in published.feeds]
+        items += [
+            Item(f.settings.feed_path, path=workdir / f.settings.feed_path) for f in published.feeds
+        ]
     else:
         items += feed_items(published, lessons, normalize_base_url(base_url))
     return sorted(items, key=lambda item: _upload_rank(item.relative))

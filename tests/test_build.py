@@ -17,7 +17,7 @@ from companion.config import load_settings
 from companion.errors import ConfigError
 from companion.lessons import JobResult, LessonJob, read_lessons
 from companion.models import LessonKind
-from tests.conftest import DATA, media, require_audio_tools
+from tests.conftest import DATA, as_another_kind_of_machine, media, require_audio_tools
 
 TINY_FEED = DATA / "feeds" / "two_episodes.xml"
 FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
@@ -288,3 +288,29 @@ def test_a_build_that_would_write_one_folder_twice_stops_naming_both_lessons(
     assert "'Math for Review 001'" in message and "'Review 1: lessons 1 to 5'" in message
     assert recorder.jobs == []
     assert not (tmp_path / "work" / "scripts").exists()
+
+
+# --- machines of another CPU kind ---------------------------------------------------------
+
+
+def test_a_lesson_is_never_made_of_two_kinds_of_machine(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = built / "episodes" / "ep-2-gradient-descent-friends"
+    first = media(folder).read_bytes()
+    sections = len(read_lessons(built)[0].chapters)
+    cache = built / ".cache" / "sections"
+    ours = {path.name.split(".")[1] for path in cache.glob("*.wav")}
+    assert len(ours) == 1 and len(list(cache.glob("*.wav"))) == sections
+
+    other = as_another_kind_of_machine(monkeypatch)
+    report = run(built, force=True)  # every section is in the cache, made by the other kind
+    assert (report.sections_synthesized, report.sections_reused) == (sections, 0)
+    assert media(folder).read_bytes() != first
+    kernels = sorted(path.name.split(".")[1] for path in cache.glob("*.wav"))
+    assert kernels == sorted([*ours] * sections + [other] * sections)
+
+    monkeypatch.undo()  # back on the first kind: its own sections, its own bytes again
+    report = run(built, force=True)
+    assert (report.sections_synthesized, report.sections_reused) == (0, sections)
+    assert media(folder).read_bytes() == first
