@@ -360,7 +360,7 @@ def synthesize_section(
         return SectionAudio(wav_path, meta["duration"], cached), False
     audio, cues = _speak_paragraphs(section.paragraphs, voice, lexicon, speaker, second)
     with atomic_path(wav_path) as temp:
-        audio.export(str(temp), format="wav")
+        _write_wav_file(audio, temp)
     duration = len(audio) / 1000.0
     meta = {"duration": duration, "cues": [asdict(cue) for cue in cues]}
     with atomic_path(meta_path) as temp:
@@ -386,7 +386,7 @@ def _speak_paragraphs(
             for s_index, (words, given) in enumerate(sentences):
                 wav = Path(tmp) / f"{p_index}-{s_index}.wav"
                 asker.speak(given, wav, paragraph.rate)
-                spoken = _trimmed(_normalized(AudioSegment.from_wav(str(wav)), rate))
+                spoken = _trimmed(_normalized(read_wav(wav), rate))
                 if voice.second:  # two voices: every utterance at one level (matched)
                     spoken = _leveled(spoken)
                 start = len(audio) / 1000.0
@@ -396,6 +396,17 @@ def _speak_paragraphs(
                     audio += _silence(voice.sentence_gap, rate)
             audio += _silence(paragraph.pause_after, rate)
     return audio, cues
+
+
+def read_wav(path: Path) -> AudioSegment:
+    """A WAV file as a pydub segment (read through a file we close: pydub leaves its own open)."""
+    with path.open("rb") as handle:
+        return AudioSegment.from_wav(handle)
+
+
+def _write_wav_file(audio: AudioSegment, path: Path) -> None:
+    """Write `audio` as a WAV file, closing the handle pydub's export returns."""
+    audio.export(str(path), format="wav").close()
 
 
 def _normalized(segment: AudioSegment, frame_rate: int = FRAME_RATE) -> AudioSegment:
@@ -457,7 +468,7 @@ def assemble_lesson(
 ) -> LessonAudio:
     """Join section audio with pauses, normalize loudness, encode MP3 with tags and chapters."""
     require_tools("none")
-    parts = [AudioSegment.from_wav(str(part.wav)) for part in audios]
+    parts = [read_wav(part.wav) for part in audios]
     rate = parts[0].frame_rate if parts else FRAME_RATE
     audio = AudioSegment.silent(duration=0, frame_rate=rate)
     chapters: list[Chapter] = []
@@ -473,7 +484,7 @@ def assemble_lesson(
         chapters.append(Chapter(round(start, 3), round(len(audio) / 1000.0, 3), section.title))
     with tempfile.TemporaryDirectory(prefix="companion-encode-") as tmp:
         wav = Path(tmp) / "lesson.wav"
-        audio.export(str(wav), format="wav")
+        _write_wav_file(audio, wav)
         metadata = Path(tmp) / "metadata.txt"
         metadata.write_text(ffmetadata(tags, chapters), "utf-8")
         with atomic_path(mp3_path) as temp:
