@@ -14,6 +14,7 @@ saying why. A change of output on purpose updates the list and its reference:
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections import Counter
@@ -134,8 +135,8 @@ def test_the_other_cpu_path_catches_a_changed_word(
     changed[script] = outputs[script].replace(b" vector", b" victor", 1)
     problems = golden.compare_within_tolerance(changed, listed, reference)
     assert problems == [
-        f"{script}: changed (it does not depend on audio)",
         f"{vtt}: changed beyond its audio-derived numbers",
+        f"{script}: changed (it does not depend on audio)",
     ]
 
 
@@ -161,19 +162,22 @@ def test_the_other_cpu_path_catches_changed_audio_and_timing(
     changed[mp3] = encode(samples * 10 ** (1 / 20), tmp_path / "louder.mp3")
     problems = golden.compare_within_tolerance(changed, listed, reference)
     assert [p for p in problems if "over the lesson" in p], problems
-    # one utterance 50 ms longer in the stamp: its length and the later times are out
+    # timing: one utterance cut short by 100 ms; every utterance 10 ms longer (a new trim)
     stamp = "episodes/course-vectors/build.json"
-    moved = dict(outputs)
-    old_end = f'"end": {timing.cues[2][1]}'.encode()
-    assert outputs[stamp].count(old_end) == 1
-    moved[stamp] = outputs[stamp].replace(
-        old_end, f'"end": {timing.cues[2][1] + 0.05:.3f}'.encode()
-    )
-    problems = golden.compare_within_tolerance(moved, listed, reference)
-    assert (
-        "course-vectors: utterance 3 is 50 ms longer or shorter than the reference's"
-        in (problems[0])
-    ), problems
+    cut, longer = json.loads(outputs[stamp]), json.loads(outputs[stamp])
+    cut["lesson"]["transcript"][2]["end"] -= 0.1
+    for cue in longer["lesson"]["transcript"]:
+        cue["end"] = round(cue["end"] + 0.01, 3)
+    for record, wanted in (
+        (cut, "course-vectors: utterance 3 is 100 ms longer or shorter than the reference's"),
+        (longer, "course-vectors: 27 of 27 utterances changed length"),
+    ):
+        moved = dict(outputs)
+        moved[stamp] = (
+            json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        ).encode()
+        problems = golden.compare_within_tolerance(moved, listed, reference)
+        assert any(p.startswith(wanted) for p in problems), problems
 
 
 def encode(samples: np.ndarray, path: Path) -> bytes:
@@ -270,17 +274,31 @@ def test_numbers_within_tolerance_are_put_back_and_others_are_named() -> None:
 
 def test_timing_drift_allows_each_utterance_its_frames_and_no_more() -> None:
     reference = golden.Timing(((0.03, 1.2), (1.6, 3.0), (3.4, 5.0)), 5.5)
-    kernel = golden.Timing(((0.03, 1.2125), (1.6125, 3.025), (3.425, 5.02)), 5.52)
+    cues = tuple((1.0 * n + 0.03, 1.0 * n + 0.6) for n in range(8))
+    reference = golden.Timing(cues, 8.5)
+    # other kernels: two utterances of eight one and two vocoder frames longer
+    kernel = golden.Timing(
+        (
+            *cues[:3],
+            (3.03, 3.6125),
+            (4.0425, 4.6375),
+            *((s + 0.0375, e + 0.0375) for s, e in cues[5:]),
+        ),
+        8.5375,
+    )
     allowed, problems = golden.drift("x", reference, kernel)
-    assert problems == [] and allowed == pytest.approx(0.010 + 0.0125 + 0.0125 + 0.005)
-    longer = golden.Timing(((0.03, 1.2), (1.6, 3.05), (3.45, 5.05)), 5.55)
-    _, problems = golden.drift("x", reference, longer)
-    assert problems == [
-        "x: utterance 2 is 50 ms longer or shorter than the reference's (allowed 30 ms)"
-    ]
-    wider = golden.Timing(((0.03, 1.2), (1.65, 3.05), (3.45, 5.05)), 5.55)
+    assert problems == [] and allowed == pytest.approx(0.010 + 0.0125 + 0.025)
+    cut = golden.Timing((*cues[:3], (3.03, 3.5), *cues[4:]), 8.5)
+    _, problems = golden.drift("x", reference, cut)
+    assert problems[0] == (
+        "x: utterance 4 is 100 ms longer or shorter than the reference's (allowed 75 ms)"
+    )
+    slower = golden.Timing(tuple((s * 1.01, e * 1.01) for s, e in cues), 8.5 * 1.01)
+    _, problems = golden.drift("x", reference, slower)
+    assert "x: 8 of 8 utterances changed length" in problems[0]
+    wider = golden.Timing((*cues[:4], *((s + 0.05, e + 0.05) for s, e in cues[4:])), 8.55)
     _, problems = golden.drift("x", reference, wider)
-    assert problems == ["x: silence 2 lasts 0.450 s, the reference's 0.400 s"]
+    assert problems == ["x: silence 5 lasts 0.480 s, the reference's 0.430 s"]
 
 
 def test_an_envelope_shifted_by_a_frame_matches_and_a_changed_one_does_not() -> None:
