@@ -122,6 +122,7 @@ def _build(
     show, episodes, catalog = rendered.show, rendered.episodes, rendered.catalog
     scripts = rendered.scripts
     report.skipped_no_math = rendered.skipped_no_math
+    check_one_writer_per_path(rendered.every_script())
     for script in rendered.every_script() if not only else scripts.values():
         write_if_changed(workdir / layout.script_path(script.slug), script.to_text())
     title = publish.feed_title(settings, show)
@@ -385,6 +386,23 @@ def render_reviews(
         (plan, render.render_review_script(env, plan, wording))
         for plan in review.plan_reviews(records, catalog, now=now)
     ]
+
+
+def check_one_writer_per_path(scripts: Sequence[Script]) -> None:
+    """Stop before anything is written when two lessons would write the same path.
+
+    A lesson writes its script and its folder (layout.script_path, layout.lesson_path), both
+    named by its slug; the error names both lessons and the path.
+    """
+    owner: dict[str, Script] = {}
+    for script in scripts:
+        for path in (layout.lesson_path(script.slug), layout.script_path(script.slug)):
+            first = owner.setdefault(path, script)
+            if first is not script:
+                raise ConfigError(
+                    f"{path}: two lessons would write it, {first.title!r} and "
+                    f"{script.title!r}; nothing was built"
+                )
 
 
 def render_settings(settings: Settings, show: Show) -> render.RenderSettings:

@@ -451,9 +451,15 @@ def publish(
     from companion.publish import read_published
     from companion.upload import normalize_base_url, parse_target, publish_workdir
 
-    def show(relative: str, uploaded: bool) -> None:
-        if verbose or uploaded:
-            click.echo(f"  {'uploaded ' if uploaded else 'unchanged'} {relative}", err=True)
+    def show(relative: str, status: str) -> None:
+        if status == "kept":
+            click.echo(
+                f"  kept      {relative} (the store's copy has other bytes; media are "
+                "never replaced, the feeds state the stored file)",
+                err=True,
+            )
+        elif verbose or status == "uploaded":
+            click.echo(f"  {status:<9} {relative}", err=True)
 
     with user_errors():
         where = parse_target(target)

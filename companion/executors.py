@@ -95,13 +95,18 @@ class RemoteResult:
 
 
 def remote_payload(job: LessonJob) -> RemoteJob:
-    """The job plus its cover and the cache entries of the sections already synthesized."""
+    """The job plus its cover and the cache entries of the sections already synthesized.
+
+    Each section goes with every rendering the cache holds (one per kind of machine that made
+    it): the worker reuses only those of its own speech kernels (voices.kernel_fingerprint).
+    """
     cached: dict[str, bytes] = {}
     for section in job.script.sections:
         key = synth.section_key(section, job.voice, job.lexicon)
-        wav, meta = job.cache / f"{key}.wav", job.cache / f"{key}.json"
-        if wav.is_file() and meta.is_file():
-            cached[wav.name], cached[meta.name] = wav.read_bytes(), meta.read_bytes()
+        for wav in sorted(job.cache.glob(f"{key}.*.wav")):
+            meta = wav.with_suffix(".json")
+            if meta.is_file():
+                cached[wav.name], cached[meta.name] = wav.read_bytes(), meta.read_bytes()
     cover = job.cover.read_bytes() if job.cover.is_file() else None
     return RemoteJob(job, cover, cached)
 

@@ -52,6 +52,21 @@ def lesson_files(key: str) -> tuple[str, ...]:
     return (*media_names(key), STAMP_NAME)
 
 
+# Lesson slugs live in three namespaces that cannot meet: course lessons are "course-<topic id>",
+# spaced reviews "review-<number>", and an episode's slug never starts with either prefix.
+COURSE_PREFIX = "course-"
+REVIEW_PREFIX = "review-"
+RESERVED_PREFIXES = (COURSE_PREFIX, REVIEW_PREFIX)
+
+
+def course_slug(topic_id: str) -> str:
+    return f"{COURSE_PREFIX}{topic_id}"
+
+
+def review_slug(number: int) -> str:
+    return f"{REVIEW_PREFIX}{number:03d}"
+
+
 def lesson_path(slug: str, name: str = "") -> str:
     """`episodes/<slug>/<name>` (or the folder itself when `name` is empty)."""
     return f"{EPISODES_DIR}/{slug}/{name}" if name else f"{EPISODES_DIR}/{slug}"

@@ -274,11 +274,12 @@ def run_lesson_job(job: LessonJob) -> JobResult:
     try:
         speaker = voices.speaker(job.voice)
         second = voices.second_speaker(job.voice)
+        kernel = voices.kernel_fingerprint(job.voice)  # every section from this machine's kind
         audios = []
         synthesized = 0
         for section in job.script.sections:
             audio, made = synth.synthesize_section(
-                section, job.voice, job.lexicon, job.cache, speaker, second
+                section, job.voice, job.lexicon, job.cache, speaker, second, kernel
             )
             audios.append(audio)
             synthesized += made

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 
-from companion import pronounce
+from companion import layout, pronounce
 from companion.errors import MathSpeechError, RenderError
 from companion.ingest import date_key
 from companion.lesson_plan import (
@@ -455,7 +455,7 @@ def render_course_script(
         quiz_number=0,
     )
     context = {
-        "lesson_key": f"course-{topic.id}",
+        "lesson_key": layout.course_slug(topic.id),
         "prerequisites": prerequisites,
         "companion_title": speakable(settings.companion_title),
         "chapter": {
@@ -469,7 +469,7 @@ def render_course_script(
         "total": total,
         "quiz_pause": settings.quiz_pause,
     }
-    slug = f"course-{topic.id}"
+    slug = layout.course_slug(topic.id)
     text = _render(env, "course.txt.j2", context, slug)
     sections = parse_marked_text(text, slug, settings.equation_rate)
     return Script(

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from companion import layout
 from companion.models import Catalog, Quiz, Topic
 
 __all__ = ["DISTANCES", "EVERY", "LessonRecord", "Question", "ReviewPlan", "plan_reviews"]
@@ -66,7 +67,7 @@ class ReviewPlan:
 
     @property
     def slug(self) -> str:
-        return f"review-{self.number:03d}"
+        return layout.review_slug(self.number)
 
 
 def plan_reviews(

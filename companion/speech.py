@@ -76,7 +76,10 @@ def say(
     speaker = voices.speaker(voice)
     with tempfile.TemporaryDirectory(prefix="companion-say-") as tmp:
         section = Section("intro", "say", (paragraph,))
-        audio, _made = synth.synthesize_section(section, voice, lexicon, Path(tmp), speaker)
+        # a cache of its own, always empty: no other rendering to meet, no probe to make
+        audio, _made = synth.synthesize_section(
+            section, voice, lexicon, Path(tmp), speaker, kernel="say"
+        )
         output.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(output) as temp:
             _encode(audio.wav, temp, output.suffix.lower())

@@ -79,6 +79,11 @@ def section_key(section: Section, voice: Voice, lexicon: Sequence[Pronunciation]
     )
 
 
+def section_files(key: str, kernel: str) -> tuple[str, str]:
+    """The cache names (WAV, metadata) of section `key` as rendered by speech kernels `kernel`."""
+    return f"{key}.{kernel}.wav", f"{key}.{kernel}.json"
+
+
 def synthesize_section(
     section: Section,
     voice: Voice,
@@ -86,21 +91,23 @@ def synthesize_section(
     cache_dir: Path,
     speaker: Speaker,
     second: Speaker | None = None,
+    kernel: str = "",
 ) -> tuple[SectionAudio, bool]:
     """The section's audio from the cache, or made now; True when it was synthesized.
 
     `second` speaks the paragraphs marked for the second voice (voice.second names it).
+    Only a rendering by the same speech kernels is reused (`kernel`, kernel_fingerprint).
     """
     key = section_key(section, voice, lexicon)
-    wav_path = cache_dir / f"{key}.wav"
-    meta_path = cache_dir / f"{key}.json"
+    wav_name, meta_name = section_files(key, kernel or voices.kernel_fingerprint(voice))
+    wav_path, meta_path = cache_dir / wav_name, cache_dir / meta_name
     if wav_path.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text("utf-8"))
         cached = tuple(Cue(c["start"], c["end"], c["text"]) for c in meta["cues"])
         return SectionAudio(wav_path, meta["duration"], cached), False
     audio, cues = _speak_paragraphs(section.paragraphs, voice, lexicon, speaker, second)
     with atomic_path(wav_path) as temp:
-        audio.export(str(temp), format="wav")
+        _write_wav_file(audio, temp)
     duration = len(audio) / 1000.0
     meta = {"duration": duration, "cues": [asdict(cue) for cue in cues]}
     with atomic_path(meta_path) as temp:
@@ -134,7 +141,7 @@ def _speak_paragraphs(
                     asker.speak(given, wav, paragraph.rate)
                     if c_index:
                         spoken += _silence(CLAUSE_GAP, rate)
-                    spoken += _trimmed(_normalized(AudioSegment.from_wav(str(wav)), rate))
+                    spoken += _trimmed(_normalized(read_wav(wav), rate))
                 if voice.second:  # two voices: every utterance at one level (matched)
                     spoken = _leveled(spoken)
                 words = sentence.text
@@ -145,6 +152,17 @@ def _speak_paragraphs(
                     audio += _silence(voice.sentence_gap, rate)
             audio += _silence(paragraph.pause_after, rate)
     return audio, cues
+
+
+def read_wav(path: Path) -> AudioSegment:
+    """A WAV file as a pydub segment (read through a file we close: pydub leaves its own open)."""
+    with path.open("rb") as handle:
+        return AudioSegment.from_wav(handle)
+
+
+def _write_wav_file(audio: AudioSegment, path: Path) -> None:
+    """Write `audio` as a WAV file, closing the handle pydub's export returns."""
+    audio.export(str(path), format="wav").close()
 
 
 def _normalized(segment: AudioSegment, frame_rate: int = FRAME_RATE) -> AudioSegment:
@@ -206,7 +224,7 @@ def assemble_lesson(
 ) -> LessonAudio:
     """Join section audio with pauses, normalize loudness, encode MP3 with tags and chapters."""
     voices.require_tools(None)
-    parts = [AudioSegment.from_wav(str(part.wav)) for part in audios]
+    parts = [read_wav(part.wav) for part in audios]
     rate = parts[0].frame_rate if parts else FRAME_RATE
     audio = AudioSegment.silent(duration=0, frame_rate=rate)
     chapters: list[Chapter] = []
@@ -222,7 +240,7 @@ def assemble_lesson(
         chapters.append(Chapter(round(start, 3), round(len(audio) / 1000.0, 3), section.title))
     with tempfile.TemporaryDirectory(prefix="companion-encode-") as tmp:
         wav = Path(tmp) / "lesson.wav"
-        audio.export(str(wav), format="wav")
+        _write_wav_file(audio, wav)
         metadata = Path(tmp) / "metadata.txt"
         metadata.write_text(ffmetadata(tags, chapters), "utf-8")
         with atomic_path(mp3_path) as temp:

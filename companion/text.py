@@ -11,7 +11,10 @@ from typing import Literal
 
 import nh3
 
+from companion.layout import RESERVED_PREFIXES
+
 MAX_SLUG_LENGTH = 60
+EPISODE_PREFIX = "episode-"
 # A web address in running text: never spoken, never evidence for a topic.
 URL_IN_TEXT = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 # Symbols in feed text, as a listener should hear them (or not at all).
@@ -145,10 +148,19 @@ def slugify(text: str) -> str:
 
 
 def episode_slug(title: str, guid: str) -> str:
-    """A safe file name for an episode: its slugified title, or a hash of its guid."""
-    slug = slugify(title)[:MAX_SLUG_LENGTH].rstrip("-")
-    if not slug or slug in _WINDOWS_RESERVED or slug.startswith("course-"):
-        slug = f"episode-{_short_hash(guid)}" if not slug else f"{slug}-{_short_hash(guid)}"
+    """A safe file name for an episode: its slugified title, or a hash of its guid.
+
+    A title whose slug would start like a course or review lesson's ("Review 001",
+    "Course: attention") is put under "episode-", so the three kinds can never share a folder.
+    """
+    slug = slugify(title)
+    if slug.startswith(RESERVED_PREFIXES):
+        slug = f"{EPISODE_PREFIX}{slug}"
+    slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
+    if not slug:
+        return f"{EPISODE_PREFIX}{_short_hash(guid)}"
+    if slug in _WINDOWS_RESERVED:
+        return f"{slug}-{_short_hash(guid)}"
     return slug
 
 

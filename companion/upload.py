@@ -13,24 +13,33 @@ Order: media first, then the stylesheet and pages, the feeds last, so a feed nev
 file that is not there yet. An object is skipped when the store already has the same bytes:
 each upload carries its SHA-256 in the object metadata (`x-amz-meta-sha256`), compared with
 `head_object` for every remote object of the same size.
+
+Published media never change in place. A lesson's media are named after what they are made
+from, and another kind of machine can render the same words to other bytes (the speech
+kernels differ by CPU). So a media object the store already holds with other bytes is kept,
+never replaced, and the feeds uploaded with it state the stored MP3's size and duration (each
+MP3 is uploaded with its duration, `x-amz-meta-duration`), not the local file's.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import io
 import re
+import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from companion import layout, publish
 from companion.errors import PublishError
 from companion.files import sha256_file
 from companion.lessons import read_lessons
+from companion.models import Lesson
 from companion.serve import CONTENT_TYPES
 
 PAGE_CACHE_CONTROL = "max-age=300"  # feeds and pages change; media under one URL does not
@@ -62,10 +71,15 @@ class Item:
     relative: str
     path: Path | None = None
     data: bytes | None = None
+    duration: float | None = None  # a lesson MP3's seconds, stored with it
 
     @property
     def content_type(self) -> str:
         return content_type(self.relative)
+
+    @property
+    def is_media(self) -> bool:
+        return is_media(self.relative)
 
     @property
     def size(self) -> int:
@@ -92,18 +106,33 @@ class Item:
         return self.path
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAudio:
+    """A lesson MP3 as the store holds it: what a feed must say about it."""
+
+    size: int
+    duration: float
+
+
+FileStatus = Literal["uploaded", "unchanged", "kept"]
+
+
 @dataclass(slots=True)
 class UploadReport:
     target: str
     uploaded: list[str] = field(default_factory=list)  # relative paths, in upload order
     unchanged: list[str] = field(default_factory=list)
+    # media the store holds with other bytes: kept, never replaced
+    kept: list[str] = field(default_factory=list)
+    kept_audio: dict[str, StoredAudio] = field(default_factory=dict)  # relative -> stored MP3
     bytes_uploaded: int = 0
 
     def summary(self) -> str:
         megabytes = self.bytes_uploaded / 1_000_000
+        kept = f", {len(self.kept)} kept (the store's copy has other bytes)" if self.kept else ""
         return (
             f"Published to {self.target}: {len(self.uploaded)} uploaded, "
-            f"{len(self.unchanged)} unchanged ({megabytes:.1f} MB sent)"
+            f"{len(self.unchanged)} unchanged{kept} ({megabytes:.1f} MB sent)"
         )
 
 
@@ -131,6 +160,16 @@ def normalize_base_url(url: str) -> str:
 
 def content_type(relative: str) -> str:
     return CONTENT_TYPES.get(Path(relative).suffix.lower(), "application/octet-stream")
+
+
+def is_media(relative: str) -> bool:
+    """A lesson's MP3, transcript or chapters (`episodes/<slug>/lesson-<tag>.mp3` ...)."""
+    parts = relative.split("/")
+    return (
+        len(parts) == 3
+        and parts[0] == layout.EPISODES_DIR
+        and any(fnmatch.fnmatchcase(parts[2], pattern) for pattern in layout.MEDIA_PATTERNS)
+    )
 
 
 # --- what to upload ---------------------------------------------------------------------------
@@ -161,22 +200,59 @@ def collect(workdir: Path, base_url: str | None = None) -> list[Item]:
             found.append(_relative(workdir, path))
     if (workdir / layout.INDEX_PATH).is_file():
         found.append(layout.INDEX_PATH)
-    items = [Item(relative, path=workdir / relative) for relative in found]
-    lessons = {lesson.slug: lesson for lesson in read_lessons(workdir)} if base_url else {}
+    lessons = {lesson.slug: lesson for lesson in read_lessons(workdir)}
+    durations = {
+        layout.lesson_path(lesson.slug, lesson.audio_file): lesson.duration
+        for lesson in lessons.values()
+    }
+    items = [
+        Item(relative, path=workdir / relative, duration=durations.get(relative))
+        for relative in found
+    ]
+    if base_url is None:
+        items += [
+            Item(f.settings.feed_path, path=workdir / f.settings.feed_path) for f in published.feeds
+        ]
+    else:
+        items += feed_items(published, lessons, normalize_base_url(base_url))
+    return sorted(items, key=lambda item: _upload_rank(item.relative))
+
+
+def feed_items(
+    published: publish.Published, lessons: Mapping[str, Lesson], base_url: str | None
+) -> list[Item]:
+    """The published feeds made again from `lessons` (by slug), under `base_url` when given."""
+    items = []
     for feed in published.feeds:
         relative = feed.settings.feed_path
-        if base_url is None:
-            items.append(Item(relative, path=workdir / relative))
-            continue
         try:
-            data = published.feed_xml(feed, lessons, normalize_base_url(base_url))
+            data = published.feed_xml(feed, lessons, base_url)
         except KeyError as missing:
             raise PublishError(
                 f"{relative}: lesson {missing.args[0]!r} is not complete on "
                 "disk (run companion build first)"
             ) from None
         items.append(Item(relative, data=data))
-    return sorted(items, key=lambda item: _upload_rank(item.relative))
+    return items
+
+
+def with_stored_audio(
+    workdir: Path, items: Sequence[Item], stored: Mapping[str, StoredAudio], base_url: str | None
+) -> list[Item]:
+    """`items` with the feeds made again to state the size and duration of the MP3s the
+    store kept (`stored`, by relative path) instead of the local files'."""
+    published = publish.read_published(workdir)
+    if not stored or published is None:
+        return list(items)
+    lessons = {}
+    for lesson in read_lessons(workdir):
+        audio = stored.get(layout.lesson_path(lesson.slug, lesson.audio_file))
+        if audio is not None:
+            lesson = replace(lesson, size=audio.size, duration=audio.duration)
+        lessons[lesson.slug] = lesson
+    base = normalize_base_url(base_url) if base_url is not None else None
+    feeds = {item.relative: item for item in feed_items(published, lessons, base)}
+    return [feeds.get(item.relative, item) for item in items]
 
 
 def _publishable(path: Path) -> bool:
@@ -240,43 +316,85 @@ def publish_workdir(
     endpoint_url: str | None = None,
     base_url: str | None = None,
     client: Any = None,
-    on_file: Callable[[str, bool], None] | None = None,
+    on_file: Callable[[str, FileStatus], None] | None = None,
 ) -> UploadReport:
-    """Upload what changed in `workdir` to `target`; `on_file(relative, uploaded)` per file."""
+    """Upload what changed in `workdir` to `target`; `on_file(relative, status)` per file."""
     where = target if isinstance(target, Target) else parse_target(target)
     items = collect(workdir, base_url)
+    media = [item for item in items if item.is_media]
+    rest = [item for item in items if not item.is_media]
     with _store_errors(where, endpoint_url):
         s3 = client if client is not None else make_client(endpoint_url)
-        return upload_items(s3, where, items, on_file)
+        report = UploadReport(str(where))
+        upload_items(s3, where, media, on_file, report)
+        rest = with_stored_audio(workdir, rest, report.kept_audio, base_url)
+        return upload_items(s3, where, rest, on_file, report)
 
 
 def upload_items(
     s3: Any,
     target: Target,
     items: Sequence[Item],
-    on_file: Callable[[str, bool], None] | None = None,
+    on_file: Callable[[str, FileStatus], None] | None = None,
+    report: UploadReport | None = None,
 ) -> UploadReport:
-    """Upload `items` in order, skipping those whose bytes the store already holds."""
-    report = UploadReport(str(target))
+    """Upload `items` in order, skipping those whose bytes the store already holds.
+
+    A media item the store holds with other bytes is kept as it is (`report.kept`; for an MP3
+    its stored size and duration in `report.kept_audio`).
+    """
+    report = report if report is not None else UploadReport(str(target))
     remote_sizes = dict(_list_sizes(s3, target))
     for item in items:
         key = target.key(item.relative)
-        size, digest = item.size, item.sha256
-        if remote_sizes.get(key) == size and _same(s3, target.bucket, key, item, digest):
-            report.unchanged.append(item.relative)
-            if on_file:
-                on_file(item.relative, False)
-            continue
-        extra: dict[str, Any] = {"ContentType": item.content_type, "Metadata": {"sha256": digest}}
-        if item.relative.endswith((".xml", ".html", ".css")):
-            extra["CacheControl"] = PAGE_CACHE_CONTROL
-        with item.body() as body:
-            s3.put_object(Bucket=target.bucket, Key=key, Body=body, **extra)
-        report.uploaded.append(item.relative)
-        report.bytes_uploaded += size
+        status = _upload_one(s3, target, key, item, remote_sizes.get(key), report)
         if on_file:
-            on_file(item.relative, True)
+            on_file(item.relative, status)
     return report
+
+
+def _upload_one(
+    s3: Any, target: Target, key: str, item: Item, remote_size: int | None, report: UploadReport
+) -> FileStatus:
+    size, digest = item.size, item.sha256
+    if remote_size is not None and (remote_size == size or item.is_media):
+        head = s3.head_object(Bucket=target.bucket, Key=key)
+        same_bytes = head.get("Metadata", {}).get("sha256") == digest
+        if same_bytes and head.get("ContentType") == item.content_type:
+            report.unchanged.append(item.relative)
+            return "unchanged"
+        if item.is_media and not same_bytes:
+            report.kept.append(item.relative)
+            if item.relative.endswith(".mp3"):
+                report.kept_audio[item.relative] = _stored_audio(s3, target, key, head)
+            return "kept"
+    metadata = {"sha256": digest}
+    if item.duration is not None:
+        metadata["duration"] = f"{item.duration:.3f}"
+    extra: dict[str, Any] = {"ContentType": item.content_type, "Metadata": metadata}
+    if item.relative.endswith((".xml", ".html", ".css")):
+        extra["CacheControl"] = PAGE_CACHE_CONTROL
+    with item.body() as body:
+        s3.put_object(Bucket=target.bucket, Key=key, Body=body, **extra)
+    report.uploaded.append(item.relative)
+    report.bytes_uploaded += size
+    return "uploaded"
+
+
+def _stored_audio(s3: Any, target: Target, key: str, head: Mapping[str, Any]) -> StoredAudio:
+    """Size and duration of a stored MP3: the duration it was uploaded with, or, for an
+    object uploaded without one, measured from its bytes."""
+    size = int(head["ContentLength"])
+    try:
+        return StoredAudio(size, float(head.get("Metadata", {})["duration"]))
+    except (KeyError, ValueError):
+        pass
+    from companion.synth import probe_duration
+
+    with tempfile.TemporaryDirectory(prefix="companion-stored-") as tmp:
+        path = Path(tmp) / "stored.mp3"
+        s3.download_file(target.bucket, key, str(path))
+        return StoredAudio(size, round(probe_duration(path), 3))
 
 
 def _list_sizes(s3: Any, target: Target) -> Iterator[tuple[str, int]]:
@@ -285,14 +403,6 @@ def _list_sizes(s3: Any, target: Target) -> Iterator[tuple[str, int]]:
     for page in paginator.paginate(Bucket=target.bucket, Prefix=prefix):
         for entry in page.get("Contents", ()):
             yield entry["Key"], int(entry["Size"])
-
-
-def _same(s3: Any, bucket: str, key: str, item: Item, digest: str) -> bool:
-    head = s3.head_object(Bucket=bucket, Key=key)
-    return bool(
-        head.get("Metadata", {}).get("sha256") == digest
-        and head.get("ContentType") == item.content_type
-    )
 
 
 @contextmanager

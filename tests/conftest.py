@@ -120,3 +120,26 @@ def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
     settings = load_settings(workdir, {"jobs": 2, "course_topics": SAMPLE_COURSE_TOPICS})
     report = build(settings, clock=lambda: SAMPLE_CLOCK)
     return SampleBuild(workdir, report, output_hashes(workdir))
+
+
+def as_another_kind_of_machine(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Speak as a machine of another CPU kind would: other speech kernels (another
+    fingerprint) that render the same words to other bytes (here: 3% slower).
+
+    Only this process is changed: use it with `jobs = 1`.
+    """
+    from companion import voices
+    from companion.voices import espeak, neural
+
+    kernel = "0ther0kind00"
+    monkeypatch.setattr(voices, "kernel_fingerprint", lambda voice: kernel)
+    for speaker in (espeak.EspeakSpeaker, neural.HibariSpeaker):
+        speak = speaker.speak
+        monkeypatch.setattr(
+            speaker,
+            "speak",
+            lambda self, text, wav_path, rate=1.0, speak=speak: speak(
+                self, text, wav_path, rate * 0.97
+            ),
+        )
+    return kernel

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +15,9 @@ import pytest
 from companion.build import build
 from companion.config import load_settings
 from companion.errors import ConfigError
-from companion.lessons import read_lessons
-from tests.conftest import DATA, media, require_audio_tools
+from companion.lessons import JobResult, LessonJob, read_lessons
+from companion.models import LessonKind
+from tests.conftest import DATA, as_another_kind_of_machine, media, require_audio_tools
 
 TINY_FEED = DATA / "feeds" / "two_episodes.xml"
 FIXED_CLOCK = lambda: datetime(2025, 1, 1, tzinfo=UTC)  # noqa: E731
@@ -209,3 +211,108 @@ def test_a_changed_lesson_keeps_its_guid_and_gets_new_files(built: Path) -> None
     assert after.enclosures[0].href.endswith("/" + new["lesson.mp3"].name)
     assert before.enclosures[0].href.endswith("/" + old["lesson.mp3"].name)
     assert int(after.enclosures[0].length) == new["lesson.mp3"].stat().st_size
+
+
+# --- one writer per path ------------------------------------------------------------------
+
+MATH_DESCRIPTIONS = (
+    "We train a model with gradient descent on a loss.",
+    "The sigmoid function squashes a score into a probability.",
+    "Attention scores are a dot product between query and key vectors.",
+    "Bayes theorem updates a prior with the likelihood of the evidence.",
+    "Matrix multiplication composes two linear maps.",
+)
+# Titles whose plain slugs are those of the first spaced review and a course lesson.
+COLLIDING_TITLES = ("Review 001", "Course: attention")
+
+
+def colliding_feed(folder: Path) -> Path:
+    """Five math episodes (so the first review is planned) plus two with colliding titles."""
+    titles = [f"Episode {n}" for n in range(1, 6)] + list(COLLIDING_TITLES)
+    descriptions = [*MATH_DESCRIPTIONS, *MATH_DESCRIPTIONS[:2]]
+    items = "".join(
+        f"<item><title>{title}</title><guid>c-{n}</guid>"
+        f"<pubDate>Mon, {n:02d} Jan 2024 10:00:00 +0000</pubDate>"
+        f'<enclosure url="https://example.org/{n}.mp3" length="1" type="audio/mpeg"/>'
+        f"<description>{text}</description></item>"
+        for n, (title, text) in enumerate(zip(titles, descriptions, strict=True), start=1)
+    )
+    path = folder / "colliding.xml"
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Clash</title>'
+        f"<link>https://example.org/</link><description>d</description>{items}</channel></rss>",
+        "utf-8",
+    )
+    return path
+
+
+class RecordingExecutor:
+    """Records the lesson jobs a build plans and fails each one (no audio is made)."""
+
+    def __init__(self) -> None:
+        self.jobs: list[LessonJob] = []
+
+    def run(self, jobs: Sequence[LessonJob]) -> Iterator[JobResult]:
+        self.jobs += jobs
+        for job in jobs:
+            yield JobResult(job.slug, error=f"{job.slug}: not run")
+
+    def close(self) -> None:
+        return None
+
+
+def test_titles_like_review_and_course_lessons_get_their_own_folders(tmp_path: Path) -> None:
+    recorder = RecordingExecutor()
+    options = {"source": str(colliding_feed(tmp_path)), "course_topics": 0, "engine": "espeak-ng"}
+    build(settings_for(tmp_path / "work", **options, course=True), executor=recorder)
+    by_slug = {job.slug: job.lesson for job in recorder.jobs}
+    assert len(by_slug) == len(recorder.jobs)  # one job per folder
+    assert by_slug["episode-review-001"].title.endswith("Review 001")
+    assert by_slug["review-001"].kind is LessonKind.REVIEW
+    assert by_slug["episode-course-attention"].title.endswith("Course: attention")
+    assert by_slug["course-attention"].kind is LessonKind.COURSE
+    assert len({job.folder for job in recorder.jobs}) == len(recorder.jobs)
+
+
+def test_a_build_that_would_write_one_folder_twice_stops_naming_both_lessons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion import ingest, text
+
+    monkeypatch.setattr(ingest, "episode_slug", lambda title, guid: text.slugify(title))
+    recorder = RecordingExecutor()
+    options = {"source": str(colliding_feed(tmp_path)), "engine": "espeak-ng"}
+    with pytest.raises(ConfigError) as raised:
+        build(settings_for(tmp_path / "work", **options), executor=recorder)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("episodes/review-001: two lessons would write it")
+    assert "'Math for Review 001'" in message and "'Review 1: lessons 1 to 5'" in message
+    assert recorder.jobs == []
+    assert not (tmp_path / "work" / "scripts").exists()
+
+
+# --- machines of another CPU kind ---------------------------------------------------------
+
+
+def test_a_lesson_is_never_made_of_two_kinds_of_machine(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = built / "episodes" / "ep-2-gradient-descent-friends"
+    first = media(folder).read_bytes()
+    sections = len(read_lessons(built)[0].chapters)
+    cache = built / ".cache" / "sections"
+    ours = {path.name.split(".")[1] for path in cache.glob("*.wav")}
+    assert len(ours) == 1 and len(list(cache.glob("*.wav"))) == sections
+
+    other = as_another_kind_of_machine(monkeypatch)
+    report = run(built, force=True)  # every section is in the cache, made by the other kind
+    assert (report.sections_synthesized, report.sections_reused) == (sections, 0)
+    assert media(folder).read_bytes() != first
+    kernels = sorted(path.name.split(".")[1] for path in cache.glob("*.wav"))
+    assert kernels == sorted([*ours] * sections + [other] * sections)
+
+    monkeypatch.undo()  # back on the first kind: its own sections, its own bytes again
+    report = run(built, force=True)
+    assert (report.sections_synthesized, report.sections_reused) == (0, sections)
+    assert media(folder).read_bytes() == first

@@ -20,7 +20,8 @@ from companion.errors import SynthError
 from companion.events import BuildEvent, BuildReport, Failed
 from companion.lessons import JobResult, failed_job
 from companion.models import Voice
-from tests.conftest import DATA
+from tests.conftest import DATA, as_another_kind_of_machine
+from tests.test_build import RecordingExecutor
 
 SOURCE = str(DATA / "feeds" / "two_math.xml")
 SLUGS = ["dot-products", "sigmoid"]
@@ -82,3 +83,34 @@ def test_a_worker_process_that_dies_fails_its_lessons_and_the_build_goes_on(
     assert sorted(f.slug for f in report.failed) == SLUGS
     assert all("worker process failed (BrokenProcessPool" in f.message for f in report.failed)
     assert (tmp_path / layout.FEED_PATH).is_file() and published(tmp_path) == []
+
+
+def test_a_dask_task_reuses_only_the_sections_its_own_kind_of_machine_made(
+    tmp_path: Path, audio_tools: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion.executors import remote_payload, run_remote_job, store_remote_result
+
+    options = {"source": SOURCE, "jobs": 1, "course": False, "engine": "espeak-ng", "limit": 1}
+    settings = load_settings(tmp_path / "work", options)
+    assert build(settings).exit_code == 0  # this kind's sections are in the cache
+    recorder = RecordingExecutor()
+    build(settings, force=True, executor=recorder)
+    [job] = recorder.jobs
+    sections = len(job.script.sections)
+    first = {name: (job.folder / name).read_bytes() for name in layout.lesson_files(job.key)}
+    ours = remote_payload(job)
+    assert len(ours.cached) == 2 * sections  # a WAV and its cues per section
+
+    other = as_another_kind_of_machine(monkeypatch)  # a worker of another CPU kind
+    remote = run_remote_job(ours)
+    assert (remote.result.synthesized, remote.result.reused) == (sections, 0)
+    assert len(remote.made) == 2 * sections
+    assert all(f".{other}." in name for name in remote.made)
+    store_remote_result(job, remote)
+    both = remote_payload(job)
+    assert len(both.cached) == 4 * sections  # every rendering goes to the worker
+
+    monkeypatch.undo()  # a worker of this kind: its own sections, none of the other's
+    again = run_remote_job(both)
+    assert (again.result.synthesized, again.result.reused) == (0, sections)
+    assert again.files == first

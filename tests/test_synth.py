@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from mutagen.id3 import ID3
-from pydub import AudioSegment
 
 from companion import pronounce, synth, voices
 from companion.models import Paragraph, Pronunciation, Section, Voice
@@ -215,8 +216,40 @@ def test_second_voice_asks_the_quiz_question_at_the_narrators_level(cache: Path)
     alone, _ = synth.synthesize_section(QUIZ, VOICE, (), cache, narrator)
     assert both.wav != alone.wav  # the second voice is part of the section's key
     assert [cue.text for cue in both.cues] == [cue.text for cue in alone.cues]
-    audio = AudioSegment.from_wav(str(both.wav))
+    audio = synth.read_wav(both.wav)
     levels = [audio[round(cue.start * 1000) : round(cue.end * 1000)].dBFS for cue in both.cues]
     assert max(levels) - min(levels) < 1.5, levels  # loudness-matched voices
     again, made = synth.synthesize_section(QUIZ, voice, (), cache, narrator, second)
     assert not made and again == both
+
+
+def test_the_kernel_fingerprint_is_a_hash_of_the_probe_as_spoken(audio_tools: None) -> None:
+    import hashlib
+
+    fingerprint = voices.kernel_fingerprint(ESPEAK)
+    assert re.fullmatch(r"[0-9a-f]{12}", fingerprint)
+    samples = voices.speaker(ESPEAK).samples(voices.PROBE_SENTENCE)
+    assert len(samples) > 22050  # more than half a second of 16-bit speech
+    assert fingerprint == hashlib.sha256(samples).hexdigest()[:12]
+    assert voices.kernel_fingerprint(replace(ESPEAK, name="en-gb")) != fingerprint
+
+
+def test_a_section_is_reused_only_from_the_same_speech_kernels(
+    audio_tools: None, cache: Path
+) -> None:
+    speaker = voices.speaker(ESPEAK)
+    key = synth.section_key(SECTIONS[1], ESPEAK, ())
+    _, made_here = synth.synthesize_section(SECTIONS[1], ESPEAK, (), cache, speaker, None, "a" * 12)
+    _, made_there = synth.synthesize_section(
+        SECTIONS[1], ESPEAK, (), cache, speaker, None, "b" * 12
+    )
+    _, made_again = synth.synthesize_section(
+        SECTIONS[1], ESPEAK, (), cache, speaker, None, "a" * 12
+    )
+    assert (made_here, made_there, made_again) == (True, True, False)
+    assert sorted(path.name for path in cache.iterdir()) == [
+        f"{key}.{'a' * 12}.json",
+        f"{key}.{'a' * 12}.wav",
+        f"{key}.{'b' * 12}.json",
+        f"{key}.{'b' * 12}.wav",
+    ]

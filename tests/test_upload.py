@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import urllib.request
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,9 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from companion import publish, upload
+from companion.build import build
 from companion.cli import cli
+from companion.config import load_settings
 from companion.errors import PublishError
 from companion.lessons import Stamp, write_stamp
+from tests.conftest import DATA, SAMPLE_CLOCK, as_another_kind_of_machine
 from tests.test_site import CATALOG, lesson
 
 MP3 = {slug: b"\xff\xfb" + slug.encode() * 499 for slug in ("two", "one")}
@@ -32,6 +37,8 @@ FEED = publish.FeedSettings(
     owner_email="owner@example.org",
 )
 
+TWO_MATH = DATA / "feeds" / "two_math.xml"
+CLOCK = lambda: SAMPLE_CLOCK  # noqa: E731
 BUCKET = "podcast"
 TARGET = f"s3://{BUCKET}/shows/mlg"
 PUBLIC = "https://cdn.example.org/mlg/"
@@ -148,21 +155,42 @@ def test_second_publish_uploads_nothing_and_a_change_uploads_it_then_the_feed(
     second = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
     assert second.uploaded == [] and len(second.unchanged) == len(first.uploaded)
 
-    (workdir / "episodes" / "two" / "transcript-k.vtt").write_text("WEBVTT\n\nchanged\n", "utf-8")
-    assert upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint).uploaded == [
-        "episodes/two/transcript-k.vtt"
-    ]
-
-    mp3 = workdir / "episodes" / "one" / "lesson-k.mp3"
-    mp3.write_bytes(mp3.read_bytes() + b"more audio")  # a rebuild: new audio, new feed
-    feed = workdir / "feeds" / "companion.xml"
-    feed.write_bytes(feed.read_bytes().replace(b'length="1499"', b'length="1509"', 1))
-    seen: list[tuple[str, bool]] = []
+    page = workdir / "episodes" / "two" / "index.html"
+    page.write_text("<p>two, edited</p>\n", "utf-8")
+    seen: list[tuple[str, str]] = []
     report = upload.publish_workdir(
-        workdir, TARGET, endpoint_url=endpoint, on_file=lambda name, sent: seen.append((name, sent))
+        workdir,
+        TARGET,
+        endpoint_url=endpoint,
+        on_file=lambda name, status: seen.append((name, status)),
     )
-    assert report.uploaded == ["episodes/one/lesson-k.mp3", "feeds/companion.xml"]
-    assert seen[-1] == ("feeds/companion.xml", True)
+    assert report.uploaded == ["episodes/two/index.html"] and report.kept == []
+    assert ("episodes/two/index.html", "uploaded") in seen
+    assert seen[-1] == ("feeds/companion.xml", "unchanged")
+
+
+def test_media_the_store_holds_with_other_bytes_are_kept_and_the_feed_states_them(
+    workdir: Path, endpoint: str, s3: Any
+) -> None:
+    upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint)
+    key = "shows/mlg/episodes/one/lesson-k.mp3"
+    stored = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert s3.head_object(Bucket=BUCKET, Key=key)["Metadata"]["duration"] == "123.400"
+    # another machine rebuilt the lesson: the same names, other bytes, another length
+    mp3 = workdir / "episodes" / "one" / "lesson-k.mp3"
+    mp3.write_bytes(mp3.read_bytes() + b"more audio")
+    (workdir / "episodes" / "one" / "transcript-k.vtt").write_text("WEBVTT\n\nx\n", "utf-8")
+    rebuilt = replace(LESSONS[1], size=mp3.stat().st_size, duration=124.1)
+    write_stamp(workdir / "episodes" / "one" / "build.json", Stamp("key", rebuilt))
+    publish.write_feeds(workdir, [publish.Feed(FEED, (LESSONS[0], rebuilt))], NOTES)
+    report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
+    assert report.kept == ["episodes/one/lesson-k.mp3", "episodes/one/transcript-k.vtt"]
+    assert "2 kept (the store's copy has other bytes)" in report.summary()
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == stored
+    feed = s3.get_object(Bucket=BUCKET, Key="shows/mlg/feeds/companion.xml")["Body"].read()
+    moved = replace(FEED, base_url=PUBLIC)
+    assert feed == publish.feed_xml(moved, LESSONS, NOTES)  # the stored size and duration
+    assert f'length="{len(stored)}"'.encode() in feed
 
 
 def test_base_url_rewrites_the_feed(workdir: Path, endpoint: str, s3: Any) -> None:
@@ -244,3 +272,61 @@ def test_base_url_needs_every_published_lesson_on_disk(workdir: Path) -> None:
     ):
         upload.collect(workdir, PUBLIC)
     assert [item.relative for item in upload.collect(workdir)][-1] == "feeds/companion.xml"
+
+
+def test_a_rebuild_on_another_kind_of_machine_never_changes_a_published_file(
+    tmp_path: Path, endpoint: str, s3: Any, monkeypatch: pytest.MonkeyPatch, audio_tools: None
+) -> None:
+    workdir = tmp_path / "work"
+    settings = load_settings(
+        workdir,
+        {"source": str(TWO_MATH), "jobs": 1, "course": False, "engine": "espeak-ng", "limit": 1},
+    )
+    assert build(settings, clock=CLOCK).exit_code == 0
+    upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
+    media = sorted(key for key in keys(s3) if upload.is_media(key.removeprefix("shows/mlg/")))
+    assert len(media) == 3
+    published = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in media}
+
+    as_another_kind_of_machine(monkeypatch)
+    rebuilt = build(settings, force=True, clock=CLOCK)
+    assert rebuilt.built == ["sigmoid"]
+    local = {f"shows/mlg/{p.relative_to(workdir).as_posix()}" for p in workdir.glob("episodes/*/*")}
+    assert set(media) <= local  # the same names ...
+    mp3s = [key for key in media if key.endswith(".mp3")]
+    for key in mp3s:  # ... other bytes
+        assert (workdir / key.removeprefix("shows/mlg/")).read_bytes() != published[key]
+
+    report = upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
+    assert set(mp3s) <= {f"shows/mlg/{name}" for name in report.kept}
+    assert {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in media} == published
+    feed = s3.get_object(Bucket=BUCKET, Key="shows/mlg/feeds/companion.xml")["Body"].read()
+    items = ET.fromstring(feed).findall("channel/item")
+    assert len(items) == 1
+    for item in items:
+        enclosure = item.find("enclosure")
+        assert enclosure is not None
+        key = "shows/mlg/" + enclosure.attrib["url"].removeprefix(PUBLIC)
+        head = s3.head_object(Bucket=BUCKET, Key=key)
+        assert int(enclosure.attrib["length"]) == head["ContentLength"] == len(published[key])
+        stored_seconds = float(head["Metadata"]["duration"])
+        duration = item.findtext("{http://www.itunes.com/dtds/podcast-1.0.dtd}duration")
+        assert duration == str(round(stored_seconds))
+
+
+def test_a_stored_mp3_without_a_duration_is_measured(
+    tmp_path: Path, endpoint: str, s3: Any, audio_tools: None
+) -> None:
+    """An MP3 uploaded before durations were stored: the feed states the duration ffprobe
+    reads from the stored bytes."""
+    mp3 = tmp_path / "tone.mp3"
+    tone = ["-f", "lavfi", "-i", "sine=duration=2.5", "-ar", "22050", "-ac", "1", "-b:a", "64k"]
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", *tone, str(mp3)], check=True)
+    key = "shows/mlg/episodes/one/lesson-k.mp3"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=mp3.read_bytes(), ContentType="audio/mpeg")
+    item = upload.Item("episodes/one/lesson-k.mp3", data=b"other bytes", duration=9.0)
+    report = upload.upload_items(s3, upload.parse_target(TARGET), [item])
+    assert report.kept == ["episodes/one/lesson-k.mp3"]
+    stored = report.kept_audio["episodes/one/lesson-k.mp3"]
+    assert stored.size == mp3.stat().st_size
+    assert stored.duration == pytest.approx(2.5, abs=0.1)

@@ -19,6 +19,8 @@ and `ENGINES` below; settings, --help, `companion voices`, `companion check`, bu
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import shutil
 import socket
@@ -61,6 +63,7 @@ __all__ = [
     "engine_name",
     "install_hint",
     "installed_voices",
+    "kernel_fingerprint",
     "missing_tools",
     "prepare",
     "pronunciation",
@@ -204,6 +207,29 @@ def second_speaker(voice: Voice) -> Speaker | None:
     if not voice.second:
         return None
     return ENGINES[SECOND_ENGINE].speaker(_second(voice))
+
+
+# The speech kernels' fingerprint: this sentence, spoken. onnxruntime picks its kernels by the
+# instructions of the CPU, so two kinds of machine can make different bytes of the same words.
+PROBE_SENTENCE = "A probe of the voice: the gradient of x squared is two x, and e is 2.718."
+KERNEL_TAG_LENGTH = 12  # hex digits of kernel_fingerprint in section cache names
+
+
+@functools.cache
+def kernel_fingerprint(voice: Voice) -> str:
+    """A short hash of the raw samples this machine's speakers of `voice` make of
+    PROBE_SENTENCE (with the second voice's, when there is one); computed once per process.
+
+    Two machines with the same fingerprint render the same words to the same bytes. The
+    section cache keeps each rendering under its fingerprint, so a lesson never joins
+    sections of two kinds of machine.
+    """
+    voice = _named(voice)
+    digest = hashlib.sha256(speaker(voice).samples(PROBE_SENTENCE))
+    second = second_speaker(voice)
+    if second is not None:
+        digest.update(second.samples(PROBE_SENTENCE))
+    return digest.hexdigest()[:KERNEL_TAG_LENGTH]
 
 
 def pronunciation(engine: str) -> PronunciationStyle:

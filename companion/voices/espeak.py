@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from companion.errors import CompanionError, SynthError
-from companion.voices.spec import FRAME_RATE, EngineSpec, VoiceProblem, has_frames, install_hint
+from companion.voices.spec import (
+    FRAME_RATE,
+    EngineSpec,
+    VoiceProblem,
+    has_frames,
+    install_hint,
+    wav_samples,
+)
 
 if TYPE_CHECKING:
     from companion.models import Voice
@@ -163,6 +170,9 @@ class EspeakSpeaker:
                 f"espeak-ng voice {self.voice.name!r}: no audio for {text[:40]!r} ({reason})"
             )
 
+    def samples(self, text: str) -> bytes:
+        return wav_samples(self, text)
+
 
 class Pyttsx3Speaker:
     """pyttsx3, waiting for its completion callback and a non-empty file."""
@@ -206,6 +216,9 @@ class Pyttsx3Speaker:
             if self.completed and has_frames(wav_path):
                 return
         raise SynthError(f"pyttsx3: no audio for {text[:40]!r} after 3 attempts")
+
+    def samples(self, text: str) -> bytes:
+        return wav_samples(self, text)
 
 
 ESPEAK_NG = EngineSpec(

@@ -126,11 +126,17 @@ class HibariSpeaker:
 
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
         # hibari's speed input slows in steps (0.87 of it reads 5% slower): stretch instead
+        _write_wav(wav_path, self._audio(text), self.sample_rate)
+        tempo.stretch_wav(wav_path, rate)
+
+    def samples(self, text: str) -> bytes:
+        return bytes(self._audio(text).astype("<f4").tobytes())
+
+    def _audio(self, text: str) -> Any:
         audio = self.model(text, speed=self.speed, seed=SEED)
         if len(audio) == 0:
             raise SynthError(f"hibari: no audio for {text[:40]!r}")
-        _write_wav(wav_path, audio, self.sample_rate)
-        tempo.stretch_wav(wav_path, rate)
+        return audio
 
 
 def hibari_voices() -> list[tuple[str, str]]:
@@ -245,6 +251,12 @@ class PiperSpeaker:
         self._config = SynthesisConfig
 
     def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
+        _write_wav(wav_path, self._audio(text, rate) * PIPER_HEADROOM, self.sample_rate)
+
+    def samples(self, text: str) -> bytes:
+        return bytes(self._audio(text, 1.0).astype("<f4").tobytes())
+
+    def _audio(self, text: str, rate: float) -> Any:
         import numpy as np
 
         config = self._config(
@@ -253,7 +265,7 @@ class PiperSpeaker:
         chunks = [chunk.audio_float_array for chunk in self.voice.synthesize(text, config)]
         if not chunks:
             raise SynthError(f"piper: no audio for {text[:40]!r}")
-        _write_wav(wav_path, np.concatenate(chunks) * PIPER_HEADROOM, self.sample_rate)
+        return np.concatenate(chunks)
 
 
 def piper_voices() -> list[tuple[str, str]]:

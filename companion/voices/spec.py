@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import tempfile
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,19 @@ class Speaker(Protocol):
 
         The file is complete when the call returns.
         """
+
+    def samples(self, text: str) -> bytes:
+        """The engine's own output for `text` at the voice's speed, before it becomes a WAV:
+        float32 samples for the neural engines (the most precise form there is)."""
+
+
+def wav_samples(speaker: Speaker, text: str) -> bytes:
+    """The PCM frames of the WAV `speaker` writes for `text`."""
+    with tempfile.TemporaryDirectory(prefix="companion-probe-") as tmp:
+        wav = Path(tmp) / "probe.wav"
+        speaker.speak(text, wav)
+        with wave.open(str(wav), "rb") as handle:
+            return handle.readframes(handle.getnframes())
 
 
 class VoiceProblem(SynthError):
