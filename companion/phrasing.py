@@ -66,6 +66,13 @@ _CALL = re.compile(r"\b(\w+)\(\)")  # describe() -> describe
 _CLAUSE_JOIN = re.compile(r"(?<=[;:])\s+")
 _CONJUNCTION_JOIN = re.compile(r"(?<=,)\s+(?=(?:and|but|or|while|whereas|so)\s)")
 _UNIT_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘(]?[A-Z0-9])")
+# A stop before a lower-case word also ends a sentence in show notes ("Gensim: topic modeling.
+# spaCy: linguistics."), unless it ends an abbreviation: one of these words, a single letter,
+# or a word with a stop inside ("U.S."). e.g., i.e., etc. and vs. are spelled out before.
+_LOWER_UNIT_END = re.compile(r"(?<=[.!?])\s+(?=[a-z])")
+_ABBREVIATED_TEXT = """al approx ca cf ch dept dr ed eds eq eqs esp est fig figs incl jr mr mrs
+    ms no nos p pp resp sec sr st vol"""
+_ABBREVIATED = frozenset(_ABBREVIATED_TEXT.split())
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|or|but|so|also)\s+", re.IGNORECASE)
 _RELATIVE = re.compile(r"(?:and\s+)?(?:which|who|whose|where|that|while)\b", re.IGNORECASE)
 
@@ -147,11 +154,25 @@ def quote_units(description: str) -> tuple[QuoteUnit, ...]:
     units: list[QuoteUnit] = []
     for line in description.splitlines():
         cleaned = clean_for_speech(line)
-        for sentence in _UNIT_END.split(cleaned):
+        for sentence in _unit_sentences(cleaned):
             sentence = sentence.strip()
             if _words(sentence):
                 units.append(QuoteUnit(_sentence(sentence), _breaths(_sentence(sentence))))
     return tuple(units)
+
+
+def _unit_sentences(line: str) -> list[str]:
+    """A cleaned line of show notes cut into its sentences (see _UNIT_END, _LOWER_UNIT_END)."""
+    cuts = [match.span() for match in _UNIT_END.finditer(line)]
+    for match in _LOWER_UNIT_END.finditer(line):
+        before = line[: match.start() - 1].rsplit(None, 1)[-1] if match.start() > 1 else ""
+        if len(before) > 1 and "." not in before and before.lower() not in _ABBREVIATED:
+            cuts.append(match.span())
+    sentences, start = [], 0
+    for begin, end in sorted(cuts):
+        sentences.append(line[start:begin])
+        start = end
+    return [*sentences, line[start:]]
 
 
 def _breaths(sentence: str) -> tuple[str, ...]:

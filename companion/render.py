@@ -374,7 +374,6 @@ def render_script(
         "returning": spoken_list(spoken_title(c.topic.title) for c in returning),
         "news": news,
         "others": spoken_list(spoken_title(c.topic.title) for c in others),
-        "others_count": spoken_number(len(others)),
         "chapters": chapters,
         "recap": [recap_line(c) for c in full if c.equations],
         "elsewhere": spoken_list(spoken_title(t.title) for t in elsewhere[:4]),

@@ -310,6 +310,20 @@ def test_a_long_sentence_is_said_whole_in_its_clauses_never_clipped() -> None:
     assert "word word" not in script.to_text()
 
 
+def test_a_stop_before_a_lower_case_word_ends_a_unit_unless_it_ends_an_abbreviation() -> None:
+    notes = "Gensim: LDA topic modeling, n-grams. spaCy: linguistics. transformers: pipelines."
+    assert phrasing.quotable_units(notes) == (
+        "Gensim: LDA topic modeling, n-grams.",
+        "spaCy: linguistics.",
+        "transformers: pipelines.",
+    )
+    kept = "Smith et al. showed it in fig. three. The U.S. team agreed."
+    assert phrasing.quotable_units(kept) == (
+        "Smith et al. showed it in fig. three.",
+        "The U.S. team agreed.",
+    )
+
+
 def test_the_lead_in_says_where_the_words_stand() -> None:
     description = (
         "Gradient descent is covered first here.\n"
