@@ -39,6 +39,7 @@ from companion.events import (
     Unchanged,
     ignore,
 )
+from companion.facets import facets_for
 from companion.files import exclusive_lock, write_if_changed
 from companion.lessons import (
     LessonJob,
@@ -286,11 +287,12 @@ def render_all(settings: Settings, *, on_event: EventHandler, now: datetime) -> 
     _check_overrides(settings, catalog)
     links = link_episodes(settings, episodes, catalog, on_event)
     env, wording = render.environment(settings.templates_dir), render_settings(settings, show)
-    scripts = render.render_episodes(env, show, episodes, links, catalog, wording)
+    facets = facets_for(catalog)
+    scripts = render.render_episodes(env, show, episodes, links, catalog, wording, facets)
     course: list[Script] = []
     if settings.course:
         topics = catalog.topics[: settings.course_topics or None]
-        course = render.render_course(env, topics, catalog, wording)
+        course = render.render_course(env, topics, catalog, wording, facets)
     reviews = (
         render_reviews(env, episodes, scripts, catalog, wording, now.replace(microsecond=0))
         if settings.review

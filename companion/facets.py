@@ -36,6 +36,7 @@ from companion.models import (
 )
 
 __all__ = [
+    "facets_for",
     "family_overview",
     "load_facets",
     "named_member",
@@ -95,6 +96,16 @@ def load_facets(
     if check_speech:
         _check_speakable(facets, name)
     return facets
+
+
+def facets_for(catalog: Catalog) -> Facets:
+    """The packaged facets of the topics ``catalog`` has (a user's own catalog may lack some
+    of the built-in topics; their members are then left out, not an error)."""
+    packaged = load_facets()
+    return Facets(
+        facets=tuple(f for f in packaged.facets if f.topic_id in catalog),
+        families=tuple(f for f in packaged.families if f.topic_id in catalog),
+    )
 
 
 def _build(data: Mapping[str, Any], name: str, catalog: Catalog | None) -> Facets:

@@ -14,6 +14,11 @@ and where the lesson's time goes. Pure functions; render.py turns a plan into wo
   lesson of the feed played: an explanation, an equation, a worked example, a quiz question.
   A topic heard before is ``recall``: one sentence naming the lesson where the listener met
   it, then what of it is new (its next equation, another example, another question).
+* **The member the episode names.** When the episode names a member of the topic's family
+  (the chi-squared test of hypothesis testing, Adam of SGD; see companion.facets), the
+  chapter teaches that member's facet (what sets it apart, its equations, its example and
+  question) after the family's core in one or two sentences, never the family's stock
+  example in its place. A member the catalog lacks gets one sentence saying so.
 * **Budget.** `shrink` takes the least central chapter one step down (full to short, short
   to the idea alone, recall to its sentence), so the time left goes where the episode goes.
 """
@@ -27,12 +32,16 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from companion import phrasing
+from companion.facets import named_member
 from companion.mathspeech import integer_words
 from companion.models import (
     Catalog,
     Episode,
     Equation,
     Evidence,
+    Facet,
+    Facets,
+    NamedMember,
     Quiz,
     Topic,
     TopicLink,
@@ -95,10 +104,17 @@ class TopicPlan:
     listen_at: str = ""  # "About fourteen minutes into the episode", when a time is known
     listen_phrase: str = ""  # what the episode says there
     unmet_prerequisites: tuple[Topic, ...] = ()  # course lessons: none (prerequisites first)
+    member: NamedMember | None = None  # the member of the topic's family the episode names
+    distinction: str = ""  # what sets the member apart, as said ("" for none)
 
     @property
     def full(self) -> bool:
         return self.treatment == "full"
+
+    @property
+    def facet(self) -> Facet | None:
+        """The catalog's facet of the member the episode names, if it has one."""
+        return self.member.facet if self.member is not None else None
 
     @property
     def name(self) -> str:
@@ -150,16 +166,28 @@ class Heard:
 
 def facets_of(plan: TopicPlan) -> set[tuple[str, str]]:
     """The parts of a topic a plan plays: sentence:N of its explanation, equation:N,
-    example:TEXT, quiz:N, bridge:TEXT (and `Heard.after` adds "explanation" once every
+    example:TEXT, quiz:N, bridge:TEXT, and of a member's facet facet:ID:distinction,
+    facet:ID:equation:N and facet:ID:quiz:N (and `Heard.after` adds "explanation" once every
     sentence has been played)."""
     topic = plan.topic
     found: set[tuple[str, str]] = set()
+    facet = plan.facet
+    if facet is not None:
+        if plan.distinction:
+            found.add((topic.id, f"facet:{facet.id}:distinction"))
+        for index, equation in enumerate(facet.equations):
+            if equation in plan.equations:
+                found.add((topic.id, f"facet:{facet.id}:equation:{index}"))
+        for index, quiz in enumerate(facet.quizzes):
+            if quiz == plan.quiz:
+                found.add((topic.id, f"facet:{facet.id}:quiz:{index}"))
     said = set(_sentences(plan.explanation)) if plan.explanation else set()
     for index, sentence in enumerate(_sentences(topic.explanation)):
         if sentence in said:
             found.add((topic.id, f"sentence:{index}"))
     for equation in plan.equations:
-        found.add((topic.id, f"equation:{topic.equations.index(equation)}"))
+        if equation in topic.equations:
+            found.add((topic.id, f"equation:{topic.equations.index(equation)}"))
     if plan.example is not None:
         found.add((topic.id, f"example:{plan.example.text}"))
     if plan.bridge:
@@ -231,10 +259,12 @@ def plan_lesson(
     catalog: Catalog,
     heard: Heard = Heard(),
     promoted: frozenset[str] = frozenset(),
+    facets: Facets | None = None,
 ) -> LessonPlan:
     """The lesson of one episode: its chapters by centrality, each treated as it deserves.
 
-    ``promoted``: pointers that get a short chapter after all (see `promotable`).
+    ``promoted``: pointers that get a short chapter after all (see `promotable`);
+    ``facets``: the named members of the topics' families (None: teach families only).
     """
     units = phrasing.quote_units(episode.description)
     texts = [unit.text for unit in units]
@@ -298,6 +328,7 @@ def plan_lesson(
                 topic.id in title_named,
                 episode.description + " " + episode.title,
                 rests_on,
+                named_member(link, facets) if facets is not None else None,
             )
         )
     # a pointer is said once, by the first chapter that rests on it
@@ -381,6 +412,7 @@ def _chapter(
     title_named: bool,
     episode_text: str,
     rests_on: tuple[Topic, ...],
+    member: NamedMember | None = None,
 ) -> TopicPlan:
     topic = link.topic
     listen_at, listen_phrase = _timing(link)
@@ -399,6 +431,7 @@ def _chapter(
         bridge=_bridge(topic, link.evidence, heard),
         listen_at=listen_at,
         listen_phrase=listen_phrase,
+        member=member,
     )
     if heard.has(topic, "explanation"):
         plan = replace(plan, treatment="recall")
@@ -407,6 +440,8 @@ def _chapter(
 
 def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
     """The parts a plan's treatment plays, leaving out whatever was heard before."""
+    if plan.facet is not None and _facet_news(plan.facet, heard):
+        return _fill_member(plan, plan.facet, heard)
     topic = plan.topic
     equations = tuple(
         eq for index, eq in enumerate(topic.equations) if not heard.has(topic, f"equation:{index}")
@@ -458,6 +493,72 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
     return plan
 
 
+def _facet_news(facet: Facet, heard: Heard) -> bool:
+    """Whether anything of a member's facet is left to play."""
+    return any(_facet_parts(facet, heard))
+
+
+def _facet_parts(facet: Facet, heard: Heard) -> tuple[bool, bool, bool, bool]:
+    """Which parts of a facet have not been heard: distinction, equations, example, quiz."""
+    topic_id = facet.topic_id
+
+    def new(part: str) -> bool:
+        return (topic_id, part) not in heard.facets
+
+    return (
+        new(f"facet:{facet.id}:distinction"),
+        any(new(f"facet:{facet.id}:equation:{i}") for i in range(len(facet.equations))),
+        new(f"example:{facet.example.text}"),
+        any(new(f"facet:{facet.id}:quiz:{i}") for i in range(len(facet.quizzes))),
+    )
+
+
+def _fill_member(plan: TopicPlan, facet: Facet, heard: Heard) -> TopicPlan:
+    """A chapter on the member the episode names: the family's core in one or two sentences
+    (none for a recall), then the member's distinction, equations, example and question, each
+    left out when heard before. The family's own example and questions are not played."""
+    topic = plan.topic
+
+    def new(part: str) -> bool:
+        return (topic.id, part) not in heard.facets
+
+    core = [
+        sentence
+        for index, sentence in enumerate(_sentences(topic.explanation))
+        if new(f"sentence:{index}")
+    ]
+    distinction = facet.distinction if new(f"facet:{facet.id}:distinction") else ""
+    equations = tuple(
+        eq for index, eq in enumerate(facet.equations) if new(f"facet:{facet.id}:equation:{index}")
+    )
+    example = facet.example if new(f"example:{facet.example.text}") else None
+    quiz = next(
+        (q for index, q in enumerate(facet.quizzes) if new(f"facet:{facet.id}:quiz:{index}")), None
+    )
+    member = replace(plan, distinction=distinction, quiz_number=-1)
+    if plan.treatment == "full":
+        return replace(
+            member,
+            explanation=" ".join(core[:2]),
+            equations=equations,
+            example=example,
+            quiz=quiz,
+        )
+    if plan.treatment in ("short", "brief"):
+        return replace(
+            member,
+            explanation=" ".join(core[:1]),
+            distinction=_first_of(distinction),
+            equations=equations[:1] if plan.treatment == "short" else (),
+        )
+    # a recall: everything new of the member for a central topic, else one part of it
+    if plan.central or plan.title_named:
+        return replace(member, equations=equations, example=example, quiz=quiz)
+    if distinction or equations:
+        return replace(member, equations=equations[:1])
+    return replace(member, example=example) if example else replace(member, quiz=quiz)
+
+
 def closest_equations(
     equations: Sequence[Equation], evidence: Sequence[Evidence]
 ) -> tuple[Equation, ...]:
@@ -494,11 +595,14 @@ def _smaller(chapter: TopicPlan) -> TopicPlan | None:
             quiz_number=-1,
             explanation=" ".join(_sentences(chapter.explanation)[:1]),
             equations=chapter.equations[:1],
+            distinction=_first_of(chapter.distinction),
         )
     if chapter.treatment == "short" and not chapter.title_named and chapter.equations:
         return replace(chapter, treatment="brief", equations=())
     if chapter.treatment == "recall" and (chapter.example or chapter.quiz):
         return replace(chapter, example=None, quiz=None, quiz_number=-1)
+    if chapter.treatment == "recall" and chapter.distinction and chapter.equations:
+        return replace(chapter, equations=())
     if chapter.treatment == "recall" and chapter.equations and not chapter.title_named:
         return replace(chapter, equations=())
     return None
@@ -562,6 +666,11 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 def _words(text: str) -> int:
     return len(_WORD.findall(text))
+
+
+def _first_of(text: str) -> str:
+    """The first sentence of catalog prose; "" for none."""
+    return _sentences(text)[0] if text else ""
 
 
 def _sentences(text: str) -> list[str]:

@@ -24,6 +24,7 @@ import jinja2
 
 from companion import layout, pronounce
 from companion.errors import MathSpeechError, RenderError
+from companion.facets import family_overview
 from companion.ingest import date_key
 from companion.lesson_plan import (
     Heard,
@@ -40,6 +41,7 @@ from companion.models import (
     Catalog,
     Episode,
     Equation,
+    Facets,
     Paragraph,
     Script,
     Section,
@@ -313,8 +315,11 @@ def spoken_equations(equations: Sequence[Equation]) -> list[SpokenEquation]:
 
 
 def takeaway(plan: TopicPlan) -> str:
-    """One line a recap keeps of a chapter: the bridge from the episode's words to the math,
-    else its first equation's meaning, else its idea."""
+    """One line a recap keeps of a chapter: what sets the member the episode names apart,
+    else the bridge from the episode's words to the math, else its first equation's meaning,
+    else its idea."""
+    if plan.distinction:
+        return speak_inline(first_sentence(plan.distinction))
     if plan.bridge:
         return speak_inline(plan.bridge)
     for equation in spoken_equations(closest_equations(plan.equations, plan.evidence)):
@@ -440,8 +445,10 @@ def render_course_script(
     total: int,
     catalog: Catalog,
     settings: RenderSettings,
+    facets: Facets | None = None,
 ) -> Script:
-    """The course lesson that teaches one catalog topic in full."""
+    """The course lesson that teaches one catalog topic in full, and names the members of its
+    family (one sentence each) when the facets have any."""
     prerequisites = tuple(catalog.get(p) for p in topic.prerequisites if p in catalog)
     plan = TopicPlan(
         topic,
@@ -464,6 +471,7 @@ def render_course_script(
             "equations": spoken_equations(topic.equations),
         },
         "recap": takeaway(plan),
+        "family": family_overview(topic.id, facets) if facets is not None else (),
         "number": number,
         "total": total,
         "quiz_pause": settings.quiz_pause,
@@ -577,11 +585,13 @@ def render_episodes(
     links: Mapping[str, Sequence[TopicLink]],
     catalog: Catalog,
     settings: RenderSettings,
+    facets: Facets | None = None,
 ) -> dict[str, Script]:
     """The lesson of every episode with topics, keyed by guid.
 
     Episodes are planned oldest first, each knowing what the lessons before it played
     (lesson_plan.Heard), so nothing is played twice and a topic heard before is recalled.
+    ``facets``: the named members of the topics' families, taught when an episode names one.
     """
     heard = Heard()
     scripts: dict[str, Script] = {}
@@ -590,7 +600,9 @@ def render_episodes(
         episode_links = links[episode.guid]
         if not episode_links:
             continue
-        plan, script = plan_and_fit(env, show, episode, episode_links, catalog, heard, settings)
+        plan, script = plan_and_fit(
+            env, show, episode, episode_links, catalog, heard, settings, facets
+        )
         scripts[episode.guid] = script
         heard = heard.after(plan, episode.title)
         records.append(
@@ -622,17 +634,20 @@ def plan_and_fit(
     catalog: Catalog,
     heard: Heard,
     settings: RenderSettings,
+    facets: Facets | None = None,
 ) -> tuple[LessonPlan, Script]:
     """An episode's lesson planned and fitted to its budget; a lesson with time to spare
     gives a chapter to a prerequisite the episode names in its own right."""
     budget = settings.lesson_minutes * 60
     promoted: frozenset[str] = frozenset()
-    plan, script = fit_lesson(env, show, plan_lesson(episode, links, catalog, heard), settings)
+    plan, script = fit_lesson(
+        env, show, plan_lesson(episode, links, catalog, heard, facets=facets), settings
+    )
     for topic_id in promotable(plan):
         if seconds_of(script, settings) >= GROW_BELOW * budget:
             break
         promoted |= {topic_id}
-        bigger = plan_lesson(episode, links, catalog, heard, promoted)
+        bigger = plan_lesson(episode, links, catalog, heard, promoted, facets)
         grown, longer = fit_lesson(env, show, bigger, settings)
         if seconds_of(longer, settings) <= budget:
             plan, script = grown, longer
@@ -640,10 +655,14 @@ def plan_and_fit(
 
 
 def render_course(
-    env: jinja2.Environment, topics: Sequence[Topic], catalog: Catalog, settings: RenderSettings
+    env: jinja2.Environment,
+    topics: Sequence[Topic],
+    catalog: Catalog,
+    settings: RenderSettings,
+    facets: Facets | None = None,
 ) -> list[Script]:
     """One course script per topic of `topics`, in their order (prerequisites first)."""
     return [
-        render_course_script(env, topic, number, len(topics), catalog, settings)
+        render_course_script(env, topic, number, len(topics), catalog, settings, facets)
         for number, topic in enumerate(topics, start=1)
     ]
