@@ -65,6 +65,7 @@ __all__ = [
 Treatment = Literal["full", "short", "brief", "recall", "pointer"]
 TITLE_BONUS = 2.0
 SECOND_FULL = 0.7  # a second topic gets the full treatment at this share of the top centrality
+CORE_SENTENCES = 2  # a family's core, said before the member the episode names
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,9 +523,10 @@ def _fill_member(plan: TopicPlan, facet: Facet, heard: Heard) -> TopicPlan:
     def new(part: str) -> bool:
         return (topic.id, part) not in heard.facets
 
+    # the family's core is its opening; later sentences may be about other members
     core = [
         sentence
-        for index, sentence in enumerate(_sentences(topic.explanation))
+        for index, sentence in enumerate(_sentences(topic.explanation)[:CORE_SENTENCES])
         if new(f"sentence:{index}")
     ]
     distinction = facet.distinction if new(f"facet:{facet.id}:distinction") else ""
@@ -539,7 +541,7 @@ def _fill_member(plan: TopicPlan, facet: Facet, heard: Heard) -> TopicPlan:
     if plan.treatment == "full":
         return replace(
             member,
-            explanation=" ".join(core[:2]),
+            explanation=" ".join(core),
             equations=equations,
             example=example,
             quiz=quiz,

@@ -17,6 +17,7 @@ from companion import phrasing, render
 from companion.build import read_source, render_settings
 from companion.config import load_settings
 from companion.errors import RenderError
+from companion.facets import facets_for
 from companion.lesson_plan import plan_lesson
 from companion.models import Episode, Evidence, Show, TopicLink
 from companion.review import LessonRecord, plan_reviews
@@ -25,6 +26,7 @@ from companion.topics import bridge_for, link_episode, load_catalog
 from tests.conftest import DATA, shared_path
 
 CATALOG = load_catalog()
+FACETS = facets_for(CATALOG)
 SHOW = Show("Tiny ML Show", "Host")
 EPISODE = Episode(
     guid="g-1",
@@ -495,7 +497,13 @@ def sample_scripts(tmp_path: Path, source: str = "") -> list:
     show, episodes = read_source(settings, datetime(2025, 1, 1, tzinfo=UTC))
     found = {e.guid: link_episode(e, CATALOG) for e in episodes}
     scripts = render.render_episodes(
-        render.environment(), show, episodes, found, CATALOG, render_settings(settings, show)
+        render.environment(),
+        show,
+        episodes,
+        found,
+        CATALOG,
+        render_settings(settings, show),
+        FACETS,
     )
     ordered = sorted(episodes, key=lambda e: (e.published is None, e.published))
     return [(e, scripts[e.guid]) for e in ordered if e.guid in scripts]
@@ -641,3 +649,154 @@ def test_a_question_a_review_asked_is_not_asked_again_by_a_later_lesson(tmp_path
                     script.slug,
                     question.quiz.question,
                 )
+
+
+# --- the member of a family the episode names (facets) ---------------------------------------
+
+MEMBER_EPISODES = {
+    "chi-squared-test": (
+        "Ep 7: Is the die fair?",
+        "We roll a die 600 times and run a chi-squared test on the counts of each face. "
+        "A hypothesis test tells us whether the gaps are luck.",
+    ),
+    "adam": (
+        "Ep 8: Training with Adam",
+        "Why the Adam optimizer trains transformers faster than plain stochastic gradient "
+        "descent, with momentum and adaptive learning rates.",
+    ),
+    "gelu": (
+        "Ep 9: GELU and friends",
+        "The GELU activation function in BERT and GPT, and why it replaced ReLU as the "
+        "activation function of transformers.",
+    ),
+}
+MANN_WHITNEY = (
+    "Ep 10: Ranks not means",
+    "We compare two groups of patients with the Mann-Whitney test, a hypothesis test on "
+    "ranks, and discuss p-values.",
+)
+
+
+def member_episode(title: str, description: str, day: int = 1) -> Episode:
+    return replace(
+        EPISODE,
+        guid=f"g-{title}",
+        slug=f"ep-{day}",
+        title=title,
+        published=datetime(2024, 1, day, tzinfo=UTC),
+        description=description,
+    )
+
+
+def heard_text(text: str) -> str:
+    """Catalog prose as a script says it (equations and inline math in words)."""
+    return render.pronounce.strip_math_markers(render.speak_inline(text))[0]
+
+
+def member_lessons(*episodes: Episode) -> list[render.Script]:
+    found = {e.guid: link_episode(e, CATALOG) for e in episodes}
+    settings = render.RenderSettings(companion_title="Tiny Math")
+    scripts = render.render_episodes(
+        render.environment(), SHOW, episodes, found, CATALOG, settings, FACETS
+    )
+    return [scripts[e.guid] for e in episodes]
+
+
+@pytest.mark.parametrize("facet_id", sorted(MEMBER_EPISODES))
+def test_an_episode_that_names_a_member_hears_that_members_facet(facet_id: str) -> None:
+    """A chi-squared-test episode hears the chi-squared statistic, an Adam episode the two
+    moments, a GELU episode GELU: the member's distinction, equations, example and question,
+    after the family's core in two sentences, and never the family's stock example."""
+    [script] = member_lessons(member_episode(*MEMBER_EPISODES[facet_id]))
+    facet = next(f for f in FACETS.facets if f.id == facet_id)
+    topic = CATALOG.get(facet.topic_id)
+    assert script.topic_ids[0] == topic.id
+    chapter = " ".join(
+        s.text for s in script.sections if s.topic_id == topic.id and s.kind in ("topic", "quiz")
+    )
+    assert f"The episode names {facet.name}." in chapter
+    assert heard_text(facet.distinction) in chapter
+    for equation in facet.equations:
+        assert render.pronounce.strip_math_markers(render.speak(equation.latex))[0] in chapter
+    assert heard_text(facet.example.text) in chapter
+    assert heard_text(facet.quizzes[0].question) in chapter
+    for example in topic.examples:
+        assert heard_text(example.text) not in chapter
+    for quiz in topic.quizzes:
+        assert heard_text(quiz.question) not in chapter
+    for equation in topic.equations:
+        assert heard_text(equation.meaning) not in chapter
+    sentences = [heard_text(s) for s in plan_sentences(topic.explanation)]
+    assert all(s in chapter for s in sentences[:2])
+    assert not any(s in chapter for s in sentences[2:])  # the core only, not the whole family
+
+
+def plan_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip()) if s]
+
+
+def test_the_adam_episode_hears_both_moments() -> None:
+    [script] = member_lessons(member_episode(*MEMBER_EPISODES["adam"]))
+    text = script.to_text()
+    assert "m t equals beta one times m sub t minus one" in text
+    assert "v t equals beta two times v sub t minus one" in text
+    assert "The first moment" in text and "The second moment" in text
+
+
+def test_a_member_the_catalog_lacks_gets_one_plain_sentence_and_no_other_member() -> None:
+    [script] = member_lessons(member_episode(*MANN_WHITNEY))
+    text = script.to_text()
+    notice = (
+        "The episode uses the Mann-Whitney test; this lesson covers the hypothesis testing "
+        "family it belongs to."
+    )
+    assert text.count(notice) == 1
+    assert "The episode names" not in text
+    for facet in FACETS.of_topic("hypothesis-testing"):
+        assert heard_text(facet.distinction) not in text
+        assert heard_text(facet.example.text) not in text
+
+
+def test_a_members_facet_is_never_played_twice_across_the_feed() -> None:
+    """Two episodes on the chi-squared test: the second plays nothing of the facet again
+    (its distinction, equations, example, question), and so no sentence of ten words."""
+    title, description = MEMBER_EPISODES["chi-squared-test"]
+    first, second = member_lessons(
+        member_episode(title, description, 1),
+        member_episode("Ep 11: Fair dice again", description, 2),
+    )
+    facet = next(f for f in FACETS.facets if f.id == "chi-squared-test")
+    parts = [
+        heard_text(facet.distinction),
+        *(render.pronounce.strip_math_markers(render.speak(e.latex))[0] for e in facet.equations),
+        heard_text(facet.example.text),
+        *(heard_text(q.question) for q in facet.quizzes),
+    ]
+    assert all(part in first.to_text() for part in parts)
+    assert not any(part in second.to_text() for part in parts)
+    long_first = {s for s in render.script_sentences(first) if len(words(s)) >= 10}
+    quotes = {" ".join(words(u)) for u in phrasing.quotable_units(description)}
+    for sentence in render.script_sentences(second):
+        if len(words(sentence)) >= 10 and " ".join(words(sentence)) not in quotes:
+            assert sentence not in long_first, sentence
+
+
+def test_the_plan_records_the_member_the_episode_names() -> None:
+    episode = member_episode(*MEMBER_EPISODES["chi-squared-test"])
+    plan = plan_lesson(episode, link_episode(episode, CATALOG), CATALOG, facets=FACETS)
+    assert plan.chapters[0].facet is not None and plan.chapters[0].facet.id == "chi-squared-test"
+    plain = plan_lesson(episode, link_episode(episode, CATALOG), CATALOG)
+    assert plain.chapters[0].member is None  # no facets given: the family alone
+
+
+def test_the_course_lesson_of_a_family_names_its_members() -> None:
+    topic = CATALOG.get("hypothesis-testing")
+    settings = render.RenderSettings(companion_title="Tiny Math")
+    env = render.environment()
+    script = render.render_course_script(env, topic, 1, 1, CATALOG, settings, FACETS)
+    text = script.to_text()
+    assert "The hypothesis testing family has 4 well-known members: the z-test, " in text
+    for facet in FACETS.of_topic(topic.id):
+        assert heard_text(plan_sentences(facet.distinction)[0]) in text
+    plain = render.render_course_script(env, topic, 1, 1, CATALOG, settings).to_text()
+    assert "well-known members" not in plain
