@@ -69,6 +69,7 @@ def _workdir(settings: Settings) -> CheckResult:
 
 
 def _catalog(settings: Settings) -> CheckResult:
+    from companion.facets import facets_for
     from companion.spoken_arithmetic import misheard_in_catalog
     from companion.topics import load_catalog
 
@@ -87,8 +88,13 @@ def _catalog(settings: Settings) -> CheckResult:
             "group the arithmetic for the ear: give the intermediate result "
             "('0.3 divided by the sum, 0.4, which is 0.75') or say 'the sum of A and B'",
         )
+    try:
+        facets = facets_for(catalog)
+    except CompanionError as error:
+        return CheckResult("catalog", False, str(error), "fix the facet named in the message")
     return CheckResult(
         "catalog",
         True,
-        f"{len(catalog.topics)} topics, every equation speakable, every sum heard as stated",
+        f"{len(catalog.topics)} topics, {len(facets.facets)} facets in "
+        f"{len(facets.families)} families, every equation speakable, every sum heard as stated",
     )

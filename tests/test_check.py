@@ -129,7 +129,7 @@ def test_check_with_everything_present_passes(tmp_path: Path, config: Path) -> N
     assert all(mark == "ok" for mark, _detail, _fix in found.values()), result.stdout
     assert found["espeak-ng"][1] == shutil.which("espeak-ng")
     assert "en-us" in found["voices"][1]
-    assert "topics" in found["catalog"][1]
+    assert "74 topics, 85 facets in 29 families" in found["catalog"][1]
     assert result.stderr.strip() == "6 ok, 0 missing"
 
 
