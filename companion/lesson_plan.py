@@ -107,6 +107,7 @@ class TopicPlan:
     unmet_prerequisites: tuple[Topic, ...] = ()  # course lessons: none (prerequisites first)
     member: NamedMember | None = None  # the member of the topic's family the episode names
     distinction: str = ""  # what sets the member apart, as said ("" for none)
+    teaches_member: bool = False  # the chapter plays parts of the member's facet
 
     @property
     def full(self) -> bool:
@@ -537,7 +538,7 @@ def _fill_member(plan: TopicPlan, facet: Facet, heard: Heard) -> TopicPlan:
     quiz = next(
         (q for index, q in enumerate(facet.quizzes) if new(f"facet:{facet.id}:quiz:{index}")), None
     )
-    member = replace(plan, distinction=distinction, quiz_number=-1)
+    member = replace(plan, distinction=distinction, quiz_number=-1, teaches_member=True)
     if plan.treatment == "full":
         return replace(
             member,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from companion.facets import facets_for
 from companion.lesson_plan import Heard, facets_of, plan_lesson, promotable, shrink
 from companion.models import Episode, Evidence, TopicLink
 from companion.topics import load_catalog
@@ -124,3 +127,32 @@ def test_a_pointer_the_episode_names_in_its_own_right_can_be_promoted() -> None:
     assert grown.topic_ids == ("policy-gradient", "markov-decision-processes")
     mdp = grown.chapters[1]
     assert "Bellman" in mdp.equations[0].meaning  # the equation the episode talks about
+
+
+def test_a_member_chapter_plays_the_facet_and_shrinks_to_its_first_sentence() -> None:
+    """The RNN episode names the LSTM: the full chapter plays the family's core (two
+    sentences) and the LSTM facet, never the family's own example or question; shrunk, the
+    core's first sentence, the facet's first sentence and one of its equations; a later
+    lesson plays none of the facet again."""
+    facets = facets_for(CATALOG)
+    lstm = next(f for f in facets.facets if f.id == "lstm")
+    rnn = CATALOG.get("recurrent-networks")
+    plan = plan_lesson(RNN, RNN_LINKS, CATALOG, facets=facets)
+    full = plan.chapters[0]
+    assert full.facet == lstm and full.teaches_member
+    assert full.distinction == lstm.distinction and full.equations == lstm.equations
+    assert full.example == lstm.example and full.quiz == lstm.quizzes[0]
+    assert full.example not in rnn.examples and full.quiz not in rnn.quizzes
+    assert full.explanation.count(". ") == 1  # the core: two sentences
+    assert ("recurrent-networks", "facet:lstm:quiz:0") in facets_of(full)
+    second = replace(full, number=2)
+    smaller = shrink(replace(plan, chapters=(plan.chapters[0], second)))
+    assert smaller is not None
+    short = smaller.chapters[1]
+    assert short.treatment == "short" and short.example is None and short.quiz is None
+    assert short.distinction == lstm.distinction.split(". ")[0] + "."
+    assert short.equations == lstm.equations[:1]
+    heard = Heard().after(plan, "the first lesson")
+    again = plan_lesson(RNN, RNN_LINKS, CATALOG, heard, facets=facets).chapters[0]
+    assert not again.teaches_member  # nothing of the facet is new: the family's own parts
+    assert not set(again.equations) & set(lstm.equations) and again.example != lstm.example
