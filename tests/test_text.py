@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from companion.lesson_plan import spoken_cardinal
 from companion.mathspeech import integer_words
-from companion.render import spoken_cardinal, spoken_number
+from companion.render import spoken_number
 from companion.text import clock, split_sentences
 
 
