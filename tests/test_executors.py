@@ -90,7 +90,13 @@ def test_a_dask_task_reuses_only_the_sections_its_own_kind_of_machine_made(
 ) -> None:
     from companion.executors import remote_payload, run_remote_job, store_remote_result
 
-    options = {"source": SOURCE, "jobs": 1, "course": False, "engine": "espeak-ng", "limit": 1}
+    options = {
+        "source": SOURCE,
+        "jobs": 1,
+        "course": False,
+        "engine": "espeak-ng",
+        "max_episodes": 1,
+    }
     settings = load_settings(tmp_path / "work", options)
     assert build(settings).exit_code == 0  # this kind's sections are in the cache
     recorder = RecordingExecutor()

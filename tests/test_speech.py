@@ -28,7 +28,8 @@ def _spoken(audio: AudioSegment) -> AudioSegment:
 def _say(runner: CliRunner, text: str, out: Path, *options: str) -> AudioSegment:
     result = runner.invoke(cli, ["say", text, "-o", str(out), *options])
     assert result.exit_code == 0, result.output
-    return _spoken(AudioSegment.from_wav(str(out)))
+    with out.open("rb") as handle:
+        return _spoken(AudioSegment.from_wav(handle))
 
 
 @pytest.mark.usefixtures("audio_tools")

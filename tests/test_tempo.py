@@ -16,9 +16,12 @@ from companion.tempo import stretch_wav
 @pytest.mark.parametrize("rate", [0.85, 0.5, 1.0])
 def test_a_stretched_wav_lasts_one_over_rate_times_as_long(tmp_path: Path, rate: float) -> None:
     wav = tmp_path / "tone.wav"
-    Sine(220).to_audio_segment(duration=2000).set_frame_rate(24000).export(wav, format="wav")
+    Sine(220).to_audio_segment(duration=2000).set_frame_rate(24000).export(
+        wav, format="wav"
+    ).close()
     stretch_wav(wav, rate)
-    stretched = AudioSegment.from_wav(str(wav))
+    with wav.open("rb") as handle:
+        stretched = AudioSegment.from_wav(handle)
     assert stretched.frame_rate == 24000
     assert len(stretched) == pytest.approx(2000 / rate, abs=30)
     assert [p.name for p in tmp_path.iterdir()] == ["tone.wav"]  # no temp file left

@@ -280,7 +280,13 @@ def test_a_rebuild_on_another_kind_of_machine_never_changes_a_published_file(
     workdir = tmp_path / "work"
     settings = load_settings(
         workdir,
-        {"source": str(TWO_MATH), "jobs": 1, "course": False, "engine": "espeak-ng", "limit": 1},
+        {
+            "source": str(TWO_MATH),
+            "jobs": 1,
+            "course": False,
+            "engine": "espeak-ng",
+            "max_episodes": 1,
+        },
     )
     assert build(settings, clock=CLOCK).exit_code == 0
     upload.publish_workdir(workdir, TARGET, endpoint_url=endpoint, base_url=PUBLIC)
