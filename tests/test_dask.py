@@ -114,16 +114,17 @@ class Cluster:
         )
 
     def _start(self, arguments: list[str], env: dict[str, str], name: str) -> None:
-        log = (self.folder / f"{name}-{len(self.processes)}.log").open("wb")
-        self.processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "dask", *arguments],
-                cwd=self.folder,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+        # the process writes its own copy of the log's handle; this one is closed at once
+        with (self.folder / f"{name}-{len(self.processes)}.log").open("wb") as log:
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "dask", *arguments],
+                    cwd=self.folder,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             )
-        )
 
     def add_worker(self, path: str | None = None) -> None:
         env = os.environ.copy()
