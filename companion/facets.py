@@ -34,6 +34,7 @@ from companion.models import (
     TopicLink,
     WorkedExample,
 )
+from companion.topics import string_list, text_field
 
 __all__ = [
     "facets_for",
@@ -167,24 +168,6 @@ def _check_aliases(facets: Sequence[Facet], name: str) -> None:
                 )
 
 
-def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise CatalogError(f"{where}: missing or empty {key!r}")
-    return value.strip()
-
-
-def _words_list(
-    entry: Mapping[str, Any], key: str, where: str, *, required: bool
-) -> tuple[str, ...]:
-    value = entry.get(key, None if required else [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")
-    if required and not value:
-        raise CatalogError(f"{where}: {key!r} is empty")
-    return tuple(v.strip() for v in value)
-
-
 def _known_keys(entry: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(entry) - allowed
     if unknown:
@@ -197,14 +180,14 @@ def _parse_family(entry: Any, name: str, index: int) -> Family:
     where = f"{name}: families[{index}]"
     if not isinstance(entry, Mapping):
         raise CatalogError(f"{where} is not a table")
-    topic_id = _text(entry, "topic", where)
+    topic_id = text_field(entry, "topic", where)
     where = f"{name}: family {topic_id!r}"
     _known_keys(entry, {"topic", "name", "heads", "generic"}, where)
     return Family(
         topic_id=topic_id,
-        name=_text(entry, "name", where),
-        heads=_words_list(entry, "heads", where, required=False),
-        generic=_words_list(entry, "generic", where, required=False),
+        name=text_field(entry, "name", where),
+        heads=string_list(entry, "heads", where, allow_empty=True),
+        generic=string_list(entry, "generic", where, allow_empty=True),
     )
 
 
@@ -224,7 +207,7 @@ def _parse_facet(entry: Any, name: str, index: int) -> Facet:
         if not isinstance(table, Mapping):
             raise CatalogError(f"{eq_where} is not a table")
         equations.append(
-            Equation(_text(table, "latex", eq_where), _text(table, "meaning", eq_where))
+            Equation(text_field(table, "latex", eq_where), text_field(table, "meaning", eq_where))
         )
     example = entry.get("example")
     if not isinstance(example, Mapping):
@@ -241,18 +224,18 @@ def _parse_facet(entry: Any, name: str, index: int) -> Facet:
         if not isinstance(table, Mapping):
             raise CatalogError(f"{quiz_where} is not a table")
         quizzes.append(
-            Quiz(_text(table, "question", quiz_where), _text(table, "answer", quiz_where))
+            Quiz(text_field(table, "question", quiz_where), text_field(table, "answer", quiz_where))
         )
     return Facet(
-        id=_text(entry, "id", where),
-        topic_id=_text(entry, "topic", where),
-        name=_text(entry, "name", where),
-        aliases=_words_list(entry, "aliases", where, required=True),
-        distinction=_text(entry, "distinction", where),
+        id=text_field(entry, "id", where),
+        topic_id=text_field(entry, "topic", where),
+        name=text_field(entry, "name", where),
+        aliases=string_list(entry, "aliases", where, allow_empty=False),
+        distinction=text_field(entry, "distinction", where),
         equations=tuple(equations),
         example=WorkedExample(
-            text=_text(example, "text", f"{where}: example"),
-            expression=_text(example, "expression", f"{where}: example"),
+            text=text_field(example, "text", f"{where}: example"),
+            expression=text_field(example, "expression", f"{where}: example"),
             result=float(result),
         ),
         quizzes=tuple(quizzes),

@@ -50,6 +50,8 @@ __all__ = [
     "link_episode",
     "load_catalog",
     "order_by_prerequisites",
+    "string_list",
+    "text_field",
     "topological_order",
 ]
 
@@ -168,16 +170,18 @@ def _table_list(data: Mapping[str, Any], key: str, name: str) -> list[Any]:
     return value
 
 
-def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
+def text_field(entry: Mapping[str, Any], key: str, where: str) -> str:
+    """A catalog table's non-empty text `key`, stripped, or a one-line CatalogError."""
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise CatalogError(f"{where}: missing or empty {key!r}")
     return value.strip()
 
 
-def _str_list(
+def string_list(
     entry: Mapping[str, Any], key: str, where: str, *, allow_empty: bool
 ) -> tuple[str, ...]:
+    """A catalog table's list of non-empty strings `key` (absent: empty when allowed)."""
     value = entry.get(key, [] if allow_empty else None)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise CatalogError(f"{where}: {key!r} must be a list of non-empty strings")
@@ -199,7 +203,7 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
     ident = entry.get("id")
     where = f"{name}: topic {ident!r}" if isinstance(ident, str) else f"{name}: topics[{index}]"
     for key in _TOPIC_TEXT_KEYS:
-        _text(entry, key, where)
+        text_field(entry, key, where)
     if entry["area"] not in AREA_NAMES:
         raise CatalogError(f"{where}: unknown area {entry['area']!r}")
     equations_raw = entry.get("equations")
@@ -210,15 +214,17 @@ def _parse_topic(entry: Any, name: str, index: int) -> Topic:
         if not isinstance(eq, Mapping):
             raise CatalogError(f"{where}: equation {number} is not a table")
         eq_where = f"{where}: equation {number}"
-        equations.append(Equation(_text(eq, "latex", eq_where), _text(eq, "meaning", eq_where)))
+        equations.append(
+            Equation(text_field(eq, "latex", eq_where), text_field(eq, "meaning", eq_where))
+        )
     example = _worked_example(_table(entry, "example", where), f"{where}: example")
     quizzes = _quizzes(entry, where)
     return Topic(
         id=entry["id"].strip(),
         title=entry["title"].strip(),
         area=entry["area"].strip(),
-        aliases=_str_list(entry, "aliases", where, allow_empty=False),
-        prerequisites=_str_list(entry, "prerequisites", where, allow_empty=True),
+        aliases=string_list(entry, "aliases", where, allow_empty=False),
+        prerequisites=string_list(entry, "prerequisites", where, allow_empty=True),
         explanation=entry["explanation"].strip(),
         equations=tuple(equations),
         examples=(example,),
@@ -233,8 +239,8 @@ def _worked_example(
     if isinstance(result, bool) or not isinstance(result, int | float):
         raise CatalogError(f"{where}: 'result' must be a number")
     return WorkedExample(
-        text=_text(table, "text", where),
-        expression=_text(table, "expression", where),
+        text=text_field(table, "text", where),
+        expression=text_field(table, "expression", where),
         result=float(result),
         context=context,
     )
@@ -273,7 +279,7 @@ def _topic_with_extras(
             stock.text,
             stock.expression,
             stock.result,
-            _str_list(entry, "context", where, allow_empty=True),
+            string_list(entry, "context", where, allow_empty=True),
         )
     ]
     for number, table in enumerate(_table_list(entry, "examples", where), start=2):
@@ -283,7 +289,7 @@ def _topic_with_extras(
         unknown = set(table) - {"text", "expression", "result", "context"}
         if unknown:
             raise CatalogError(f"{example_where}: unknown key {sorted(unknown)[0]!r}")
-        context = _str_list(table, "context", example_where, allow_empty=False)
+        context = string_list(table, "context", example_where, allow_empty=False)
         examples.append(_worked_example(table, example_where, context))
     texts = [example.text for example in examples]
     if len(set(texts)) < len(texts):
@@ -375,8 +381,8 @@ def _quizzes(entry: Mapping[str, Any], where: str) -> tuple[Quiz, ...]:
         quiz_where = f"{where}: quiz {number}"
         if not isinstance(table, Mapping):
             raise CatalogError(f"{quiz_where} is not a table")
-        question = _text(table, "question", quiz_where)
-        quizzes.append(Quiz(question, _text(table, "answer", quiz_where)))
+        question = text_field(table, "question", quiz_where)
+        quizzes.append(Quiz(question, text_field(table, "answer", quiz_where)))
     questions = [quiz.question.lower() for quiz in quizzes]
     if len(set(questions)) < len(questions):
         raise CatalogError(f"{where}: the same quiz question twice")
@@ -391,12 +397,12 @@ def _parse_implication(entry: Any, name: str, index: int, known: set[str]) -> li
     if ("concept" in entry) == ("concepts" in entry):
         raise CatalogError(f"{where}: needs either 'concept' or 'concepts'")
     concepts = (
-        (_text(entry, "concept", where),)
+        (text_field(entry, "concept", where),)
         if "concept" in entry
-        else _str_list(entry, "concepts", where, allow_empty=False)
+        else string_list(entry, "concepts", where, allow_empty=False)
     )
     where = f"{name}: implication {concepts[0]!r}"
-    topics = _str_list(entry, "topics", where, allow_empty=True)
+    topics = string_list(entry, "topics", where, allow_empty=True)
     for topic_id in topics:
         if topic_id not in known:
             raise CatalogError(f"{where}: unknown topic {topic_id!r}")
@@ -421,7 +427,7 @@ def _parse_cues(entry: Any, name: str) -> LinkingCues:
         if key not in known:
             raise CatalogError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
     return LinkingCues(
-        **{key: _str_list(entry, key, where, allow_empty=True) for key in known if key in entry}
+        **{key: string_list(entry, key, where, allow_empty=True) for key in known if key in entry}
     )
 
 
@@ -429,7 +435,7 @@ def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
     where = f"{name}: lexicon[{index}]"
     if not isinstance(entry, Mapping):
         raise CatalogError(f"{where} is not a table")
-    word = _text(entry, "word", where)
+    word = text_field(entry, "word", where)
     where = f"{name}: lexicon {word!r}"
     unknown = set(entry) - {"word", "say", "ipa", "math"}
     if unknown:
@@ -442,7 +448,7 @@ def _parse_pronunciation(entry: Any, name: str, index: int) -> Pronunciation:
     math = entry.get("math", False)
     if not isinstance(math, bool):
         raise CatalogError(f"{where}: 'math' must be true or false")
-    return Pronunciation(word=word, say=_text(entry, "say", where), ipa=ipa.strip(), math=math)
+    return Pronunciation(word=word, say=text_field(entry, "say", where), ipa=ipa.strip(), math=math)
 
 
 def _check_speakable(topics: Iterable[Topic], name: str) -> None:
