@@ -88,3 +88,14 @@ def test_a_zero_padded_episode_number_is_said_as_a_number() -> None:
     require_audio_tools()
     given = pronounce.render("The lesson on MLG 005.", LEXICON, "respell")
     assert _espeak_phonemes(given) == _espeak_phonemes("The lesson on MLG five.")
+
+
+@pytest.mark.parametrize("latex", [r"f^{(n)}(x)", r"x^{(i)}"])
+def test_an_ordinal_index_is_said_as_one_word_not_spelled(latex: str) -> None:
+    """'the n th derivative' must not reach the ear as 'the en tee aitch derivative'."""
+    require_audio_tools()
+    reading = verbalize(latex)
+    assert " th " in reading
+    given = pronounce.render(pronounce.Sentence(reading, ((0, len(reading)),)), LEXICON, "respell")
+    assert "eIt" not in _espeak_phonemes(given), (reading, given)
+    assert "ET" in _espeak_phonemes(given), (reading, given)
