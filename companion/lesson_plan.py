@@ -452,11 +452,12 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
     example = choose_example(topic, episode_text, exclude=played)
     quizzes = [i for i in range(len(topic.quizzes)) if not heard.has(topic, f"quiz:{i}")]
     quiz_number = quizzes[0] if quizzes else -1
-    sentences = [
-        sentence
+    numbered = [
+        (index, sentence)
         for index, sentence in enumerate(_sentences(topic.explanation))
         if not heard.has(topic, f"sentence:{index}")
     ]
+    sentences = [sentence for _, sentence in numbered]
     treatment = plan.treatment
     if treatment == "full":
         return replace(
@@ -468,13 +469,10 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
             quiz_number=quiz_number,
         )
     if treatment == "short":
-        return replace(
-            plan,
-            explanation=" ".join(sentences[:1]),
-            equations=closest_equations(equations, plan.evidence)[:1],
-        )
+        sentence, equation = one_thought(plan, numbered, equations)
+        return replace(plan, explanation=sentence, equations=equation)
     if treatment == "brief":
-        return replace(plan, explanation=" ".join(sentences[:1]), equations=())
+        return replace(plan, explanation=one_thought(plan, numbered, ())[0], equations=())
     if treatment == "recall":
         # a central topic heard before plays everything of it that is new; another, one facet
         if plan.central or plan.title_named:
@@ -560,6 +558,50 @@ def _fill_member(plan: TopicPlan, facet: Facet, heard: Heard) -> TopicPlan:
     if distinction or equations:
         return replace(member, equations=equations[:1])
     return replace(member, example=example) if example else replace(member, quiz=quiz)
+
+
+def one_thought(
+    plan: TopicPlan, numbered: Sequence[tuple[int, str]], equations: Sequence[Equation]
+) -> tuple[str, tuple[Equation, ...]]:
+    """A short chapter's sentence and equation, chosen to say one thing. A sentence that
+    mostly says again what the chapter's bridge just said is left out. The equation is the
+    one closest to the episode's mentions; the sentence is the one sharing most words with
+    its meaning, else the topic's opening idea. When neither fits (the opening was heard
+    before and the sentences left are about other members), only one of them plays: the
+    equation if the episode mentions what it means, else the sentence closest to the
+    mentions ("Cosine similarity ignores length" is never followed by "As an equation:" and
+    the Euclidean distance). Words of the topic's title count for nothing: they match all."""
+    title = _stems(plan.topic.title)
+
+    def words(text: str) -> set[str]:
+        return _stems(text) - title
+
+    bridge = words(plan.bridge)
+    numbered = [
+        (index, sentence)
+        for index, sentence in numbered
+        if not bridge or len(words(sentence) & bridge) * 2 < max(len(words(sentence)), 1)
+    ]
+    first = numbered[0][1] if numbered else ""
+    if not equations:
+        return first, ()
+    equation = closest_equations(equations, plan.evidence)[0]
+    meaning = words(equation.meaning)
+    overlap = [len(words(sentence) & meaning) for _, sentence in numbered]
+    if overlap and max(overlap) > 0:
+        return numbered[overlap.index(max(overlap))][1], (equation,)
+    if not numbered or numbered[0][0] == 0:
+        return first, (equation,)
+    said = words(" ".join(f"{e.phrase} {e.via}" for e in plan.evidence))
+    if meaning & said:
+        return "", (equation,)
+    closeness = [len(words(sentence) & said) for _, sentence in numbered]
+    return numbered[closeness.index(max(closeness))][1], ()
+
+
+def _stems(text: str) -> set[str]:
+    """Content words, cut to five letters so that "estimate" meets "estimates"."""
+    return {word[:5] for word in _WORD.findall(text.lower()) if len(word) > 3}
 
 
 def closest_equations(

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from companion.facets import facets_for
-from companion.lesson_plan import Heard, facets_of, plan_lesson, promotable, shrink
+from companion.lesson_plan import (
+    Heard,
+    TopicPlan,
+    _sentences,
+    facets_of,
+    one_thought,
+    plan_lesson,
+    promotable,
+    shrink,
+)
 from companion.models import Episode, Evidence, TopicLink
 from companion.topics import load_catalog
 
@@ -156,3 +165,34 @@ def test_a_member_chapter_plays_the_facet_and_shrinks_to_its_first_sentence() ->
     again = plan_lesson(RNN, RNN_LINKS, CATALOG, heard, facets=facets).chapters[0]
     assert not again.teaches_member  # nothing of the facet is new: the family's own parts
     assert not set(again.equations) & set(lstm.equations) and again.example != lstm.example
+
+
+def test_a_short_chapter_never_puts_an_equation_after_a_sentence_about_another_member() -> None:
+    """Distance metrics heard before up to Manhattan: an episode on cosine similarity gets
+    the cosine sentence with the cosine equation, never 'Cosine similarity ignores length.
+    As an equation:' and the Euclidean distance."""
+    topic = CATALOG.get("distance-metrics")
+    sentences = list(enumerate(_sentences(topic.explanation)))
+    euclid, cosine = topic.equations
+    plan = TopicPlan(
+        topic, 1, "short", evidence=(said("cosine similarity", "Found by cosine similarity."),)
+    )
+    later = [(i, s) for i, s in sentences if i >= 3]
+    assert one_thought(plan, later, (euclid, cosine)) == (sentences[3][1], (cosine,))
+    # the cosine equation was heard: the cosine sentence plays alone
+    assert one_thought(plan, later, (euclid,)) == (sentences[3][1], ())
+    # a first meeting: the opening idea, then the equation closest to the mentions
+    assert one_thought(plan, sentences, (euclid, cosine))[1] == (cosine,)
+
+
+def test_a_short_chapter_skips_a_sentence_that_says_its_bridge_again() -> None:
+    topic = CATALOG.get("sampling-and-monte-carlo")
+    bridge = (
+        "A Monte Carlo simulation estimates an expected value by averaging over many random "
+        "samples."
+    )
+    plan = TopicPlan(topic, 1, "brief", bridge=bridge)
+    sentences = list(enumerate(_sentences(topic.explanation)))
+    sentence, _ = one_thought(plan, sentences, ())
+    assert sentence.startswith("The law of large numbers"), sentence
+    assert one_thought(replace(plan, bridge=""), sentences, ())[0] == sentences[0][1]
