@@ -565,12 +565,13 @@ def one_thought(
 ) -> tuple[str, tuple[Equation, ...]]:
     """A short chapter's sentence and equation, chosen to say one thing. A sentence that
     mostly says again what the chapter's bridge just said is left out. The equation is the
-    one closest to the episode's mentions; the sentence is the one sharing most words with
-    its meaning, else the topic's opening idea. When neither fits (the opening was heard
-    before and the sentences left are about other members), only one of them plays: the
-    equation if the episode mentions what it means, else the sentence closest to the
-    mentions ("Cosine similarity ignores length" is never followed by "As an equation:" and
-    the Euclidean distance). Words of the topic's title count for nothing: they match all."""
+    one closest to the episode's mentions; the sentence is the topic's opening idea when it
+    is new (it fits every equation of the topic), else the one sharing most words with the
+    equation's meaning. When neither fits (the sentences left are about other members), only
+    one of them plays: the equation if the episode mentions what it means, else the sentence
+    closest to the mentions ("Cosine similarity ignores length" is never followed by "As an
+    equation:" and the Euclidean distance). Words of the topic's title match everything, so
+    they count for nothing."""
     title = _stems(plan.topic.title)
 
     def words(text: str) -> set[str]:
@@ -586,12 +587,12 @@ def one_thought(
     if not equations:
         return first, ()
     equation = closest_equations(equations, plan.evidence)[0]
-    meaning = words(equation.meaning)
-    overlap = [len(words(sentence) & meaning) for _, sentence in numbered]
-    if overlap and max(overlap) > 0:
-        return numbered[overlap.index(max(overlap))][1], (equation,)
     if not numbered or numbered[0][0] == 0:
         return first, (equation,)
+    meaning = words(equation.meaning)
+    overlap = [len(words(sentence) & meaning) for _, sentence in numbered]
+    if max(overlap) > 0:
+        return numbered[overlap.index(max(overlap))][1], (equation,)
     said = words(" ".join(f"{e.phrase} {e.via}" for e in plan.evidence))
     if meaning & said:
         return "", (equation,)

@@ -18,8 +18,8 @@ from companion.build import read_source, render_settings
 from companion.config import load_settings
 from companion.errors import RenderError
 from companion.facets import facets_for
-from companion.lesson_plan import plan_lesson
-from companion.models import Episode, Evidence, Show, TopicLink
+from companion.lesson_plan import TopicPlan, plan_lesson
+from companion.models import Episode, Evidence, NamedMember, Show, TopicLink
 from companion.review import LessonRecord, plan_reviews
 from companion.settings_table import DEFAULT
 from companion.topics import bridge_for, link_episode, load_catalog
@@ -543,6 +543,44 @@ def test_sample_lessons_never_replay_an_earlier_lesson(tmp_path: Path, feed: str
         for other, theirs in grams[index + 1 :]:
             shared = len(mine & theirs) / min(len(mine), len(theirs))
             assert shared <= 0.15, (slug, other, shared)
+
+
+@pytest.mark.parametrize("feed", ["", "dev_feed.xml"])
+def test_the_member_an_episode_names_is_never_announced_with_nothing_after(
+    tmp_path: Path, feed: str
+) -> None:
+    """'The episode names cosine similarity.' is followed by what sets it apart, its equation
+    or its example, never by the end of the chapter (its facet heard in an earlier lesson)."""
+    pairs = sample_scripts(tmp_path, str(shared_path("topics", feed)) if feed else "")
+    announced = 0
+    for _, script in pairs:
+        for section in script.sections:
+            paragraphs = [p.strip() for p in section.text.split("\n\n") if p.strip()]
+            for index, paragraph in enumerate(paragraphs):
+                if paragraph.startswith("The episode names ") and "in its title" not in paragraph:
+                    announced += 1
+                    alone = re.fullmatch(r"The episode names [^.]+\.", paragraph)
+                    after = paragraphs[index + 1] if index + 1 < len(paragraphs) else ""
+                    assert not alone or after.startswith(("As an equation", "Now with")), (
+                        script.slug,
+                        paragraph,
+                    )
+    assert announced >= 2
+
+
+def test_a_member_chapter_with_nothing_new_does_not_announce_the_member() -> None:
+    topic = CATALOG.get("distance-metrics")
+    facet = FACETS.of_topic("distance-metrics")[0]
+    named = NamedMember(topic.id, facet.name, facet, Evidence("description", facet.name, "x"))
+    plan = TopicPlan(topic, 2, "recall", member=named, teaches_member=True)
+    chapter = {"plan": plan, "rests_on": [], "equations": []}
+    template = render.environment().get_template("_topic.txt.j2")
+    text = template.render(chapter=chapter, lesson_key="ep")
+    assert "The episode names" not in text
+    told = replace(plan, distinction="Cosine similarity ignores length.")
+    assert "The episode names" in template.render(
+        chapter={**chapter, "plan": told}, lesson_key="ep"
+    )
 
 
 def test_sample_quotes_start_and_end_on_sentence_boundaries(tmp_path: Path) -> None:
