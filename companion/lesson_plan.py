@@ -25,6 +25,7 @@ and where the lesson's time goes. Pure functions; render.py turns a plan into wo
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,7 +34,7 @@ from typing import Literal
 
 from companion import phrasing
 from companion.facets import named_member
-from companion.mathspeech import integer_words
+from companion.mathspeech import integer_words, verbalize
 from companion.models import (
     Catalog,
     Episode,
@@ -188,6 +189,7 @@ def facets_of(plan: TopicPlan) -> set[tuple[str, str]]:
         if sentence in said:
             found.add((topic.id, f"sentence:{index}"))
     for equation in plan.equations:
+        found.add((topic.id, f"formula:{formula_shape(equation.latex)}"))
         if equation in topic.equations:
             found.add((topic.id, f"equation:{topic.equations.index(equation)}"))
     if plan.example is not None:
@@ -446,7 +448,9 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
         return _fill_member(plan, plan.facet, heard)
     topic = plan.topic
     equations = tuple(
-        eq for index, eq in enumerate(topic.equations) if not heard.has(topic, f"equation:{index}")
+        eq
+        for index, eq in enumerate(topic.equations)
+        if not heard.has(topic, f"equation:{index}") and not _formula_heard(heard, topic.id, eq)
     )
     played = [e for e in topic.examples if heard.has(topic, f"example:{e.text}")]
     example = choose_example(topic, episode_text, exclude=played)
@@ -493,6 +497,23 @@ def _fill(plan: TopicPlan, heard: Heard, episode_text: str) -> TopicPlan:
     return plan
 
 
+def _formula_heard(heard: Heard, topic_id: str, equation: Equation) -> bool:
+    return (topic_id, f"formula:{formula_shape(equation.latex)}") in heard.facets
+
+
+@functools.cache
+def formula_shape(latex: str) -> str:
+    """An equation as heard with its letters renamed in order of appearance: the same formula
+    written with other letters (a topic's cosine in a and b, its member's in x and y) has
+    one shape, so a listener never hears it twice."""
+    names: dict[str, str] = {}
+    words = re.findall(r"[\w']+|,", verbalize(latex))
+    return " ".join(
+        names.setdefault(word, f"#{len(names)}") if len(word) == 1 and word.isalpha() else word
+        for word in words
+    )
+
+
 def _facet_news(facet: Facet, heard: Heard) -> bool:
     """Whether anything of a member's facet is left to play."""
     return any(_facet_parts(facet, heard))
@@ -507,7 +528,10 @@ def _facet_parts(facet: Facet, heard: Heard) -> tuple[bool, bool, bool, bool]:
 
     return (
         new(f"facet:{facet.id}:distinction"),
-        any(new(f"facet:{facet.id}:equation:{i}") for i in range(len(facet.equations))),
+        any(
+            new(f"facet:{facet.id}:equation:{i}") and not _formula_heard(heard, topic_id, eq)
+            for i, eq in enumerate(facet.equations)
+        ),
         new(f"example:{facet.example.text}"),
         any(new(f"facet:{facet.id}:quiz:{i}") for i in range(len(facet.quizzes))),
     )
@@ -530,7 +554,9 @@ def _fill_member(plan: TopicPlan, facet: Facet, heard: Heard) -> TopicPlan:
     ]
     distinction = facet.distinction if new(f"facet:{facet.id}:distinction") else ""
     equations = tuple(
-        eq for index, eq in enumerate(facet.equations) if new(f"facet:{facet.id}:equation:{index}")
+        eq
+        for index, eq in enumerate(facet.equations)
+        if new(f"facet:{facet.id}:equation:{index}") and not _formula_heard(heard, topic.id, eq)
     )
     example = facet.example if new(f"example:{facet.example.text}") else None
     quiz = next(

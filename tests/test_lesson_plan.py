@@ -10,6 +10,7 @@ from companion.lesson_plan import (
     TopicPlan,
     _sentences,
     facets_of,
+    formula_shape,
     one_thought,
     plan_lesson,
     promotable,
@@ -196,3 +197,24 @@ def test_a_short_chapter_skips_a_sentence_that_says_its_bridge_again() -> None:
     sentence, _ = one_thought(plan, sentences, ())
     assert sentence.startswith("The law of large numbers"), sentence
     assert one_thought(replace(plan, bridge=""), sentences, ())[0] == sentences[0][1]
+
+
+def test_a_formula_heard_in_other_letters_counts_as_heard() -> None:
+    cosine_ab = r"\cos\theta = \frac{a \cdot b}{\|a\| \|b\|}"
+    cosine_xy = r"\cos \theta = \frac{x \cdot y}{\lVert x \rVert \lVert y \rVert}"
+    assert formula_shape(cosine_ab) == formula_shape(cosine_xy)
+    assert formula_shape(r"a - b") != formula_shape(r"a - a")
+    assert formula_shape(r"x^2 + y") != formula_shape(r"x + y^2")
+    topic = CATALOG.get("distance-metrics")
+    cosine = topic.equations[1]
+    played = TopicPlan(topic, 1, "short", equations=(replace(cosine, latex=cosine_xy),))
+    heard = Heard(facets=frozenset(facets_of(played)))
+    assert (topic.id, "equation:1") not in heard.facets  # not the topic's own record ...
+    later = plan_lesson(
+        episode("Search", "Documents are ranked by cosine similarity."),
+        (link("distance-metrics", said("cosine similarity", "ranked by cosine similarity")),),
+        CATALOG,
+        heard,
+    )
+    chapter = later.chapters[0]
+    assert cosine not in chapter.equations  # ... yet its formula is not played again
