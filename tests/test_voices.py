@@ -317,11 +317,11 @@ def test_discovery_refuses_a_module_without_records_and_engines_twice(
     assert list(voices.discover_engines(path, "ordered_engines")) == ["b", "a"]
     same_order = {"a": SPEC_OF.format(name="a", order=1), "b": SPEC_OF.format(name="b", order=1)}
     path = _package(tmp_path, "same_order_engines", same_order)
-    with pytest.raises(SynthError, match="two engines with the order 1$"):
+    with pytest.raises(SynthError, match=r"^same_order_engines: two engines with the order 1$"):
         voices.discover_engines(path, "same_order_engines")
     same_name = {"a": SPEC_OF.format(name="a", order=1), "b": SPEC_OF.format(name="a", order=2)}
     path = _package(tmp_path, "same_name_engines", same_name)
-    with pytest.raises(SynthError, match="two engines with the name a$"):
+    with pytest.raises(SynthError, match=r"^same_name_engines: two engines with the name a$"):
         voices.discover_engines(path, "same_name_engines")
 
 
