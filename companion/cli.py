@@ -17,7 +17,6 @@ from companion import __version__, layout
 from companion.config import SETTING, SETTINGS, Setting
 from companion.errors import CompanionError
 from companion.events import BuildEvent, Built, Failed, FeedWritten, Linked, Started, Unchanged
-from companion.voices import Engine
 
 VERBOSITY = ("brief", "normal", "verbose")
 
@@ -522,7 +521,7 @@ def voices() -> None:
 def say(
     text: str,
     output: Path,
-    engine: Engine,
+    engine: str,
     voice: str,
     rate: int,
     equation_rate: float,

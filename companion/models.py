@@ -9,7 +9,7 @@ from typing import Literal, get_args
 
 from companion import layout
 from companion.settings_table import DEFAULT
-from companion.voices import Engine
+from companion.voices import Engine, engine_name
 
 SectionKind = Literal["intro", "topic", "quiz", "recap"]
 SECTION_KINDS: tuple[SectionKind, ...] = get_args(SectionKind)
@@ -330,6 +330,9 @@ class Voice:
     sentence_gap: float = DEFAULT["sentence_gap"]  # seconds (each utterance trimmed first)
     section_gap: float = DEFAULT["section_gap"]  # seconds between chapters
     second: str = DEFAULT["second_voice"]  # a Piper voice that asks the quiz questions
+
+    def __post_init__(self) -> None:
+        engine_name(self.engine)  # the engines are found at import: a one-line error on others
 
 
 @dataclass(frozen=True, slots=True)

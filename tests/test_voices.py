@@ -3,6 +3,7 @@ pinned and repeatable; espeak-ng's voices; the checks before speaking."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -278,3 +279,157 @@ def test_say_checks_its_options_as_a_build_does(tmp_path: Path) -> None:
     slow = runner.invoke(cli, ["say", "x", "--rate", "50", "-o", str(tmp_path / "x.mp3")])
     assert slow.exit_code == 1 and "rate: 50 is out of range (80 to 400)" in slow.output
     assert not (tmp_path / "x.mp3").exists()
+
+
+def test_the_engines_are_found_in_the_package_in_their_listing_order() -> None:
+    found = voices.discover_engines(voices.__path__, voices.__name__)
+    assert list(found) == ["hibari", "piper", "espeak-ng", "pyttsx3"]
+    assert found == voices.ENGINES and tuple(found) == voices.ENGINE_NAMES
+    assert found["espeak-ng"] is espeak.ESPEAK_NG and found["hibari"] is neural.HIBARI
+
+
+def _package(root: Path, name: str, modules: dict[str, str]) -> list[str]:
+    """A package `name` under `root` with `modules` (name: source); its __path__."""
+    folder = root / name
+    folder.mkdir()
+    (folder / "__init__.py").write_text("", "utf-8")
+    for module, source in modules.items():
+        (folder / f"{module}.py").write_text(source, "utf-8")
+    return [str(folder)]
+
+
+SPEC_OF = (
+    "from companion.voices import espeak\n"
+    "from dataclasses import replace\n"
+    "ENGINE_SPECS = (replace(espeak.ESPEAK_NG, name={name!r}, order={order}),)\n"
+)
+
+
+def test_discovery_refuses_a_module_without_records_and_engines_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = _package(tmp_path, "loose_engines", {"helper": "X = 1\n", "_private": "X = 1\n"})
+    with pytest.raises(SynthError, match=r"^loose_engines\.helper: no ENGINE_SPECS tuple"):
+        voices.discover_engines(path, "loose_engines")
+    fine = {"a": SPEC_OF.format(name="a", order=2), "b": SPEC_OF.format(name="b", order=1)}
+    path = _package(tmp_path, "ordered_engines", {**fine, "_helper": "X = 1\n", "spec": ""})
+    assert list(voices.discover_engines(path, "ordered_engines")) == ["b", "a"]
+    same_order = {"a": SPEC_OF.format(name="a", order=1), "b": SPEC_OF.format(name="b", order=1)}
+    path = _package(tmp_path, "same_order_engines", same_order)
+    with pytest.raises(SynthError, match=r"^same_order_engines: two engines with the order 1$"):
+        voices.discover_engines(path, "same_order_engines")
+    same_name = {"a": SPEC_OF.format(name="a", order=1), "b": SPEC_OF.format(name="a", order=2)}
+    path = _package(tmp_path, "same_name_engines", same_name)
+    with pytest.raises(SynthError, match=r"^same_name_engines: two engines with the name a$"):
+        voices.discover_engines(path, "same_name_engines")
+
+
+def test_an_unknown_engine_is_refused_where_a_voice_is_made() -> None:
+    with pytest.raises(SynthError, match=r"^engine 'festival': unknown \(use hibari, piper, "):
+        Voice(engine="festival")
+
+
+# A fifth engine as a developer would add it: one module of companion/voices/, nothing else.
+CHIME = '''"""chime: a test engine, a tone per word."""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from companion.voices.spec import FRAME_RATE, EngineSpec
+
+if TYPE_CHECKING:
+    from companion.models import Voice
+
+
+class ChimeSpeaker:
+    sample_rate = FRAME_RATE
+
+    def __init__(self, voice: Voice) -> None:
+        self.pitch = 220 + 4 * voice.pitch
+
+    def samples(self, text: str) -> bytes:
+        count = FRAME_RATE // 10 * len(text.split())
+        return b"".join(
+            struct.pack("<h", round(8000 * math.sin(2 * math.pi * self.pitch * i / FRAME_RATE)))
+            for i in range(count)
+        )
+
+    def speak(self, text: str, wav_path: Path, rate: float = 1.0) -> None:
+        with wave.open(str(wav_path), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(FRAME_RATE)
+            handle.writeframes(self.samples(text))
+
+
+def check_chime(voice: Voice) -> None:
+    return None
+
+
+CHIME = EngineSpec(
+    name="chime",
+    default_voice="bell",
+    pronunciation="respell",
+    licence="CC0-1.0",
+    summary="a tone per word",
+    voice_help="bell",
+    install_hint="nothing to install",
+    check=check_chime,
+    speaker=ChimeSpeaker,
+    voices=lambda: [("bell", "a sine tone")],
+    doctor=lambda voice: f"chime voice {voice.name!r}",
+    order=25,
+)
+ENGINE_SPECS = (CHIME,)
+'''
+
+
+def test_a_fifth_engine_is_one_new_module_of_the_package(tmp_path: Path) -> None:
+    """A copy of the package with one module more in companion/voices/ and no other change:
+    the engine is in the settings, --help, `companion voices`, companion.toml, `companion
+    check` and `companion say`, in the place its `order` gives it."""
+    require_audio_tools()
+    source = Path(voices.__file__).resolve().parents[1]
+    copy = tmp_path / "src" / "companion"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "voices" / "chime.py").write_text(CHIME, "utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        # the copy comes first on sys.path (the editable install's finder comes after it)
+        environment = {**os.environ, "PYTHONPATH": str(copy.parent)}
+        return subprocess.run(
+            [sys.executable, *args], cwd=work, env=environment, capture_output=True, text=True
+        )
+
+    where = run("-c", "import companion; print(companion.__file__)")
+    assert where.stdout.strip() == str(copy / "__init__.py"), where.stderr
+    names = run(
+        "-c",
+        "from companion import voices; from companion.settings_table import SETTING; "
+        "print(voices.ENGINE_NAMES == SETTING['engine'].choices, *voices.ENGINE_NAMES)",
+    )
+    assert names.stdout.split() == ["True", "hibari", "piper", "chime", "espeak-ng", "pyttsx3"]
+    listing = run("-m", "companion", "voices")
+    assert "chime [CC0-1.0]: installed\n  bell             a sine tone\n" in listing.stdout
+    assert listing.stdout.index("piper [") < listing.stdout.index("chime [")
+    assert listing.stdout.index("chime [") < listing.stdout.index("espeak-ng [")
+    build_help = " ".join(run("-m", "companion", "build", "--help").stdout.split())
+    assert "chime (a tone per word)" in build_help and "bell for chime" in build_help
+    (work / "companion.toml").write_text('engine = "chime"\n', "utf-8")
+    check = run("-m", "companion", "check", "--workdir", str(work))
+    assert "chime voice 'bell'" in check.stdout, check.stdout + check.stderr
+    said = run("-m", "companion", "say", "one two three", "--engine", "chime", "-o", "say.wav")
+    assert said.returncode == 0, said.stderr
+    assert "chime voice bell" in said.stderr and frames(work / "say.wav") > 0
+    (work / "companion.toml").write_text('engine = "gong"\n', "utf-8")
+    refused = run("-m", "companion", "check", "--workdir", str(work))
+    assert refused.returncode == 1
+    assert "engine: 'gong' is not one of hibari, piper, chime, espeak-ng, pyttsx3" in refused.stderr

@@ -2,8 +2,8 @@
 
 Every engine is an `EngineSpec` (companion/voices/spec.py) in `ENGINES`: its default voice,
 how it is given pronunciations, its licence, the programs it needs, how to install it, its
-speaker, its voice check and its list of voices. The rest of Companion asks this package,
-never an engine by name:
+speaker, its voice check, its list of voices and its place in listings. The rest of Companion
+asks this package, never an engine by name:
 
     prepare(voice)   before speaking: the engine resolved (the default falls back to
                      espeak-ng when hibari is missing), its programs and its voice checked
@@ -12,27 +12,34 @@ never an engine by name:
     doctor(voice)    what `companion check` says about the voice
     installed_voices()   the voices `companion voices` lists
 
-Add an engine: a module here with its speaker and its EngineSpec, and one line in `Engine`
-and `ENGINES` below; settings, --help, `companion voices`, `companion check`, builds and
-`companion say` take it from there.
+Add an engine: one module here (its speaker and its EngineSpec, listed in the module's
+`ENGINE_SPECS`) and its row in the README's Voices table; nothing else. `ENGINES` is found
+at import: every module of this package but `spec` and those whose name starts with "_"
+exports `ENGINE_SPECS`, and their `order` gives the order of ENGINES. Settings, --help,
+`companion voices`, `companion check`, companion.toml, builds and `companion say` take the
+engine from there. An engine module imports from `companion.voices.spec`, never from this
+package (it is being imported when the engine modules are).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import os
+import pkgutil
 import shutil
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal
 
 from companion.errors import SynthError
-from companion.voices import espeak, neural
 from companion.voices.spec import (
     AUDIO_TOOLS,
     FRAME_RATE,
     PACKAGES,
+    Engine,
     EngineSpec,
     PronunciationStyle,
     Speaker,
@@ -59,6 +66,7 @@ __all__ = [
     "Speaker",
     "VoiceProblem",
     "check",
+    "discover_engines",
     "doctor",
     "engine_name",
     "install_hint",
@@ -74,28 +82,53 @@ __all__ = [
     "status",
 ]
 
-Engine = Literal["hibari", "piper", "espeak-ng", "pyttsx3"]
-ENGINES: dict[str, EngineSpec] = {
-    spec.name: spec for spec in (neural.HIBARI, neural.PIPER, espeak.ESPEAK_NG, espeak.PYTTSX3)
-}
-ENGINE_NAMES: tuple[Engine, ...] = get_args(Engine)
-SECOND_ENGINE: Engine = "piper"  # the engine of the second voice, which asks quiz questions
+NOT_ENGINES = frozenset({"spec"})  # modules of this package that hold no engine
+
+
+def discover_engines(path: Iterable[str], package: str) -> dict[str, EngineSpec]:
+    """The EngineSpecs of every engine module of `package` (found on `path`), by `order`.
+
+    An engine module is any module but NOT_ENGINES and those whose name starts with "_"; it
+    lists its records in `ENGINE_SPECS`. Raises a one-line SynthError on a module without
+    them and on two engines with the same name or the same order.
+    """
+    specs: list[EngineSpec] = []
+    for module in sorted(pkgutil.iter_modules(path), key=lambda found: found.name):
+        if module.name in NOT_ENGINES or module.name.startswith("_"):
+            continue
+        name = f"{package}.{module.name}"
+        records = getattr(importlib.import_module(name), "ENGINE_SPECS", None)
+        if not isinstance(records, tuple) or not all(isinstance(r, EngineSpec) for r in records):
+            raise SynthError(
+                f"{name}: no ENGINE_SPECS tuple of EngineSpec (an engine module lists its "
+                'records there; a helper module\'s name starts with "_")'
+            )
+        specs.extend(records)
+    for field in ("name", "order"):
+        values = [getattr(spec, field) for spec in specs]
+        twice = sorted({str(value) for value in values if values.count(value) > 1})
+        if twice:
+            raise SynthError(f"{package}: two engines with the {field} {', '.join(twice)}")
+    return {spec.name: spec for spec in sorted(specs, key=lambda spec: spec.order)}
+
+
+ENGINES: dict[str, EngineSpec] = discover_engines(__path__, __name__)
+ENGINE_NAMES: tuple[Engine, ...] = tuple(Engine(name) for name in ENGINES)
 NO_VOICES_HINT = "install hibari-tts (./bootstrap.sh) or espeak-ng (apt-get install -y espeak-ng)"
 
 
 def spec_of(engine: str) -> EngineSpec:
-    try:
-        return ENGINES[engine]
-    except KeyError:
-        raise SynthError(f"engine {engine!r}: unknown (use {', '.join(ENGINE_NAMES)})") from None
+    return ENGINES[engine_name(engine)]
 
 
 def engine_name(name: str) -> Engine:
     """`name` as an Engine, or a one-line SynthError listing the engines."""
-    for engine in ENGINE_NAMES:
-        if engine == name:
-            return engine
-    raise SynthError(f"engine {name!r}: unknown (use {', '.join(ENGINE_NAMES)})")
+    if name not in ENGINES:
+        raise SynthError(f"engine {name!r}: unknown (use {', '.join(ENGINE_NAMES)})")
+    return Engine(name)
+
+
+SECOND_ENGINE = engine_name("piper")  # the engine of the second voice, which asks quiz questions
 
 
 # --- before speaking --------------------------------------------------------------------------

@@ -233,6 +233,7 @@ ESPEAK_NG = EngineSpec(
     speaker=EspeakSpeaker,
     voices=list_voices,
     doctor=_doctor(check_espeak),
+    order=30,
     tools=("espeak-ng",),
 )
 PYTTSX3 = EngineSpec(
@@ -247,8 +248,10 @@ PYTTSX3 = EngineSpec(
     speaker=Pyttsx3Speaker,
     voices=lambda: [],
     doctor=_doctor(check_pyttsx3),
+    order=40,
     module="pyttsx3",
     distribution="pyttsx3",
     tools=("espeak-ng",),
     voices_note="the espeak-ng voices above, through libespeak-ng",
 )
+ENGINE_SPECS = (ESPEAK_NG, PYTTSX3)

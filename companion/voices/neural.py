@@ -178,6 +178,7 @@ HIBARI = EngineSpec(
     speaker=HibariSpeaker,
     voices=hibari_voices,
     doctor=hibari_doctor,
+    order=10,
     module="hibari",
     distribution="hibari-tts",
     fallback="espeak-ng",
@@ -302,9 +303,12 @@ PIPER = EngineSpec(
     speaker=PiperSpeaker,
     voices=piper_voices,
     doctor=piper_doctor,
+    order=20,
     module="piper",
     distribution="piper-tts",
 )
+
+ENGINE_SPECS = (HIBARI, PIPER)
 
 
 def _write_wav(path: Path, audio: Any, sample_rate: int) -> None:

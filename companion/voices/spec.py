@@ -9,13 +9,16 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, NewType, Protocol
 
 from companion.errors import SynthError
 
 if TYPE_CHECKING:  # Voice is only an annotation here: models imports the engine names
     from companion.models import Voice
 
+# An engine's name, known to be one of voices.ENGINES: made only by voices.engine_name(), which
+# checks it (the engines are found at import, so their names cannot be a Literal).
+Engine = NewType("Engine", str)
 # How an engine is given a word's pronunciation (companion/pronounce.py renders each).
 PronunciationStyle = Literal["respell", "ipa", "misaki"]
 FRAME_RATE = 22050  # espeak-ng's rate, and the MP3's; hibari's sections stay at 24 kHz
@@ -64,7 +67,7 @@ class VoiceProblem(SynthError):
 class EngineSpec:
     """One speech engine: everything the rest of Companion asks about it."""
 
-    name: str  # its --engine value (one of voices.Engine)
+    name: str  # its --engine value
     default_voice: str
     pronunciation: PronunciationStyle
     licence: str
@@ -75,6 +78,7 @@ class EngineSpec:
     speaker: Callable[[Voice], Speaker]
     voices: Callable[[], list[tuple[str, str]]]  # installed voices: (name, description)
     doctor: Callable[[Voice], str]  # `companion check`: what is there, or raise VoiceProblem
+    order: int  # its place in --help, `companion voices` and the README's table: lowest first
     module: str = ""  # the Python module it imports ("": none)
     distribution: str = ""  # the package whose version `companion voices` shows
     tools: tuple[str, ...] = ()  # system programs it runs (besides AUDIO_TOOLS)
