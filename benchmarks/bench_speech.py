@@ -76,8 +76,10 @@ class EngineScore:
 
 def normalized_words(text: str) -> list[str]:
     from companion.mathspeech.vocabulary import number_words
+    from companion.pronounce import unpadded
 
-    text = text.lower().replace("-", " ")
+    # "MLG 005" is said "MLG five" (pronounce.unpadded): the reference counts what is said
+    text = unpadded(text).lower().replace("-", " ")
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
     text = re.sub(r"\d*\.?\d+", lambda m: f" {number_words(m.group())} ", text)
     text = re.sub(r"[^a-z' ]+", " ", text)
