@@ -335,6 +335,7 @@ def plan_lesson(
                 named_member(link, facets) if facets is not None else None,
             )
         )
+    chapters = list(_without_empty_recalls(chapters))
     # a pointer is said once, by the first chapter that rests on it
     claimed: set[str] = set()
     for index, chapter in enumerate(chapters):
@@ -646,15 +647,51 @@ def closest_equations(
 
 def shrink(plan: LessonPlan) -> LessonPlan | None:
     """The plan one step shorter, taken from its least central chapter that can give time;
-    None when nothing can be cut any more. The first chapter stays as it is."""
+    None when nothing can be cut any more. The first chapter stays as it is. A recall left
+    with nothing to play goes, its pointers to the first chapter."""
     for index in range(len(plan.chapters) - 1, 0, -1):
         chapter = plan.chapters[index]
         smaller = _smaller(chapter)
         if smaller is not None:
             chapters = list(plan.chapters)
             chapters[index] = smaller
-            return replace(plan, chapters=tuple(chapters))
+            kept = _without_empty_recalls(chapters)
+            if len(kept) == len(chapters):
+                return replace(plan, chapters=kept)
+            units = phrasing.quote_units(plan.episode.description)
+            return _with_quotes(replace(plan, chapters=kept), units)
     return None
+
+
+def _plays_something(chapter: TopicPlan) -> bool:
+    notice = chapter.member.notice if chapter.member is not None else ""
+    return bool(
+        chapter.explanation
+        or chapter.equations
+        or chapter.example
+        or chapter.quiz
+        or chapter.distinction
+        or notice
+    )
+
+
+def _without_empty_recalls(chapters: Sequence[TopicPlan]) -> tuple[TopicPlan, ...]:
+    """The chapters but a recall with nothing new to play ("Back to Embeddings, last heard
+    in ...", and then the next chapter); what it rested on moves to the first chapter. A
+    lesson keeps at least its first chapter."""
+    kept = [
+        c
+        for i, c in enumerate(chapters)
+        if i == 0 or c.treatment != "recall" or _plays_something(c)
+    ]
+    if len(kept) == len(chapters):
+        return tuple(chapters)
+    moved = tuple(t for c in chapters if c not in kept for t in c.rests_on)
+    first = kept[0]
+    kept[0] = replace(
+        first, rests_on=first.rests_on + tuple(t for t in moved if t not in first.rests_on)
+    )
+    return tuple(replace(c, number=number) for number, c in enumerate(kept, start=1))
 
 
 def _smaller(chapter: TopicPlan) -> TopicPlan | None:

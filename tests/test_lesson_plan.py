@@ -218,3 +218,31 @@ def test_a_formula_heard_in_other_letters_counts_as_heard() -> None:
     )
     chapter = later.chapters[0]
     assert cosine not in chapter.equations  # ... yet its formula is not played again
+
+
+def test_a_recall_with_nothing_new_is_no_chapter() -> None:
+    """'Back to Entropy, last heard in ...' followed by nothing is not a chapter; a recall
+    with something new to play still is."""
+    ep = episode("Odds and ends", "Entropy and attention, both.")
+    links = (
+        link("attention", said("attention", ep.description), score=2.0),
+        link("entropy", said("Entropy", ep.description), score=1.0),
+    )
+    entropy = CATALOG.get("entropy")
+    everything = {
+        *(f"sentence:{i}" for i in range(len(_sentences(entropy.explanation)))),
+        "explanation",
+        *(f"equation:{i}" for i in range(len(entropy.equations))),
+        *(f"example:{e.text}" for e in entropy.examples),
+        *(f"quiz:{i}" for i in range(len(entropy.quizzes))),
+    }
+    all_heard = Heard({"entropy": "Old"}, frozenset(("entropy", part) for part in everything))
+    assert plan_lesson(ep, links, CATALOG, all_heard).topic_ids == ("attention",)
+    some_heard = Heard({"entropy": "Old"}, frozenset({("entropy", "explanation")}))
+    plan = plan_lesson(ep, links, CATALOG, some_heard)
+    assert plan.topic_ids == ("attention", "entropy")
+    assert plan.chapters[1].treatment == "recall" and plan.chapters[1].equations
+    # shrinking the recall to nothing takes the chapter away
+    while (smaller := shrink(plan)) is not None and len(smaller.chapters) == 2:
+        plan = smaller
+    assert smaller is not None and smaller.topic_ids == ("attention",)
