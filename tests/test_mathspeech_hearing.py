@@ -110,6 +110,13 @@ def t(text: str) -> Tree:
         ("one over the quantity one plus e to the minus z", "(/ one (+ one (^ e (neg z))))"),
         ("H of p and q, minus r", "(+ (apply h p q) (neg r))"),
         ("p of x, with parameters theta", "(apply p x (parameter theta))"),
+        ("x ring", "(ring x)"),
+        ("the positive real numbers", "(sub real_numbers (idx plus))"),
+        ("a, called gain, equals b", "(rel (seq a called gain) equals b)"),
+        (
+            "the sum from i equals one to n, with j not equal to i, of a i j",
+            "(big_sum (seq (rel i equals one) , (rel j is_not_equal_to i)) n (sub a (idx i j)))",
+        ),
         ("the i th x transpose", "(transpose (supidx x i))"),
         ("the n th derivative of f of x", "(apply (supidx f n) x)"),
         ("capital delta w", "(sub capital_delta (idx w))"),

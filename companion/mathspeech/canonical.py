@@ -197,7 +197,9 @@ class Canonical:
 
     def c_scripts(self, node: Scripts) -> Tree:
         base, sub, sup = node.base, node.sub, node.sup
-        if isinstance(base, Fenced) and base.open == NULL_LEFT:
+        if isinstance(base, Fenced) and (
+            base.open == NULL_LEFT or (base.open == "[" and sub is not None and sup is not None)
+        ):  # \left. F \right|_a^b and [F(x)]_a^b: F evaluated from a to b
             body = self.tree(base.body)
             if sub is not None and sup is not None:
                 return Tree("evaluated", (body, self.tree(sub), self.tree(sup)))
@@ -477,7 +479,12 @@ class Canonical:
         return Tree("seq", tuple(kids))
 
     def c_matrix(self, node: Matrix) -> Tree:
-        return Tree("matrix", tuple(Tree("row", tuple(self.tree(c) for c in r)) for r in node.rows))
+        matrix = Tree(
+            "matrix", tuple(Tree("row", tuple(self.tree(c) for c in r)) for r in node.rows)
+        )
+        # vmatrix is the determinant of its matrix, Vmatrix the norm: what the bars mean
+        fence = {"det": "bars", "norm": "norm"}.get(V.MATRIX_ENVS.get(node.env, ""))
+        return matrix if fence is None else Tree(fence, (matrix,))
 
     def c_cases(self, node: Cases | Matrix) -> Tree:
         return Tree(
@@ -506,6 +513,7 @@ SEPARATOR_MEANING = {
     "vert": "given",
     ":": "such that",
     "colon": "such that",
+    "brace": "called",
 }
 
 

@@ -94,6 +94,8 @@ STOP = frozenset(
         "hat",
         "bar",
         "tilde",
+        "ring",
+        "called",
         "sub",
         "superscript",
         "raised",
@@ -315,6 +317,10 @@ class Hearing:
 
     def value(self) -> Tree:
         tree = self.additive()
+        if self.at(",", "called"):  # \underbrace{A}_{label}: "A, called label,"
+            self.i += 2
+            tree = Tree("seq", (tree, Tree("called"), self.inside(self.additive)))
+            self.pause()
         if (self.depth == 0 and self.at(",", "evaluated")) or self.at("evaluated"):
             self.eat(",")
             self.need("evaluated")
@@ -829,6 +835,10 @@ class Hearing:
         for phrase in REAL_SETS:
             if self.eat(*phrase):
                 return Tree(" ".join(phrase[1:]))
+        for sign, symbol in (("positive", "plus"), ("negative", "minus")):
+            for phrase in REAL_SETS:  # R_+: "the positive real numbers"
+                if self.eat("the", sign, *phrase[1:]):
+                    return Tree("sub", (Tree(" ".join(phrase[1:])), Tree("idx", (Tree(symbol),))))
         if (self.peek(1) and self.peek(2) == "divergence") or self.peek(3) == "divergence":
             self.need("the")
             start = self.i
@@ -966,7 +976,8 @@ class Hearing:
             raise Unheard("variance")
         spread = self.tight()
         args = (mean, spread) if x is None else (x, mean, spread)
-        return Tree("apply", (Tree("n"), *args))
+        # the normal distribution is capital N (uncased to "n" where no small n is in sight)
+        return Tree("apply", (Tree("capital n"), *args))
 
     def applied(self, head: Tree) -> Tree:
         """A named function after "the": "the log of x", "the log base two of", "the max over"."""
@@ -992,6 +1003,10 @@ class Hearing:
             lower = self.big_lower()
             self.need("to")
             upper = self.no_apply_additive()
+            if self.at(",", "with") and self.peek(2) not in ("respect", "parameters"):
+                self.i += 2  # \substack{i=1 \\ j \neq i}: "from i equals one to n, with ..."
+                conditions = self.without_application(self.bound)
+                lower = Tree("seq", (lower, Tree(","), *separated(split_index(conditions))))
         elif self.eat("over") or self.eat("as"):
             lower = self.big_lower()
         elif self.eat("up", "to"):
@@ -1164,6 +1179,14 @@ def flat_product(factors: list[Tree]) -> Tree:
         f = strip(f)
         flat.extend(f.kids if f.head == "*" else (f,))
     return flat[0] if len(flat) == 1 else Tree("*", tuple(flat))
+
+
+def separated(items: tuple[Tree, ...]) -> tuple[Tree, ...]:
+    """Items with a comma between each two, as a sequence's kids."""
+    out: list[Tree] = []
+    for item in items:
+        out += [Tree(","), item] if out else [item]
+    return tuple(out)
 
 
 def split_index(expr: Tree) -> tuple[Tree, ...]:

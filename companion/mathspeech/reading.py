@@ -765,8 +765,8 @@ class Reader(CalculusReader, StructureReader):
                 out += f" maps {domain} to {codomain}"
             elif sep in (":", "colon"):
                 out += f", such that {text}"
-            elif sep == "brace":  # \underbrace{...}_{label}
-                out += f", {text},"
+            elif sep == "brace":  # \underbrace{...}_{label}: a bare ", label," is heard as a list
+                out += f", called {text},"
             elif sep == "":
                 out += f" {text}"
             else:
