@@ -79,6 +79,7 @@ class Reader(CalculusReader, StructureReader):
         self.side: Node | None = tree
         self.open = 0  # open constructs ("the sum of ...", "the quantity ..."): a pause closes one
         self.opened: set[int] = set()  # applications read with an open argument (see ends_open)
+        self.exponent = -1  # the script depth of a power's exponent: there "a b" is a product
 
     def plain_letters(self) -> set[str]:
         """Latin letters of the whole tree in plain type, lower-cased (computed once, lazily)."""
@@ -324,7 +325,11 @@ class Reader(CalculusReader, StructureReader):
         pause = ", " if quantity else " "
         if isinstance(sup, Num) and sup.text in V.SQUARED:
             return text + pause + V.SQUARED[sup.text]
-        exponent = self.read_script(sup)
+        saved, self.exponent = self.exponent, self.script + 1
+        try:
+            exponent = self.read_script(sup)
+        finally:
+            self.exponent = saved
         if quantity:
             if isinstance(sup, Frac | Sum | Product):
                 return f"{text}, raised to the {exponent} power"
@@ -639,6 +644,8 @@ class Reader(CalculusReader, StructureReader):
             return "times"
         if self.verbose:
             return "times"
+        if self.script == self.exponent and takes_index(left) and starts_like_letter(right):
+            return "times"  # x^{ab}: "x to the a b" is heard as x^{a_b}
         if isinstance(left, Num) or self.script:
             return ""
         if not self.brief and takes_index(left) and starts_like_letter(right):
