@@ -111,6 +111,11 @@ def t(text: str) -> Tree:
         ("H of p and q, minus r", "(+ (apply h p q) (neg r))"),
         ("p of x, with parameters theta", "(apply p x (parameter theta))"),
         ("x ring", "(ring x)"),
+        (
+            "f of x, evaluated at x equals a, times g",
+            "(* (evaluated (apply f x) (rel x equals a)) g)",
+        ),
+        ("f of x, evaluated at x equals a times g", "(evaluated (apply f x) (rel x equals (* a g)))"),
         ("the positive real numbers", "(sub real_numbers (idx plus))"),
         ("a, called gain, equals b", "(rel (seq a called gain) equals b)"),
         (

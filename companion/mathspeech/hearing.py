@@ -334,20 +334,25 @@ class Hearing:
                 self.need("at")
                 if self.at(",") or not self.peek():
                     raise Unheard("evaluated at nothing")
-                point = self.relation_in_script()
+                # the point ends at a pause: "evaluated at a equals mu of s, times g"
+                point = self.inside(self.relation_in_script)
                 items = [point]
                 while self.eat("and"):
-                    items.append(self.relation_in_script())
+                    items.append(self.inside(self.relation_in_script))
                 tree = Tree("evaluated", (tree, *items))
+                if self.depth == 0:  # what follows the pause combines with the evaluation
+                    tree = self.additive(first=self.product(first=tree))
         while (self.depth == 0 and self.at(",", "all", "over")) or self.at("all", "over"):
             self.free_pause()
             self.need("all", "over")
             tree = Tree("/", (tree, self.additive()))
         return tree
 
-    def additive(self) -> Tree:
+    def additive(self, first: Tree | None = None) -> Tree:
         terms: list[Tree] = []
-        if self.eat("minus"):
+        if first is not None:
+            terms.append(first)
+        elif self.eat("minus"):
             terms.append(Tree("neg", (self.product(),)))
         else:
             terms.append(self.product())
@@ -381,8 +386,8 @@ class Hearing:
                 return word
         return None
 
-    def product(self) -> Tree:
-        factors = [self.ratio()]
+    def product(self, first: Tree | None = None) -> Tree:
+        factors = [self.ratio() if first is None else first]
         acc: Tree | None = None
         while True:
             start = self.i
