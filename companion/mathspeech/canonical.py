@@ -204,6 +204,9 @@ class Canonical:
             if sub is not None and sup is not None:
                 return Tree("evaluated", (body, self.tree(sub), self.tree(sup)))
             return Tree("evaluated", (body, self.tree(sub if sub is not None else sup)))
+        if isinstance(base, Fenced) and base.open == "\\{" and sub is not None and sup is not None:
+            # {x_i}_{i=1}^N: the set of x_i for i from 1 to N
+            return Tree("set for", (self.tree(base.body), self.tree(sub), self.tree(sup)))
         if isinstance(base, Fenced) and base.open == "‖":
             norm = Tree("norm", (self.body(base.body), *(() if sub is None else (self.tree(sub),))))
             return norm if sup is None else self.power(norm, base, sup)
@@ -278,6 +281,8 @@ class Canonical:
         if isinstance(sub, Name):
             words = V.WORDS.get(sub.name) or " ".join(_spelled(sub.name))
             return [Tree(w) for w in words.lower().split()]
+        if isinstance(sub, Seq) and set(sub.seps) == {":"} and len(sub.items) == 2:
+            return [Tree("through", tuple(self.tree(i) for i in sub.items))]  # x_{1:T}
         if isinstance(sub, Seq):
             return [self.tree(i) for i in sub.items]
         if isinstance(sub, Text):

@@ -520,7 +520,9 @@ class Hearing:
     def index(self, base: Tree) -> Tree:
         """The index read right after an atom: "x i", "A i j", "W Q i", "theta sub t plus one,"."""
         if self.eat("sub"):
-            parts = [self.inside(self.script_expression)]
+            parts = [self.inside(self.open_relation_or_expression)]
+            if self.eat("through"):  # x_{1:T}: "x sub one through T,"
+                parts = [Tree("through", (parts[0], self.inside(self.script_expression)))]
             while self.eat("and"):
                 parts.append(self.inside(self.script_expression))
             self.pause()
@@ -558,6 +560,15 @@ class Hearing:
             return items[0] if len(items) == 1 else Tree("*", tuple(items))
         self.i = start
         return self.superscript()
+
+    def open_relation_or_expression(self) -> Tree:
+        """An index that may be a relation without its left side: x_{<t}, "x sub less than t"."""
+        for length in (6, 5, 4, 3, 2):
+            phrase = tuple(self.words[self.i : self.i + length])
+            if phrase in RELATIONS:
+                self.i += length
+                return Tree("rel", (NONE, Tree(RELATIONS[phrase]), self.additive_in_script()))
+        return self.script_expression()
 
     def script_expression(self) -> Tree:
         return self.additive_in_script()
@@ -817,6 +828,10 @@ class Hearing:
             return Tree("list", (low, self.additive()))
         if self.eat("the", "set", "of"):
             member = self.relation_in_script()
+            if self.eat(",", "for") or self.eat("for"):  # {x_i}_{i=1}^N
+                low = self.without_application(self.relation_in_script)
+                self.need("to")
+                return Tree("set for", (member, low, self.no_apply_additive()))
             self.need("such", "that")
             return Tree("set", (Tree("seq", (member, Tree("such that"), self.relation())),))
         if self.eat("the", "set", "containing"):

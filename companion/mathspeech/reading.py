@@ -231,7 +231,9 @@ class Reader(CalculusReader, StructureReader):
                 sub_text = self.read_script(sub)
                 if isinstance(sub, Seq) and is_compound_index(sub):  # x_{i+m, j+n}
                     sub_text = " and ".join(self.read_script(i) for i in sub.items)
-                if isinstance(base, Apply | Fenced):
+                if is_range_index(sub):  # x_{1:T}: "x one through T" is heard as x_1, ..., T
+                    text = f"{text} sub {sub_text},"
+                elif isinstance(base, Apply | Fenced):
                     body = base.body if isinstance(base, Fenced) and base.body is not None else base
                     text = f"component {sub_text} of {self.operand(body)}"
                 elif is_compound_index(sub):
@@ -959,6 +961,11 @@ def is_compound_index(node: Node | None) -> bool:
         or isinstance(node, Relation | Frac)
         or (isinstance(node, Product) and any(op not in ("",) for op in node.ops))
     )
+
+
+def is_range_index(node: Node | None) -> bool:
+    """An index that is a range: x_{1:T}, read "x sub one through T," with a pause."""
+    return isinstance(node, Seq) and set(node.seps) == {":"} and len(node.items) == 2
 
 
 def takes_index(node: Node) -> bool:
