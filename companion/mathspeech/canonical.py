@@ -41,7 +41,13 @@ from .nodes import (
     Sym,
     Text,
 )
-from .reading import holds_relation, is_exponential_base, is_function_like, is_probability
+from .reading import (
+    holds_relation,
+    is_delimited_label,
+    is_exponential_base,
+    is_function_like,
+    is_probability,
+)
 from .shapes import is_index_sup, is_label_sup, is_minus_one, is_parameter, is_transpose, name_words
 
 
@@ -248,6 +254,8 @@ class Canonical:
             sup = None
         else:
             sup_tree = None
+        if sup is not None and is_label_sup(plain, sup) and is_delimited_label(sup):
+            sup_tree, sup = self.tree(sup), None  # "theta superscript Q prime,"
         if sup is not None and is_label_sup(plain, sup):
             index.extend(
                 self.index_items(sup)

@@ -51,6 +51,7 @@ from .shapes import (
     is_transpose,
     name_words,
     plain_letters,
+    unprimed,
 )
 from .structures import StructureReader
 
@@ -209,9 +210,10 @@ class Reader(CalculusReader, StructureReader):
             )
         plain = base.body if isinstance(base, Accent) else base
         label = sup is not None and is_label_sup(plain, sup)
+        delimited = label and is_delimited_label(sup)
         if isinstance(sup, Sym) and sup.name in ("+", "-") and not self.brief:
             text += f" superscript {V.SYMBOLS[sup.name]}"  # x^+: "x plus" sounds like a sum
-        elif sup is not None and label:
+        elif sup is not None and label and not delimited:
             text += " " + self.label(sup)
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
@@ -242,6 +244,8 @@ class Reader(CalculusReader, StructureReader):
                     text = f"{text} sub {sub_text}"
                 else:
                     text = f"{text} {sub_text}"
+        if sup is not None and delimited:  # "L superscript clip plus V F plus S,"
+            text += f" superscript {self.label(sup)},"
         if sup is not None and not label:
             bars = isinstance(base, Fenced) and base.open == "|"  # "the determinant of A, ..."
             text = self.power(text, base, sup, bars)
@@ -961,6 +965,12 @@ def is_compound_index(node: Node | None) -> bool:
         or isinstance(node, Relation | Frac)
         or (isinstance(node, Product) and any(op not in ("",) for op in node.ops))
     )
+
+
+def is_delimited_label(sup: Node | None) -> bool:
+    """A label of several symbols: L^{CLIP+VF+S} ("L clip plus ..." is heard as a sum) and
+    theta^{Q'} ("theta Q prime" is heard as the prime of theta Q): read "superscript ...,"."""
+    return is_sum(sup) or (isinstance(sup, Scripts) and unprimed(sup) is not sup)
 
 
 def is_range_index(node: Node | None) -> bool:
