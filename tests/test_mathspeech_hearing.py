@@ -112,6 +112,12 @@ def t(text: str) -> Tree:
         ("p of x, with parameters theta", "(apply p x (parameter theta))"),
         ("x ring", "(ring x)"),
         (
+            "the sum from small k equals one to capital K of p k",
+            "(big_sum (rel k equals one) capital_k (sub p (idx k)))",
+        ),
+        ("x small k plus capital K", "(+ (sub x (idx k)) capital_k)"),
+        ("small", None),
+        (
             "f of x, evaluated at x equals a, times g",
             "(* (evaluated (apply f x) (rel x equals a)) g)",
         ),

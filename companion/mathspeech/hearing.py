@@ -117,6 +117,7 @@ STOP = frozenset(
         "contains",
         "implies",
         "capital",
+        "small",
         "for",
         "such",
         "that",
@@ -432,7 +433,7 @@ class Hearing:
             return False
         if word == "the":
             return True
-        if word in STOP and word not in ("capital", "big"):
+        if word in STOP and word not in ("capital", "big", "small"):
             return False
         return word not in RELATION_STARTS
 
@@ -578,7 +579,7 @@ class Hearing:
 
     def starts_index(self) -> bool:
         word = self.peek()
-        if word == "capital":
+        if word in ("capital", "small"):
             return True
         if not word or word in STOP or word == ",":
             return False
@@ -595,7 +596,7 @@ class Hearing:
 
     def index_atom(self) -> Tree:
         word = self.peek()
-        if word == "capital":
+        if word in ("capital", "small"):
             return self.atom()
         if word in NUMBER_WORDS:
             return self.number()
@@ -635,6 +636,12 @@ class Hearing:
             if len(name) == 1 and name.isalpha():
                 return Tree("capital " + name)
             raise Unheard(f"capital {name}")
+        if self.eat("small"):  # "small k" beside "capital K": the letter k
+            name = self.peek()
+            self.i += 1
+            if len(name) == 1 and name.isalpha():
+                return Tree(name)
+            raise Unheard(f"small {name}")
         if self.eat("minus"):
             return Tree("neg", (self.postfixed(),))
         if word in GREEK_NAMES:

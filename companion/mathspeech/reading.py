@@ -56,6 +56,8 @@ from .shapes import (
 from .structures import StructureReader
 
 _PROBABILITY = frozenset({"P", "Pr"})
+# marks a small letter whose capital is said too; speak() says "small" at its first mark
+SMALL_MARK = "\u2063"
 
 _GIVEN = frozenset({"|", "mid", "vert"})
 _SUCH_THAT = frozenset({":", "|", "mid", "colon", "vert"})
@@ -65,8 +67,13 @@ class Reader(CalculusReader, StructureReader):
     """Reads one tree; state: verbosity, letters used in lower case, script depth."""
 
     def __init__(
-        self, verbosity: str, lower_letters: frozenset[str], tree: Node | None = None
+        self,
+        verbosity: str,
+        lower_letters: frozenset[str],
+        tree: Node | None = None,
+        small: frozenset[str] = frozenset(),
     ) -> None:
+        self.small = small  # letters whose capital is said too: "small k" the first time
         self.verbosity = verbosity
         self.brief = verbosity == "brief"
         self.verbose = verbosity == "verbose"
@@ -112,6 +119,8 @@ class Reader(CalculusReader, StructureReader):
             # synthesizer's lexicon's business (companion/pronounce.py)
             if node.name.isupper() and self.capital(node.name):
                 return "capital " + node.name
+            if node.name in self.small:
+                return SMALL_MARK + node.name  # k beside K: "small k" where first said
             return node.name
         if node.kind == "greek":
             return V.GREEK[node.name]
