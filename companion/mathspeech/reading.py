@@ -80,6 +80,7 @@ class Reader(CalculusReader, StructureReader):
         self.lowers = lower_letters
         self.tree = tree
         self._plain: set[str] | None = None
+        self._superscripted: frozenset[Node] | None = None
         self.script = 0
         self.in_set = 0
         self.interval = 0  # inside the right side of "in": [a, b] is an interval
@@ -88,6 +89,13 @@ class Reader(CalculusReader, StructureReader):
         self.open = 0  # open constructs ("the sum of ...", "the quantity ..."): a pause closes one
         self.opened: set[int] = set()  # applications read with an open argument (see ends_open)
         self.exponent = -1  # the script depth of a power's exponent: there "a b" is a product
+
+    def superscripted_bases(self) -> frozenset[Node]:
+        """Bases read "x superscript t plus one," somewhere in the equation: their other
+        parenthesized indices are read the same way, never "the t th x" beside it."""
+        if self._superscripted is None:
+            self._superscripted = superscripted_bases(self.tree)
+        return self._superscripted
 
     def plain_letters(self) -> set[str]:
         """Latin letters of the whole tree in plain type, lower-cased (computed once, lazily)."""
@@ -324,7 +332,11 @@ class Reader(CalculusReader, StructureReader):
                 return f"{text} of layer {self.read_script(sup.body)},"
             if isinstance(base, Sym) and base.name in ("f", "g"):
                 return f"the {self.ordinal(sup.body)} derivative of {text}"  # f^{(n)}
-            if is_plain(base) and (is_plain(sup.body) or isinstance(sup.body, Num)):
+            if (
+                is_plain(base)
+                and (is_plain(sup.body) or isinstance(sup.body, Num))
+                and base not in self.superscripted_bases()
+            ):
                 return f"the {self.ordinal(sup.body)} {text}"  # x^{(i)}: "the i th x"
             return f"{text} superscript {self.read_script(sup.body)},"  # never a power
         if isinstance(sup, Fenced) and sup.open == "[":
@@ -974,6 +986,31 @@ def is_compound_index(node: Node | None) -> bool:
         or isinstance(node, Relation | Frac)
         or (isinstance(node, Product) and any(op not in ("",) for op in node.ops))
     )
+
+
+def superscripted_bases(tree: Node | None) -> frozenset[Node]:
+    """Plain bases with a parenthesized index that is not one plain symbol: pi^{(t+1)}."""
+    found: set[Node] = set()
+    stack: list[object] = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            stack.extend(item)
+        elif isinstance(item, Scripts):
+            sup = item.sup
+            if (
+                isinstance(sup, Fenced)
+                and is_index_sup(sup)
+                and is_plain(item.base)
+                and not is_exponential_base(item.base)
+                and not is_layer_index(sup.body)
+                and not (is_plain(sup.body) or isinstance(sup.body, Num))
+            ):
+                found.add(item.base)
+            stack.extend((item.base, item.sub, sup))
+        elif item is not None and hasattr(item, "__slots__"):
+            stack.extend(getattr(item, f) for f in item.__slots__)
+    return frozenset(found)
 
 
 def is_delimited_label(sup: Node | None) -> bool:
