@@ -121,7 +121,10 @@ def t(text: str) -> Tree:
             "f of x, evaluated at x equals a, times g",
             "(* (evaluated (apply f x) (rel x equals a)) g)",
         ),
-        ("f of x, evaluated at x equals a times g", "(evaluated (apply f x) (rel x equals (* a g)))"),
+        (
+            "f of x, evaluated at x equals a times g",
+            "(evaluated (apply f x) (rel x equals (* a g)))",
+        ),
         ("the positive real numbers", "(sub real_numbers (idx plus))"),
         ("a, called gain, equals b", "(rel (seq a called gain) equals b)"),
         (
