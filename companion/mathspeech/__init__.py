@@ -13,7 +13,7 @@ from . import vocabulary as V
 from .lexer import fail
 from .parser import Parser
 from .reading import SMALL_MARK, Reader
-from .shapes import lower_letters
+from .shapes import latin_letters
 from .vocabulary import integer_words
 
 __all__ = [
@@ -62,12 +62,13 @@ def speak(
         raise MathSpeechError("(empty): no equation to read")
     parser = Parser(latex, strict, frozenset(functions) if functions else _NO_FUNCTIONS)
     tree = parser.parse()
-    lowers = frozenset(lower_letters(tree))
-    text = " ".join(Reader(verbosity, lowers, tree).read(tree).split())
-    small = _letters_said_in_both_cases(text, lowers)
-    if small:  # read again, now saying "small k" where "capital K" is said too
-        text = " ".join(Reader(verbosity, lowers, tree, small).read(tree).split())
-        text = _say_small_first(text, small)
+    letters = latin_letters(tree)
+    lowers = frozenset(c for c in letters if c.islower())
+    # small letters whose capital is used too: marked by the reader, "small k" if said first
+    both = frozenset(c for c in lowers if c.upper() in letters)
+    text = " ".join(Reader(verbosity, lowers, tree, both).read(tree).split())
+    if both:
+        text = _say_small_first(text, both)
     if "," in text:
         text = _COMMAS.sub(", ", text)
     text = text.strip(" ,")
@@ -79,23 +80,14 @@ def speak(
     return Spoken(text, tuple(parser.warnings))
 
 
-_CAPITAL_LETTER = re.compile(r"\bcapital ([A-Z])\b")
-
-
-def _letters_said_in_both_cases(text: str, lowers: frozenset[str]) -> frozenset[str]:
-    """Lower-case letters of the equation whose capital the reading says ("capital K")."""
-    if "capital " not in text:
-        return frozenset()
-    return frozenset(c.lower() for c in _CAPITAL_LETTER.findall(text)) & lowers
-
-
 def _say_small_first(text: str, small: frozenset[str]) -> str:
-    """Say "small k" where k is heard before any "capital K"; then the case is known, since a
-    capital is always said "capital K". Marks the reader left on such letters are dropped."""
+    """Say "small k" where k is heard before "capital K" (if the capital is said at all);
+    after it the case is known, since a capital is always said "capital K". The marks the
+    reader left on such letters are dropped."""
     for letter in sorted(small):
         first_small = text.find(SMALL_MARK + letter)
         capital = re.search(rf"\bcapital {letter.upper()}\b", text)
-        if first_small != -1 and (capital is None or first_small < capital.start()):
+        if first_small != -1 and capital is not None and first_small < capital.start():
             text = text.replace(SMALL_MARK + letter, "small " + letter, 1)
     return text.replace(SMALL_MARK, "")
 
