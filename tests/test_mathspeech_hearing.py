@@ -110,6 +110,27 @@ def t(text: str) -> Tree:
         ("one over the quantity one plus e to the minus z", "(/ one (+ one (^ e (neg z))))"),
         ("H of p and q, minus r", "(+ (apply h p q) (neg r))"),
         ("p of x, with parameters theta", "(apply p x (parameter theta))"),
+        ("x ring", "(ring x)"),
+        (
+            "the sum from small k equals one to capital K of p k",
+            "(big_sum (rel k equals one) capital_k (sub p (idx k)))",
+        ),
+        ("x small k plus capital K", "(+ (sub x (idx k)) capital_k)"),
+        ("small", None),
+        (
+            "f of x, evaluated at x equals a, times g",
+            "(* (evaluated (apply f x) (rel x equals a)) g)",
+        ),
+        (
+            "f of x, evaluated at x equals a times g",
+            "(evaluated (apply f x) (rel x equals (* a g)))",
+        ),
+        ("the positive real numbers", "(sub real_numbers (idx plus))"),
+        ("a, called gain, equals b", "(rel (seq a called gain) equals b)"),
+        (
+            "the sum from i equals one to n, with j not equal to i, of a i j",
+            "(big_sum (seq (rel i equals one) , (rel j is_not_equal_to i)) n (sub a (idx i j)))",
+        ),
         ("the i th x transpose", "(transpose (supidx x i))"),
         ("the n th derivative of f of x", "(apply (supidx f n) x)"),
         ("capital delta w", "(sub capital_delta (idx w))"),

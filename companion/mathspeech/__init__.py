@@ -12,8 +12,8 @@ from companion.errors import MathSpeechError
 from . import vocabulary as V
 from .lexer import fail
 from .parser import Parser
-from .reading import Reader
-from .shapes import lower_letters
+from .reading import SMALL_MARK, Reader
+from .shapes import latin_letters
 from .vocabulary import integer_words
 
 __all__ = [
@@ -62,7 +62,13 @@ def speak(
         raise MathSpeechError("(empty): no equation to read")
     parser = Parser(latex, strict, frozenset(functions) if functions else _NO_FUNCTIONS)
     tree = parser.parse()
-    text = " ".join(Reader(verbosity, frozenset(lower_letters(tree)), tree).read(tree).split())
+    letters = latin_letters(tree)
+    lowers = frozenset(c for c in letters if c.islower())
+    # small letters whose capital is used too: marked by the reader, "small k" if said first
+    both = frozenset(c for c in lowers if c.upper() in letters)
+    text = " ".join(Reader(verbosity, lowers, tree, both).read(tree).split())
+    if both:
+        text = _say_small_first(text, both)
     if "," in text:
         text = _COMMAS.sub(", ", text)
     text = text.strip(" ,")
@@ -72,6 +78,18 @@ def speak(
         bad = "".join(sorted(set(text) & V.FORBIDDEN))
         raise fail(latex, f"internal error: reading contains {bad!r}")
     return Spoken(text, tuple(parser.warnings))
+
+
+def _say_small_first(text: str, small: frozenset[str]) -> str:
+    """Say "small k" where k is heard before "capital K" (if the capital is said at all);
+    after it the case is known, since a capital is always said "capital K". The marks the
+    reader left on such letters are dropped."""
+    for letter in sorted(small):
+        first_small = text.find(SMALL_MARK + letter)
+        capital = re.search(rf"\bcapital {letter.upper()}\b", text)
+        if first_small != -1 and capital is not None and first_small < capital.start():
+            text = text.replace(SMALL_MARK + letter, "small " + letter, 1)
+    return text.replace(SMALL_MARK, "")
 
 
 def verbalize(

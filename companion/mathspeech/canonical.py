@@ -41,7 +41,13 @@ from .nodes import (
     Sym,
     Text,
 )
-from .reading import holds_relation, is_exponential_base, is_function_like, is_probability
+from .reading import (
+    holds_relation,
+    is_delimited_label,
+    is_exponential_base,
+    is_function_like,
+    is_probability,
+)
 from .shapes import is_index_sup, is_label_sup, is_minus_one, is_parameter, is_transpose, name_words
 
 
@@ -197,11 +203,16 @@ class Canonical:
 
     def c_scripts(self, node: Scripts) -> Tree:
         base, sub, sup = node.base, node.sub, node.sup
-        if isinstance(base, Fenced) and base.open == NULL_LEFT:
+        if isinstance(base, Fenced) and (
+            base.open == NULL_LEFT or (base.open == "[" and sub is not None and sup is not None)
+        ):  # \left. F \right|_a^b and [F(x)]_a^b: F evaluated from a to b
             body = self.tree(base.body)
             if sub is not None and sup is not None:
                 return Tree("evaluated", (body, self.tree(sub), self.tree(sup)))
             return Tree("evaluated", (body, self.tree(sub if sub is not None else sup)))
+        if isinstance(base, Fenced) and base.open == "\\{" and sub is not None and sup is not None:
+            # {x_i}_{i=1}^N: the set of x_i for i from 1 to N
+            return Tree("set for", (self.tree(base.body), self.tree(sub), self.tree(sup)))
         if isinstance(base, Fenced) and base.open == "‖":
             norm = Tree("norm", (self.body(base.body), *(() if sub is None else (self.tree(sub),))))
             return norm if sup is None else self.power(norm, base, sup)
@@ -243,6 +254,8 @@ class Canonical:
             sup = None
         else:
             sup_tree = None
+        if sup is not None and is_label_sup(plain, sup) and is_delimited_label(sup):
+            sup_tree, sup = self.tree(sup), None  # "theta superscript Q prime,"
         if sup is not None and is_label_sup(plain, sup):
             index.extend(
                 self.index_items(sup)
@@ -276,6 +289,8 @@ class Canonical:
         if isinstance(sub, Name):
             words = V.WORDS.get(sub.name) or " ".join(_spelled(sub.name))
             return [Tree(w) for w in words.lower().split()]
+        if isinstance(sub, Seq) and set(sub.seps) == {":"} and len(sub.items) == 2:
+            return [Tree("through", tuple(self.tree(i) for i in sub.items))]  # x_{1:T}
         if isinstance(sub, Seq):
             return [self.tree(i) for i in sub.items]
         if isinstance(sub, Text):
@@ -477,7 +492,12 @@ class Canonical:
         return Tree("seq", tuple(kids))
 
     def c_matrix(self, node: Matrix) -> Tree:
-        return Tree("matrix", tuple(Tree("row", tuple(self.tree(c) for c in r)) for r in node.rows))
+        matrix = Tree(
+            "matrix", tuple(Tree("row", tuple(self.tree(c) for c in r)) for r in node.rows)
+        )
+        # vmatrix is the determinant of its matrix, Vmatrix the norm: what the bars mean
+        fence = {"det": "bars", "norm": "norm"}.get(V.MATRIX_ENVS.get(node.env, ""))
+        return matrix if fence is None else Tree(fence, (matrix,))
 
     def c_cases(self, node: Cases | Matrix) -> Tree:
         return Tree(
@@ -506,6 +526,7 @@ SEPARATOR_MEANING = {
     "vert": "given",
     ":": "such that",
     "colon": "such that",
+    "brace": "called",
 }
 
 

@@ -94,6 +94,8 @@ STOP = frozenset(
         "hat",
         "bar",
         "tilde",
+        "ring",
+        "called",
         "sub",
         "superscript",
         "raised",
@@ -115,6 +117,7 @@ STOP = frozenset(
         "contains",
         "implies",
         "capital",
+        "small",
         "for",
         "such",
         "that",
@@ -315,6 +318,10 @@ class Hearing:
 
     def value(self) -> Tree:
         tree = self.additive()
+        if self.at(",", "called"):  # \underbrace{A}_{label}: "A, called label,"
+            self.i += 2
+            tree = Tree("seq", (tree, Tree("called"), self.inside(self.additive)))
+            self.pause()
         if (self.depth == 0 and self.at(",", "evaluated")) or self.at("evaluated"):
             self.eat(",")
             self.need("evaluated")
@@ -328,20 +335,25 @@ class Hearing:
                 self.need("at")
                 if self.at(",") or not self.peek():
                     raise Unheard("evaluated at nothing")
-                point = self.relation_in_script()
+                # the point ends at a pause: "evaluated at a equals mu of s, times g"
+                point = self.inside(self.relation_in_script)
                 items = [point]
                 while self.eat("and"):
-                    items.append(self.relation_in_script())
+                    items.append(self.inside(self.relation_in_script))
                 tree = Tree("evaluated", (tree, *items))
+                if self.depth == 0:  # what follows the pause combines with the evaluation
+                    tree = self.additive(first=self.product(first=tree))
         while (self.depth == 0 and self.at(",", "all", "over")) or self.at("all", "over"):
             self.free_pause()
             self.need("all", "over")
             tree = Tree("/", (tree, self.additive()))
         return tree
 
-    def additive(self) -> Tree:
+    def additive(self, first: Tree | None = None) -> Tree:
         terms: list[Tree] = []
-        if self.eat("minus"):
+        if first is not None:
+            terms.append(first)
+        elif self.eat("minus"):
             terms.append(Tree("neg", (self.product(),)))
         else:
             terms.append(self.product())
@@ -375,8 +387,8 @@ class Hearing:
                 return word
         return None
 
-    def product(self) -> Tree:
-        factors = [self.ratio()]
+    def product(self, first: Tree | None = None) -> Tree:
+        factors = [self.ratio() if first is None else first]
         acc: Tree | None = None
         while True:
             start = self.i
@@ -421,7 +433,7 @@ class Hearing:
             return False
         if word == "the":
             return True
-        if word in STOP and word not in ("capital", "big"):
+        if word in STOP and word not in ("capital", "big", "small"):
             return False
         return word not in RELATION_STARTS
 
@@ -509,7 +521,9 @@ class Hearing:
     def index(self, base: Tree) -> Tree:
         """The index read right after an atom: "x i", "A i j", "W Q i", "theta sub t plus one,"."""
         if self.eat("sub"):
-            parts = [self.inside(self.script_expression)]
+            parts = [self.inside(self.open_relation_or_expression)]
+            if self.eat("through"):  # x_{1:T}: "x sub one through T,"
+                parts = [Tree("through", (parts[0], self.inside(self.script_expression)))]
             while self.eat("and"):
                 parts.append(self.inside(self.script_expression))
             self.pause()
@@ -548,6 +562,15 @@ class Hearing:
         self.i = start
         return self.superscript()
 
+    def open_relation_or_expression(self) -> Tree:
+        """An index that may be a relation without its left side: x_{<t}, "x sub less than t"."""
+        for length in (6, 5, 4, 3, 2):
+            phrase = tuple(self.words[self.i : self.i + length])
+            if phrase in RELATIONS:
+                self.i += length
+                return Tree("rel", (NONE, Tree(RELATIONS[phrase]), self.additive_in_script()))
+        return self.script_expression()
+
     def script_expression(self) -> Tree:
         return self.additive_in_script()
 
@@ -556,7 +579,7 @@ class Hearing:
 
     def starts_index(self) -> bool:
         word = self.peek()
-        if word == "capital":
+        if word in ("capital", "small"):
             return True
         if not word or word in STOP or word == ",":
             return False
@@ -573,7 +596,7 @@ class Hearing:
 
     def index_atom(self) -> Tree:
         word = self.peek()
-        if word == "capital":
+        if word in ("capital", "small"):
             return self.atom()
         if word in NUMBER_WORDS:
             return self.number()
@@ -613,6 +636,12 @@ class Hearing:
             if len(name) == 1 and name.isalpha():
                 return Tree("capital " + name)
             raise Unheard(f"capital {name}")
+        if self.eat("small"):  # "small k" beside "capital K": the letter k
+            name = self.peek()
+            self.i += 1
+            if len(name) == 1 and name.isalpha():
+                return Tree(name)
+            raise Unheard(f"small {name}")
         if self.eat("minus"):
             return Tree("neg", (self.postfixed(),))
         if word in GREEK_NAMES:
@@ -806,6 +835,10 @@ class Hearing:
             return Tree("list", (low, self.additive()))
         if self.eat("the", "set", "of"):
             member = self.relation_in_script()
+            if self.eat(",", "for") or self.eat("for"):  # {x_i}_{i=1}^N
+                low = self.without_application(self.relation_in_script)
+                self.need("to")
+                return Tree("set for", (member, low, self.no_apply_additive()))
             self.need("such", "that")
             return Tree("set", (Tree("seq", (member, Tree("such that"), self.relation())),))
         if self.eat("the", "set", "containing"):
@@ -829,6 +862,10 @@ class Hearing:
         for phrase in REAL_SETS:
             if self.eat(*phrase):
                 return Tree(" ".join(phrase[1:]))
+        for sign, symbol in (("positive", "plus"), ("negative", "minus")):
+            for phrase in REAL_SETS:  # R_+: "the positive real numbers"
+                if self.eat("the", sign, *phrase[1:]):
+                    return Tree("sub", (Tree(" ".join(phrase[1:])), Tree("idx", (Tree(symbol),))))
         if (self.peek(1) and self.peek(2) == "divergence") or self.peek(3) == "divergence":
             self.need("the")
             start = self.i
@@ -966,7 +1003,8 @@ class Hearing:
             raise Unheard("variance")
         spread = self.tight()
         args = (mean, spread) if x is None else (x, mean, spread)
-        return Tree("apply", (Tree("n"), *args))
+        # the normal distribution is capital N (uncased to "n" where no small n is in sight)
+        return Tree("apply", (Tree("capital n"), *args))
 
     def applied(self, head: Tree) -> Tree:
         """A named function after "the": "the log of x", "the log base two of", "the max over"."""
@@ -992,6 +1030,10 @@ class Hearing:
             lower = self.big_lower()
             self.need("to")
             upper = self.no_apply_additive()
+            if self.at(",", "with") and self.peek(2) not in ("respect", "parameters"):
+                self.i += 2  # \substack{i=1 \\ j \neq i}: "from i equals one to n, with ..."
+                conditions = self.without_application(self.bound)
+                lower = Tree("seq", (lower, Tree(","), *separated(split_index(conditions))))
         elif self.eat("over") or self.eat("as"):
             lower = self.big_lower()
         elif self.eat("up", "to"):
@@ -1164,6 +1206,14 @@ def flat_product(factors: list[Tree]) -> Tree:
         f = strip(f)
         flat.extend(f.kids if f.head == "*" else (f,))
     return flat[0] if len(flat) == 1 else Tree("*", tuple(flat))
+
+
+def separated(items: tuple[Tree, ...]) -> tuple[Tree, ...]:
+    """Items with a comma between each two, as a sequence's kids."""
+    out: list[Tree] = []
+    for item in items:
+        out += [Tree(","), item] if out else [item]
+    return tuple(out)
 
 
 def split_index(expr: Tree) -> tuple[Tree, ...]:

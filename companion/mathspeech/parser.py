@@ -90,6 +90,9 @@ _SCRIPT_SYMBOLS = {
 }
 # commands that decorate a relation or a symbol with a label above or below
 _STACKS = frozenset({"overset", "underset", "stackrel"})
+# a symbol set over a letter that draws an accent: the accent's name ("x ring", never
+# "x circle", which is heard as the subscript x_circ)
+_DRAWN_ACCENTS = {"circ": "ring", "sim": "tilde"}
 _ARROWS = {
     "xrightarrow": "rightarrow",
     "xleftarrow": "leftarrow",
@@ -801,7 +804,7 @@ class Parser(EnvironmentParser):
         body = self.argument(cmd, 1, 2)
         if cmd.value == "underset":
             return Scripts(body, label, None)
-        return Accent(label_words(label), body)
+        return Accent(drawn_accent(label) or label_words(label), body)
 
     def substack(self, cmd: Token) -> Node:
         """\\substack{i=1 \\\\ j \\neq i}: the rows of a stacked subscript, read as a list."""
@@ -872,6 +875,13 @@ def wordify(node: Node, sup: bool = False) -> Node:
     if isinstance(node, Sum):
         return Sum(tuple(wordify(t, sup) for t in node.terms), node.ops)
     return node
+
+
+def drawn_accent(label: Node) -> str:
+    """The accent a symbol set over a letter draws (\\overset{\\circ}{x} is x ring), or ""."""
+    if isinstance(label, Relation) and not any(label.parts) and len(label.rels) == 1:
+        return _DRAWN_ACCENTS.get(label.rels[0], "")  # \\overset{\\sim}: a bare relation
+    return _DRAWN_ACCENTS.get(label.name, "") if isinstance(label, Sym) else ""
 
 
 def label_words(node: Node) -> str:

@@ -51,10 +51,13 @@ from .shapes import (
     is_transpose,
     name_words,
     plain_letters,
+    unprimed,
 )
 from .structures import StructureReader
 
 _PROBABILITY = frozenset({"P", "Pr"})
+# marks a small letter whose capital is said too; speak() says "small" at its first mark
+SMALL_MARK = "\u2063"
 
 _GIVEN = frozenset({"|", "mid", "vert"})
 _SUCH_THAT = frozenset({":", "|", "mid", "colon", "vert"})
@@ -64,14 +67,20 @@ class Reader(CalculusReader, StructureReader):
     """Reads one tree; state: verbosity, letters used in lower case, script depth."""
 
     def __init__(
-        self, verbosity: str, lower_letters: frozenset[str], tree: Node | None = None
+        self,
+        verbosity: str,
+        lower_letters: frozenset[str],
+        tree: Node | None = None,
+        small: frozenset[str] = frozenset(),
     ) -> None:
+        self.small = small  # letters whose capital is said too: "small k" the first time
         self.verbosity = verbosity
         self.brief = verbosity == "brief"
         self.verbose = verbosity == "verbose"
         self.lowers = lower_letters
         self.tree = tree
         self._plain: set[str] | None = None
+        self._superscripted: frozenset[Node] | None = None
         self.script = 0
         self.in_set = 0
         self.interval = 0  # inside the right side of "in": [a, b] is an interval
@@ -79,6 +88,14 @@ class Reader(CalculusReader, StructureReader):
         self.side: Node | None = tree
         self.open = 0  # open constructs ("the sum of ...", "the quantity ..."): a pause closes one
         self.opened: set[int] = set()  # applications read with an open argument (see ends_open)
+        self.exponent = -1  # the script depth of a power's exponent: there "a b" is a product
+
+    def superscripted_bases(self) -> frozenset[Node]:
+        """Bases read "x superscript t plus one," somewhere in the equation: their other
+        parenthesized indices are read the same way, never "the t th x" beside it."""
+        if self._superscripted is None:
+            self._superscripted = superscripted_bases(self.tree)
+        return self._superscripted
 
     def plain_letters(self) -> set[str]:
         """Latin letters of the whole tree in plain type, lower-cased (computed once, lazily)."""
@@ -110,6 +127,8 @@ class Reader(CalculusReader, StructureReader):
             # synthesizer's lexicon's business (companion/pronounce.py)
             if node.name.isupper() and self.capital(node.name):
                 return "capital " + node.name
+            if node.name in self.small:
+                return SMALL_MARK + node.name  # k beside K: "small k" where first said
             return node.name
         if node.kind == "greek":
             return V.GREEK[node.name]
@@ -208,9 +227,10 @@ class Reader(CalculusReader, StructureReader):
             )
         plain = base.body if isinstance(base, Accent) else base
         label = sup is not None and is_label_sup(plain, sup)
+        delimited = label and is_delimited_label(sup)
         if isinstance(sup, Sym) and sup.name in ("+", "-") and not self.brief:
             text += f" superscript {V.SYMBOLS[sup.name]}"  # x^+: "x plus" sounds like a sum
-        elif sup is not None and label:
+        elif sup is not None and label and not delimited:
             text += " " + self.label(sup)
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
@@ -230,7 +250,9 @@ class Reader(CalculusReader, StructureReader):
                 sub_text = self.read_script(sub)
                 if isinstance(sub, Seq) and is_compound_index(sub):  # x_{i+m, j+n}
                     sub_text = " and ".join(self.read_script(i) for i in sub.items)
-                if isinstance(base, Apply | Fenced):
+                if is_range_index(sub):  # x_{1:T}: "x one through T" is heard as x_1, ..., T
+                    text = f"{text} sub {sub_text},"
+                elif isinstance(base, Apply | Fenced):
                     body = base.body if isinstance(base, Fenced) and base.body is not None else base
                     text = f"component {sub_text} of {self.operand(body)}"
                 elif is_compound_index(sub):
@@ -239,6 +261,8 @@ class Reader(CalculusReader, StructureReader):
                     text = f"{text} sub {sub_text}"
                 else:
                     text = f"{text} {sub_text}"
+        if sup is not None and delimited:  # "L superscript clip plus V F plus S,"
+            text += f" superscript {self.label(sup)},"
         if sup is not None and not label:
             bars = isinstance(base, Fenced) and base.open == "|"  # "the determinant of A, ..."
             text = self.power(text, base, sup, bars)
@@ -308,7 +332,11 @@ class Reader(CalculusReader, StructureReader):
                 return f"{text} of layer {self.read_script(sup.body)},"
             if isinstance(base, Sym) and base.name in ("f", "g"):
                 return f"the {self.ordinal(sup.body)} derivative of {text}"  # f^{(n)}
-            if is_plain(base) and (is_plain(sup.body) or isinstance(sup.body, Num)):
+            if (
+                is_plain(base)
+                and (is_plain(sup.body) or isinstance(sup.body, Num))
+                and base not in self.superscripted_bases()
+            ):
                 return f"the {self.ordinal(sup.body)} {text}"  # x^{(i)}: "the i th x"
             return f"{text} superscript {self.read_script(sup.body)},"  # never a power
         if isinstance(sup, Fenced) and sup.open == "[":
@@ -324,7 +352,11 @@ class Reader(CalculusReader, StructureReader):
         pause = ", " if quantity else " "
         if isinstance(sup, Num) and sup.text in V.SQUARED:
             return text + pause + V.SQUARED[sup.text]
-        exponent = self.read_script(sup)
+        saved, self.exponent = self.exponent, self.script + 1
+        try:
+            exponent = self.read_script(sup)
+        finally:
+            self.exponent = saved
         if quantity:
             if isinstance(sup, Frac | Sum | Product):
                 return f"{text}, raised to the {exponent} power"
@@ -639,6 +671,8 @@ class Reader(CalculusReader, StructureReader):
             return "times"
         if self.verbose:
             return "times"
+        if self.script == self.exponent and takes_index(left) and starts_like_letter(right):
+            return "times"  # x^{ab}: "x to the a b" is heard as x^{a_b}
         if isinstance(left, Num) or self.script:
             return ""
         if not self.brief and takes_index(left) and starts_like_letter(right):
@@ -765,8 +799,8 @@ class Reader(CalculusReader, StructureReader):
                 out += f" maps {domain} to {codomain}"
             elif sep in (":", "colon"):
                 out += f", such that {text}"
-            elif sep == "brace":  # \underbrace{...}_{label}
-                out += f", {text},"
+            elif sep == "brace":  # \underbrace{...}_{label}: a bare ", label," is heard as a list
+                out += f", called {text},"
             elif sep == "":
                 out += f" {text}"
             else:
@@ -952,6 +986,42 @@ def is_compound_index(node: Node | None) -> bool:
         or isinstance(node, Relation | Frac)
         or (isinstance(node, Product) and any(op not in ("",) for op in node.ops))
     )
+
+
+def superscripted_bases(tree: Node | None) -> frozenset[Node]:
+    """Plain bases with a parenthesized index that is not one plain symbol: pi^{(t+1)}."""
+    found: set[Node] = set()
+    stack: list[object] = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            stack.extend(item)
+        elif isinstance(item, Scripts):
+            sup = item.sup
+            if (
+                isinstance(sup, Fenced)
+                and is_index_sup(sup)
+                and is_plain(item.base)
+                and not is_exponential_base(item.base)
+                and not is_layer_index(sup.body)
+                and not (is_plain(sup.body) or isinstance(sup.body, Num))
+            ):
+                found.add(item.base)
+            stack.extend((item.base, item.sub, sup))
+        elif item is not None and hasattr(item, "__slots__"):
+            stack.extend(getattr(item, f) for f in item.__slots__)
+    return frozenset(found)
+
+
+def is_delimited_label(sup: Node | None) -> bool:
+    """A label of several symbols: L^{CLIP+VF+S} ("L clip plus ..." is heard as a sum) and
+    theta^{Q'} ("theta Q prime" is heard as the prime of theta Q): read "superscript ...,"."""
+    return is_sum(sup) or (isinstance(sup, Scripts) and unprimed(sup) is not sup)
+
+
+def is_range_index(node: Node | None) -> bool:
+    """An index that is a range: x_{1:T}, read "x sub one through T," with a pause."""
+    return isinstance(node, Seq) and set(node.seps) == {":"} and len(node.items) == 2
 
 
 def takes_index(node: Node) -> bool:

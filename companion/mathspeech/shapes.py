@@ -242,8 +242,8 @@ _CHILDREN = {
 }
 
 
-def lower_letters(node: object) -> set[str]:
-    """Lower-case Latin letters used anywhere in the equation (x makes X "capital X")."""
+def latin_letters(node: object) -> set[str]:
+    """Latin letters used anywhere in the equation, in the case they are written."""
     found: set[str] = set()
     stack = [node]
     while stack:
@@ -251,7 +251,7 @@ def lower_letters(node: object) -> set[str]:
         kind = type(item)
         if kind is Sym:
             assert isinstance(item, Sym)
-            if item.kind == "latin" and item.name.islower():
+            if item.kind == "latin":
                 found.add(item.name)
         elif kind is tuple:
             assert isinstance(item, tuple)
