@@ -440,7 +440,7 @@ class Hearing:
             if self.eat("of", "layer"):
                 tree = Tree("supidx", (strip(tree), self.superscript()))
                 continue
-            if self.eat("of") if self.can_apply(tree) else False:
+            if self.eat("of") if self.can_apply(tree) and not closed_list(tree, self) else False:
                 tree = Tree("apply", (strip(tree), *self.arguments()))
                 continue
             if self.eat("squared"):
@@ -815,7 +815,7 @@ class Hearing:
         if self.eat("the", "indicator", "that"):
             return Tree("apply", (Tree("indicator"), self.relation()))
         if self.eat("the", "product", "of"):
-            factors = self.inside(lambda: Tree("*", self.item_list()))
+            factors = self.inside(lambda: Tree("*", self.item_list(paired=True)))
             self.pause()
             return flat_product(list(factors.kids))
         for big_words in sorted(BIG_PHRASES, key=len, reverse=True):
@@ -1114,7 +1114,7 @@ class Hearing:
             out.extend(Tree("parameter", (p,)) for p in self.item_list())
         return Tree("args", tuple(out))
 
-    def item_list(self, tight: bool = False) -> tuple[Tree, ...]:
+    def item_list(self, tight: bool = False, paired: bool = False) -> tuple[Tree, ...]:
         item: Callable[[], Tree] = self.operand if tight else self.relation_in_script
         items = [item()]
         while True:
@@ -1125,6 +1125,8 @@ class Hearing:
             if self.eat("through"):
                 items += [Tree("dots"), item()]
                 break
+            if len(items) == 1 and self.at(",", "and") and not paired:
+                break  # "given x, and p of z": two items are "x and y"; the pause closes a list
             if self.eat(",", "and") or self.eat("and"):
                 items.append(item())
                 break
@@ -1156,6 +1158,12 @@ def strip(tree: Tree) -> Tree:
     while tree.head == GROUP and tree.kids:
         tree = tree.kids[0]
     return tree
+
+
+def closed_list(tree: Tree, hearing: Hearing) -> bool:
+    """An application whose list of arguments a pause has just closed ("q of z given x, of
+    ..."): the "of" that follows belongs to what encloses it, not to a second application."""
+    return tree.head == "apply" and hearing.i > 0 and hearing.words[hearing.i - 1] == ","
 
 
 def flat_product(factors: list[Tree]) -> Tree:

@@ -540,7 +540,11 @@ class Reader(CalculusReader, StructureReader):
             if len(before) == 1:
                 return f"{before[0]} through {and_list(after)}"
             return f"{', '.join(before)}, and so on up to {and_list(after)}"
-        return and_list([self.read(i) for i in items])
+        said = [self.read(i) for i in items]
+        if len(said) == 2 and all(said) and ends_open(items[0], self.opened):
+            # "q of z given x, and p of z": the pause closes the first item's own list
+            return f"{said[0]}, and {said[1]}"
+        return and_list(said)
 
     def distribution(self, letter: str, arg: Fenced, relation: bool) -> str:
         """N(mu, sigma^2): the normal distribution, spoken with its parameters."""
