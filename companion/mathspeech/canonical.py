@@ -433,6 +433,9 @@ class Canonical:
         return acc
 
     def c_product(self, node: Product) -> Tree:
+        slashed = self.slashed_derivative(node)
+        if slashed is not None:
+            return slashed
         factors: list[Tree] = [self.tree(node.factors[0])]
         acc: Tree | None = None
         for op, factor in zip(node.ops, node.factors[1:], strict=True):
@@ -460,6 +463,17 @@ class Canonical:
         for f in factors:
             flat.extend(f.kids if f.head == "*" else (f,))
         return Tree("*", tuple(flat))
+
+    def slashed_derivative(self, node: Product) -> Tree | None:
+        """partial f / partial x, df/dx: the derivative written inline, the same math as the
+        fraction (and read the same: "partial f over partial x")."""
+        if node.ops != ("", "/", "") or len(node.factors) != 4:
+            return None
+        d, func, d_again, var = node.factors
+        if not (isinstance(d, Sym) and d == d_again and d.name in ("partial", "d")):
+            return None
+        head = "partial" if d.name == "partial" else "d"
+        return Tree(head, (NONE, self.tree(func), self.tree(var)))
 
     def c_relation(self, node: Relation) -> Tree:
         kids: list[Tree] = [self.tree(node.parts[0])]
