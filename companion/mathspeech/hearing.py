@@ -729,6 +729,9 @@ class Hearing:
             return Tree("transpose", (self.operand(),))
         if self.eat("the", "inverse", "of"):
             return Tree("inverse", (self.operand(),))
+        for power, exponent in (("square", "two"), ("cube", "three")):
+            if self.eat("the", power, "of"):  # (E[X])^2: "the square of the expected value of X"
+                return Tree("^", (strip(self.operand()), Tree(exponent)))
         if self.eat("the", "gradient"):
             head = Tree("nabla")
             if self.eat("with", "respect", "to"):
