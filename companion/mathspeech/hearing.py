@@ -63,6 +63,7 @@ MUL_WORDS = {
     ("element-wise", "times"): "element-wise times",
     ("convolved", "with"): "convolved with",
     ("composed", "with"): "composed with",
+    ("tensor",): "tensor",
     ("divided", "by"): "/",
 }
 FUNCTION_WORDS = {words: words for words, _ in V.FUNCTIONS.values()}
@@ -105,6 +106,7 @@ STOP = frozenset(
         "element-wise",
         "convolved",
         "composed",
+        "tensor",
         "divided",
         "union",
         "intersect",
@@ -122,6 +124,7 @@ STOP = frozenset(
         "otherwise",
         "maps",
         "through",
+        "there",
         "by",
         "in",
         "approaches",
@@ -421,6 +424,8 @@ class Hearing:
             return False
         if word == "the":
             return True
+        if self.quantifier():
+            return True
         if word in STOP and word not in ("capital", "big"):
             return False
         return word not in RELATION_STARTS
@@ -433,6 +438,7 @@ class Hearing:
             and tree.head != GROUP
             and not tree.head.startswith("big ")
             and tree.head not in ("apply", "sqrt", "/")
+            and tree.head not in QUANTIFIERS
         )
         if indexable and tree.head not in ("neg",):
             tree = self.index(tree)
@@ -468,13 +474,28 @@ class Hearing:
             elif self.eat("superscript"):
                 tree = Tree("supidx", (strip(tree), self.superscript()))
             elif (
-                (self.at("to", "the") and not (self.in_ratio and self.peek(2) in RATIO_ENDS))
+                (
+                    self.at("to", "the")
+                    and not (self.in_ratio and self.peek(2) in RATIO_ENDS)
+                    and not self.names_a_set(1)
+                )
                 or (self.depth == 0 and self.at(",", "raised"))
                 or self.at("raised")
             ):
                 tree = self.power(strip(tree))
             else:
                 return tree
+
+    def quantifier(self) -> str:
+        """The quantifier that starts here ("for all", "there exists"), else ""."""
+        return next((q for q in QUANTIFIERS if self.at(*q.split())), "")
+
+    def names_a_set(self, k: int) -> bool:
+        """Whether the words k ahead name a number set ("maps R n to the real numbers"): never
+        an exponent, which is read in a script, where R is "R"."""
+        return any(
+            tuple(self.words[self.i + k : self.i + k + len(p)]) == p for p in REAL_SETS
+        )
 
     def can_apply(self, tree: Tree) -> bool:
         return self.no_apply == 0 and tree.head not in ("neg",)
@@ -635,6 +656,10 @@ class Hearing:
             return self.atom()
         if self.eat("dot", "dot", "dot"):
             return Tree("dots")
+        quantifier = self.quantifier()
+        if quantifier:  # "for all x there exists y": the quantifier, then what it binds
+            self.i += len(quantifier.split())
+            return Tree(quantifier)
         if word in STOP or word == ",":
             raise Unheard(f"unexpected {word!r} at word {self.i}: {self.rest()}")
         self.i += 1
@@ -1148,6 +1173,7 @@ RATIO_ENDS = frozenset(
     {"quantity", "square", "cube", "sum", "product", "ratio", "absolute", "norm"}
 )
 RELATION_STARTS = frozenset(phrase[0] for phrase in RELATIONS)
+QUANTIFIERS = tuple(V.SYMBOLS[q] for q in ("forall", "exists", "nexists"))
 ADD_FIRST = frozenset({"plus", "minus", "union", "intersect", "set"})
 FUNCTION_FIRST = frozenset(w.split()[0] for w in FUNCTION_WORDS if " " in w)
 FUNCTION_PHRASES = sorted((tuple(w.split()) for w in FUNCTION_WORDS), key=len, reverse=True)
