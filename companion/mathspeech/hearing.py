@@ -229,6 +229,8 @@ class Hearing:
                 kids += [Tree("such that"), self.relation()]
             elif self.eat("given"):
                 kids += [Tree("given"), self.relation()]
+            elif self.eat("through") or self.eat(",", "and", "so", "on", "up", "to"):
+                kids += [Tree(","), Tree("dots"), Tree(","), self.relation()]  # x one through x n
             elif self.eat("maps"):
                 domain = self.side()
                 self.need("to")
@@ -386,6 +388,8 @@ class Hearing:
             self.free_pause()
             word = None
             for words, meaning in MUL_WORDS.items():
+                if self.at("dot", "dot", "dot"):
+                    break  # "one, two, dot dot dot": the dots are an item, not a product
                 if self.eat(*words):
                     word = meaning
                     break

@@ -532,9 +532,8 @@ class Reader(CalculusReader, StructureReader):
     def list_words(self, items: list[Node | None] | tuple[Node | None, ...]) -> str:
         """x, y, and z; a list with dots: "head one through head h", "x one, x two, and so on
         up to x n"."""
-        dots = [k for k, item in enumerate(items) if isinstance(item, Sym) and item.name in V.DOTS]
-        if len(dots) == 1 and 0 < dots[0] < len(items) - 1:
-            k = dots[0]
+        if has_inner_dots(items):
+            k = next(k for k, item in enumerate(items) if is_dots(item))
             before = [self.read(i) for i in items[:k]]
             after = [self.read(i) for i in items[k + 1 :]]
             if len(before) == 1:
@@ -749,6 +748,8 @@ class Reader(CalculusReader, StructureReader):
         return V.RELATIONS[key]
 
     def read_seq(self, node: Seq) -> str:
+        if set(node.seps) == {","} and has_inner_dots(node.items):
+            return self.list_words(node.items)  # x_1, ..., x_n: "x one through x n"
         saved, self.side = self.side, node.items[0]
         out = self.read(node.items[0])
         for sep, item in zip(node.seps, node.items[1:], strict=True):
@@ -852,6 +853,16 @@ class Reader(CalculusReader, StructureReader):
 
 _INTERVAL_RELATIONS = frozenset({"in", "notin", "subset", "subseteq"})
 _SET_OPERATORS = frozenset({"cup", "cap", "setminus", "sqcup", "uplus", "triangle"})
+
+
+def is_dots(node: Node | None) -> bool:
+    return isinstance(node, Sym) and node.name in V.DOTS
+
+
+def has_inner_dots(items: list[Node | None] | tuple[Node | None, ...]) -> bool:
+    """One ellipsis between the first and the last item: x_1, ..., x_n."""
+    dots = [k for k, item in enumerate(items) if is_dots(item)]
+    return len(dots) == 1 and 0 < dots[0] < len(items) - 1
 
 
 def is_matrix_parameter(node: Node | None) -> bool:
