@@ -161,6 +161,7 @@ class Hearing:
         self.last = NONE
         self.in_ratio = 0  # in "the ratio of A to B", before the "to"
         self.integral = 0  # in an integrand: "d x" is its differential
+        self.in_mean = 0  # in "with mean ...", before the variance or covariance
 
     # ------------------------------------------------------------- helpers
     def peek(self, k: int = 0) -> str:
@@ -430,6 +431,8 @@ class Hearing:
             return True
         if self.quantifier():
             return True
+        if self.in_mean and word in SPREADS:
+            return False  # "with mean A, covariance B": the spread is not juxtaposed to A
         if word in STOP and word not in ("capital", "big"):
             return False
         return word not in RELATION_STARTS
@@ -991,12 +994,17 @@ class Hearing:
 
     def normal(self, kind: str, x: Tree | None = None) -> Tree:
         self.need("with", "mean")
-        mean = self.inside(self.additive)
-        if not (self.eat(",") or self.eat("and") or self.words[self.i - 1] == ","):
+        self.in_mean += 1
+        try:
+            mean = self.inside(self.additive)
+        finally:
+            self.in_mean -= 1
+        paused = self.eat(",") or self.words[self.i - 1] == ","
+        if not (self.eat("and") or paused):  # "with mean mu and covariance", "x sub i, and"
             raise Unheard(f"expected the spread at word {self.i}: {self.rest()}")
-        if not (self.eat("variance") or self.eat("covariance")):
+        if not any(self.eat(spread) for spread in SPREADS):
             raise Unheard("variance")
-        spread = self.tight()
+        spread = self.inside(self.additive)  # "covariance beta t times I"
         args = (mean, spread) if x is None else (x, mean, spread)
         return Tree("apply", (Tree("n"), *args))
 
@@ -1085,10 +1093,15 @@ class Hearing:
             kids += [Tree(","), item]
         return Tree("seq", tuple(kids))
 
-    def relation_in_script(self) -> Tree:
+    def argument_item(self) -> Tree:
+        return self.relation_in_script(pause_ends=True)
+
+    def relation_in_script(self, pause_ends: bool = False) -> Tree:
         first = self.additive()
         kids = [first]
         while True:
+            if pause_ends and self.words[self.i - 1] == ",":
+                break  # "q of x given x sub t minus one, equals": the pause closed the list
             rel = None
             for length in (6, 5, 4, 3, 2, 1):
                 phrase = tuple(self.words[self.i : self.i + length])
@@ -1133,10 +1146,10 @@ class Hearing:
         return (self.operand(),)
 
     def argument_list(self) -> Tree:
-        items = self.item_list()
+        items = self.item_list(arguments=True)
         out: list[Tree] = list(items)
         if self.eat("given"):
-            given = self.item_list()
+            given = self.item_list(arguments=True)
             out[-1] = Tree("given", (out[-1], *given))
         if len(out) == 1 and out[0].head != "given" and not self.at(",", "with"):
             raise Unheard("one argument")
@@ -1146,8 +1159,14 @@ class Hearing:
             out.extend(Tree("parameter", (p,)) for p in self.item_list())
         return Tree("args", tuple(out))
 
-    def item_list(self, tight: bool = False, paired: bool = False) -> tuple[Tree, ...]:
+    def item_list(
+        self, tight: bool = False, paired: bool = False, arguments: bool = False
+    ) -> tuple[Tree, ...]:
+        """Items "x", "x and y", "x, y, and z"; a function's arguments (`arguments`) end at a
+        pause that closed the last one."""
         item: Callable[[], Tree] = self.operand if tight else self.relation_in_script
+        if arguments:
+            item = self.argument_item
         items = [item()]
         while True:
             start = self.i
@@ -1177,6 +1196,7 @@ RATIO_ENDS = frozenset(
     {"quantity", "square", "cube", "sum", "product", "ratio", "absolute", "norm"}
 )
 RELATION_STARTS = frozenset(phrase[0] for phrase in RELATIONS)
+SPREADS = ("variance", "covariance")
 QUANTIFIERS = tuple(V.SYMBOLS[q] for q in ("forall", "exists", "nexists"))
 ADD_FIRST = frozenset({"plus", "minus", "union", "intersect", "set"})
 FUNCTION_FIRST = frozenset(w.split()[0] for w in FUNCTION_WORDS if " " in w)

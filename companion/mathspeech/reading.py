@@ -552,7 +552,11 @@ class Reader(CalculusReader, StructureReader):
             return ""
         items = [self.read(i) for i in body.items]
         if len(items) == 3:
-            return f"the normal density of {items[0]} with mean {items[1]}, covariance {items[2]}"
+            pause = "," if ends_open(body.items[1], self.opened) else ""
+            return (
+                f"the normal density of {items[0]} with mean {items[1]}{pause}"
+                f" and covariance {items[2]}"
+            )
         start = "is normally distributed" if relation else "the normal distribution"
         spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
         return f"{start} with mean {items[0]} and {spread} {items[1]}"
