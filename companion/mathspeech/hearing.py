@@ -747,7 +747,10 @@ class Hearing:
         for name, tree_head in (("absolute", "bars"), ("determinant", "bars"), ("size", "bars")):
             words = ("the", name, "value", "of") if name == "absolute" else ("the", name, "of")
             if self.eat(*words):  # open: "the absolute value of x, squared" squares the value
-                return Tree(tree_head, (self.inside(self.operand),))
+                bars = Tree(tree_head, (self.inside(self.operand),))
+                if self.at(",") and self.peek(1) in ("squared", "cubed", "raised"):
+                    self.eat(",")  # the pause closes the value, not what encloses it
+                return bars
         if self.at("the", "squared"):
             self.i += 2
             norm = self.norm_phrase()
