@@ -163,7 +163,8 @@ class CalculusReader:
         if ratio and tight_top:
             return f"the quantity {top} over {bottom}" if operand else f"{top} over {bottom}"
         if ratio:
-            return f"the ratio of {top} to {bottom}"
+            closed = "," if ends_open(num, self.opened) else ""  # "..., divided by tau, to"
+            return f"the ratio of {top}{closed} to {bottom}"
         if is_sum(num):
             return (
                 f"the quantity {top}, over {bottom}"

@@ -583,9 +583,13 @@ class Reader(CalculusReader, StructureReader):
         parts = [self.read(factors[0])]
         if is_change(factors[0], factors[1]) and not self.verbose:
             parts = ["the change in"]  # Delta w
+        said_product = False  # a word joined the factors since the last division
         for k, op in enumerate(node.ops):
             left, right = factors[k], factors[k + 1]
             word = self.joiner(left, right, op)
+            if op == "/" and said_product and not self.brief:
+                word = "divided by"  # q . k / tau: "over" would divide only k
+            said_product = op != "/" and (said_product or bool(word))
             text = self.read(right)
             if not word:
                 parts.append(" " + text)
@@ -620,8 +624,8 @@ class Reader(CalculusReader, StructureReader):
                 if is_function_like(left) and is_function_like(right):
                     return "convolved with" if op == "*" else "composed with"
                 return "times" if op == "*" else "element-wise times"
-            if op == "cdot" and is_plain(left) and is_plain(right):
-                return "dot"
+            if op == "cdot" and is_vector_symbol(left) and is_vector_symbol(right):
+                return "dot"  # q . k_i: "q dot k i"
             return V.MUL_OPS.get(op, "times")
         if (
             isinstance(left, Text)
@@ -857,6 +861,14 @@ class Reader(CalculusReader, StructureReader):
 
 _INTERVAL_RELATIONS = frozenset({"in", "notin", "subset", "subseteq"})
 _SET_OPERATORS = frozenset({"cup", "cap", "setminus", "sqcup", "uplus", "triangle"})
+
+
+def is_vector_symbol(node: Node) -> bool:
+    """A letter, maybe with an index or a sign label (k_i, k^+), never with a power."""
+    if isinstance(node, Scripts):
+        labelled = node.sup is None or (isinstance(node.sup, Sym) and node.sup.name in "+-")
+        return is_plain(node.base) and labelled and not node.primes
+    return is_plain(node)
 
 
 def is_dots(node: Node | None) -> bool:
