@@ -1171,6 +1171,7 @@ class Hearing:
         if arguments:
             item = self.argument_item
         items = [item()]
+        chained = False  # "f of g of x, and y, and z": every item after a pause and "and"
         while True:
             start = self.i
             if self.eat(",", "and", "so", "on", "up", "to"):
@@ -1179,8 +1180,16 @@ class Hearing:
             if self.eat("through"):
                 items += [Tree("dots"), item()]
                 break
-            if len(items) == 1 and self.at(",", "and") and not paired:
-                break  # "given x, and p of z": two items are "x and y"; the pause closes a list
+            if self.at(",", "and") and not (paired or chained):
+                if holds_application(items[-1]):
+                    chained = True  # "f of g of x, and y": the pause closed g's argument
+                elif len(items) == 1:
+                    break  # "given x, and p of z": two items are "x and y"; the pause closes
+            if chained:
+                if not self.eat(",", "and"):
+                    break
+                items.append(item())
+                continue
             if self.eat(",", "and") or self.eat("and"):
                 items.append(item())
                 break
@@ -1214,6 +1223,14 @@ def strip(tree: Tree) -> Tree:
     while tree.head == GROUP and tree.kids:
         tree = tree.kids[0]
     return tree
+
+
+def holds_application(tree: Tree) -> bool:
+    """Whether an item holds a function applied to an argument outside a closed group: the
+    argument could have taken the words that follow, so a pause ended it."""
+    if tree.head == GROUP:
+        return False
+    return tree.head == "apply" or any(holds_application(k) for k in tree.kids)
 
 
 def closed_list(tree: Tree, hearing: Hearing) -> bool:

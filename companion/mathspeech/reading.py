@@ -543,7 +543,27 @@ class Reader(CalculusReader, StructureReader):
         if len(said) == 2 and all(said) and ends_open(items[0], self.opened):
             # "q of z given x, and p of z": the pause closes the first item's own list
             return f"{said[0]}, and {said[1]}"
+        open_item = next(
+            (k for k, i in enumerate(items[:-1]) if all(said) and self.applies_openly(i)), None
+        )
+        if open_item is not None:
+            # l(f(x), y): "ell of f of x, and y"; clip(r(theta), a, b): "clip of r of theta,
+            # and a, and b": "f of x and y" would give f both
+            return ", ".join(said[: open_item + 1]) + ", and " + ", and ".join(said[open_item + 1 :])
         return and_list(said)
+
+    def applies_openly(self, node: Node | None) -> bool:
+        """Whether an item holds a function applied to one argument, whose argument a
+        following "and" would extend: "f of x", "r of theta times A"."""
+        if isinstance(node, Apply):
+            return not isinstance(node.func, Fenced) and node.arg.body is not None
+        if isinstance(node, Prefix):
+            return True
+        if isinstance(node, Product):
+            return any(self.applies_openly(f) for f in node.factors)
+        if isinstance(node, Sum):
+            return any(self.applies_openly(t) for t in node.terms)
+        return False
 
     def distribution(self, letter: str, arg: Fenced, relation: bool) -> str:
         """N(mu, sigma^2): the normal distribution, spoken with its parameters."""
