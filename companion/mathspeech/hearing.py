@@ -500,9 +500,7 @@ class Hearing:
     def names_a_set(self, k: int) -> bool:
         """Whether the words k ahead name a number set ("maps R n to the real numbers"): never
         an exponent, which is read in a script, where R is "R"."""
-        return any(
-            tuple(self.words[self.i + k : self.i + k + len(p)]) == p for p in REAL_SETS
-        )
+        return any(tuple(self.words[self.i + k : self.i + k + len(p)]) == p for p in REAL_SETS)
 
     def can_apply(self, tree: Tree) -> bool:
         return self.no_apply == 0 and tree.head not in ("neg",)

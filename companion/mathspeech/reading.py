@@ -549,7 +549,9 @@ class Reader(CalculusReader, StructureReader):
         if open_item is not None:
             # l(f(x), y): "ell of f of x, and y"; clip(r(theta), a, b): "clip of r of theta,
             # and a, and b": "f of x and y" would give f both
-            return ", ".join(said[: open_item + 1]) + ", and " + ", and ".join(said[open_item + 1 :])
+            return (
+                ", ".join(said[: open_item + 1]) + ", and " + ", and ".join(said[open_item + 1 :])
+            )
         return and_list(said)
 
     def applies_openly(self, node: Node | None) -> bool:
