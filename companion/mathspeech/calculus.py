@@ -165,12 +165,9 @@ class CalculusReader:
         if ratio:
             closed = "," if ends_open(num, self.opened) else ""  # "..., divided by tau, to"
             return f"the ratio of {top}{closed} to {bottom}"
-        if is_sum(num):
-            return (
-                f"the quantity {top}, over {bottom}"
-                if self.brief
-                else f"the quantity {top}, all over {bottom}"
-            )
+        if is_sum(num) and self.brief:
+            return f"the quantity {top}, over {bottom}"
+        # "all over" takes everything since the last relation: a sum needs no "the quantity"
         return f"{top}, all over {bottom}"
 
     # ------------------------------------------------------------- sums and products
