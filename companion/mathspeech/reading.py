@@ -613,6 +613,8 @@ class Reader(CalculusReader, StructureReader):
                 word = "divided by"  # q . k / tau: "over" would divide only k
             said_product = op != "/" and (said_product or bool(word))
             text = self.read(right)
+            if word == "times" and not op and self.says_fraction_of(left, text):
+                word = ""  # "one half the squared norm of w"
             if not word:
                 parts.append(" " + text)
                 continue
@@ -637,6 +639,17 @@ class Reader(CalculusReader, StructureReader):
             )
             parts.append(f"{sep}{word} {text}")
         return "".join(parts)
+
+    def says_fraction_of(self, left: Node, right_text: str) -> bool:
+        """A named fraction ("one half", "two thirds") before a phrase that starts with "the":
+        "one half the K L divergence", as a teacher says it; "one half x" would not be."""
+        return (
+            not self.verbose
+            and isinstance(left, Frac)
+            and self.read_frac(left).split()[-1] in NAMED_FRACTIONS
+            and right_text.startswith("the ")
+            and not right_text.startswith("the quantity ")
+        )
 
     def joiner(self, left: Node, right: Node, op: str) -> str:
         if op:
@@ -881,6 +894,7 @@ class Reader(CalculusReader, StructureReader):
         return "the set containing " + self.read(body)
 
 
+NAMED_FRACTIONS = frozenset(word for pair in V.FRACTION_NAMES.values() for word in pair)
 _INTERVAL_RELATIONS = frozenset({"in", "notin", "subset", "subseteq"})
 _SET_OPERATORS = frozenset({"cup", "cap", "setminus", "sqcup", "uplus", "triangle"})
 
