@@ -603,6 +603,16 @@ class Reader(CalculusReader, StructureReader):
         if node.ops == ("/",) and all(isinstance(f, Num) for f in factors):
             return self.read_frac(Frac(factors[0], factors[1]))  # 1/2 is "one half"
         parts = [self.read(factors[0])]
+        first = factors[0]
+        if (
+            isinstance(first, Fenced)
+            and is_quantity(first)
+            and isinstance(first.body, Product)
+            and "/" not in first.body.ops
+            and node.ops[0] not in ("", "/")
+            and not self.verbose
+        ):
+            parts = [self.read(first.body)]  # (A B) . C: "A times B element-wise times C"
         if is_change(factors[0], factors[1]) and not self.verbose:
             parts = ["the change in"]  # Delta w
         said_product = False  # a word joined the factors since the last division
