@@ -21,6 +21,7 @@ from companion.mathspeech.parser import parse
         (r"x_{ij}", r"x_{i j}"),
         (r"\partial f / \partial x", r"\frac{\partial f}{\partial x}"),
         (r"dy/dx", r"\frac{dy}{dx}"),
+        (r"\mathrm{KL}(p \| q)", r"D_{\mathrm{KL}}(p \,\|\, q)"),
     ],
 )
 def test_notation_that_does_not_change_the_math_compares_equal(one: str, other: str) -> None:

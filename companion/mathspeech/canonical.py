@@ -356,6 +356,8 @@ class Canonical:
             )
         if func == Tree("determinant"):
             return Tree("bars", self.arguments(node.arg.body))
+        if func == Tree("k l divergence"):  # KL(p || q) is D_KL(p || q): "the K L divergence"
+            func = leaf_name("D K L")
         if isinstance(node.func, Fenced):  # (f * g)(t): the combination evaluated at t
             return Tree("evaluated", (self.tree(node.func.body), *self.arguments(node.arg.body)))
         body = node.arg.body
