@@ -28,6 +28,11 @@ class CalculusReader:
     def operand(self, body: Node) -> str:  # pragma: no cover
         raise NotImplementedError
 
+    def list_words(
+        self, items: list[Node | None] | tuple[Node | None, ...]
+    ) -> str:  # pragma: no cover
+        raise NotImplementedError
+
     side: Node | None
     open: int
     opened: set[int]
@@ -153,13 +158,17 @@ class CalculusReader:
             and not self.brief
             and (" times " in bottom)
         ):
-            bottom = "the product of " + " and ".join(self.read(f) for f in den.factors)
+            bottom = "the product of " + self.list_words(den.factors)
         if self.brief and is_sum(num):
             return f"the quantity {top}, over {bottom}"
         if (simple and not operand) or self.brief:
             return f"{top} over {bottom}"
         # a tight numerator ("P of x") keeps "over": it binds after the function is applied
-        tight_top = is_tight(top) and not isinstance(num, BigOp | Frac)
+        tight_top = (
+            is_tight(top)
+            and not isinstance(num, BigOp | Frac)
+            and not ends_open(num, self.opened)  # "Q of s and a over alpha" gives a / alpha
+        )
         if ratio and tight_top:
             return f"the quantity {top} over {bottom}" if operand else f"{top} over {bottom}"
         if ratio:

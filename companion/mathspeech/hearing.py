@@ -740,6 +740,7 @@ class Hearing:
                 num = self.additive()
             finally:
                 self.in_ratio -= 1
+            self.eat(",")  # "the ratio of the exponential of the ratio of a to b, to c"
             self.need("to")
             return Tree("/", (num, self.tight()))
         for name, tree_head in (("absolute", "bars"), ("determinant", "bars"), ("size", "bars")):

@@ -450,7 +450,7 @@ class Reader(CalculusReader, StructureReader):
         said = self.arguments(arg.body)
         if (
             isinstance(arg.body, Seq)
-            or said.startswith(("the quantity ", "minus the quantity "))
+            or said.startswith(("the quantity ", "minus the quantity ", "the ratio of "))
             or ends_open(arg.body, self.opened)
         ):
             self.opened.add(id(node))
@@ -516,6 +516,10 @@ class Reader(CalculusReader, StructureReader):
             return "minus " + self.operand(body.terms[0])
         if isinstance(body, Frac):
             return self.read_frac(body, operand=True)
+        fraction = inline_fraction(body) if isinstance(body, Product) else None
+        if fraction is not None:
+            # softmax(Q K^T / sqrt(d)): "softmax of the ratio of Q times K transpose to ..."
+            return self.read_frac(fraction, operand=True)
         self.open += 1
         try:
             text = self.read(body)
@@ -561,6 +565,8 @@ class Reader(CalculusReader, StructureReader):
             return not isinstance(node.func, Fenced) and node.arg.body is not None
         if isinstance(node, Prefix):
             return True
+        if isinstance(node, Fenced) and node.open in ("‖", "|"):
+            return self.applies_openly(node.body)  # "the norm of f of x"
         if isinstance(node, Product):
             return any(self.applies_openly(f) for f in node.factors)
         if isinstance(node, Sum):
@@ -633,7 +639,7 @@ class Reader(CalculusReader, StructureReader):
             )
             sep = (
                 ", "
-                if word == "times"
+                if word in ("times", "over", "divided by")
                 and (
                     ends_open(left, self.opened)
                     or (
@@ -907,6 +913,15 @@ class Reader(CalculusReader, StructureReader):
 NAMED_FRACTIONS = frozenset(word for pair in V.FRACTION_NAMES.values() for word in pair)
 _INTERVAL_RELATIONS = frozenset({"in", "notin", "subset", "subseteq"})
 _SET_OPERATORS = frozenset({"cup", "cap", "setminus", "sqcup", "uplus", "triangle"})
+
+
+def inline_fraction(node: Product) -> Frac | None:
+    """a b / c written with a slash at the end of a product: the fraction (a b) / c."""
+    factors, ops = node.factors, node.ops
+    if ops[-1] != "/" or "/" in ops[:-1]:
+        return None
+    top = factors[0] if len(factors) == 2 else Product(factors[:-1], ops[:-1])
+    return Frac(top, factors[-1])
 
 
 def is_vector_symbol(node: Node) -> bool:
