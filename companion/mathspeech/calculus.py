@@ -54,7 +54,10 @@ class CalculusReader:
             if isinstance(op, Scripts) and op.sub is not None:
                 return f"the gradient with respect to {self.read_script(op.sub)} of {text}"
             return f"the gradient of {text}"
-        return f"{self.head(op)} of {said}"
+        head = self.head(op)
+        if head.startswith("the indicator that "):
+            return f"{head}, of {said}"  # the pause ends the condition: "... not equal to i, of"
+        return f"{head} of {said}"
 
     def read_deriv(self, node: Deriv) -> str:
         d = "partial" if node.partial else "d"

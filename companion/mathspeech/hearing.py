@@ -850,7 +850,10 @@ class Hearing:
         if self.eat("the", "empty", "set"):
             return Tree("the empty set")
         if self.eat("the", "indicator", "that"):
-            return Tree("apply", (Tree("indicator"), self.relation()))
+            indicator = Tree("apply", (Tree("indicator"), self.relation()))
+            if self.eat(",", "of"):  # 1_{[k != i]} exp(...): "the indicator that ..., of"
+                return Tree("apply", (indicator, *self.arguments()))
+            return indicator
         if self.eat("the", "product", "of"):
             factors = self.inside(lambda: Tree("*", self.item_list(paired=True)))
             self.pause()
@@ -956,8 +959,8 @@ class Hearing:
     def norm_phrase(self) -> Tree:
         start = self.i
         while not self.at("norm"):
-            if self.i - start > 3 or not self.peek():
-                raise Unheard("no norm")
+            if self.i - start > 3 or not self.peek() or self.at("of"):
+                raise Unheard("no norm")  # "the max of the squared norm" names no norm
             self.i += 1
         name = " ".join(self.words[start : self.i + 1])
         self.need("norm", "of")
@@ -1194,7 +1197,7 @@ class Hearing:
                 break
             if self.eat(","):
                 nxt = self.attempt(item)
-                if nxt is not None and (self.at(",") or self.at("and")):
+                if nxt is not None and self.at(","):  # "x, y, and z": never "x, y and z"
                     items.append(nxt)
                     continue
             self.i = start
