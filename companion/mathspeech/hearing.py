@@ -665,7 +665,7 @@ class Hearing:
         if quantifier:  # "for all x there exists y": the quantifier, then what it binds
             self.i += len(quantifier.split())
             return Tree(quantifier)
-        if word in STOP or word == ",":
+        if (word in STOP and not self.at("layer", "norm")) or word == ",":  # LayerNorm
             raise Unheard(f"unexpected {word!r} at word {self.i}: {self.rest()}")
         self.i += 1
         for phrase in MULTIWORD_NAMES:
@@ -959,8 +959,8 @@ class Hearing:
     def norm_phrase(self) -> Tree:
         start = self.i
         while not self.at("norm"):
-            if self.i - start > 3 or not self.peek() or self.at("of"):
-                raise Unheard("no norm")  # "the max of the squared norm" names no norm
+            if self.i - start > 3 or self.peek() in ("", "of", "over", "the"):
+                raise Unheard("no norm")  # "the max over the norm of" names no norm
             self.i += 1
         name = " ".join(self.words[start : self.i + 1])
         self.need("norm", "of")
@@ -1172,7 +1172,11 @@ class Hearing:
         item: Callable[[], Tree] = self.operand if tight else self.relation_in_script
         if arguments:
             item = self.argument_item
+        first = self.i
         items = [item()]
+        if arguments and self.words[first : first + 2] == ["the", "quantity"]:
+            if self.words[self.i - 1] == ",":  # the quantity and its pause: one operand
+                return tuple(items)
         chained = False  # "f of g of x, and y, and z": every item after a pause and "and"
         while True:
             start = self.i
