@@ -1174,9 +1174,9 @@ class Hearing:
             item = self.argument_item
         first = self.i
         items = [item()]
-        if arguments and self.words[first : first + 2] == ["the", "quantity"]:
-            if self.words[self.i - 1] == ",":  # the quantity and its pause: one operand
-                return tuple(items)
+        quantity = self.words[first : first + 2] == ["the", "quantity"]
+        if arguments and quantity and self.words[self.i - 1] == ",":
+            return tuple(items)  # the quantity and its pause: one operand, not a list
         chained = False  # "f of g of x, and y, and z": every item after a pause and "and"
         while True:
             start = self.i
@@ -1196,6 +1196,8 @@ class Hearing:
                     break
                 items.append(item())
                 continue
+            if self.in_mean and any(self.at("and", spread) for spread in SPREADS):
+                break  # "with mean mu of x and covariance ...": the spread, not an item
             if self.eat(",", "and") or self.eat("and"):
                 items.append(item())
                 break

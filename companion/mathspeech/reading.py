@@ -402,6 +402,8 @@ class Reader(CalculusReader, StructureReader):
                     if isinstance(sub, Seq) and operator
                     else self.read_script(sub)
                 )
+                if operator and not article:  # softmax_i: "the softmax over i of"
+                    text = "the " + text  # "softmax over i" would divide
                 text += (" over " if operator else " ") + bound
                 if operator and holds_application(sub):
                     text += ","  # "over q of z given x, of ...": the bound ends at a pause
