@@ -581,12 +581,8 @@ class Reader(CalculusReader, StructureReader):
         if letter != "N" or not isinstance(body, Seq) or len(body.items) not in (2, 3):
             return ""
         items = [self.read(i) for i in body.items]
-        if len(items) == 3:
-            pause = "," if ends_open(body.items[1], self.opened) else ""
-            return (
-                f"the normal density of {items[0]} with mean {items[1]}{pause}"
-                f" and covariance {items[2]}"
-            )
+        if len(items) == 3:  # a pause, not "and": the mixture's density stays within 30 words
+            return f"the normal density of {items[0]} with mean {items[1]}, covariance {items[2]}"
         start = "is normally distributed" if relation else "the normal distribution"
         spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
         return f"{start} with mean {items[0]} and {spread} {items[1]}"
