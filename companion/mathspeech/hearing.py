@@ -17,6 +17,9 @@ How the words group, loosest first:
 Constructs that extend as far as they can ("the quantity ...", "the square root of ...",
 "the sum ... of ...", "sub ...") end at a pause, which they consume; a function's argument
 ("f of x") is one tight term, a list ("x and y", "Q, K, and V") or "the quantity ...".
+Two items are "x and y", so a pause before "and" after one item closes an inner list ("q of z
+given x, and p of z"), and after an item that holds an application the list goes on with
+", and" ("ell of f of x, and y").
 """
 
 from __future__ import annotations

@@ -660,6 +660,8 @@ class Reader(CalculusReader, StructureReader):
         return (
             not self.verbose
             and isinstance(left, Frac)
+            and isinstance(left.num, Num)
+            and isinstance(left.den, Num)
             and self.read_frac(left).split()[-1] in NAMED_FRACTIONS
             and right_text.startswith("the ")
             and not right_text.startswith("the quantity ")
@@ -925,7 +927,7 @@ def inline_fraction(node: Product) -> Frac | None:
 def is_vector_symbol(node: Node) -> bool:
     """A letter, maybe with an index or a sign label (k_i, k^+), never with a power."""
     if isinstance(node, Scripts):
-        labelled = node.sup is None or (isinstance(node.sup, Sym) and node.sup.name in "+-")
+        labelled = node.sup is None or (isinstance(node.sup, Sym) and node.sup.name in ("+", "-"))
         return is_plain(node.base) and labelled and not node.primes
     return is_plain(node)
 
