@@ -41,7 +41,14 @@ from .nodes import (
     Sym,
     Text,
 )
-from .reading import holds_relation, is_exponential_base, is_function_like, is_probability
+from .reading import (
+    holds_relation,
+    is_expectation,
+    is_exponential_base,
+    is_function_like,
+    is_probability,
+    is_tuple,
+)
 from .shapes import is_index_sup, is_label_sup, is_minus_one, is_parameter, is_transpose, name_words
 
 
@@ -250,6 +257,8 @@ class Canonical:
                 else [self.label(sup)]
             )
             sup = None
+        if is_expectation(plain) and isinstance(sub, Fenced) and is_tuple(sub):
+            sub = sub.body  # E_{(x, y)} is E_{x, y}: the expectation's variables
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
                 # PE_{(pos, 2i)}: "P E of pos and two i", an argument list

@@ -660,7 +660,10 @@ class Hearing:
             idx = self.component()
             self.need("of")
             return Tree("sub", (strip(self.operand()), Tree("idx", split_index(idx))))
-        if self.eat("script") or self.eat("vector"):
+        if self.eat("script"):  # a calligraphic letter is a capital: "script L"
+            letter = self.atom()
+            return Tree("capital " + letter.head) if len(letter.head) == 1 else letter
+        if self.eat("vector"):
             return self.atom()
         if self.eat("dot", "dot", "dot"):
             return Tree("dots")

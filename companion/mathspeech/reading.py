@@ -337,6 +337,7 @@ class Reader(CalculusReader, StructureReader):
             is_sum(sup)
             or isinstance(sup, Num | Frac)
             or (isinstance(sup, Product) and " " in exponent)
+            or is_negated_group(sup)  # 10000^{-2i/d}: "to the minus two i over d power"
         ):
             return f"{text} to the {exponent} power"
         if exponent.startswith("the "):  # "e to the log of x", not "e to the the log of x"
@@ -389,6 +390,8 @@ class Reader(CalculusReader, StructureReader):
         if sub is not None and words == "indicator":  # 1_{[k != i]}: the indicator that ...
             condition = sub.body if isinstance(sub, Fenced) else sub
             return f"{text} that {self.read(condition)}"
+        if is_expectation(base) and isinstance(sub, Fenced) and is_tuple(sub):
+            sub = sub.body  # E_{(x, y)}: "the expected value over x and y", as E_{x, y}
         if sub is not None:
             if isinstance(base, Name) and base.name in ("log", "lg"):
                 text += " base " + self.read_script(sub)
@@ -617,6 +620,7 @@ class Reader(CalculusReader, StructureReader):
             and not self.verbose
         ):
             parts = [self.read(first.body)]  # (A B) . C: "A times B element-wise times C"
+            first = first.body  # what the pause after it depends on
         if is_change(factors[0], factors[1]) and not self.verbose:
             parts = ["the change in"]  # Delta w
         said_product = False  # a word joined the factors since the last division
@@ -635,20 +639,18 @@ class Reader(CalculusReader, StructureReader):
             numeric = (
                 isinstance(left, Frac) and isinstance(left.num, Num) and isinstance(left.den, Num)
             )
+            grouped = (
+                not self.verbose
+                and not self.open  # a pause inside an open group would close it
+                and (
+                    (isinstance(left, Frac) and not numeric)
+                    or (isinstance(left, Scripts) and is_compound(left.base))
+                )
+            )
             sep = (
                 ", "
-                if word in ("times", "over", "divided by")
-                and (
-                    ends_open(left, self.opened)
-                    or (
-                        not self.verbose
-                        and not self.open  # a pause inside an open group would close it
-                        and (
-                            (isinstance(left, Frac) and not numeric)
-                            or (isinstance(left, Scripts) and is_compound(left.base))
-                        )
-                    )
-                )
+                if ends_open(first if k == 0 else left, self.opened)
+                or (word in ("times", "over", "divided by") and grouped)
                 else " "
             )
             parts.append(f"{sep}{word} {text}")
@@ -1033,12 +1035,37 @@ def is_plain_expectation(node: Node) -> bool:
     return isinstance(node, Sym) and node.kind == "latin" and node.name == "E"
 
 
+def is_tuple(node: Node | None) -> bool:
+    """(x, y) in parentheses."""
+    return isinstance(node, Fenced) and node.open == "(" and isinstance(node.body, Seq)
+
+
+def is_negated_group(node: Node | None) -> bool:
+    """-2i/d, -2x: a minus before a product or a fraction, more than "minus x"."""
+    return (
+        isinstance(node, Sum)
+        and len(node.terms) == 1
+        and node.ops == ("-",)
+        and isinstance(node.terms[0], Product | Frac)
+        and not is_numeric_fraction(node.terms[0])
+    )
+
+
+def is_numeric_fraction(node: Node) -> bool:
+    """1/2, \frac{3}{4}: said as a number ("one half"), one term to the ear."""
+    if isinstance(node, Product) and node.ops == ("/",):
+        node = Frac(node.factors[0], node.factors[1])
+    return isinstance(node, Frac) and isinstance(node.num, Num) and isinstance(node.den, Num)
+
+
 def is_compound_index(node: Node | None) -> bool:
     """An index of several symbols joined by operators: t+1, i+m; read "sub ...," with a pause."""
     if isinstance(node, Scripts):
         return node.sub is not None  # mu_{a_t}: "mu sub a t,"
     if isinstance(node, Seq):
         return set(node.seps) <= {","}  # BN_{gamma, beta}: "sub gamma and beta,"
+    if isinstance(node, Accent) and node.accent != "vector":
+        return True  # Q_{bar phi}: "Q sub phi bar,", not "Q phi bar" (a bar on Q phi)
     return (
         is_sum(node)
         or isinstance(node, Relation | Frac)
