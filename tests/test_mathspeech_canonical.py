@@ -19,6 +19,9 @@ from companion.mathspeech.parser import parse
         (r"\boldsymbol{\theta}_t", r"\theta_t"),
         (r"\{x^{(i)}\}", r"\{ {x^{(i)}} \}"),
         (r"x_{ij}", r"x_{i j}"),
+        (r"\partial f / \partial x", r"\frac{\partial f}{\partial x}"),
+        (r"dy/dx", r"\frac{dy}{dx}"),
+        (r"\mathrm{KL}(p \| q)", r"D_{\mathrm{KL}}(p \,\|\, q)"),
     ],
 )
 def test_notation_that_does_not_change_the_math_compares_equal(one: str, other: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from companion.mathspeech import verbalize
 from companion.mathspeech.canonical import Tree
 from companion.mathspeech.hearing import Unheard, hear, round_trip
+from companion.facets import facets_for
 from companion.topics import load_catalog
 from tests.conftest import DATA, SHARED
 
@@ -46,6 +47,12 @@ def _failures(equations: list[str]) -> list[str]:
 def test_every_catalog_equation_round_trips() -> None:
     equations = [e.latex for t in load_catalog().topics for e in t.equations]
     assert len(equations) > 100
+    assert _failures(equations) == []
+
+
+def test_every_facet_equation_round_trips() -> None:
+    equations = [e.latex for f in facets_for(load_catalog()).facets for e in f.equations]
+    assert len(equations) > 80
     assert _failures(equations) == []
 
 
@@ -144,6 +151,67 @@ def test_words_are_heard_as_one_tree(words: str, tree: str | None) -> None:
             hear(words)
     else:
         assert hear(words) == t(tree)
+
+
+@pytest.mark.parametrize(
+    ("words", "tree"),
+    [
+        # a pause closes a list: the "and" after it goes to the list that encloses it
+        ("f of g of x, and y", "(apply f (apply g x) y)"),
+        ("f of g of x and y", "(apply f (apply g x y))"),
+        ("f of g of x, and y, and z", "(apply f (apply g x) y z)"),
+        ("d of p of z given x, and q of z", "(apply d (apply p (given z x)) (apply q z))"),
+        (
+            "the expected value over q of z given x, of y",
+            "(apply (sub expected_value (idx (apply q (given z x)))) y)",
+        ),
+        # products and quotients said with words, left to right
+        ("q dot k divided by tau", "(/ (* q k) tau)"),
+        ("q dot k over tau", "(* q (/ k tau))"),
+        ("A tensor B", "(tensor a b)"),
+        # the operators of the other phrases
+        ("the square of the log of x plus one", "(+ (^ (apply log x) two) one)"),
+        ("the determinant of A, raised to the one half power", "(^ (bars a) (/ one two))"),
+        ("x one through x n", "(seq (sub x (idx one)) , dots , (sub x (idx n)))"),
+        ("for all x there exists y", "(* for_all x there_exists y)"),
+        (
+            "f maps R n to the real numbers",
+            "(seq f such_that (rel (sub r (idx n)) goes_to real_numbers))",
+        ),
+        (
+            "the normal density of x with mean a, and covariance b times I",
+            "(apply capital_n x a (* b i))",
+        ),
+    ],
+)
+def test_lists_products_and_phrases_are_heard_as_one_tree(words: str, tree: str) -> None:
+    assert hear(words) == t(tree)
+
+
+@pytest.mark.parametrize(
+    ("latex", "ambiguous"),
+    [
+        # readings of papers that were heard as other math, and their replacements
+        (r"\ell(f_\theta(x_i), y_i)", "ell of f theta of x i and y i"),
+        (
+            r"\min(r_t(\theta) \hat{A}_t,"
+            r" \operatorname{clip}(r_t(\theta), 1 - \epsilon, 1 + \epsilon))",
+            "the min of r t of theta times A hat t and clip of r t of theta, one minus epsilon,"
+            " and one plus epsilon",
+        ),
+        (
+            r"D_{\mathrm{KL}}(q(z \mid x) \,\|\, p(z))",
+            "the K L divergence between q of z given x and p of z",
+        ),
+        (
+            r"\exp(q \cdot k^{+} / \tau)",
+            "the exponential of the quantity q times k superscript plus over tau",
+        ),
+    ],
+)
+def test_paper_readings_heard_two_ways_are_replaced(latex: str, ambiguous: str) -> None:
+    assert not round_trip(latex, ambiguous).ok
+    assert round_trip(latex).ok, verbalize(latex)
 
 
 @pytest.mark.parametrize(

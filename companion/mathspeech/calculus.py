@@ -28,6 +28,11 @@ class CalculusReader:
     def operand(self, body: Node) -> str:  # pragma: no cover
         raise NotImplementedError
 
+    def list_words(
+        self, items: list[Node | None] | tuple[Node | None, ...]
+    ) -> str:  # pragma: no cover
+        raise NotImplementedError
+
     side: Node | None
     open: int
     opened: set[int]
@@ -49,7 +54,10 @@ class CalculusReader:
             if isinstance(op, Scripts) and op.sub is not None:
                 return f"the gradient with respect to {self.read_script(op.sub)} of {text}"
             return f"the gradient of {text}"
-        return f"{self.head(op)} of {said}"
+        head = self.head(op)
+        if head.startswith("the indicator that "):
+            return f"{head}, of {said}"  # the pause ends the condition: "... not equal to i, of"
+        return f"{head} of {said}"
 
     def read_deriv(self, node: Deriv) -> str:
         d = "partial" if node.partial else "d"
@@ -153,23 +161,25 @@ class CalculusReader:
             and not self.brief
             and (" times " in bottom)
         ):
-            bottom = "the product of " + " and ".join(self.read(f) for f in den.factors)
+            bottom = "the product of " + self.list_words(den.factors)
         if self.brief and is_sum(num):
             return f"the quantity {top}, over {bottom}"
         if (simple and not operand) or self.brief:
             return f"{top} over {bottom}"
         # a tight numerator ("P of x") keeps "over": it binds after the function is applied
-        tight_top = is_tight(top) and not isinstance(num, BigOp | Frac)
+        tight_top = (
+            is_tight(top)
+            and not isinstance(num, BigOp | Frac)
+            and not ends_open(num, self.opened)  # "Q of s and a over alpha" gives a / alpha
+        )
         if ratio and tight_top:
             return f"the quantity {top} over {bottom}" if operand else f"{top} over {bottom}"
         if ratio:
-            return f"the ratio of {top} to {bottom}"
-        if is_sum(num):
-            return (
-                f"the quantity {top}, over {bottom}"
-                if self.brief
-                else f"the quantity {top}, all over {bottom}"
-            )
+            closed = "," if ends_open(num, self.opened) else ""  # "..., divided by tau, to"
+            return f"the ratio of {top}{closed} to {bottom}"
+        if is_sum(num) and self.brief:
+            return f"the quantity {top}, over {bottom}"
+        # "all over" takes everything since the last relation: a sum needs no "the quantity"
         return f"{top}, all over {bottom}"
 
     # ------------------------------------------------------------- sums and products

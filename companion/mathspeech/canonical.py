@@ -44,9 +44,11 @@ from .nodes import (
 from .reading import (
     holds_relation,
     is_delimited_label,
+    is_expectation,
     is_exponential_base,
     is_function_like,
     is_probability,
+    is_tuple,
 )
 from .shapes import is_index_sup, is_label_sup, is_minus_one, is_parameter, is_transpose, name_words
 
@@ -263,6 +265,8 @@ class Canonical:
                 else [self.label(sup)]
             )
             sup = None
+        if is_expectation(plain) and isinstance(sub, Fenced) and is_tuple(sub):
+            sub = sub.body  # E_{(x, y)} is E_{x, y}: the expectation's variables
         if sub is not None:
             if isinstance(sub, Fenced) and sub.open == "(" and isinstance(sub.body, Seq):
                 # PE_{(pos, 2i)}: "P E of pos and two i", an argument list
@@ -371,6 +375,8 @@ class Canonical:
             )
         if func == Tree("determinant"):
             return Tree("bars", self.arguments(node.arg.body))
+        if func == Tree("k l divergence"):  # KL(p || q) is D_KL(p || q): "the K L divergence"
+            func = leaf_name("D K L")
         if isinstance(node.func, Fenced):  # (f * g)(t): the combination evaluated at t
             return Tree("evaluated", (self.tree(node.func.body), *self.arguments(node.arg.body)))
         body = node.arg.body
@@ -448,6 +454,9 @@ class Canonical:
         return acc
 
     def c_product(self, node: Product) -> Tree:
+        slashed = self.slashed_derivative(node)
+        if slashed is not None:
+            return slashed
         factors: list[Tree] = [self.tree(node.factors[0])]
         acc: Tree | None = None
         for op, factor in zip(node.ops, node.factors[1:], strict=True):
@@ -475,6 +484,17 @@ class Canonical:
         for f in factors:
             flat.extend(f.kids if f.head == "*" else (f,))
         return Tree("*", tuple(flat))
+
+    def slashed_derivative(self, node: Product) -> Tree | None:
+        """partial f / partial x, df/dx: the derivative written inline, the same math as the
+        fraction (and read the same: "partial f over partial x")."""
+        if node.ops != ("", "/", "") or len(node.factors) != 4:
+            return None
+        d, func, d_again, var = node.factors
+        if not (isinstance(d, Sym) and d == d_again and d.name in ("partial", "d")):
+            return None
+        head = "partial" if d.name == "partial" else "d"
+        return Tree(head, (NONE, self.tree(func), self.tree(var)))
 
     def c_relation(self, node: Relation) -> Tree:
         kids: list[Tree] = [self.tree(node.parts[0])]

@@ -17,6 +17,9 @@ How the words group, loosest first:
 Constructs that extend as far as they can ("the quantity ...", "the square root of ...",
 "the sum ... of ...", "sub ...") end at a pause, which they consume; a function's argument
 ("f of x") is one tight term, a list ("x and y", "Q, K, and V") or "the quantity ...".
+Two items are "x and y", so a pause before "and" after one item closes an inner list ("q of z
+given x, and p of z"), and after an item that holds an application the list goes on with
+", and" ("ell of f of x, and y").
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ MUL_WORDS = {
     ("element-wise", "times"): "element-wise times",
     ("convolved", "with"): "convolved with",
     ("composed", "with"): "composed with",
+    ("tensor",): "tensor",
     ("divided", "by"): "/",
 }
 FUNCTION_WORDS = {words: words for words, _ in V.FUNCTIONS.values()}
@@ -107,6 +111,7 @@ STOP = frozenset(
         "element-wise",
         "convolved",
         "composed",
+        "tensor",
         "divided",
         "union",
         "intersect",
@@ -125,6 +130,7 @@ STOP = frozenset(
         "otherwise",
         "maps",
         "through",
+        "there",
         "by",
         "in",
         "approaches",
@@ -161,6 +167,7 @@ class Hearing:
         self.last = NONE
         self.in_ratio = 0  # in "the ratio of A to B", before the "to"
         self.integral = 0  # in an integrand: "d x" is its differential
+        self.in_mean = 0  # in "with mean ...", before the variance or covariance
 
     # ------------------------------------------------------------- helpers
     def peek(self, k: int = 0) -> str:
@@ -229,6 +236,8 @@ class Hearing:
                 kids += [Tree("such that"), self.relation()]
             elif self.eat("given"):
                 kids += [Tree("given"), self.relation()]
+            elif self.eat("through") or self.eat(",", "and", "so", "on", "up", "to"):
+                kids += [Tree(","), Tree("dots"), Tree(","), self.relation()]  # x one through x n
             elif self.eat("maps"):
                 domain = self.side()
                 self.need("to")
@@ -395,6 +404,8 @@ class Hearing:
             self.free_pause()
             word = None
             for words, meaning in MUL_WORDS.items():
+                if self.at("dot", "dot", "dot"):
+                    break  # "one, two, dot dot dot": the dots are an item, not a product
                 if self.eat(*words):
                     word = meaning
                     break
@@ -433,6 +444,10 @@ class Hearing:
             return False
         if word == "the":
             return True
+        if self.quantifier():
+            return True
+        if self.in_mean and word in SPREADS:
+            return False  # "with mean A, covariance B": the spread is not juxtaposed to A
         if word in STOP and word not in ("capital", "big", "small"):
             return False
         return word not in RELATION_STARTS
@@ -445,6 +460,7 @@ class Hearing:
             and tree.head != GROUP
             and not tree.head.startswith("big ")
             and tree.head not in ("apply", "sqrt", "/")
+            and tree.head not in QUANTIFIERS
         )
         if indexable and tree.head not in ("neg",):
             tree = self.index(tree)
@@ -452,7 +468,7 @@ class Hearing:
             if self.eat("of", "layer"):
                 tree = Tree("supidx", (strip(tree), self.superscript()))
                 continue
-            if self.eat("of") if self.can_apply(tree) else False:
+            if self.eat("of") if self.can_apply(tree) and not closed_list(tree, self) else False:
                 tree = Tree("apply", (strip(tree), *self.arguments()))
                 continue
             if self.eat("squared"):
@@ -480,13 +496,26 @@ class Hearing:
             elif self.eat("superscript"):
                 tree = Tree("supidx", (strip(tree), self.superscript()))
             elif (
-                (self.at("to", "the") and not (self.in_ratio and self.peek(2) in RATIO_ENDS))
+                (
+                    self.at("to", "the")
+                    and not (self.in_ratio and self.peek(2) in RATIO_ENDS)
+                    and not self.names_a_set(1)
+                )
                 or (self.depth == 0 and self.at(",", "raised"))
                 or self.at("raised")
             ):
                 tree = self.power(strip(tree))
             else:
                 return tree
+
+    def quantifier(self) -> str:
+        """The quantifier that starts here ("for all", "there exists"), else ""."""
+        return next((q for q in QUANTIFIERS if self.at(*q.split())), "")
+
+    def names_a_set(self, k: int) -> bool:
+        """Whether the words k ahead name a number set ("maps R n to the real numbers"): never
+        an exponent, which is read in a script, where R is "R"."""
+        return any(tuple(self.words[self.i + k : self.i + k + len(p)]) == p for p in REAL_SETS)
 
     def can_apply(self, tree: Tree) -> bool:
         return self.no_apply == 0 and tree.head not in ("neg",)
@@ -660,11 +689,18 @@ class Hearing:
             idx = self.component()
             self.need("of")
             return Tree("sub", (strip(self.operand()), Tree("idx", split_index(idx))))
-        if self.eat("script") or self.eat("vector"):
+        if self.eat("script"):  # a calligraphic letter is a capital: "script L"
+            letter = self.atom()
+            return Tree("capital " + letter.head) if len(letter.head) == 1 else letter
+        if self.eat("vector"):
             return self.atom()
         if self.eat("dot", "dot", "dot"):
             return Tree("dots")
-        if word in STOP or word == ",":
+        quantifier = self.quantifier()
+        if quantifier:  # "for all x there exists y": the quantifier, then what it binds
+            self.i += len(quantifier.split())
+            return Tree(quantifier)
+        if (word in STOP and not self.at("layer", "norm")) or word == ",":  # LayerNorm
             raise Unheard(f"unexpected {word!r} at word {self.i}: {self.rest()}")
         self.i += 1
         for phrase in MULTIWORD_NAMES:
@@ -739,11 +775,18 @@ class Hearing:
                 num = self.additive()
             finally:
                 self.in_ratio -= 1
+            self.eat(",")  # "the ratio of the exponential of the ratio of a to b, to c"
             self.need("to")
             return Tree("/", (num, self.tight()))
         for name, tree_head in (("absolute", "bars"), ("determinant", "bars"), ("size", "bars")):
             words = ("the", name, "value", "of") if name == "absolute" else ("the", name, "of")
             if self.eat(*words):  # open: "the absolute value of x, squared" squares the value
+                bars = Tree(tree_head, (self.inside(self.operand),))
+                if self.at(",") and self.peek(1) in ("squared", "cubed", "raised"):
+                    self.eat(",")  # the pause closes the value, not what encloses it
+                return bars
+        for name, tree_head in (("floor", "floor"), ("ceiling", "ceil")):
+            if self.eat("the", name, "of"):
                 return Tree(tree_head, (self.inside(self.operand),))
         if self.at("the", "squared"):
             self.i += 2
@@ -758,6 +801,9 @@ class Hearing:
             return Tree("transpose", (self.operand(),))
         if self.eat("the", "inverse", "of"):
             return Tree("inverse", (self.operand(),))
+        for power, exponent in (("square", "two"), ("cube", "three")):
+            if self.eat("the", power, "of"):  # (E[X])^2: "the square of the expected value of X"
+                return Tree("^", (strip(self.operand()), Tree(exponent)))
         if self.eat("the", "gradient"):
             head = Tree("nabla")
             if self.eat("with", "respect", "to"):
@@ -846,9 +892,12 @@ class Hearing:
         if self.eat("the", "empty", "set"):
             return Tree("the empty set")
         if self.eat("the", "indicator", "that"):
-            return Tree("apply", (Tree("indicator"), self.relation()))
+            indicator = Tree("apply", (Tree("indicator"), self.relation()))
+            if self.eat(",", "of"):  # 1_{[k != i]} exp(...): "the indicator that ..., of"
+                return Tree("apply", (indicator, *self.arguments()))
+            return indicator
         if self.eat("the", "product", "of"):
-            factors = self.inside(lambda: Tree("*", self.item_list()))
+            factors = self.inside(lambda: Tree("*", self.item_list(paired=True)))
             self.pause()
             return flat_product(list(factors.kids))
         for big_words in sorted(BIG_PHRASES, key=len, reverse=True):
@@ -956,8 +1005,8 @@ class Hearing:
     def norm_phrase(self) -> Tree:
         start = self.i
         while not self.at("norm"):
-            if self.i - start > 3 or not self.peek():
-                raise Unheard("no norm")
+            if self.i - start > 3 or self.peek() in ("", "of", "over", "the"):
+                raise Unheard("no norm")  # "the max over the norm of" names no norm
             self.i += 1
         name = " ".join(self.words[start : self.i + 1])
         self.need("norm", "of")
@@ -996,12 +1045,17 @@ class Hearing:
 
     def normal(self, kind: str, x: Tree | None = None) -> Tree:
         self.need("with", "mean")
-        mean = self.inside(self.additive)
-        if not (self.eat(",") or self.eat("and") or self.words[self.i - 1] == ","):
+        self.in_mean += 1
+        try:
+            mean = self.inside(self.additive)
+        finally:
+            self.in_mean -= 1
+        paused = self.eat(",") or self.words[self.i - 1] == ","
+        if not (self.eat("and") or paused):  # "with mean mu and covariance", "x sub i, and"
             raise Unheard(f"expected the spread at word {self.i}: {self.rest()}")
-        if not (self.eat("variance") or self.eat("covariance")):
+        if not any(self.eat(spread) for spread in SPREADS):
             raise Unheard("variance")
-        spread = self.tight()
+        spread = self.inside(self.additive)  # "covariance beta t times I"
         args = (mean, spread) if x is None else (x, mean, spread)
         # the normal distribution is capital N (uncased to "n" where no small n is in sight)
         return Tree("apply", (Tree("capital n"), *args))
@@ -1095,10 +1149,15 @@ class Hearing:
             kids += [Tree(","), item]
         return Tree("seq", tuple(kids))
 
-    def relation_in_script(self) -> Tree:
+    def argument_item(self) -> Tree:
+        return self.relation_in_script(pause_ends=True)
+
+    def relation_in_script(self, pause_ends: bool = False) -> Tree:
         first = self.additive()
         kids = [first]
         while True:
+            if pause_ends and self.words[self.i - 1] == ",":
+                break  # "q of x given x sub t minus one, equals": the pause closed the list
             rel = None
             for length in (6, 5, 4, 3, 2, 1):
                 phrase = tuple(self.words[self.i : self.i + length])
@@ -1143,10 +1202,10 @@ class Hearing:
         return (self.operand(),)
 
     def argument_list(self) -> Tree:
-        items = self.item_list()
+        items = self.item_list(arguments=True)
         out: list[Tree] = list(items)
         if self.eat("given"):
-            given = self.item_list()
+            given = self.item_list(arguments=True)
             out[-1] = Tree("given", (out[-1], *given))
         if len(out) == 1 and out[0].head != "given" and not self.at(",", "with"):
             raise Unheard("one argument")
@@ -1156,9 +1215,20 @@ class Hearing:
             out.extend(Tree("parameter", (p,)) for p in self.item_list())
         return Tree("args", tuple(out))
 
-    def item_list(self, tight: bool = False) -> tuple[Tree, ...]:
+    def item_list(
+        self, tight: bool = False, paired: bool = False, arguments: bool = False
+    ) -> tuple[Tree, ...]:
+        """Items "x", "x and y", "x, y, and z"; a function's arguments (`arguments`) end at a
+        pause that closed the last one."""
         item: Callable[[], Tree] = self.operand if tight else self.relation_in_script
+        if arguments:
+            item = self.argument_item
+        first = self.i
         items = [item()]
+        quantity = self.words[first : first + 2] == ["the", "quantity"]
+        if arguments and quantity and self.words[self.i - 1] == ",":
+            return tuple(items)  # the quantity and its pause: one operand, not a list
+        chained = False  # "f of g of x, and y, and z": every item after a pause and "and"
         while True:
             start = self.i
             if self.eat(",", "and", "so", "on", "up", "to"):
@@ -1167,12 +1237,24 @@ class Hearing:
             if self.eat("through"):
                 items += [Tree("dots"), item()]
                 break
+            if self.at(",", "and") and not (paired or chained):
+                if holds_application(items[-1]):
+                    chained = True  # "f of g of x, and y": the pause closed g's argument
+                elif len(items) == 1:
+                    break  # "given x, and p of z": two items are "x and y"; the pause closes
+            if chained:
+                if not self.eat(",", "and"):
+                    break
+                items.append(item())
+                continue
+            if self.in_mean and any(self.at("and", spread) for spread in SPREADS):
+                break  # "with mean mu of x and covariance ...": the spread, not an item
             if self.eat(",", "and") or self.eat("and"):
                 items.append(item())
                 break
             if self.eat(","):
                 nxt = self.attempt(item)
-                if nxt is not None and (self.at(",") or self.at("and")):
+                if nxt is not None and self.at(","):  # "x, y, and z": never "x, y and z"
                     items.append(nxt)
                     continue
             self.i = start
@@ -1185,6 +1267,8 @@ RATIO_ENDS = frozenset(
     {"quantity", "square", "cube", "sum", "product", "ratio", "absolute", "norm"}
 )
 RELATION_STARTS = frozenset(phrase[0] for phrase in RELATIONS)
+SPREADS = ("variance", "covariance")
+QUANTIFIERS = tuple(V.SYMBOLS[q] for q in ("forall", "exists", "nexists"))
 ADD_FIRST = frozenset({"plus", "minus", "union", "intersect", "set"})
 FUNCTION_FIRST = frozenset(w.split()[0] for w in FUNCTION_WORDS if " " in w)
 FUNCTION_PHRASES = sorted((tuple(w.split()) for w in FUNCTION_WORDS), key=len, reverse=True)
@@ -1198,6 +1282,20 @@ def strip(tree: Tree) -> Tree:
     while tree.head == GROUP and tree.kids:
         tree = tree.kids[0]
     return tree
+
+
+def holds_application(tree: Tree) -> bool:
+    """Whether an item holds a function applied to an argument outside a closed group: the
+    argument could have taken the words that follow, so a pause ended it."""
+    if tree.head == GROUP:
+        return False
+    return tree.head == "apply" or any(holds_application(k) for k in tree.kids)
+
+
+def closed_list(tree: Tree, hearing: Hearing) -> bool:
+    """An application whose list of arguments a pause has just closed ("q of z given x, of
+    ..."): the "of" that follows belongs to what encloses it, not to a second application."""
+    return tree.head == "apply" and hearing.i > 0 and hearing.words[hearing.i - 1] == ","
 
 
 def flat_product(factors: list[Tree]) -> Tree:

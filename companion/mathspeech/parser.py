@@ -398,11 +398,27 @@ class Parser(EnvironmentParser):
             ):
                 ops.append("")
                 factors.append(self.factor())
+            elif self.is_sym(tok, "‖") and self.closers and self.closers[-1] in (")", "]"):
+                norm = self.attempt_factor()  # exp(-gamma ||x - y||^2); else D(p || q)
+                if norm is None:
+                    break
+                ops.append("")
+                factors.append(norm)
             else:
                 break
         if len(factors) == 1:
             return factors[0]
         return Product(tuple(factors), tuple(ops))
+
+    def attempt_factor(self) -> Node | None:
+        """A factor if one parses here, else None with the position unchanged: a double bar
+        inside parentheses is a norm when it closes, a separator (p || q) when it does not."""
+        start, closers, integral = self.i, list(self.closers), self.integral
+        try:
+            return self.factor()
+        except MathSpeechError:
+            self.i, self.closers, self.integral = start, closers, integral
+            return None
 
     def factor(self) -> Node:
         tok = self.toks[self.i]

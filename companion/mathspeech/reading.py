@@ -369,6 +369,7 @@ class Reader(CalculusReader, StructureReader):
             is_sum(sup)
             or isinstance(sup, Num | Frac)
             or (isinstance(sup, Product) and " " in exponent)
+            or is_negated_group(sup)  # 10000^{-2i/d}: "to the minus two i over d power"
         ):
             return f"{text} to the {exponent} power"
         if exponent.startswith("the "):  # "e to the log of x", not "e to the the log of x"
@@ -421,6 +422,8 @@ class Reader(CalculusReader, StructureReader):
         if sub is not None and words == "indicator":  # 1_{[k != i]}: the indicator that ...
             condition = sub.body if isinstance(sub, Fenced) else sub
             return f"{text} that {self.read(condition)}"
+        if is_expectation(base) and isinstance(sub, Fenced) and is_tuple(sub):
+            sub = sub.body  # E_{(x, y)}: "the expected value over x and y", as E_{x, y}
         if sub is not None:
             if isinstance(base, Name) and base.name in ("log", "lg"):
                 text += " base " + self.read_script(sub)
@@ -434,6 +437,8 @@ class Reader(CalculusReader, StructureReader):
                     if isinstance(sub, Seq) and operator
                     else self.read_script(sub)
                 )
+                if operator and not article:  # softmax_i: "the softmax over i of"
+                    text = "the " + text  # "softmax over i" would divide
                 text += (" over " if operator else " ") + bound
                 if operator and holds_application(sub):
                     text += ","  # "over q of z given x, of ...": the bound ends at a pause
@@ -482,7 +487,7 @@ class Reader(CalculusReader, StructureReader):
         said = self.arguments(arg.body)
         if (
             isinstance(arg.body, Seq)
-            or said.startswith(("the quantity ", "minus the quantity "))
+            or said.startswith(("the quantity ", "minus the quantity ", "the ratio of "))
             or ends_open(arg.body, self.opened)
         ):
             self.opened.add(id(node))
@@ -548,6 +553,10 @@ class Reader(CalculusReader, StructureReader):
             return "minus " + self.operand(body.terms[0])
         if isinstance(body, Frac):
             return self.read_frac(body, operand=True)
+        fraction = inline_fraction(body) if isinstance(body, Product) else None
+        if fraction is not None:
+            # softmax(Q K^T / sqrt(d)): "softmax of the ratio of Q times K transpose to ..."
+            return self.read_frac(fraction, operand=True)
         self.open += 1
         try:
             text = self.read(body)
@@ -564,15 +573,42 @@ class Reader(CalculusReader, StructureReader):
     def list_words(self, items: list[Node | None] | tuple[Node | None, ...]) -> str:
         """x, y, and z; a list with dots: "head one through head h", "x one, x two, and so on
         up to x n"."""
-        dots = [k for k, item in enumerate(items) if isinstance(item, Sym) and item.name in V.DOTS]
-        if len(dots) == 1 and 0 < dots[0] < len(items) - 1:
-            k = dots[0]
+        if has_inner_dots(items):
+            k = next(k for k, item in enumerate(items) if is_dots(item))
             before = [self.read(i) for i in items[:k]]
             after = [self.read(i) for i in items[k + 1 :]]
             if len(before) == 1:
                 return f"{before[0]} through {and_list(after)}"
             return f"{', '.join(before)}, and so on up to {and_list(after)}"
-        return and_list([self.read(i) for i in items])
+        said = [self.read(i) for i in items]
+        if len(said) == 2 and all(said) and ends_open(items[0], self.opened):
+            # "q of z given x, and p of z": the pause closes the first item's own list
+            return f"{said[0]}, and {said[1]}"
+        open_item = next(
+            (k for k, i in enumerate(items[:-1]) if all(said) and self.applies_openly(i)), None
+        )
+        if open_item is not None:
+            # l(f(x), y): "ell of f of x, and y"; clip(r(theta), a, b): "clip of r of theta,
+            # and a, and b": "f of x and y" would give f both
+            return (
+                ", ".join(said[: open_item + 1]) + ", and " + ", and ".join(said[open_item + 1 :])
+            )
+        return and_list(said)
+
+    def applies_openly(self, node: Node | None) -> bool:
+        """Whether an item holds a function applied to one argument, whose argument a
+        following "and" would extend: "f of x", "r of theta times A"."""
+        if isinstance(node, Apply):
+            return not isinstance(node.func, Fenced) and node.arg.body is not None
+        if isinstance(node, Prefix):
+            return True
+        if isinstance(node, Fenced) and node.open in ("‖", "|"):
+            return self.applies_openly(node.body)  # "the norm of f of x"
+        if isinstance(node, Product):
+            return any(self.applies_openly(f) for f in node.factors)
+        if isinstance(node, Sum):
+            return any(self.applies_openly(t) for t in node.terms)
+        return False
 
     def distribution(self, letter: str, arg: Fenced, relation: bool) -> str:
         """N(mu, sigma^2): the normal distribution, spoken with its parameters."""
@@ -580,7 +616,7 @@ class Reader(CalculusReader, StructureReader):
         if letter != "N" or not isinstance(body, Seq) or len(body.items) not in (2, 3):
             return ""
         items = [self.read(i) for i in body.items]
-        if len(items) == 3:
+        if len(items) == 3:  # a pause, not "and": the mixture's density stays within 30 words
             return f"the normal density of {items[0]} with mean {items[1]}, covariance {items[2]}"
         start = "is normally distributed" if relation else "the normal distribution"
         spread = "covariance" if is_matrix_parameter(body.items[1]) else "variance"
@@ -606,36 +642,64 @@ class Reader(CalculusReader, StructureReader):
         if node.ops == ("/",) and all(isinstance(f, Num) for f in factors):
             return self.read_frac(Frac(factors[0], factors[1]))  # 1/2 is "one half"
         parts = [self.read(factors[0])]
+        first = factors[0]
+        if (
+            isinstance(first, Fenced)
+            and is_quantity(first)
+            and isinstance(first.body, Product)
+            and "/" not in first.body.ops
+            and node.ops[0] not in ("", "/")
+            and not self.verbose
+        ):
+            parts = [self.read(first.body)]  # (A B) . C: "A times B element-wise times C"
+            first = first.body  # what the pause after it depends on
         if is_change(factors[0], factors[1]) and not self.verbose:
             parts = ["the change in"]  # Delta w
+        said_product = False  # a word joined the factors since the last division
         for k, op in enumerate(node.ops):
             left, right = factors[k], factors[k + 1]
             word = self.joiner(left, right, op)
+            if op == "/" and said_product and not self.brief:
+                word = "divided by"  # q . k / tau: "over" would divide only k
+            said_product = op != "/" and (said_product or bool(word))
             text = self.read(right)
+            if word == "times" and not op and self.says_fraction_of(left, text):
+                word = ""  # "one half the squared norm of w"
             if not word:
                 parts.append(" " + text)
                 continue
             numeric = (
                 isinstance(left, Frac) and isinstance(left.num, Num) and isinstance(left.den, Num)
             )
+            grouped = (
+                not self.verbose
+                and not self.open  # a pause inside an open group would close it
+                and (
+                    (isinstance(left, Frac) and not numeric)
+                    or (isinstance(left, Scripts) and is_compound(left.base))
+                )
+            )
             sep = (
                 ", "
-                if word == "times"
-                and (
-                    ends_open(left, self.opened)
-                    or (
-                        not self.verbose
-                        and not self.open  # a pause inside an open group would close it
-                        and (
-                            (isinstance(left, Frac) and not numeric)
-                            or (isinstance(left, Scripts) and is_compound(left.base))
-                        )
-                    )
-                )
+                if ends_open(first if k == 0 else left, self.opened)
+                or (word in ("times", "over", "divided by") and grouped)
                 else " "
             )
             parts.append(f"{sep}{word} {text}")
         return "".join(parts)
+
+    def says_fraction_of(self, left: Node, right_text: str) -> bool:
+        """A named fraction ("one half", "two thirds") before a phrase that starts with "the":
+        "one half the K L divergence", as a teacher says it; "one half x" would not be."""
+        return (
+            not self.verbose
+            and isinstance(left, Frac)
+            and isinstance(left.num, Num)
+            and isinstance(left.den, Num)
+            and self.read_frac(left).split()[-1] in NAMED_FRACTIONS
+            and right_text.startswith("the ")
+            and not right_text.startswith("the quantity ")
+        )
 
     def joiner(self, left: Node, right: Node, op: str) -> str:
         if op:
@@ -645,8 +709,8 @@ class Reader(CalculusReader, StructureReader):
                 if is_function_like(left) and is_function_like(right):
                     return "convolved with" if op == "*" else "composed with"
                 return "times" if op == "*" else "element-wise times"
-            if op == "cdot" and is_plain(left) and is_plain(right):
-                return "dot"
+            if op == "cdot" and is_vector_symbol(left) and is_vector_symbol(right):
+                return "dot"  # q . k_i: "q dot k i"
             return V.MUL_OPS.get(op, "times")
         if (
             isinstance(left, Text)
@@ -779,6 +843,8 @@ class Reader(CalculusReader, StructureReader):
         return V.RELATIONS[key]
 
     def read_seq(self, node: Seq) -> str:
+        if set(node.seps) == {","} and has_inner_dots(node.items):
+            return self.list_words(node.items)  # x_1, ..., x_n: "x one through x n"
         saved, self.side = self.side, node.items[0]
         out = self.read(node.items[0])
         for sep, item in zip(node.seps, node.items[1:], strict=True):
@@ -833,7 +899,7 @@ class Reader(CalculusReader, StructureReader):
             return "the inner product of " + self.arguments(body) if body else ""
         if node.open in ("lfloor", "lceil"):
             return ("the floor of " if node.open == "lfloor" else "the ceiling of ") + (
-                self.read(body)
+                self.operand(body) if body else ""
             )
         if (
             isinstance(body, Seq)
@@ -880,8 +946,36 @@ class Reader(CalculusReader, StructureReader):
         return "the set containing " + self.read(body)
 
 
+NAMED_FRACTIONS = frozenset(word for pair in V.FRACTION_NAMES.values() for word in pair)
 _INTERVAL_RELATIONS = frozenset({"in", "notin", "subset", "subseteq"})
 _SET_OPERATORS = frozenset({"cup", "cap", "setminus", "sqcup", "uplus", "triangle"})
+
+
+def inline_fraction(node: Product) -> Frac | None:
+    """a b / c written with a slash at the end of a product: the fraction (a b) / c."""
+    factors, ops = node.factors, node.ops
+    if ops[-1] != "/" or "/" in ops[:-1]:
+        return None
+    top = factors[0] if len(factors) == 2 else Product(factors[:-1], ops[:-1])
+    return Frac(top, factors[-1])
+
+
+def is_vector_symbol(node: Node) -> bool:
+    """A letter, maybe with an index or a sign label (k_i, k^+), never with a power."""
+    if isinstance(node, Scripts):
+        labelled = node.sup is None or (isinstance(node.sup, Sym) and node.sup.name in ("+", "-"))
+        return is_plain(node.base) and labelled and not node.primes
+    return is_plain(node)
+
+
+def is_dots(node: Node | None) -> bool:
+    return isinstance(node, Sym) and node.name in V.DOTS
+
+
+def has_inner_dots(items: list[Node | None] | tuple[Node | None, ...]) -> bool:
+    """One ellipsis between the first and the last item: x_1, ..., x_n."""
+    dots = [k for k, item in enumerate(items) if is_dots(item)]
+    return len(dots) == 1 and 0 < dots[0] < len(items) - 1
 
 
 def is_matrix_parameter(node: Node | None) -> bool:
@@ -975,12 +1069,37 @@ def is_plain_expectation(node: Node) -> bool:
     return isinstance(node, Sym) and node.kind == "latin" and node.name == "E"
 
 
+def is_tuple(node: Node | None) -> bool:
+    """(x, y) in parentheses."""
+    return isinstance(node, Fenced) and node.open == "(" and isinstance(node.body, Seq)
+
+
+def is_negated_group(node: Node | None) -> bool:
+    """-2i/d, -2x: a minus before a product or a fraction, more than "minus x"."""
+    return (
+        isinstance(node, Sum)
+        and len(node.terms) == 1
+        and node.ops == ("-",)
+        and isinstance(node.terms[0], Product | Frac)
+        and not is_numeric_fraction(node.terms[0])
+    )
+
+
+def is_numeric_fraction(node: Node) -> bool:
+    """1/2, \frac{3}{4}: said as a number ("one half"), one term to the ear."""
+    if isinstance(node, Product) and node.ops == ("/",):
+        node = Frac(node.factors[0], node.factors[1])
+    return isinstance(node, Frac) and isinstance(node.num, Num) and isinstance(node.den, Num)
+
+
 def is_compound_index(node: Node | None) -> bool:
     """An index of several symbols joined by operators: t+1, i+m; read "sub ...," with a pause."""
     if isinstance(node, Scripts):
         return node.sub is not None  # mu_{a_t}: "mu sub a t,"
     if isinstance(node, Seq):
         return set(node.seps) <= {","}  # BN_{gamma, beta}: "sub gamma and beta,"
+    if isinstance(node, Accent) and node.accent != "vector":
+        return True  # Q_{bar phi}: "Q sub phi bar,", not "Q phi bar" (a bar on Q phi)
     return (
         is_sum(node)
         or isinstance(node, Relation | Frac)
