@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from companion.facets import facets_for
 from companion.mathspeech import verbalize
 from companion.mathspeech.canonical import Tree
 from companion.mathspeech.hearing import Unheard, hear, round_trip
-from companion.facets import facets_for
 from companion.topics import load_catalog
 from tests.conftest import DATA, SHARED
 
