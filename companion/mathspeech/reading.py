@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any, get_args
 
 from . import vocabulary as V
 from .calculus import CalculusReader, holds_application
@@ -105,10 +106,12 @@ class Reader(CalculusReader, StructureReader):
 
     # ------------------------------------------------------------- dispatch
     def read(self, node: Node | None) -> str:
-        if node is None or isinstance(node, Empty):
+        if node is None:
             return ""
-        method: Callable[[Node], str] = getattr(self, "read_" + type(node).__name__.lower())
-        return method(node)
+        return _READ_METHODS[type(node)](self, node)
+
+    def read_empty(self, node: Empty) -> str:
+        return ""
 
     def read_script(self, node: Node | None) -> str:
         self.script += 1
@@ -1185,3 +1188,9 @@ def holds_relation(body: Node | None) -> bool:
     if isinstance(body, Seq):
         return any(isinstance(i, Relation) for i in body.items)
     return isinstance(body, Relation)
+
+
+# each node class's read_<class> method, looked up once (Reader.read is the hottest call)
+_READ_METHODS: dict[type, Callable[[Reader, Any], str]] = {
+    cls: getattr(Reader, "read_" + cls.__name__.lower()) for cls in get_args(Node)
+}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import fields
+from operator import attrgetter
+from typing import Any
 
 from . import vocabulary as V
 from .lexer import NULL_LEFT
@@ -241,6 +244,11 @@ _CHILDREN = {
     )
 }
 
+# each class's children: a tuple of its child fields, or its only child field
+_CHILD_GETTERS: dict[type, Callable[[Any], object]] = {
+    cls: attrgetter(*names) for cls, names in _CHILDREN.items()
+}
+
 
 def latin_letters(node: object) -> set[str]:
     """Latin letters used anywhere in the equation, in the case they are written."""
@@ -248,16 +256,15 @@ def latin_letters(node: object) -> set[str]:
     stack = [node]
     while stack:
         item = stack.pop()
-        kind = type(item)
-        if kind is Sym:
-            assert isinstance(item, Sym)
+        if isinstance(item, Sym):
             if item.kind == "latin":
                 found.add(item.name)
-        elif kind is tuple:
-            assert isinstance(item, tuple)
+        elif isinstance(item, tuple):
             stack.extend(item)
-        elif kind in _CHILDREN:
-            stack.extend(getattr(item, f) for f in _CHILDREN[kind])
+        else:
+            children = _CHILD_GETTERS.get(type(item))
+            if children is not None:
+                stack.append(children(item))
     return found
 
 
