@@ -123,6 +123,7 @@ _SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Ver
 _NOT_FACTORS = frozenset(
     {*_ARROWS, *V.RELATIONS, *V.ADD_OPS, *V.MUL_OPS, *_SEPARATORS, *_CLOSERS, "end", "not"}
 )
+_SEQ_ENDS = frozenset({RBRACE, EOF, AMP, NEWLINE})  # token kinds that end a sequence
 _FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _BINOMS = frozenset({"binom", "dbinom", "tbinom"})
 FUNCTION_LETTERS = V.FUNCTION_LETTERS
@@ -181,14 +182,17 @@ class Parser(EnvironmentParser):
 
     # ----------------------------------------------------------------- stop tests
     def ends_seq(self, tok: Token) -> bool:
-        if tok.kind in (RBRACE, EOF, AMP, NEWLINE) or self.is_cmd(tok, "end"):
+        kind, value = tok.kind, tok.value
+        if kind in _SEQ_ENDS:
             return True
-        if tok.kind in (SYM, CMD) and tok.value in _CLOSERS:
+        if kind == CMD:
+            return value in _CLOSERS or value == "end"
+        if kind != SYM:
+            return False
+        if value in _CLOSERS:
             return True
         return (
-            self.is_sym(tok, "|", "‖")
-            and bool(self.closers)
-            and self.closers[-1] in (tok.value, ANY_CLOSER)
+            value in ("|", "‖") and bool(self.closers) and self.closers[-1] in (value, ANY_CLOSER)
         )
 
     def at_eval_bar(self) -> bool:
@@ -202,11 +206,7 @@ class Parser(EnvironmentParser):
         )
 
     def is_separator(self, tok: Token) -> bool:
-        if self.ends_seq(tok):
-            return False
-        return (tok.kind == SYM and tok.value in _SEPARATORS) or (
-            tok.kind == CMD and tok.value in _SEPARATORS
-        )
+        return tok.value in _SEPARATORS and tok.kind in (SYM, CMD) and not self.ends_seq(tok)
 
     def is_relation(self, tok: Token) -> bool:
         if tok.kind == SYM:
@@ -262,10 +262,14 @@ class Parser(EnvironmentParser):
         return rel, None
 
     def is_add_op(self, tok: Token) -> bool:
-        return self.is_sym(tok, "+", "-") or (tok.kind == CMD and tok.value in V.ADD_OPS)
+        if tok.kind == SYM:
+            return tok.value in ("+", "-")
+        return tok.kind == CMD and tok.value in V.ADD_OPS
 
     def is_mul_op(self, tok: Token) -> bool:
-        return self.is_sym(tok, "/", "*") or (tok.kind == CMD and tok.value in V.MUL_OPS)
+        if tok.kind == SYM:
+            return tok.value in ("/", "*")
+        return tok.kind == CMD and tok.value in V.MUL_OPS
 
     def starts_factor(self, tok: Token) -> bool:
         if tok.kind in (LETTER, NUM, LBRACE, TEXT):
@@ -305,13 +309,14 @@ class Parser(EnvironmentParser):
     def seq(self) -> Node:
         items: list[Node | None] = [self.relation()]
         seps: list[str] = []
-        while self.is_separator(self.peek()):
+        while self.is_separator(self.toks[self.i]):
             seps.append(self.take().value)
-            if self.ends_seq(self.peek()):
+            if self.ends_seq(self.toks[self.i]):
                 items.append(None)
                 break
             items.append(self.relation())
-        if self.is_sym(self.peek(), "."):
+        tok = self.toks[self.i]
+        if tok.kind == SYM and tok.value == ".":
             self.take()
         if len(items) == 1:
             return items[0] if items[0] is not None else Empty()
@@ -351,11 +356,11 @@ class Parser(EnvironmentParser):
         terms: list[Node] = []
         ops: list[str] = []
         sign = ""
-        if self.is_add_op(self.peek()):
+        if self.is_add_op(self.toks[self.i]):
             sign = self.take().value
         ops.append(sign)
         terms.append(self.operand_after(sign))
-        while self.is_add_op(self.peek()):
+        while self.is_add_op(self.toks[self.i]):
             ops.append(self.take().value)
             terms.append(self.operand_after(ops[-1]))
         node = terms[0] if len(terms) == 1 and not sign else Sum(tuple(terms), tuple(ops))
@@ -365,7 +370,7 @@ class Parser(EnvironmentParser):
         return node
 
     def operand_after(self, op: str) -> Node:
-        tok = self.peek()
+        tok = self.toks[self.i]
         if not self.starts_factor(tok) and not self.is_sym(tok, "|", "-", "+"):
             if op:
                 raise self.error(f"missing operand after {op!r} at position {tok.pos}")
@@ -386,7 +391,7 @@ class Parser(EnvironmentParser):
                 continue
             if self.is_mul_op(tok):
                 self.take()
-                nxt = self.peek()
+                nxt = self.toks[self.i]
                 if not (self.starts_factor(nxt) or self.is_sym(nxt, "|", "-")):
                     raise self.error(f"missing operand after {tok.value!r} at position {nxt.pos}")
                 ops.append(tok.value)
@@ -467,10 +472,12 @@ class Parser(EnvironmentParser):
 
     def applies(self, node: Node) -> bool:
         """Whether node followed by the next token is a function application."""
-        tok = self.peek()
-        if self.is_sym(tok, "\\{"):  # \mathbb{1}\{y = k\}
+        tok = self.toks[self.i]
+        if tok.kind != SYM:
+            return False
+        if tok.value == "\\{":  # \mathbb{1}\{y = k\}
             return node == Font("blackboard", Sym("1", "symbol"))
-        if not self.is_sym(tok, "(", "["):
+        if tok.value not in ("(", "["):
             return False
         bracket = tok.value == "["
         base = node
@@ -581,12 +588,12 @@ class Parser(EnvironmentParser):
         sup: Node | None = None
         primes = 0
         inner: Node | None = None  # a braced group with its own scripts: {x^{(i)}}^T
-        if isinstance(node, Scripts) and not node.primes and self.peek().kind in (SUB, SUP):
+        if isinstance(node, Scripts) and not node.primes and self.toks[self.i].kind in (SUB, SUP):
             inner = node
             sub, sup = node.sub, node.sup  # \underset{x}{\max}_{...}
             node = node.base
         while True:
-            tok = self.peek()
+            tok = self.toks[self.i]
             if tok.kind in (SUB, SUP):
                 self.take()
                 arg = self.script_arg(tok)
@@ -605,7 +612,7 @@ class Parser(EnvironmentParser):
             elif tok.kind == PRIME:
                 self.take()
                 primes += 1
-            elif self.is_sym(tok, "!"):
+            elif tok.kind == SYM and tok.value == "!":
                 self.take()
                 if sub is not None or sup is not None or primes:
                     node = Scripts(node, sub, sup, primes)
@@ -720,7 +727,7 @@ class Parser(EnvironmentParser):
         )
 
     def atom(self) -> Node:
-        tok = self.peek()
+        tok = self.toks[self.i]
         if tok.kind == NUM:
             self.take()
             return Num(tok.value)
