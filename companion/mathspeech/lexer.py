@@ -147,7 +147,7 @@ class Token:
     """One token; a plain slotted class, not a frozen dataclass, as it is made 20 times an
     equation (a frozen dataclass's __init__ is three times as slow). Never changed once made."""
 
-    __slots__ = ("kind", "value", "pos")
+    __slots__ = ("kind", "pos", "value")
 
     def __init__(self, kind: str, value: str, pos: int) -> None:
         self.kind = kind

@@ -513,7 +513,9 @@ class Parser(EnvironmentParser):
                     and (plain.name in FUNCTION_GREEK or plain.name in "fgh")
                 ):
                     return not bracket  # sigma^2(x): the variance function
-                return isinstance(node.base, Name | Font) and self.is_function_base(node.base, True)
+                return isinstance(node.base, (Name, Font)) and self.is_function_base(
+                    node.base, True
+                )
             base = node.base
         if isinstance(base, Accent):
             base = base.body

@@ -85,7 +85,7 @@ def is_label_sup(base: Node | None, sup: Node | None) -> bool:
     on a letter other than e (W^Q, W^O, theta^{Q'}), and a Greek letter on a Greek letter
     (theta^mu, the parameters of mu).
     """
-    if isinstance(sup, Name | Text):
+    if isinstance(sup, (Name, Text)):
         return True
     if isinstance(sup, Sym) and sup.kind == "symbol":
         return sup.name in LABEL_SYMBOLS
@@ -97,7 +97,7 @@ def is_label_sup(base: Node | None, sup: Node | None) -> bool:
     ):
         return True
     sup = unprimed(sup)
-    while isinstance(base, Font | Accent):
+    while isinstance(base, (Font, Accent)):
         base = base.body
     if not isinstance(base, Sym) or not isinstance(sup, Sym):
         return False
@@ -134,7 +134,7 @@ def is_index_sup(sup: Node | None) -> bool:
     if isinstance(body, Sum) and len(body.terms) == 2:  # (l+1), (t-1)
         return (
             _is_index(body.terms[0])
-            and isinstance(body.terms[1], Num | Sym)
+            and isinstance(body.terms[1], (Num, Sym))
             and (body.ops[0] == "")
         )
     return (
@@ -156,7 +156,7 @@ def is_compound(node: Node | None) -> bool:
     return (
         isinstance(node, Fenced)
         and node.open in ("(", "[")
-        and isinstance(node.body, Sum | Product | Relation | Frac | Prefix | BigOp)
+        and isinstance(node.body, (Sum, Product, Relation, Frac, Prefix, BigOp))
     )
 
 
@@ -167,7 +167,7 @@ def is_quantity(node: Node | None) -> bool:
     body = node.body
     return (
         is_sum(body)
-        or isinstance(body, Sum | Relation | Frac)
+        or isinstance(body, (Sum, Relation, Frac))
         or (isinstance(body, Product) and not is_change_product(body))
     )
 
@@ -180,7 +180,7 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
     as "the quantity ..." or a list (known only once read)."""
     if isinstance(node, BigOp):
         return node.body is not None or bool(node.differentials)
-    if isinstance(node, Prefix | Apply):
+    if isinstance(node, (Prefix, Apply)):
         if isinstance(node, Apply) and isinstance(node.func, Fenced):
             return True  # ..., evaluated at t
         return id(node) in opened
@@ -209,7 +209,7 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
         return ends_open(node.terms[-1], opened)
     if isinstance(node, Root):
         return True  # "the square root of" takes all that follows, up to a pause
-    return isinstance(node, Matrix | Cases | Lines)
+    return isinstance(node, (Matrix, Cases, Lines))
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -547,7 +547,7 @@ _LOOSE_WORDS = frozenset(
 
 def is_parameter(node: Node | None) -> bool:
     """What follows a semicolon in p(x; theta): parameters are Greek letters (theta, phi k)."""
-    while isinstance(node, Scripts | Font | Accent):
+    while isinstance(node, (Scripts, Font, Accent)):
         node = node.base if isinstance(node, Scripts) else node.body
     return isinstance(node, Sym) and node.kind in ("greek", "Greek")
 
