@@ -253,16 +253,17 @@ _CHILD_GETTERS: dict[type, Callable[[Any], object]] = {
 def latin_letters(node: object) -> set[str]:
     """Latin letters used anywhere in the equation, in the case they are written."""
     found: set[str] = set()
-    stack = [node]
+    stack: list[Any] = [node]
     while stack:
         item = stack.pop()
-        if isinstance(item, Sym):
+        kind = type(item)
+        if kind is Sym:
             if item.kind == "latin":
                 found.add(item.name)
-        elif isinstance(item, tuple):
+        elif kind is tuple:
             stack.extend(item)
         else:
-            children = _CHILD_GETTERS.get(type(item))
+            children = _CHILD_GETTERS.get(kind)
             if children is not None:
                 stack.append(children(item))
     return found
