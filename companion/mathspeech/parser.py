@@ -123,6 +123,7 @@ _SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Ver
 _NOT_FACTORS = frozenset(
     {*_ARROWS, *V.RELATIONS, *V.ADD_OPS, *V.MUL_OPS, *_SEPARATORS, *_CLOSERS, "end", "not"}
 )
+_SCRIPT_KINDS = frozenset({SUB, SUP, PRIME})
 _SEQ_ENDS = frozenset({RBRACE, EOF, AMP, NEWLINE})  # token kinds that end a sequence
 _FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _BINOMS = frozenset({"binom", "dbinom", "tbinom"})
@@ -586,6 +587,9 @@ class Parser(EnvironmentParser):
         return False
 
     def scripted(self, node: Node) -> Node:
+        tok = self.toks[self.i]
+        if tok.kind not in _SCRIPT_KINDS and not (tok.kind == SYM and tok.value == "!"):
+            return node  # the commonest case: nothing follows
         sub: Node | None = None
         sup: Node | None = None
         primes = 0
@@ -665,6 +669,10 @@ class Parser(EnvironmentParser):
 
     def group(self) -> Node:
         open_tok = self.take()
+        tok = self.toks[self.i]
+        if self.toks[self.i + 1].kind == RBRACE and tok.kind in (LETTER, NUM):
+            self.i += 2  # {x}, {2}: what the grammar below would give, without its descent
+            return Sym(tok.value, "latin") if tok.kind == LETTER else Num(tok.value)
         saved, self.closers, self.integral = (self.closers, self.integral), [], 0
         symbol = self.script_symbol(self.peek())
         if symbol is not None and self.peek(1).kind == RBRACE:  # x^{+}, z^{\star}
