@@ -103,7 +103,14 @@ _DELIMS = {
     "rbrack": "]",
 }
 _DIGITS = frozenset(string.digits)  # ASCII only: "²" is not a number token
-_ASCII_LETTERS = frozenset(string.ascii_letters)
+# characters that are a token by themselves, whatever follows (not ":" and ".", which may
+# start := or a number)
+_ONE_CHARACTER = (
+    dict.fromkeys(string.ascii_letters, LETTER)
+    | dict.fromkeys("+-=<>()[],;!|/*?", SYM)
+    | {"_": SUB, "^": SUP, "&": AMP, "'": PRIME}
+)
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")  # 3, 3.14, .5 (ASCII digits only)
 _ASCII_NAME = re.compile("[a-zA-Z]*")  # a command's name (isalpha() letters may follow)
 _ESCAPED = {
     ",": None,
@@ -174,10 +181,9 @@ def tokenize(latex: str) -> list[Token]:
     i, n = 0, len(latex)
     while i < n:
         c = latex[i]
-        if c in _ASCII_LETTERS:  # the commonest token first
-            append(Token(LETTER, c, i))
-            i += 1
-        elif c.isspace() or c == "~":
+        kind = _ONE_CHARACTER.get(c)
+        if kind is not None:  # the commonest tokens first
+            append(Token(kind, c, i))
             i += 1
         elif c == "\\":
             j = _ASCII_NAME.match(latex, i + 1).end()  # type: ignore[union-attr]
@@ -233,17 +239,7 @@ def tokenize(latex: str) -> list[Token]:
                     append(Token(CMD, name, i))
             i = j
         elif c in _DIGITS or (c == "." and i + 1 < n and latex[i + 1] in _DIGITS):
-            j = i
-            while j < n and latex[j] in _DIGITS:
-                j += 1
-            if j < n - 1 and latex[j] == "." and latex[j + 1] in _DIGITS:
-                j += 1
-                while j < n and latex[j] in _DIGITS:
-                    j += 1
-            elif c == ".":
-                j = i + 1
-                while j < n and latex[j] in _DIGITS:
-                    j += 1
+            j = _NUMBER.match(latex, i).end()  # type: ignore[union-attr]
             append(Token(NUM, latex[i:j], i))
             i = j
         elif c == "{":
@@ -256,9 +252,7 @@ def tokenize(latex: str) -> list[Token]:
             braces.pop()
             append(Token(RBRACE, c, i))
             i += 1
-        elif c in "_^&'":
-            kind = {"_": SUB, "^": SUP, "&": AMP, "'": PRIME}[c]
-            append(Token(kind, c, i))
+        elif c.isspace() or c == "~":
             i += 1
         elif c == ":" and i + 1 < n and latex[i + 1] == "=":
             append(Token(SYM, ":=", i))
@@ -266,7 +260,7 @@ def tokenize(latex: str) -> list[Token]:
         elif c == "." and latex.startswith("...", i):  # typed dots: \ldots
             append(Token(CMD, "ldots", i))
             i += 3
-        elif c in "+-=<>()[],;:!|/*.?":
+        elif c in ":.":
             append(Token(SYM, c, i))
             i += 1
         elif c in _UNICODE:
