@@ -172,12 +172,17 @@ def is_quantity(node: Node | None) -> bool:
     )
 
 
+_LEAVES = (Sym, Num, Name, Text)
+
+
 def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()) -> bool:
     """Whether a reading ends in an open construct ("the quantity ...", "the sum ... of ...",
     a list of arguments), so that what follows needs a pause to close it.
 
     `opened` holds the ids of the applications and operators whose argument the reader read
     as "the quantity ..." or a list (known only once read)."""
+    if isinstance(node, _LEAVES) or node is None:
+        return False  # the commonest case, tested first
     if isinstance(node, BigOp):
         return node.body is not None or bool(node.differentials)
     if isinstance(node, (Prefix, Apply)):
