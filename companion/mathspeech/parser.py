@@ -124,6 +124,8 @@ _NOT_FACTORS = frozenset(
     {*_ARROWS, *V.RELATIONS, *V.ADD_OPS, *V.MUL_OPS, *_SEPARATORS, *_CLOSERS, "end", "not"}
 )
 _SCRIPT_KINDS = frozenset({SUB, SUP, PRIME})
+_FACTOR_KINDS = frozenset({LETTER, NUM, LBRACE, TEXT})  # token kinds that start a factor
+_FACTOR_SYMBOLS = frozenset({"(", "[", "\\{", "‖", "|", NULL_LEFT})  # symbols that do
 _SEQ_ENDS = frozenset({RBRACE, EOF, AMP, NEWLINE})  # token kinds that end a sequence
 _FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _BINOMS = frozenset({"binom", "dbinom", "tbinom"})
@@ -273,11 +275,12 @@ class Parser(EnvironmentParser):
         return tok.kind == CMD and tok.value in V.MUL_OPS
 
     def starts_factor(self, tok: Token) -> bool:
-        if tok.kind in (LETTER, NUM, LBRACE, TEXT):
+        kind = tok.kind
+        if kind in _FACTOR_KINDS:
             return True
-        if tok.kind == SYM:
-            return tok.value in ("(", "[", "\\{", "‖", "|", NULL_LEFT)
-        if tok.kind == CMD:
+        if kind == SYM:
+            return tok.value in _FACTOR_SYMBOLS
+        if kind == CMD:
             name = tok.value
             if name in _STACKS and tok is self.peek():
                 return self.stacked_relation() is None
@@ -383,6 +386,8 @@ class Parser(EnvironmentParser):
         ops: list[str] = []
         while True:
             tok = self.toks[self.i]
+            if tok.kind in _SEQ_ENDS:  # nothing below takes a closing brace or the end
+                break
             if self.integral and self.at_differential():
                 break
             if tok.value == "|" and self.at_eval_bar():  # f(x)|_{x=a}: evaluated at
@@ -739,11 +744,11 @@ class Parser(EnvironmentParser):
     def atom(self) -> Node:
         tok = self.toks[self.i]
         if tok.kind == NUM:
-            self.take()
+            self.i += 1
             return Num(tok.value)
         if tok.kind == LETTER:
-            self.take()
-            if tok.value == "E" and self.is_sym(self.peek(), "["):
+            self.i += 1
+            if tok.value == "E" and self.is_sym(self.toks[self.i], "["):
                 # E[X] in plain type is the expectation, as with \mathbb{E}[X]
                 return Font("blackboard", Sym("E", "latin"))
             return Sym(tok.value, "latin")
