@@ -357,17 +357,16 @@ class Parser(EnvironmentParser):
         return Relation(tuple(parts), tuple(rels))
 
     def additive(self) -> Node:
-        terms: list[Node] = []
-        ops: list[str] = []
         sign = ""
         if self.is_add_op(self.toks[self.i]):
             sign = self.take().value
-        ops.append(sign)
-        terms.append(self.operand_after(sign))
-        while self.is_add_op(self.toks[self.i]):
-            ops.append(self.take().value)
-            terms.append(self.operand_after(ops[-1]))
-        node = terms[0] if len(terms) == 1 and not sign else Sum(tuple(terms), tuple(ops))
+        node = self.operand_after(sign)
+        if sign or self.is_add_op(self.toks[self.i]):
+            terms, ops = [node], [sign]
+            while self.is_add_op(self.toks[self.i]):
+                ops.append(self.take().value)
+                terms.append(self.operand_after(ops[-1]))
+            node = Sum(tuple(terms), tuple(ops))
         if self.toks[self.i].value == "|" and self.at_eval_bar():
             bar = self.take()
             return self.scripted(Fenced(NULL_LEFT, bar.value, node))
