@@ -566,13 +566,16 @@ class Parser(EnvironmentParser):
         """Look ahead inside the parenthesis: a top-level comma or bar means arguments."""
         depth = 0
         for tok in self.toks[self.i :]:
-            if tok.kind == LBRACE or self.is_sym(tok, "(", "["):
+            kind, value = tok.kind, tok.value
+            if kind == LBRACE or (kind == SYM and value in ("(", "[")):
                 depth += 1
-            elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
+            elif kind == RBRACE or (kind == SYM and value in (")", "]")):
                 depth -= 1
                 if depth == 0:
                     return False
-            elif depth == 1 and (self.is_sym(tok, ",", ";", "|") or self.is_cmd(tok, "mid")):
+            elif depth == 1 and (
+                (kind == SYM and value in (",", ";", "|")) or (kind == CMD and value == "mid")
+            ):
                 return True
         return False
 
@@ -580,9 +583,10 @@ class Parser(EnvironmentParser):
         """Look ahead inside the parenthesis: a top-level + or - means multiplication."""
         depth = 0
         for tok in self.toks[self.i :]:
-            if tok.kind in (LBRACE,) or self.is_sym(tok, "(", "["):
+            kind, value = tok.kind, tok.value
+            if kind == LBRACE or (kind == SYM and value in ("(", "[")):
                 depth += 1
-            elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
+            elif kind == RBRACE or (kind == SYM and value in (")", "]")):
                 depth -= 1
                 if depth == 0:
                     return False
