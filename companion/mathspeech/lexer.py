@@ -161,6 +161,9 @@ class Token:
         self.value = value
         self.pos = pos  # index of the token's first character in the source
 
+    def __repr__(self) -> str:
+        return f"Token({self.kind!r}, {self.value!r}, {self.pos})"
+
 
 def fragment(latex: str, limit: int = 60) -> str:
     """The source as it is quoted at the start of an error message."""
@@ -186,7 +189,7 @@ def tokenize(latex: str) -> list[Token]:
             append(Token(kind, c, i))
             i += 1
         elif c == "\\":
-            j = _ASCII_NAME.match(latex, i + 1).end()  # type: ignore[union-attr]
+            j = _ASCII_NAME.match(latex, i + 1).end()  # type: ignore[union-attr]  # [a-zA-Z]*
             while j < n and latex[j].isalpha():  # a non-ASCII letter goes on the name
                 j += 1
             if j == i + 1:  # \ followed by one non-letter
@@ -239,7 +242,7 @@ def tokenize(latex: str) -> list[Token]:
                     append(Token(CMD, name, i))
             i = j
         elif c in _DIGITS or (c == "." and i + 1 < n and latex[i + 1] in _DIGITS):
-            j = _NUMBER.match(latex, i).end()  # type: ignore[union-attr]
+            j = _NUMBER.match(latex, i).end()  # type: ignore[union-attr]  # a digit is here
             append(Token(NUM, latex[i:j], i))
             i = j
         elif c == "{":

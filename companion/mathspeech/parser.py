@@ -385,7 +385,7 @@ class Parser(EnvironmentParser):
         ops: list[str] = []
         while True:
             tok = self.toks[self.i]
-            if tok.kind in _SEQ_ENDS:  # nothing below takes a closing brace or the end
+            if tok.kind in _SEQ_ENDS:  # nothing below takes a "}", "&", a row break or the end
                 break
             if self.integral and self.at_differential():
                 break
