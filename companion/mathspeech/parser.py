@@ -437,6 +437,10 @@ class Parser(EnvironmentParser):
             return Sum((self.factor(),), (tok.value,))
         start = tok
         node = self.scripted(self.atom())
+        if isinstance(node, Num) or (
+            isinstance(node, Sym) and node.kind == "latin" and self.toks[self.i].kind != SYM
+        ):
+            return node  # the commonest factors: nothing below applies to them
         base = node.base if isinstance(node, Scripts) else node
         if isinstance(base, Sym) and base.kind == "bigop":
             return self.big_op(base.name, node)
@@ -467,10 +471,10 @@ class Parser(EnvironmentParser):
         return node
 
     def is_prefix(self, base: Node) -> bool:
-        if isinstance(base, Name):
-            return base.name in V.FUNCTIONS
         if isinstance(base, Sym):
             return base.name == "nabla"
+        if isinstance(base, Name):
+            return base.name in V.FUNCTIONS
         if isinstance(base, Font) and base.style == "blackboard":
             return isinstance(base.body, Sym) and base.body.name in V.BLACKBOARD_FUNCTIONS
         return False
