@@ -63,7 +63,7 @@ def speak(
     parser = Parser(latex, strict, frozenset(functions) if functions else _NO_FUNCTIONS)
     tree = parser.parse()
     letters = latin_letters(tree)
-    lowers = frozenset(c for c in letters if c.islower())
+    lowers = frozenset(filter(str.islower, letters))
     # small letters whose capital is used too: marked by the reader, "small k" if said first
     both = frozenset(c for c in lowers if c.upper() in letters)
     text = " ".join(Reader(verbosity, lowers, tree, both).read(tree).split())

@@ -144,7 +144,7 @@ class CalculusReader:
         simple = (
             is_tight(top)
             and len(top.split()) <= 4
-            and not isinstance(num, Apply | BigOp | Prefix | Frac)
+            and not isinstance(num, (Apply, BigOp, Prefix, Frac))
             and not (isinstance(num, Product) and any(num.ops))
         )
         tight_needed = ratio or simple
@@ -169,7 +169,7 @@ class CalculusReader:
         # a tight numerator ("P of x") keeps "over": it binds after the function is applied
         tight_top = (
             is_tight(top)
-            and not isinstance(num, BigOp | Frac)
+            and not isinstance(num, (BigOp, Frac))
             and not ends_open(num, self.opened)  # "Q of s and a over alpha" gives a / alpha
         )
         if ratio and tight_top:

@@ -123,6 +123,10 @@ _SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Ver
 _NOT_FACTORS = frozenset(
     {*_ARROWS, *V.RELATIONS, *V.ADD_OPS, *V.MUL_OPS, *_SEPARATORS, *_CLOSERS, "end", "not"}
 )
+_SCRIPT_KINDS = frozenset({SUB, SUP, PRIME})
+_FACTOR_KINDS = frozenset({LETTER, NUM, LBRACE, TEXT})  # token kinds that start a factor
+_FACTOR_SYMBOLS = frozenset({"(", "[", "\\{", "‖", "|", NULL_LEFT})  # symbols that do
+_SEQ_ENDS = frozenset({RBRACE, EOF, AMP, NEWLINE})  # token kinds that end a sequence
 _FRACS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _BINOMS = frozenset({"binom", "dbinom", "tbinom"})
 FUNCTION_LETTERS = V.FUNCTION_LETTERS
@@ -181,14 +185,17 @@ class Parser(EnvironmentParser):
 
     # ----------------------------------------------------------------- stop tests
     def ends_seq(self, tok: Token) -> bool:
-        if tok.kind in (RBRACE, EOF, AMP, NEWLINE) or self.is_cmd(tok, "end"):
+        kind, value = tok.kind, tok.value
+        if kind in _SEQ_ENDS:
             return True
-        if tok.kind in (SYM, CMD) and tok.value in _CLOSERS:
+        if kind == CMD:
+            return value in _CLOSERS or value == "end"
+        if kind != SYM:
+            return False
+        if value in _CLOSERS:
             return True
         return (
-            self.is_sym(tok, "|", "‖")
-            and bool(self.closers)
-            and self.closers[-1] in (tok.value, ANY_CLOSER)
+            value in ("|", "‖") and bool(self.closers) and self.closers[-1] in (value, ANY_CLOSER)
         )
 
     def at_eval_bar(self) -> bool:
@@ -202,11 +209,7 @@ class Parser(EnvironmentParser):
         )
 
     def is_separator(self, tok: Token) -> bool:
-        if self.ends_seq(tok):
-            return False
-        return (tok.kind == SYM and tok.value in _SEPARATORS) or (
-            tok.kind == CMD and tok.value in _SEPARATORS
-        )
+        return tok.value in _SEPARATORS and tok.kind in (SYM, CMD) and not self.ends_seq(tok)
 
     def is_relation(self, tok: Token) -> bool:
         if tok.kind == SYM:
@@ -262,17 +265,22 @@ class Parser(EnvironmentParser):
         return rel, None
 
     def is_add_op(self, tok: Token) -> bool:
-        return self.is_sym(tok, "+", "-") or (tok.kind == CMD and tok.value in V.ADD_OPS)
+        if tok.kind == SYM:
+            return tok.value in ("+", "-")
+        return tok.kind == CMD and tok.value in V.ADD_OPS
 
     def is_mul_op(self, tok: Token) -> bool:
-        return self.is_sym(tok, "/", "*") or (tok.kind == CMD and tok.value in V.MUL_OPS)
+        if tok.kind == SYM:
+            return tok.value in ("/", "*")
+        return tok.kind == CMD and tok.value in V.MUL_OPS
 
     def starts_factor(self, tok: Token) -> bool:
-        if tok.kind in (LETTER, NUM, LBRACE, TEXT):
+        kind = tok.kind
+        if kind in _FACTOR_KINDS:
             return True
-        if tok.kind == SYM:
-            return tok.value in ("(", "[", "\\{", "‖", "|", NULL_LEFT)
-        if tok.kind == CMD:
+        if kind == SYM:
+            return tok.value in _FACTOR_SYMBOLS
+        if kind == CMD:
             name = tok.value
             if name in _STACKS and tok is self.peek():
                 return self.stacked_relation() is None
@@ -305,13 +313,14 @@ class Parser(EnvironmentParser):
     def seq(self) -> Node:
         items: list[Node | None] = [self.relation()]
         seps: list[str] = []
-        while self.is_separator(self.peek()):
+        while self.is_separator(self.toks[self.i]):
             seps.append(self.take().value)
-            if self.ends_seq(self.peek()):
+            if self.ends_seq(self.toks[self.i]):
                 items.append(None)
                 break
             items.append(self.relation())
-        if self.is_sym(self.peek(), "."):
+        tok = self.toks[self.i]
+        if tok.kind == SYM and tok.value == ".":
             self.take()
         if len(items) == 1:
             return items[0] if items[0] is not None else Empty()
@@ -348,24 +357,23 @@ class Parser(EnvironmentParser):
         return Relation(tuple(parts), tuple(rels))
 
     def additive(self) -> Node:
-        terms: list[Node] = []
-        ops: list[str] = []
         sign = ""
-        if self.is_add_op(self.peek()):
+        if self.is_add_op(self.toks[self.i]):
             sign = self.take().value
-        ops.append(sign)
-        terms.append(self.operand_after(sign))
-        while self.is_add_op(self.peek()):
-            ops.append(self.take().value)
-            terms.append(self.operand_after(ops[-1]))
-        node = terms[0] if len(terms) == 1 and not sign else Sum(tuple(terms), tuple(ops))
+        node = self.operand_after(sign)
+        if sign or self.is_add_op(self.toks[self.i]):
+            terms, ops = [node], [sign]
+            while self.is_add_op(self.toks[self.i]):
+                ops.append(self.take().value)
+                terms.append(self.operand_after(ops[-1]))
+            node = Sum(tuple(terms), tuple(ops))
         if self.toks[self.i].value == "|" and self.at_eval_bar():
             bar = self.take()
             return self.scripted(Fenced(NULL_LEFT, bar.value, node))
         return node
 
     def operand_after(self, op: str) -> Node:
-        tok = self.peek()
+        tok = self.toks[self.i]
         if not self.starts_factor(tok) and not self.is_sym(tok, "|", "-", "+"):
             if op:
                 raise self.error(f"missing operand after {op!r} at position {tok.pos}")
@@ -377,6 +385,8 @@ class Parser(EnvironmentParser):
         ops: list[str] = []
         while True:
             tok = self.toks[self.i]
+            if tok.kind in _SEQ_ENDS:  # nothing below takes a "}", "&", a row break or the end
+                break
             if self.integral and self.at_differential():
                 break
             if tok.value == "|" and self.at_eval_bar():  # f(x)|_{x=a}: evaluated at
@@ -386,7 +396,7 @@ class Parser(EnvironmentParser):
                 continue
             if self.is_mul_op(tok):
                 self.take()
-                nxt = self.peek()
+                nxt = self.toks[self.i]
                 if not (self.starts_factor(nxt) or self.is_sym(nxt, "|", "-")):
                     raise self.error(f"missing operand after {tok.value!r} at position {nxt.pos}")
                 ops.append(tok.value)
@@ -427,6 +437,10 @@ class Parser(EnvironmentParser):
             return Sum((self.factor(),), (tok.value,))
         start = tok
         node = self.scripted(self.atom())
+        if isinstance(node, Num) or (
+            isinstance(node, Sym) and node.kind == "latin" and self.toks[self.i].kind != SYM
+        ):
+            return node  # the commonest factors: nothing below applies to them
         base = node.base if isinstance(node, Scripts) else node
         if isinstance(base, Sym) and base.kind == "bigop":
             return self.big_op(base.name, node)
@@ -457,20 +471,22 @@ class Parser(EnvironmentParser):
         return node
 
     def is_prefix(self, base: Node) -> bool:
-        if isinstance(base, Name):
-            return base.name in V.FUNCTIONS
         if isinstance(base, Sym):
             return base.name == "nabla"
+        if isinstance(base, Name):
+            return base.name in V.FUNCTIONS
         if isinstance(base, Font) and base.style == "blackboard":
             return isinstance(base.body, Sym) and base.body.name in V.BLACKBOARD_FUNCTIONS
         return False
 
     def applies(self, node: Node) -> bool:
         """Whether node followed by the next token is a function application."""
-        tok = self.peek()
-        if self.is_sym(tok, "\\{"):  # \mathbb{1}\{y = k\}
+        tok = self.toks[self.i]
+        if tok.kind != SYM:
+            return False
+        if tok.value == "\\{":  # \mathbb{1}\{y = k\}
             return node == Font("blackboard", Sym("1", "symbol"))
-        if not self.is_sym(tok, "(", "["):
+        if tok.value not in ("(", "["):
             return False
         bracket = tok.value == "["
         base = node
@@ -506,7 +522,9 @@ class Parser(EnvironmentParser):
                     and (plain.name in FUNCTION_GREEK or plain.name in "fgh")
                 ):
                     return not bracket  # sigma^2(x): the variance function
-                return isinstance(node.base, Name | Font) and self.is_function_base(node.base, True)
+                return isinstance(node.base, (Name, Font)) and self.is_function_base(
+                    node.base, True
+                )
             base = node.base
         if isinstance(base, Accent):
             base = base.body
@@ -552,13 +570,16 @@ class Parser(EnvironmentParser):
         """Look ahead inside the parenthesis: a top-level comma or bar means arguments."""
         depth = 0
         for tok in self.toks[self.i :]:
-            if tok.kind == LBRACE or self.is_sym(tok, "(", "["):
+            kind, value = tok.kind, tok.value
+            if kind == LBRACE or (kind == SYM and value in ("(", "[")):
                 depth += 1
-            elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
+            elif kind == RBRACE or (kind == SYM and value in (")", "]")):
                 depth -= 1
                 if depth == 0:
                     return False
-            elif depth == 1 and (self.is_sym(tok, ",", ";", "|") or self.is_cmd(tok, "mid")):
+            elif depth == 1 and (
+                (kind == SYM and value in (",", ";", "|")) or (kind == CMD and value == "mid")
+            ):
                 return True
         return False
 
@@ -566,9 +587,10 @@ class Parser(EnvironmentParser):
         """Look ahead inside the parenthesis: a top-level + or - means multiplication."""
         depth = 0
         for tok in self.toks[self.i :]:
-            if tok.kind in (LBRACE,) or self.is_sym(tok, "(", "["):
+            kind, value = tok.kind, tok.value
+            if kind == LBRACE or (kind == SYM and value in ("(", "[")):
                 depth += 1
-            elif tok.kind == RBRACE or self.is_sym(tok, ")", "]"):
+            elif kind == RBRACE or (kind == SYM and value in (")", "]")):
                 depth -= 1
                 if depth == 0:
                     return False
@@ -577,16 +599,19 @@ class Parser(EnvironmentParser):
         return False
 
     def scripted(self, node: Node) -> Node:
+        tok = self.toks[self.i]
+        if tok.kind not in _SCRIPT_KINDS and not (tok.kind == SYM and tok.value == "!"):
+            return node  # the commonest case: nothing follows
         sub: Node | None = None
         sup: Node | None = None
         primes = 0
         inner: Node | None = None  # a braced group with its own scripts: {x^{(i)}}^T
-        if isinstance(node, Scripts) and not node.primes and self.peek().kind in (SUB, SUP):
+        if isinstance(node, Scripts) and not node.primes and self.toks[self.i].kind in (SUB, SUP):
             inner = node
             sub, sup = node.sub, node.sup  # \underset{x}{\max}_{...}
             node = node.base
         while True:
-            tok = self.peek()
+            tok = self.toks[self.i]
             if tok.kind in (SUB, SUP):
                 self.take()
                 arg = self.script_arg(tok)
@@ -605,7 +630,7 @@ class Parser(EnvironmentParser):
             elif tok.kind == PRIME:
                 self.take()
                 primes += 1
-            elif self.is_sym(tok, "!"):
+            elif tok.kind == SYM and tok.value == "!":
                 self.take()
                 if sub is not None or sup is not None or primes:
                     node = Scripts(node, sub, sup, primes)
@@ -656,6 +681,10 @@ class Parser(EnvironmentParser):
 
     def group(self) -> Node:
         open_tok = self.take()
+        tok = self.toks[self.i]
+        if self.toks[self.i + 1].kind == RBRACE and tok.kind in (LETTER, NUM):
+            self.i += 2  # {x}, {2}: what the grammar below would give, without its descent
+            return Sym(tok.value, "latin") if tok.kind == LETTER else Num(tok.value)
         saved, self.closers, self.integral = (self.closers, self.integral), [], 0
         symbol = self.script_symbol(self.peek())
         if symbol is not None and self.peek(1).kind == RBRACE:  # x^{+}, z^{\star}
@@ -720,13 +749,13 @@ class Parser(EnvironmentParser):
         )
 
     def atom(self) -> Node:
-        tok = self.peek()
+        tok = self.toks[self.i]
         if tok.kind == NUM:
-            self.take()
+            self.i += 1
             return Num(tok.value)
         if tok.kind == LETTER:
-            self.take()
-            if tok.value == "E" and self.is_sym(self.peek(), "["):
+            self.i += 1
+            if tok.value == "E" and self.is_sym(self.toks[self.i], "["):
                 # E[X] in plain type is the expectation, as with \mathbb{E}[X]
                 return Font("blackboard", Sym("E", "latin"))
             return Sym(tok.value, "latin")

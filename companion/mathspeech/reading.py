@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any, get_args
 
 from . import vocabulary as V
 from .calculus import CalculusReader, holds_application
@@ -105,10 +106,12 @@ class Reader(CalculusReader, StructureReader):
 
     # ------------------------------------------------------------- dispatch
     def read(self, node: Node | None) -> str:
-        if node is None or isinstance(node, Empty):
+        if node is None:
             return ""
-        method: Callable[[Node], str] = getattr(self, "read_" + type(node).__name__.lower())
-        return method(node)
+        return _READ_METHODS[type(node)](self, node)
+
+    def read_empty(self, node: Empty) -> str:
+        return ""
 
     def read_script(self, node: Node | None) -> str:
         self.script += 1
@@ -215,7 +218,7 @@ class Reader(CalculusReader, StructureReader):
             special = self.fenced_scripts(base, sub, sup)
             if special:
                 return special
-        if isinstance(base, Name | Font | Accent) and self.is_function_head(base):
+        if isinstance(base, (Name, Font, Accent)) and self.is_function_head(base):
             return self.head(node)
         text = self.read(base)
         if node.primes:
@@ -252,7 +255,7 @@ class Reader(CalculusReader, StructureReader):
                     sub_text = " and ".join(self.read_script(i) for i in sub.items)
                 if is_range_index(sub):  # x_{1:T}: "x one through T" is heard as x_1, ..., T
                     text = f"{text} sub {sub_text},"
-                elif isinstance(base, Apply | Fenced):
+                elif isinstance(base, (Apply, Fenced)):
                     body = base.body if isinstance(base, Fenced) and base.body is not None else base
                     text = f"component {sub_text} of {self.operand(body)}"
                 elif is_compound_index(sub):
@@ -307,7 +310,7 @@ class Reader(CalculusReader, StructureReader):
         return f"the {'squared ' if squared else ''}{name} of {self.quantity(base.body)}"
 
     def power(self, text: str, base: Node, sup: Node, closed: bool) -> str:
-        quantity = is_compound(base) or closed or isinstance(base, Apply | BigOp | Frac | Root)
+        quantity = is_compound(base) or closed or isinstance(base, (Apply, BigOp, Frac, Root))
         body = self.read(base.body) if isinstance(base, Fenced) and is_compound(base) else ""
         if isinstance(sup, Sym) and sup.name == "prime":
             return text + " prime"
@@ -320,7 +323,7 @@ class Reader(CalculusReader, StructureReader):
         if (
             isinstance(base, Fenced)
             and base.open in "(["
-            and isinstance(base.body, Apply | Prefix | BigOp)
+            and isinstance(base.body, (Apply, Prefix, BigOp))
             and isinstance(sup, Num)
             and (sup.text in ("2", "3"))
         ):
@@ -358,7 +361,7 @@ class Reader(CalculusReader, StructureReader):
         finally:
             self.exponent = saved
         if quantity:
-            if isinstance(sup, Frac | Sum | Product):
+            if isinstance(sup, (Frac, Sum, Product)):
                 return f"{text}, raised to the {exponent} power"
             return f"{text}, raised to the power {exponent}"
         if isinstance(sup, Num) and sup.text.isdigit() and int(sup.text) in V.ORDINALS:
@@ -367,7 +370,7 @@ class Reader(CalculusReader, StructureReader):
             return f"{text} to the power {exponent}" + (", end power" if is_sum(sup) else "")
         if (
             is_sum(sup)
-            or isinstance(sup, Num | Frac)
+            or isinstance(sup, (Num, Frac))
             or (isinstance(sup, Product) and " " in exponent)
             or is_negated_group(sup)  # 10000^{-2i/d}: "to the minus two i over d power"
         ):
@@ -563,7 +566,7 @@ class Reader(CalculusReader, StructureReader):
         finally:
             self.open -= 1
         if is_sum(body) or (
-            isinstance(body, Product | Relation)
+            isinstance(body, (Product, Relation))
             and not is_tight(text)
             and not text.startswith("the product of ")
         ):
@@ -728,7 +731,7 @@ class Reader(CalculusReader, StructureReader):
         if self.script and isinstance(right, Num) and is_plain(left):
             return ""  # W_{L1}, x_{i2}: an index, not a product
         if (
-            isinstance(right, Fenced | Frac | Num | Deriv)
+            isinstance(right, (Fenced, Frac, Num, Deriv))
             or isinstance(left, Fenced)
             or (isinstance(right, Sum))
         ):
@@ -879,7 +882,7 @@ class Reader(CalculusReader, StructureReader):
         if node.open == NULL_LEFT or (node.open == "\\{" and node.close == "right."):
             if isinstance(body, Matrix) and node.open == "\\{":  # \left\{ array \right.
                 return self.read_cases(Cases(body.rows))
-            if node.open == "\\{" and isinstance(body, Cases | Lines):
+            if node.open == "\\{" and isinstance(body, (Cases, Lines)):
                 return self.read(body)
         if node.open == NULL_LEFT:
             return self.read(body)
@@ -1016,7 +1019,7 @@ def is_layer_index(node: Node | None) -> bool:
 
 def is_function_like(node: Node) -> bool:
     """A function rather than a number: f, g, phi, f(t), the operands of a convolution."""
-    if isinstance(node, Apply | Name):
+    if isinstance(node, (Apply, Name)):
         return True
     if isinstance(node, Scripts):
         node = node.base
@@ -1037,11 +1040,11 @@ def is_vector_like(node: Node | None) -> bool:
     """An item of a concatenation: no number, no infinity, no sign, no sum or fraction."""
     if isinstance(node, Product):
         return all(is_vector_like(f) for f in node.factors)
-    if isinstance(node, Font | Accent):
+    if isinstance(node, (Font, Accent)):
         return is_vector_like(node.body)
     if isinstance(node, Scripts):
         return is_vector_like(node.base)
-    return isinstance(node, Sym | Apply) and not (isinstance(node, Sym) and node.kind == "symbol")
+    return isinstance(node, (Sym, Apply)) and not (isinstance(node, Sym) and node.kind == "symbol")
 
 
 def is_change(left: Node, right: Node) -> bool:
@@ -1051,7 +1054,7 @@ def is_change(left: Node, right: Node) -> bool:
 
 def label_key(node: Node) -> str:
     """The plain text of a label set over a relation, for the table of known labels."""
-    if isinstance(node, Name | Sym):
+    if isinstance(node, (Name, Sym)):
         return node.name
     if isinstance(node, Text):
         return node.text.strip()
@@ -1080,7 +1083,7 @@ def is_negated_group(node: Node | None) -> bool:
         isinstance(node, Sum)
         and len(node.terms) == 1
         and node.ops == ("-",)
-        and isinstance(node.terms[0], Product | Frac)
+        and isinstance(node.terms[0], (Product, Frac))
         and not is_numeric_fraction(node.terms[0])
     )
 
@@ -1102,7 +1105,7 @@ def is_compound_index(node: Node | None) -> bool:
         return True  # Q_{bar phi}: "Q sub phi bar,", not "Q phi bar" (a bar on Q phi)
     return (
         is_sum(node)
-        or isinstance(node, Relation | Frac)
+        or isinstance(node, (Relation, Frac))
         or (isinstance(node, Product) and any(op not in ("",) for op in node.ops))
     )
 
@@ -1153,14 +1156,14 @@ def takes_index(node: Node) -> bool:
             and not is_compound_index(node.sub)
             and (is_plain(node.base) or isinstance(node.base, Accent))
         )
-    if isinstance(node, Font | Accent):
+    if isinstance(node, (Font, Accent)):
         return takes_index(node.body) if isinstance(node, Font) else True
     return is_plain(node) or (isinstance(node, Name) and node.name not in V.FUNCTIONS)
 
 
 def starts_like_letter(node: Node) -> bool:
     """A factor whose reading starts with a letter, a Greek letter or a name."""
-    while isinstance(node, Scripts | Accent | Font | Apply | Factorial):
+    while isinstance(node, (Scripts, Accent, Font, Apply, Factorial)):
         node = (
             node.base
             if isinstance(node, Scripts)
@@ -1170,14 +1173,14 @@ def starts_like_letter(node: Node) -> bool:
         )
     if isinstance(node, Sym):
         return node.kind in ("latin", "greek", "Greek")
-    return isinstance(node, Name | Text)
+    return isinstance(node, (Name, Text))
 
 
 def is_probability(func: Node) -> bool:
     """P, Pr or blackboard P before parentheses."""
     if isinstance(func, Font):
         func = func.body
-    return isinstance(func, Sym | Name) and func.name in _PROBABILITY
+    return isinstance(func, (Sym, Name)) and func.name in _PROBABILITY
 
 
 def holds_relation(body: Node | None) -> bool:
@@ -1185,3 +1188,9 @@ def holds_relation(body: Node | None) -> bool:
     if isinstance(body, Seq):
         return any(isinstance(i, Relation) for i in body.items)
     return isinstance(body, Relation)
+
+
+# each node class's read_<class> method, looked up once (Reader.read is the hottest call)
+_READ_METHODS: dict[type, Callable[[Reader, Any], str]] = {
+    cls: getattr(Reader, "read_" + cls.__name__.lower()) for cls in get_args(Node)
+}

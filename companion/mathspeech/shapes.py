@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import fields
+from operator import attrgetter
+from typing import Any
 
 from . import vocabulary as V
 from .lexer import NULL_LEFT
@@ -82,7 +85,7 @@ def is_label_sup(base: Node | None, sup: Node | None) -> bool:
     on a letter other than e (W^Q, W^O, theta^{Q'}), and a Greek letter on a Greek letter
     (theta^mu, the parameters of mu).
     """
-    if isinstance(sup, Name | Text):
+    if isinstance(sup, (Name, Text)):
         return True
     if isinstance(sup, Sym) and sup.kind == "symbol":
         return sup.name in LABEL_SYMBOLS
@@ -94,7 +97,7 @@ def is_label_sup(base: Node | None, sup: Node | None) -> bool:
     ):
         return True
     sup = unprimed(sup)
-    while isinstance(base, Font | Accent):
+    while isinstance(base, (Font, Accent)):
         base = base.body
     if not isinstance(base, Sym) or not isinstance(sup, Sym):
         return False
@@ -131,7 +134,7 @@ def is_index_sup(sup: Node | None) -> bool:
     if isinstance(body, Sum) and len(body.terms) == 2:  # (l+1), (t-1)
         return (
             _is_index(body.terms[0])
-            and isinstance(body.terms[1], Num | Sym)
+            and isinstance(body.terms[1], (Num, Sym))
             and (body.ops[0] == "")
         )
     return (
@@ -153,7 +156,7 @@ def is_compound(node: Node | None) -> bool:
     return (
         isinstance(node, Fenced)
         and node.open in ("(", "[")
-        and isinstance(node.body, Sum | Product | Relation | Frac | Prefix | BigOp)
+        and isinstance(node.body, (Sum, Product, Relation, Frac, Prefix, BigOp))
     )
 
 
@@ -164,9 +167,12 @@ def is_quantity(node: Node | None) -> bool:
     body = node.body
     return (
         is_sum(body)
-        or isinstance(body, Sum | Relation | Frac)
+        or isinstance(body, (Sum, Relation, Frac))
         or (isinstance(body, Product) and not is_change_product(body))
     )
+
+
+_LEAVES = (Sym, Num, Name, Text)
 
 
 def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()) -> bool:
@@ -175,9 +181,11 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
 
     `opened` holds the ids of the applications and operators whose argument the reader read
     as "the quantity ..." or a list (known only once read)."""
+    if isinstance(node, _LEAVES) or node is None:
+        return False  # the commonest case, tested first
     if isinstance(node, BigOp):
         return node.body is not None or bool(node.differentials)
-    if isinstance(node, Prefix | Apply):
+    if isinstance(node, (Prefix, Apply)):
         if isinstance(node, Apply) and isinstance(node.func, Fenced):
             return True  # ..., evaluated at t
         return id(node) in opened
@@ -206,7 +214,7 @@ def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()
         return ends_open(node.terms[-1], opened)
     if isinstance(node, Root):
         return True  # "the square root of" takes all that follows, up to a pause
-    return isinstance(node, Matrix | Cases | Lines)
+    return isinstance(node, (Matrix, Cases, Lines))
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -241,23 +249,28 @@ _CHILDREN = {
     )
 }
 
+# each class's children: a tuple of its child fields, or its only child field
+_CHILD_GETTERS: dict[type, Callable[[Any], object]] = {
+    cls: attrgetter(*names) for cls, names in _CHILDREN.items()
+}
+
 
 def latin_letters(node: object) -> set[str]:
     """Latin letters used anywhere in the equation, in the case they are written."""
     found: set[str] = set()
-    stack = [node]
+    stack: list[Any] = [node]
     while stack:
         item = stack.pop()
         kind = type(item)
         if kind is Sym:
-            assert isinstance(item, Sym)
             if item.kind == "latin":
                 found.add(item.name)
         elif kind is tuple:
-            assert isinstance(item, tuple)
             stack.extend(item)
-        elif kind in _CHILDREN:
-            stack.extend(getattr(item, f) for f in _CHILDREN[kind])
+        else:
+            children = _CHILD_GETTERS.get(kind)
+            if children is not None:
+                stack.append(children(item))
     return found
 
 
@@ -540,7 +553,7 @@ _LOOSE_WORDS = frozenset(
 
 def is_parameter(node: Node | None) -> bool:
     """What follows a semicolon in p(x; theta): parameters are Greek letters (theta, phi k)."""
-    while isinstance(node, Scripts | Font | Accent):
+    while isinstance(node, (Scripts, Font, Accent)):
         node = node.base if isinstance(node, Scripts) else node.body
     return isinstance(node, Sym) and node.kind in ("greek", "Greek")
 
