@@ -6,6 +6,7 @@ import re
 import string
 
 from companion.errors import MathSpeechError
+from companion.mathspeech.vocabulary import FUNCTIONS
 
 # token kinds
 CMD = "cmd"  # \name (value: name without backslash)
@@ -176,6 +177,34 @@ def fail(latex: str, message: str) -> MathSpeechError:
     return MathSpeechError(f"{fragment(latex)}: {message}")
 
 
+_LETTERS = frozenset(string.ascii_letters)
+_LETTER_RUN = re.compile(r"[A-Za-z]+")
+# Function names of three letters or more that papers also type as plain letters, as in
+# softmax(x) or exp(x): read as the function, never as "s times o times f ...".
+_TYPED_FUNCTIONS = frozenset(name for name in FUNCTIONS if len(name) >= 3 and name.isalpha())
+
+
+def _typed_function(latex: str, i: int, tokens: list[Token], braces: list[int]) -> str:
+    """The function name spelled by the whole run of letters starting at i, or "". A run
+    right after a brace, a subscript or a superscript, or inside a command's braces, is left
+    as letters (x_{max}, \\mathrm{softmax} and \\operatorname*{arg\\,max} keep their own
+    readings)."""
+    if i and latex[i - 1] in _LETTERS:
+        return ""
+    if tokens and tokens[-1].kind in (LBRACE, SUB, SUP):
+        return ""
+    run = _LETTER_RUN.match(latex, i)
+    name = run.group() if run else ""
+    if name not in _TYPED_FUNCTIONS:
+        return ""
+    if braces and _COMMAND_BEFORE.search(latex, 0, braces[-1]):
+        return ""
+    return name
+
+
+_COMMAND_BEFORE = re.compile(r"\\[A-Za-z]+\*?\s*$")
+
+
 def tokenize(latex: str) -> list[Token]:
     """Split LaTeX math into tokens; check brace balance; raise MathSpeechError on bad input."""
     tokens: list[Token] = []
@@ -185,6 +214,12 @@ def tokenize(latex: str) -> list[Token]:
     while i < n:
         c = latex[i]
         kind = _ONE_CHARACTER.get(c)
+        if kind is LETTER and i + 2 < n and latex[i + 1] in _LETTERS:
+            name = _typed_function(latex, i, tokens, braces)
+            if name:
+                append(Token(CMD, name, i))
+                i += len(name)
+                continue
         if kind is not None:  # the commonest tokens first
             append(Token(kind, c, i))
             i += 1
