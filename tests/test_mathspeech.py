@@ -262,3 +262,16 @@ def test_paper_equation_reads_strictly_at_every_verbosity(row: dict, verbosity: 
     spoken = speak(row["latex"], verbosity, strict=True)
     assert spoken.warnings == ()
     assert spoken.text and not FORBIDDEN & set(spoken.text), spoken.text
+
+
+@pytest.mark.parametrize(
+    ("latex", "spoken"),
+    [
+        (r"\text{s.t.}", "such that"),
+        (r"\text{s.t. } x > 0", "such that x is greater than zero"),
+        (r"x \text{ st } y", "x, such that y"),
+    ],
+)
+def test_a_clause_word_anywhere_is_read_never_refused(latex: str, spoken: str) -> None:
+    """'s.t.' separates an objective from its constraint; alone or first it is a word."""
+    assert verbalize(latex, strict=True) == spoken

@@ -118,6 +118,15 @@ _PASS_THROUGH = frozenset(
     }
 )
 _DROPPED = frozenset({"hspace", "vspace", "phantom", "hphantom", "vphantom", "label", "tag"})
+# words between an objective and its constraint, as in \\min f(w) \\text{ s.t. } g(w) \\le 0:
+# they separate like a colon ("such that"), never multiply
+_CLAUSE_TEXTS = frozenset({"s.t.", "s.t", "st", "such that"})
+
+
+def is_clause_text(tok: Token) -> bool:
+    return tok.kind == TEXT and " ".join(tok.value.split()).lower() in _CLAUSE_TEXTS
+
+
 _SEPARATORS = frozenset({",", ";", ":", "|", "‖", "mid", "colon", "vert", "Vert"})
 # commands that never start a factor: operators, relations, separators, closers
 _NOT_FACTORS = frozenset(
@@ -277,7 +286,7 @@ class Parser(EnvironmentParser):
     def starts_factor(self, tok: Token) -> bool:
         kind = tok.kind
         if kind in _FACTOR_KINDS:
-            return True
+            return kind != TEXT or not is_clause_text(tok)
         if kind == SYM:
             return tok.value in _FACTOR_SYMBOLS
         if kind == CMD:
@@ -313,8 +322,9 @@ class Parser(EnvironmentParser):
     def seq(self) -> Node:
         items: list[Node | None] = [self.relation()]
         seps: list[str] = []
-        while self.is_separator(self.toks[self.i]):
-            seps.append(self.take().value)
+        while self.is_separator(self.toks[self.i]) or is_clause_text(self.toks[self.i]):
+            sep = self.take()
+            seps.append(":" if sep.kind == TEXT else sep.value)
             if self.ends_seq(self.toks[self.i]):
                 items.append(None)
                 break
@@ -374,7 +384,11 @@ class Parser(EnvironmentParser):
 
     def operand_after(self, op: str) -> Node:
         tok = self.toks[self.i]
-        if not self.starts_factor(tok) and not self.is_sym(tok, "|", "-", "+"):
+        if (
+            not self.starts_factor(tok)
+            and not self.is_sym(tok, "|", "-", "+")
+            and tok.kind != TEXT  # a clause word with nothing before it is just a word
+        ):
             if op:
                 raise self.error(f"missing operand after {op!r} at position {tok.pos}")
             raise self.unexpected(tok)
