@@ -352,11 +352,23 @@ class Hearing:
                 tree = Tree("evaluated", (tree, *items))
                 if self.depth == 0:  # what follows the pause combines with the evaluation
                     tree = self.additive(first=self.product(first=tree))
-        while (self.depth == 0 and self.at(",", "all", "over")) or self.at("all", "over"):
-            self.free_pause()
-            self.need("all", "over")
-            tree = Tree("/", (tree, self.additive()))
-        return tree
+        while True:
+            if (self.depth == 0 and self.at(",", "all", "over")) or self.at("all", "over"):
+                self.free_pause()
+                self.need("all", "over")
+                tree = Tree("/", (tree, self.additive()))
+            elif self.depth == 0 and self.closes_all():
+                # "the square root of f of x and y, all plus one": every open group closes
+                self.free_pause()
+                self.need("all")
+                tree = flat(self.additive(first=flat(self.product(first=tree))))
+            else:
+                return tree
+
+    def closes_all(self) -> bool:
+        """At ", all plus ...", ", all minus ...", ", all times ...": what came before is whole."""
+        at = 1 if self.at(",") else 0
+        return self.peek(at) == "all" and self.peek(at + 1) in ("plus", "minus", "times")
 
     def additive(self, first: Tree | None = None) -> Tree:
         terms: list[Tree] = []
@@ -1296,6 +1308,14 @@ def closed_list(tree: Tree, hearing: Hearing) -> bool:
     """An application whose list of arguments a pause has just closed ("q of z given x, of
     ..."): the "of" that follows belongs to what encloses it, not to a second application."""
     return tree.head == "apply" and hearing.i > 0 and hearing.words[hearing.i - 1] == ","
+
+
+def flat(tree: Tree) -> Tree:
+    """A sum or product whose first term is one of the same kind, as one: (+ (+ a b) c) is
+    (+ a b c), as the LaTeX parser writes it."""
+    if tree.head in ("+", "*") and tree.kids and tree.kids[0].head == tree.head:
+        return Tree(tree.head, tree.kids[0].kids + tree.kids[1:])
+    return tree
 
 
 def flat_product(factors: list[Tree]) -> Tree:

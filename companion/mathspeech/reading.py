@@ -51,6 +51,7 @@ from .shapes import (
     is_tight,
     is_transpose,
     name_words,
+    pauses_to_close,
     plain_letters,
     unprimed,
 )
@@ -634,6 +635,8 @@ class Reader(CalculusReader, StructureReader):
                 continue
             word = V.ADD_OPS.get(op, op)
             sep = ", " if ends_open(node.terms[k - 1], self.opened) else " "
+            if self.closes_all(node, node.terms[k - 1]):
+                sep = ", all "  # one pause would close only the innermost of them
             parts.append(f"{sep}{word} {text}")
         return "".join(parts)
 
@@ -688,8 +691,20 @@ class Reader(CalculusReader, StructureReader):
                 or (word in ("times", "over", "divided by") and grouped)
                 else " "
             )
+            if word == "times" and self.closes_all(node, first if k == 0 else left):
+                sep = ", all "  # one pause would close only the innermost of them
             parts.append(f"{sep}{word} {text}")
         return "".join(parts)
+
+    def closes_all(self, node: Node, before: Node) -> bool:
+        """Whether what follows `before` in a whole side must close more open constructs
+        than one pause can: then ", all plus ..." closes every one of them."""
+        return (
+            node is self.side
+            and not self.open
+            and not self.script
+            and pauses_to_close(before, self.opened) > 1
+        )
 
     def says_fraction_of(self, left: Node, right_text: str) -> bool:
         """A named fraction ("one half", "two thirds") before a phrase that starts with "the":

@@ -175,6 +175,36 @@ def is_quantity(node: Node | None) -> bool:
 _LEAVES = (Sym, Num, Name, Text)
 
 
+def pauses_to_close(node: Node | None, opened: frozenset[int] | set[int] = frozenset()) -> int:
+    """How many open constructs a reading ends in: one pause closes one of them, so more
+    than one cannot be closed by a pause alone ("the square root of f of x and y," leaves the
+    root open after the list closes). 0 when the reading ends closed."""
+    if not ends_open(node, opened):
+        return 0
+    if isinstance(node, (Product, Sum)):
+        return pauses_to_close(
+            node.factors[-1] if isinstance(node, Product) else node.terms[-1], opened
+        )
+    if isinstance(node, Root):
+        return 1 + pauses_to_close(node.body, opened)
+    if isinstance(node, Fenced) and is_quantity(node):
+        return 1 + pauses_to_close(node.body, opened)
+    if isinstance(node, Apply) and id(node) in opened:
+        body = node.arg.body  # a list of arguments or "the quantity ..."; a ratio is closed
+        if isinstance(body, Seq):
+            return 1 + pauses_to_close(body.items[-1], opened)
+        if isinstance(body, Sum):
+            return 1 + pauses_to_close(body.terms[-1], opened)
+    if isinstance(node, BigOp) and node.body is not None and not node.differentials:
+        if node.op in V.LIMIT_FUNCTIONS:  # "the max over a of ...": its body is one term
+            return max(1, pauses_to_close(node.body, opened))
+        return 1 + pauses_to_close(node.body, opened)
+    if isinstance(node, Frac) and isinstance(node.den, (Sum, Product)):
+        # "over the quantity ..." or "over the product of ... and ...": a group, then its end
+        return 1 + pauses_to_close(node.den, opened)
+    return 1
+
+
 def ends_open(node: Node | None, opened: frozenset[int] | set[int] = frozenset()) -> bool:
     """Whether a reading ends in an open construct ("the quantity ...", "the sum ... of ...",
     a list of arguments), so that what follows needs a pause to close it.
