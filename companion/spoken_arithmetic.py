@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from companion.models import Catalog
+from companion.models import Catalog, Facets
 
 __all__ = [
     "NotArithmetic",
@@ -559,15 +559,20 @@ def _stated_for(
     tokens: Sequence[_Token], span: _Span, spans: dict[int, _Span]
 ) -> tuple[_Token | None, bool]:
     before = _result_before(tokens, span.start)
-    if before is not None:
-        return before, False
+    if before is not None and not _running_total(tokens, span.start):
+        return before, False  # ("3 times 2, which is 6, plus 1": the 2 is no result of 6 + 1)
     after = _result_after(tokens, span.end)
     if after is None:
         return None, False
     at, about = after
-    if at in spans:  # "That is 4 plus 3 plus 1, which is 8": the next phrase's result
-        return _stated_for(tokens, spans[at], spans)
+    if at in spans and not _running_total(tokens, at):
+        return _stated_for(tokens, spans[at], spans)  # "..., which is 4 plus 3": its result
     return _stated(tokens, at), about
+
+
+def _running_total(tokens: Sequence[_Token], at: int) -> bool:
+    """A result said and then added to: "3 times 2, which is 6, plus 1"."""
+    return tokens[at].kind == "NUM" and at + 1 < len(tokens) and tokens[at + 1].kind == "COMMA"
 
 
 def misheard(texts: Iterable[str]) -> list[tuple[str, Phrase]]:
@@ -580,8 +585,10 @@ def misheard(texts: Iterable[str]) -> list[tuple[str, Phrase]]:
     ]
 
 
-def catalog_texts(catalog: Catalog) -> Iterator[tuple[str, str]]:
-    """(topic id, text) for every text a lesson or a review speaks from the catalog.
+def catalog_texts(catalog: Catalog, facets: Facets | None = None) -> Iterator[tuple[str, str]]:
+    """(topic or facet id, text) for every text a lesson or a review speaks from the catalog:
+    each topic's explanation, equation meanings, worked examples and questions, and with
+    ``facets`` each member's distinction, meanings, example and questions.
 
     A review asks a topic's quiz questions and recalls the first sentence of its explanation,
     so it says nothing that is not here."""
@@ -589,16 +596,25 @@ def catalog_texts(catalog: Catalog) -> Iterator[tuple[str, str]]:
         yield topic.id, topic.explanation
         for equation in topic.equations:
             yield topic.id, equation.meaning
-        yield topic.id, topic.example.text
+        for example in dict.fromkeys((topic.example, *topic.examples)):
+            yield topic.id, example.text
         for quiz in topic.quizzes:
             yield topic.id, quiz.question
             yield topic.id, quiz.answer
+    for facet in facets.facets if facets is not None else ():
+        yield facet.id, facet.distinction
+        for equation in facet.equations:
+            yield facet.id, equation.meaning
+        yield facet.id, facet.example.text
+        for quiz in facet.quizzes:
+            yield facet.id, quiz.question
+            yield facet.id, quiz.answer
 
 
-def misheard_in_catalog(catalog: Catalog) -> list[str]:
+def misheard_in_catalog(catalog: Catalog, facets: Facets | None = None) -> list[str]:
     """One line per catalog phrase a listener hears as another number than the one stated."""
     lines = []
-    for topic_id, text in catalog_texts(catalog):
+    for topic_id, text in catalog_texts(catalog, facets):
         for phrase in find_phrases(text):
             if phrase.heard_right() or phrase.stated is None:
                 continue

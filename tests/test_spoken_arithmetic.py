@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from companion.facets import facets_for
 from companion.models import Catalog
 from companion.spoken_arithmetic import (
     NotArithmetic,
@@ -17,6 +18,7 @@ from companion.spoken_arithmetic import (
     misheard_in_catalog,
 )
 from companion.topics import load_catalog
+from tests.conftest import DATA
 
 
 @pytest.mark.parametrize(
@@ -181,9 +183,21 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
+UNREAD = DATA / "spoken_arithmetic_unread.txt"
+
+
 def test_catalog_arithmetic_is_heard_as_the_result_it_states(catalog: Catalog) -> None:
-    wrong = misheard_in_catalog(catalog)
-    assert not wrong, "\n".join(wrong)
+    """Every topic's and every facet's texts: explanations, meanings, all worked examples and
+    questions. The phrases the finder itself reads wrong are listed with why (each checked by
+    hand as heard right); the list only shrinks, and a new misheard phrase fails."""
+    wrong = misheard_in_catalog(catalog, facets_for(catalog))
+    known = [
+        line.split("\t")[0]
+        for line in UNREAD.read_text("utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert sorted(set(wrong) - set(known)) == [], "\n".join(sorted(set(wrong) - set(known)))
+    assert sorted(set(known) - set(wrong)) == []
 
 
 def test_catalog_arithmetic_is_found(catalog: Catalog) -> None:
@@ -226,3 +240,11 @@ def test_a_catalog_names_each_misheard_phrase(tmp_path: Path) -> None:
         "topic 'gan': '8 minus 6, divided by 2' is heard as 1 (or 5 if the pause is not heard), "
         "not the stated 1",
     ]
+
+
+def test_a_running_total_is_the_result_of_the_phrase_before_it() -> None:
+    """'3 times 2, which is 6, plus 1': 6 is what 3 times 2 makes, and no result of 6 plus 1."""
+    first, second = find_phrases("It gets 3 times 2, which is 6, plus 1. So the price is 7.")
+    assert (first.words, first.stated) == ("3 times 2", 6)
+    assert first.heard_right()
+    assert second.words == "6, plus 1" and second.stated is None
