@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -295,18 +296,7 @@ def _topic_with_extras(
     if len(set(texts)) < len(texts):
         raise CatalogError(f"{where}: the same worked example twice")
     bridges = _bridges(topic, implications, entry.get("bridges", {}), where)
-    return Topic(
-        id=topic.id,
-        title=topic.title,
-        area=topic.area,
-        aliases=topic.aliases,
-        prerequisites=topic.prerequisites,
-        explanation=topic.explanation,
-        equations=topic.equations,
-        examples=tuple(examples),
-        quizzes=topic.quizzes,
-        bridges=bridges,
-    )
+    return replace(topic, examples=tuple(examples), bridges=bridges)
 
 
 def _bridges(
